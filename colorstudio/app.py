@@ -1,0 +1,41 @@
+"""Composition root: QApplication, main window, start-up checks."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from colorstudio import __version__, paths
+from colorstudio.ui.main_window import MainWindow
+from colorstudio.workers.environment_probe import EnvironmentProbe
+
+
+def create_window(recovery_folder=None) -> MainWindow:
+    window = MainWindow(recovery_folder or paths.recovery_dir())
+    return window
+
+
+def _report_environment(window: MainWindow, ok: bool, message: str, torch_version: str) -> None:
+    if not ok:
+        print(f"colorstudio: {message}", file=sys.stderr)
+    window.set_device_status(ok, message, torch_version)
+
+
+def run_editor(file: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("ColorStudio")
+    app.setOrganizationName("ColorStudio")
+    app.setApplicationVersion(__version__)
+    window = create_window()
+    probe = EnvironmentProbe(window)
+    probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
+    probe.start()
+    window.show()
+    if file:
+        window.open_path(file)
+    else:
+        window.offer_recovery()
+    code = app.exec()
+    probe.wait()
+    return int(code)

@@ -1,0 +1,1 @@
+"""File formats: image import/export, OpenRaster projects, atomic writes and autosave."""

@@ -1,0 +1,132 @@
+"""Autosave to a recovery folder and recovery after a crash.
+
+Each editor session writes ``<session>.ora`` plus ``<session>.json`` (what was open, when) into
+the recovery folder whenever its document is dirty and the interval has passed. A clean exit or
+a save removes them; files still there at the next start belong to a session that crashed, and are
+offered for recovery. Writes are atomic, so a crash during autosave leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from colorstudio.core.document import Document
+from colorstudio.core.io.atomic import atomic_write_bytes
+from colorstudio.core.io.errors import ProjectFileError
+from colorstudio.core.io.ora import LoadedProject, load_ora, save_ora
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 120.0
+
+
+@dataclass(frozen=True)
+class RecoveryFile:
+    project_path: Path
+    info_path: Path
+    source_path: str | None
+    saved_at: float
+    pid: int
+
+    @property
+    def title(self) -> str:
+        name = Path(self.source_path).name if self.source_path else "Untitled"
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
+        return f"{name} (autosaved {stamp})"
+
+
+class Autosaver:
+    """Writes recovery copies of one session's document."""
+
+    def __init__(
+        self, folder: str | os.PathLike[str], interval_s: float = DEFAULT_INTERVAL_S
+    ) -> None:
+        self.folder = Path(folder)
+        self.interval_s = float(interval_s)
+        self.session = uuid.uuid4().hex[:12]
+        self.last_save: float | None = None
+
+    @property
+    def project_path(self) -> Path:
+        return self.folder / f"{self.session}.ora"
+
+    @property
+    def info_path(self) -> Path:
+        return self.folder / f"{self.session}.json"
+
+    def due(self, doc: Document, now: float | None = None) -> bool:
+        """True when ``doc`` is dirty and the interval has passed since the last autosave."""
+        now = time.monotonic() if now is None else now
+        if not doc.dirty:
+            return False
+        return self.last_save is None or now - self.last_save >= self.interval_s
+
+    def save(self, doc: Document, source_path: str | None, now: float | None = None) -> Path:
+        """Write the recovery copy now (atomically). Returns its path."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        save_ora(doc, self.project_path, compress_level=1)
+        info = {"source_path": source_path, "saved_at": time.time(), "pid": os.getpid()}
+        atomic_write_bytes(self.info_path, json.dumps(info).encode())
+        self.last_save = time.monotonic() if now is None else now
+        log.info("autosaved to %s", self.project_path)
+        return self.project_path
+
+    def discard(self) -> None:
+        """Remove this session's recovery copy (after a save or a clean close)."""
+        for path in (self.project_path, self.info_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self.last_save = None
+
+
+def find_recoveries(
+    folder: str | os.PathLike[str], exclude_session: str | None = None
+) -> list[RecoveryFile]:
+    """Recovery files left by sessions that did not close cleanly, newest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for info_path in folder.glob("*.json"):
+        if exclude_session and info_path.stem == exclude_session:
+            continue
+        project_path = info_path.with_suffix(".ora")
+        if not project_path.is_file():
+            continue
+        try:
+            info = json.loads(info_path.read_text())
+            found.append(
+                RecoveryFile(
+                    project_path,
+                    info_path,
+                    info.get("source_path"),
+                    float(info.get("saved_at", 0)),
+                    int(info.get("pid", 0)),
+                )
+            )
+        except (OSError, ValueError, TypeError) as err:
+            log.warning("ignoring unreadable recovery info %s: %s", info_path, err)
+    return sorted(found, key=lambda r: r.saved_at, reverse=True)
+
+
+def restore(recovery: RecoveryFile) -> LoadedProject:
+    """Open a recovery file as a new (dirty) document."""
+    try:
+        loaded = load_ora(recovery.project_path)
+    except ProjectFileError as err:
+        raise ProjectFileError(f"the autosaved copy cannot be restored: {err}") from None
+    loaded.document.mark_dirty()
+    return loaded
+
+
+def discard_recovery(recovery: RecoveryFile) -> None:
+    for path in (recovery.project_path, recovery.info_path):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

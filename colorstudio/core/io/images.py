@@ -1,0 +1,264 @@
+"""Image import and export.
+
+Import: PNG, JPEG, TIFF (8/16 bit), WebP, BMP; modes 1, L, LA, P, RGB, RGBA, CMYK, I;16 (and
+other Pillow modes that convert cleanly). EXIF orientation is applied, embedded ICC profiles are
+converted to sRGB, and everything becomes H x W x 4 uint8 straight-alpha sRGB.
+
+Export: PNG, JPEG (quality), TIFF, WebP with an sRGB ICC profile and the source EXIF (orientation
+reset to 1, since pixels are stored upright). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from colorstudio.core.compositing import flatten_on
+from colorstudio.core.io.atomic import atomic_write_bytes
+from colorstudio.core.io.errors import (
+    ImageTooLargeError,
+    UnreadableImageError,
+    UnsupportedImageError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 150_000_000  #: about 150 MP: 600 MB per RGBA layer
+MAX_SIDE = 32_768  #: the longest side the editor handles (Qt's raster painter limit)
+
+EXPORT_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
+IMPORT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
+_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True)
+class ImportedImage:
+    """A decoded image: ``rgba`` is H x W x 4 uint8 straight-alpha sRGB, upright."""
+
+    rgba: np.ndarray
+    exif: bytes | None
+    source_format: str
+    source_mode: str
+    bits_per_channel: int
+    converted_from_icc: bool
+
+    @property
+    def has_alpha(self) -> bool:
+        return bool((self.rgba[..., 3] < 255).any())
+
+
+def srgb_profile_bytes() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def check_dimensions(width: int, height: int, max_pixels: int, what: str) -> None:
+    """Raise :class:`ImageTooLargeError` for images the editor cannot hold."""
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"{what} is {width:,} x {height:,} px; ColorStudio handles at most "
+            f"{MAX_SIDE:,} px on a side. Scale it down in another program first."
+        )
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{what} has {width * height / 1e6:,.0f} megapixels, over the limit of "
+            f"{max_pixels / 1e6:,.0f} MP (it may be a decompression bomb). The limit can be "
+            f"raised in Settings if the file is genuine."
+        )
+
+
+def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportedImage:
+    """Decode an image file. Raises a :class:`FileFormatError` subclass with a readable message."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableImageError(f"{path.name}: file not found") from None
+    except IsADirectoryError:
+        raise UnreadableImageError(f"{path.name} is a folder, not an image") from None
+    except OSError as err:
+        raise UnreadableImageError(f"{path.name} cannot be read: {err.strerror}") from None
+    return decode_image(data, path.name, max_pixels)
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportedImage:
+    """Decode image bytes (see :func:`load_image`); ``name`` is used in messages."""
+    if not data:
+        raise UnreadableImageError(f"{name} is empty (0 bytes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise UnreadableImageError(
+                f"{name} is not an image ColorStudio can read (PNG, JPEG, TIFF, WebP or BMP)"
+            ) from None
+        except Image.DecompressionBombError:
+            raise ImageTooLargeError(
+                f"{name} is far too large to open (decompression bomb)"
+            ) from None
+        except (OSError, ValueError, SyntaxError) as err:
+            raise UnreadableImageError(f"{name} is damaged: {err}") from None
+        check_dimensions(im.width, im.height, max_pixels, name)
+        fmt = im.format or "unknown"
+        mode = im.mode
+        try:
+            im.load()
+        except Image.DecompressionBombError:
+            raise ImageTooLargeError(
+                f"{name} is far too large to open (decompression bomb)"
+            ) from None
+        except (OSError, ValueError, SyntaxError, EOFError) as err:
+            raise UnreadableImageError(f"{name} is truncated or damaged ({err})") from None
+    exif = _exif_bytes(im)
+    try:
+        im = ImageOps.exif_transpose(im) or im
+    except Exception as err:  # malformed EXIF must not block opening the pixels
+        log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, err)
+    bits = 16 if mode.startswith("I;16") or mode == "I" or "16" in mode else 8
+    icc = im.info.get("icc_profile")
+    rgba, used_icc = _to_srgb_rgba(im, icc, name)
+    return ImportedImage(rgba, exif, fmt, mode, bits, used_icc)
+
+
+def _exif_bytes(im: Image.Image) -> bytes | None:
+    try:
+        exif = im.getexif()
+    except Exception:
+        return None
+    if not exif:
+        return None
+    if _ORIENTATION_TAG in exif:
+        exif[_ORIENTATION_TAG] = 1
+    try:
+        return exif.tobytes()
+    except Exception:
+        return None
+
+
+def _sixteen_to_eight(values: np.ndarray) -> np.ndarray:
+    """0..65535 → 0..255, rounded."""
+    v = np.clip(values.astype(np.int64), 0, 65535)
+    return ((v * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _to_srgb_rgba(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.ndarray, bool]:
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(im)
+        if mode == "I" and values.max(initial=0) <= 255 and im.format not in ("PNG", "TIFF"):
+            grey = values.astype(np.uint8)
+        else:
+            grey = _sixteen_to_eight(values)
+        im = Image.fromarray(grey, "L")
+        mode = "L"
+    elif mode == "F":
+        raise UnsupportedImageError(
+            f"{name} holds floating-point data (mode F); export it as 8- or 16-bit first"
+        )
+    elif mode == "1":
+        im = im.convert("L")
+        mode = "L"
+    elif mode in ("P", "PA"):
+        im = im.convert("RGBA")
+        mode = "RGBA"
+        icc = None  # palette images carry the profile of the palette, already applied
+    elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        try:
+            im = im.convert("RGBA")
+        except (ValueError, OSError) as err:
+            raise UnsupportedImageError(
+                f"{name}: image mode {mode} is not supported ({err})"
+            ) from None
+        mode = "RGBA"
+
+    used_icc = False
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            if mode == "LA":
+                alpha = im.getchannel("A")
+                rgb = ImageCms.profileToProfile(im.convert("L"), src, dst, outputMode="RGB")
+                im = rgb.convert("RGBA")
+                im.putalpha(alpha)
+            elif mode == "RGBA":
+                alpha = im.getchannel("A")
+                im = ImageCms.profileToProfile(im.convert("RGB"), src, dst, outputMode="RGB")
+                im = im.convert("RGBA")
+                im.putalpha(alpha)
+            else:
+                im = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            used_icc = True
+        except (ImageCms.PyCMSError, OSError, ValueError) as err:
+            log.warning("%s: embedded colour profile ignored (%s)", name, err)
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    return np.ascontiguousarray(rgba), used_icc
+
+
+def export_format(path: str | os.PathLike[str]) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise UnsupportedImageError(
+            f"cannot export to {suffix or 'a file without extension'}: "
+            "use .png, .jpg, .tif or .webp"
+        )
+    return EXPORT_FORMATS[suffix]
+
+
+def encode_image(
+    rgba: np.ndarray,
+    fmt: str,
+    *,
+    quality: int = 92,
+    exif: bytes | None = None,
+) -> bytes:
+    """Encode H x W x 4 uint8 RGBA as PNG/JPEG/TIFF/WEBP bytes with an sRGB ICC profile."""
+    has_alpha = bool((rgba[..., 3] < 255).any())
+    if fmt == "JPEG" or not has_alpha:
+        pixels = flatten_on(rgba) if has_alpha else rgba[..., :3]
+        im = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+    else:
+        im = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+    options: dict[str, object] = {"icc_profile": srgb_profile_bytes()}
+    if exif:
+        options["exif"] = exif
+    if fmt == "JPEG":
+        # No optimize=True: Pillow sizes its buffer from the pixel count and noisy images at
+        # high quality overflow it ("Suspension not allowed here"); it saves only ~5 %.
+        options.update(quality=int(quality), subsampling=0 if quality >= 90 else 2)
+    elif fmt == "WEBP":
+        options.update(quality=int(quality), lossless=quality >= 100, method=4)
+    elif fmt == "TIFF":
+        options.update(compression="tiff_lzw")
+    elif fmt == "PNG":
+        options.update(compress_level=6)
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    rgba: np.ndarray,
+    *,
+    quality: int = 92,
+    exif: bytes | None = None,
+) -> None:
+    """Export RGBA to ``path`` (format from the extension), atomically."""
+    data = encode_image(rgba, export_format(path), quality=quality, exif=exif)
+    atomic_write_bytes(path, data)

@@ -1,0 +1,22 @@
+"""numpy ↔ QImage without copies where possible."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """H x W x 4 uint8 straight RGBA → QImage (a deep copy, safe after ``rgba`` changes)."""
+    rgba = np.ascontiguousarray(rgba)
+    h, w = rgba.shape[:2]
+    image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+    return image.copy()
+
+
+def qimage_to_rgba(image: QImage) -> np.ndarray:
+    """QImage → H x W x 4 uint8 straight RGBA."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    w, h = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h)
+    return buffer.reshape(h, image.bytesPerLine())[:, : 4 * w].reshape(h, w, 4).copy()
