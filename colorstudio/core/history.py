@@ -56,8 +56,13 @@ class History:
         return [edit.label for edit in self._edits]
 
     # ------------------------------------------------------------------ changes
-    def push(self, edit: Edit) -> None:
-        """Record an already-applied edit; discards the redo tail."""
+    def push(self, edit: Edit | None) -> None:
+        """Record an already-applied edit; discards the redo tail.
+
+        ``None`` (a stroke that changed nothing) is ignored, so ``push(stroke.finish(...))`` works.
+        """
+        if edit is None:
+            return
         if self._clean_index is not None and self._clean_index > self._index:
             self._clean_index = None  # the saved state can no longer be reached
         del self._edits[self._index :]

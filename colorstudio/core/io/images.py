@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +108,8 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
             raise UnreadableImageError(
                 f"{name} is not an image ColorStudio can read (PNG, JPEG, TIFF, WebP or BMP)"
             ) from None
-        except Image.DecompressionBombError:
-            raise ImageTooLargeError(
-                f"{name} is far too large to open (decompression bomb)"
-            ) from None
+        except Image.DecompressionBombError as err:
+            raise _bomb_error(name, err) from None
         except (OSError, ValueError, SyntaxError) as err:
             raise UnreadableImageError(f"{name} is damaged: {err}") from None
         check_dimensions(im.width, im.height, max_pixels, name)
@@ -118,21 +117,28 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
         mode = im.mode
         try:
             im.load()
-        except Image.DecompressionBombError:
-            raise ImageTooLargeError(
-                f"{name} is far too large to open (decompression bomb)"
-            ) from None
+        except Image.DecompressionBombError as err:
+            raise _bomb_error(name, err) from None
         except (OSError, ValueError, SyntaxError, EOFError) as err:
             raise UnreadableImageError(f"{name} is truncated or damaged ({err})") from None
-    exif = _exif_bytes(im)
     try:
         im = ImageOps.exif_transpose(im) or im
     except Exception as err:  # malformed EXIF must not block opening the pixels
         log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, err)
+    exif = _exif_bytes(im)  # after the transpose: its orientation no longer applies
     bits = 16 if mode.startswith("I;16") or mode == "I" or "16" in mode else 8
     icc = im.info.get("icc_profile")
     rgba, used_icc = _to_srgb_rgba(im, icc, name)
     return ImportedImage(rgba, exif, fmt, mode, bits, used_icc)
+
+
+def _bomb_error(name: str, err: Exception) -> ImageTooLargeError:
+    """Pillow refused before we saw the size: say how large it claims to be."""
+    match = re.search(r"\((\d+) pixels\)", str(err))
+    size = f" claims {int(match.group(1)) / 1e6:,.0f} megapixels and" if match else ""
+    return ImageTooLargeError(
+        f"{name}{size} is far too large to open safely (it may be a decompression bomb)"
+    )
 
 
 def _exif_bytes(im: Image.Image) -> bytes | None:

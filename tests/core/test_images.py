@@ -1,0 +1,207 @@
+"""Image import (modes, EXIF, ICC, 16 bit) and export (formats, ICC, EXIF)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from colorstudio.core.io.errors import ImageTooLargeError, UnreadableImageError, UnsupportedImageError
+from colorstudio.core.io.images import decode_image, encode_image, load_image, save_image
+from tests.imaging import icc_linear_srgb_profile, png_header_only, tiff_rgb16
+
+
+def encode(im: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_rgb_png_round_trip(tmp_path, rng):
+    rgb = rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    path = tmp_path / "a.png"
+    Image.fromarray(rgb).save(path)
+    imported = load_image(path)
+    assert imported.rgba.shape == (17, 23, 4)
+    assert np.array_equal(imported.rgba[..., :3], rgb)
+    assert (imported.rgba[..., 3] == 255).all()
+    assert imported.source_format == "PNG" and not imported.has_alpha
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "expected"),
+    [
+        ("1", 1, [255, 255, 255, 255]),
+        ("L", 77, [77, 77, 77, 255]),
+        ("LA", (77, 100), [77, 77, 77, 100]),
+        ("RGBA", (10, 20, 30, 40), [10, 20, 30, 40]),
+        ("CMYK", (0, 255, 255, 0), [255, 0, 0, 255]),
+    ],
+)
+def test_modes_convert_to_rgba(mode, value, expected):
+    fmt = "TIFF" if mode == "CMYK" else "PNG"
+    imported = decode_image(encode(Image.new(mode, (3, 2), value), fmt), f"x.{fmt.lower()}")
+    assert imported.rgba[1, 2].tolist() == expected
+    assert imported.source_mode == mode
+
+
+def test_palette_with_transparency():
+    im = Image.new("P", (4, 4), 1)
+    im.putpalette([0, 0, 0, 200, 10, 20] + [0] * 762)
+    im.info["transparency"] = 0
+    im.putpixel((0, 0), 0)
+    rgba = decode_image(encode(im, "PNG", transparency=0), "p.png").rgba
+    assert rgba[0, 0, 3] == 0
+    assert rgba[1, 1].tolist() == [200, 10, 20, 255]
+
+
+def test_sixteen_bit_grey_scales_to_eight_bit():
+    values = np.array([[0, 257, 32896, 65535]], np.uint16)
+    for fmt in ("PNG", "TIFF"):
+        imported = decode_image(encode(Image.fromarray(values), fmt), f"g16.{fmt}")
+        assert imported.rgba[0, :, 0].tolist() == [0, 1, 128, 255]
+        assert imported.bits_per_channel == 16
+
+
+def test_sixteen_bit_rgb_tiff():
+    px = np.zeros((4, 5, 3), np.uint16)
+    px[..., 0], px[..., 1], px[..., 2] = 65535, 32896, 0
+    imported = decode_image(tiff_rgb16(px), "rgb48.tif")
+    assert imported.rgba[2, 3].tolist() == [255, 128, 0, 255]
+
+
+def test_jpeg_webp_bmp_open():
+    im = Image.new("RGB", (8, 6), (200, 30, 40))
+    for fmt in ("JPEG", "WEBP", "BMP"):
+        rgba = decode_image(encode(im, fmt, **({"quality": 95} if fmt != "BMP" else {})), f"x.{fmt}").rgba
+        assert rgba.shape == (6, 8, 4)
+        assert np.abs(rgba[3, 4, :3].astype(int) - [200, 30, 40]).max() <= 6
+
+
+def test_exif_orientation_is_applied_and_reset():
+    im = Image.new("RGB", (3, 2), (0, 0, 0))
+    im.putpixel((0, 0), (255, 0, 0))  # top-left red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: display needs a 90° clockwise turn
+    exif[0x010F] = "TestCam"
+    imported = decode_image(encode(im, "PNG", exif=exif.tobytes()), "rot.png")
+    assert imported.rgba.shape[:2] == (3, 2)  # width and height swapped
+    assert imported.rgba[0, 1].tolist() == [255, 0, 0, 255]  # red now top-right
+    kept = Image.Exif()
+    kept.load(imported.exif)
+    assert kept.get(0x0112, 1) == 1 and kept[0x010F] == "TestCam"
+
+
+def test_icc_profile_is_converted_to_srgb():
+    im = Image.new("RGB", (2, 2), (120, 60, 200))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    same = decode_image(encode(im, "PNG", icc_profile=srgb), "srgb.png")
+    assert same.converted_from_icc and same.rgba[0, 0, :3].tolist() == [120, 60, 200]
+    # Pixels tagged as linear light must be re-encoded with the sRGB curve: 120 -> ~182.
+    grey = Image.new("RGB", (2, 2), (120, 120, 120))
+    linear = decode_image(encode(grey, "PNG", icc_profile=icc_linear_srgb_profile()), "lin.png")
+    assert linear.converted_from_icc
+    v = 120 / 255
+    expected = round((1.055 * v ** (1 / 2.4) - 0.055) * 255)
+    assert np.abs(linear.rgba[0, 0, :3].astype(int) - expected).max() <= 2
+
+
+def test_broken_icc_profile_is_ignored_not_fatal():
+    im = Image.new("RGB", (2, 2), (1, 2, 3))
+    imported = decode_image(encode(im, "PNG", icc_profile=b"not a profile at all"), "bad-icc.png")
+    assert imported.rgba[0, 0, :3].tolist() == [1, 2, 3] and not imported.converted_from_icc
+
+
+# ------------------------------------------------------------------- bad input
+def test_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(UnreadableImageError, match=r"empty \(0 bytes\)"):
+        load_image(path)
+
+
+def test_truncated_png(tmp_path, rng):
+    data = encode(Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)), "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableImageError, match="truncated or damaged"):
+        load_image(path)
+
+
+def test_non_image_file(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("these are my shopping notes, not a picture")
+    with pytest.raises(UnreadableImageError, match="not an image"):
+        load_image(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(UnreadableImageError, match="not found"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(UnreadableImageError, match="folder"):
+        load_image(tmp_path)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    data = png_header_only(40_000, 30_000)  # 1.2 gigapixels claimed in 100 bytes
+    assert len(data) < 200
+    with pytest.raises(ImageTooLargeError, match="px on a side|megapixels|decompression bomb"):
+        decode_image(data, "bomb.png")
+    with pytest.raises(ImageTooLargeError, match="400 megapixels"):
+        decode_image(png_header_only(20_000, 20_000), "big.png")
+    with pytest.raises(ImageTooLargeError, match="160 megapixels, over the limit of 150"):
+        decode_image(png_header_only(16_000, 10_000), "big.png")
+
+
+def test_sixty_thousand_pixels_wide(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("L", (60_000, 2), 128).save(path)
+    with pytest.raises(ImageTooLargeError, match="60,000 x 2 px"):
+        load_image(path)
+
+
+def test_float_images_are_refused_clearly():
+    with pytest.raises(UnsupportedImageError, match="floating-point"):
+        decode_image(encode(Image.new("F", (2, 2), 0.5), "TIFF"), "f.tif")
+
+
+# ------------------------------------------------------------------- export
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".webp"])
+def test_export_writes_srgb_icc_and_exif(tmp_path, suffix):
+    rgba = np.zeros((10, 12, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = 255
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    path = tmp_path / f"out{suffix}"
+    save_image(path, rgba, exif=exif.tobytes())
+    with Image.open(path) as im:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(profile)
+        assert im.getexif()[0x010F] == "TestCam"
+    back = load_image(path).rgba
+    assert np.abs(back[..., 0].astype(int) - 200).max() <= 3
+
+
+def test_jpeg_quality_changes_size(tmp_path, rng):
+    rgba = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    small = encode_image(rgba, "JPEG", quality=30)
+    large = encode_image(rgba, "JPEG", quality=95)
+    assert len(small) < len(large) / 2
+
+
+def test_export_keeps_alpha_in_png_and_flattens_jpeg(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = 0
+    save_image(tmp_path / "a.png", rgba)
+    save_image(tmp_path / "a.jpg", rgba)
+    assert load_image(tmp_path / "a.png").rgba[0, 0, 3] == 0
+    assert load_image(tmp_path / "a.jpg").rgba[0, 0].tolist()[3] == 255
+    assert load_image(tmp_path / "a.jpg").rgba[0, 0, 1] > 240  # flattened on white
+
+
+def test_export_unknown_suffix(tmp_path):
+    with pytest.raises(UnsupportedImageError, match="use .png"):
+        save_image(tmp_path / "x.gif", np.zeros((2, 2, 4), np.uint8))
