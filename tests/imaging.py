@@ -44,10 +44,20 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims ``width`` x ``height`` but holds one tiny IDAT (a decompression bomb)."""
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _s15f16(value: float) -> bytes:
@@ -65,8 +75,15 @@ def icc_linear_srgb_profile() -> bytes:
     linear 120/255 becomes about 182 in sRGB encoding.
     """
     desc_text = b"Linear sRGB (test)\0"
-    desc = (b"desc" + b"\0" * 4 + struct.pack(">I", len(desc_text)) + desc_text
-            + b"\0" * 8 + b"\0" * 3 + b"\0" * 67)
+    desc = (
+        b"desc"
+        + b"\0" * 4
+        + struct.pack(">I", len(desc_text))
+        + desc_text
+        + b"\0" * 8
+        + b"\0" * 3
+        + b"\0" * 67
+    )
     curve = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", 256) + b"\0\0"
     tags = [
         (b"desc", desc),

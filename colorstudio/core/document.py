@@ -53,7 +53,10 @@ class Document:
     def from_rgba(cls, rgba: np.ndarray, name: str = "Background") -> Document:
         """A document with one layer holding ``rgba`` (H x W x 4 uint8)."""
         doc = cls(rgba.shape[1], rgba.shape[0])
-        doc.layers.append(Layer(name, np.ascontiguousarray(rgba, dtype=np.uint8)))
+        pixels = np.ascontiguousarray(rgba, dtype=np.uint8)
+        if not pixels.flags.writeable:
+            pixels = pixels.copy()
+        doc.layers.append(Layer(name, pixels))
         return doc
 
     def blank_rgba(self) -> np.ndarray:

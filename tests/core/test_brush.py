@@ -43,7 +43,9 @@ def test_single_click_paints_a_dot_with_the_colour():
 def test_fast_stroke_has_no_gaps():
     """Two far-apart events (a fast flick) still give a continuous line."""
     pixels = blank(40, 400)
-    stroke = Stroke(pixels, BrushSettings(size=6, hardness=1.0, spacing=0.25), PaintMode.PAINT, (0, 0, 255))
+    stroke = Stroke(
+        pixels, BrushSettings(size=6, hardness=1.0, spacing=0.25), PaintMode.PAINT, (0, 0, 255)
+    )
     stroke.add_point(10, 20)
     stroke.add_point(390, 20)
     painted = pixels[20, 10:390, 3]
@@ -64,7 +66,9 @@ def test_spacing_is_respected_across_many_small_events():
 def test_opacity_caps_a_stroke_that_overlaps_itself():
     pixels = blank()
     pixels[...] = [0, 0, 0, 255]
-    stroke = Stroke(pixels, BrushSettings(size=20, hardness=1.0, opacity=0.5), PaintMode.PAINT, (255, 255, 255))
+    stroke = Stroke(
+        pixels, BrushSettings(size=20, hardness=1.0, opacity=0.5), PaintMode.PAINT, (255, 255, 255)
+    )
     for _ in range(5):  # scribble back and forth over the same spot
         stroke.add_point(20, 32)
         stroke.add_point(44, 32)
@@ -74,7 +78,12 @@ def test_opacity_caps_a_stroke_that_overlaps_itself():
 def test_low_flow_builds_up():
     def paint(passes):
         pixels = blank()
-        stroke = Stroke(pixels, BrushSettings(size=20, hardness=1.0, flow=0.2, spacing=0.05), PaintMode.PAINT, (255, 0, 0))
+        stroke = Stroke(
+            pixels,
+            BrushSettings(size=20, hardness=1.0, flow=0.2, spacing=0.05),
+            PaintMode.PAINT,
+            (255, 0, 0),
+        )
         for i in range(passes):
             stroke.add_point(20 if i % 2 == 0 else 44, 32)
         return int(pixels[32, 32, 3])
@@ -108,7 +117,9 @@ def test_finish_returns_one_edit_that_restores_exactly(rng):
     doc = Document.from_rgba(rng.integers(0, 256, (80, 90, 4), dtype=np.uint8))
     layer = doc.layers[0]
     original = layer.pixels.copy()
-    stroke = Stroke(layer.pixels, BrushSettings(size=12, hardness=0.3, opacity=0.7), PaintMode.PAINT, (1, 2, 3))
+    stroke = Stroke(
+        layer.pixels, BrushSettings(size=12, hardness=0.3, opacity=0.7), PaintMode.PAINT, (1, 2, 3)
+    )
     for t in np.linspace(0, 1, 30):
         stroke.add_point(5 + 80 * t, 10 + 60 * t, pressure=0.3 + 0.7 * t)
     painted = layer.pixels.copy()
@@ -125,14 +136,18 @@ def test_finish_returns_one_edit_that_restores_exactly(rng):
 def test_pressure_scales_size():
     light, heavy = blank(), blank()
     for pixels, p in ((light, 0.25), (heavy, 1.0)):
-        Stroke(pixels, BrushSettings(size=20, hardness=1.0), PaintMode.PAINT, (0, 0, 0)).add_point(32, 32, p)
+        Stroke(pixels, BrushSettings(size=20, hardness=1.0), PaintMode.PAINT, (0, 0, 0)).add_point(
+            32, 32, p
+        )
     assert (light[..., 3] > 0).sum() < (heavy[..., 3] > 0).sum() / 8
 
 
 def test_eraser_lowers_alpha_only():
     pixels = blank()
     pixels[...] = [50, 60, 70, 255]
-    Stroke(pixels, BrushSettings(size=10, hardness=1.0, opacity=0.75), PaintMode.ERASE).add_point(32, 32)
+    Stroke(pixels, BrushSettings(size=10, hardness=1.0, opacity=0.75), PaintMode.ERASE).add_point(
+        32, 32
+    )
     assert pixels[32, 32].tolist() == [50, 60, 70, 64]
     assert pixels[0, 0].tolist() == [50, 60, 70, 255]
 
@@ -141,7 +156,9 @@ def test_mask_add_and_remove():
     mask = np.zeros((64, 64), np.uint8)
     Stroke(mask, BrushSettings(size=10, hardness=1.0), PaintMode.MASK_ADD).add_point(32, 32)
     assert mask[32, 32] == 255
-    Stroke(mask, BrushSettings(size=10, hardness=1.0, opacity=0.5), PaintMode.MASK_REMOVE).add_point(32, 32)
+    Stroke(
+        mask, BrushSettings(size=10, hardness=1.0, opacity=0.5), PaintMode.MASK_REMOVE
+    ).add_point(32, 32)
     assert mask[32, 32] == 128
 
 

@@ -17,13 +17,21 @@ def one_pixel(*layers):
 
 
 def test_normal_opaque_top_wins():
-    assert one_pixel(layer_of([10, 20, 30, 255]), layer_of([200, 100, 50, 255])) == [200, 100, 50, 255]
+    assert one_pixel(layer_of([10, 20, 30, 255]), layer_of([200, 100, 50, 255])) == [
+        200,
+        100,
+        50,
+        255,
+    ]
 
 
 def test_normal_half_opacity_over_opaque():
     # 0.5*255 + 0.5*0 = 127.5 -> 128 (round half up)
     assert one_pixel(layer_of([0, 0, 0, 255]), layer_of([255, 255, 255, 255], opacity=0.5)) == [
-        128, 128, 128, 255,
+        128,
+        128,
+        128,
+        255,
     ]
 
 
@@ -49,8 +57,11 @@ def test_multiply_and_screen():
     mult = one_pixel(base, layer_of(top, BlendMode.MULTIPLY))
     assert mult == [round(200 * 100 / 255), round(100 * 200 / 255), 50, 255]
     scr = one_pixel(base, layer_of(top, BlendMode.SCREEN))
-    expected = [round((b / 255 + t / 255 - b * t / 255**2) * 255) for b, t in zip([200, 100, 50], top[:3])]
-    assert scr == expected + [255]
+    expected = [
+        round((b / 255 + t / 255 - b * t / 255**2) * 255)
+        for b, t in zip([200, 100, 50], top[:3], strict=True)
+    ]
+    assert scr == [*expected, 255]
 
 
 def test_overlay_branches_on_backdrop():
@@ -58,7 +69,9 @@ def test_overlay_branches_on_backdrop():
     cb = np.array([51, 204, 128]) / 255
     cs = np.array([153, 153, 153]) / 255
     expected = np.where(cb <= 0.5, 2 * cb * cs, 1 - 2 * (1 - cb) * (1 - cs))
-    got = one_pixel(layer_of([51, 204, 128, 255]), layer_of([153, 153, 153, 255], BlendMode.OVERLAY))
+    got = one_pixel(
+        layer_of([51, 204, 128, 255]), layer_of([153, 153, 153, 255], BlendMode.OVERLAY)
+    )
     assert got[:3] == [int(v * 255 + 0.5) for v in expected]
 
 
@@ -81,7 +94,9 @@ def test_color_mode_takes_hue_sat_of_source_and_lum_of_backdrop():
 def test_luminosity_mode_clips_colour_into_gamut():
     backdrop = np.array([255, 0, 0]) / 255
     source = np.array([255, 255, 255]) / 255  # lum 1.0
-    got = one_pixel(layer_of([255, 0, 0, 255]), layer_of([255, 255, 255, 255], BlendMode.LUMINOSITY))
+    got = one_pixel(
+        layer_of([255, 0, 0, 255]), layer_of([255, 255, 255, 255], BlendMode.LUMINOSITY)
+    )
     # SetLum(red, 1): red + 0.7 = (1.7, .7, .7) -> ClipColor pulls it to white (lum 1)
     assert got[:3] == [255, 255, 255]
     assert _lum(backdrop) < _lum(source)
@@ -96,8 +111,11 @@ def test_hidden_and_zero_opacity_layers_are_ignored():
 def test_bbox_matches_full_composite(rng):
     from tests.conftest import random_rgba
 
-    layers = [Layer("a", random_rgba(rng, 40, 50)), Layer("b", random_rgba(rng, 40, 50), opacity=0.6,
-              blend_mode=BlendMode.OVERLAY), Layer("c", random_rgba(rng, 40, 50), blend_mode=BlendMode.COLOR)]
+    layers = [
+        Layer("a", random_rgba(rng, 40, 50)),
+        Layer("b", random_rgba(rng, 40, 50), opacity=0.6, blend_mode=BlendMode.OVERLAY),
+        Layer("c", random_rgba(rng, 40, 50), blend_mode=BlendMode.COLOR),
+    ]
     full = composite(layers, 40, 50)
     part = composite(layers, 40, 50, bbox=(5, 7, 33, 41))
     assert np.array_equal(part, full[5:33, 7:41])
@@ -107,7 +125,10 @@ def test_banding_gives_the_same_result(monkeypatch, rng):
     from colorstudio.core import compositing
     from tests.conftest import random_rgba
 
-    layers = [Layer("a", random_rgba(rng, 30, 20)), Layer("b", random_rgba(rng, 30, 20), blend_mode=BlendMode.SCREEN)]
+    layers = [
+        Layer("a", random_rgba(rng, 30, 20)),
+        Layer("b", random_rgba(rng, 30, 20), blend_mode=BlendMode.SCREEN),
+    ]
     whole = composite(layers, 30, 20)
     monkeypatch.setattr(compositing, "_BAND_PIXELS", 45)  # bands of 2 rows
     assert np.array_equal(composite(layers, 30, 20), whole)
@@ -125,7 +146,10 @@ def test_flatten_on_white():
 def test_every_mode_keeps_range_and_alpha(mode, rng):
     from tests.conftest import random_rgba
 
-    layers = [Layer("a", random_rgba(rng, 16, 16)), Layer("b", random_rgba(rng, 16, 16), opacity=0.7, blend_mode=mode)]
+    layers = [
+        Layer("a", random_rgba(rng, 16, 16)),
+        Layer("b", random_rgba(rng, 16, 16), opacity=0.7, blend_mode=mode),
+    ]
     out = composite(layers, 16, 16)
     a_s = layers[1].pixels[..., 3] / 255 * 0.7
     a_b = layers[0].pixels[..., 3] / 255

@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
 from colorstudio.core.document import Document, DocumentError
-from colorstudio.core.edits import CompoundEdit, InsertNode, MoveNode, PatchEdit, RemoveNode, SetProperties
+from colorstudio.core.edits import (
+    CompoundEdit,
+    InsertNode,
+    MoveNode,
+    PatchEdit,
+    RemoveNode,
+    SetProperties,
+)
 from colorstudio.core.history import History
 from colorstudio.core.layer import BlendMode, Reference, ReferenceRole
 
@@ -30,7 +37,10 @@ def snapshot(doc):
         [layer.pixels.copy() for layer in doc.layers],
         [m.pixels.copy() for m in doc.masks],
         doc.hint.pixels.copy(),
-        [(layer.id, layer.name, layer.opacity, layer.visible, layer.blend_mode) for layer in doc.layers],
+        [
+            (layer.id, layer.name, layer.opacity, layer.visible, layer.blend_mode)
+            for layer in doc.layers
+        ],
     )
 
 
@@ -113,7 +123,11 @@ def test_memory_bound_drops_oldest_steps():
     one = paint_stroke(probe, probe.layers[0].id, [(10, 10), (50, 50)], size=20)
     history = History(doc, max_bytes=int(one.nbytes * 3.5))
     for i in range(10):
-        history.push(paint_stroke(doc, doc.layers[0].id, [(10, 10 + i), (50, 50)], size=20, colour=(i + 1, 0, 0)))
+        history.push(
+            paint_stroke(
+                doc, doc.layers[0].id, [(10, 10 + i), (50, 50)], size=20, colour=(i + 1, 0, 0)
+            )
+        )
     assert len(history) <= 4
     assert history.dropped >= 6
     assert history.nbytes <= history.max_bytes
@@ -132,7 +146,9 @@ def test_layer_structure_edits_are_undoable():
     history.do(InsertNode("masks", 0, mask, "Add mask"))
     ref = Reference("Palette", np.zeros((4, 4, 3), np.uint8), ReferenceRole.PALETTE, 0.5)
     history.do(InsertNode("references", 0, ref, "Add reference"))
-    history.do(SetProperties.of(doc, top.id, name="Renamed", opacity=0.25, blend_mode=BlendMode.SCREEN))
+    history.do(
+        SetProperties.of(doc, top.id, name="Renamed", opacity=0.25, blend_mode=BlendMode.SCREEN)
+    )
     history.do(SetProperties.of(doc, ref.id, role=ReferenceRole.STYLE, strength=0.9))
     history.do(MoveNode("layers", 1, 0))
     assert [layer.id for layer in doc.layers] == [top.id, base_id]
@@ -206,7 +222,10 @@ def test_undo_then_redo_restores_identical_arrays(strokes, undo_count):
     states = [snapshot(doc)]
     for target, points, size, colour, erase in strokes:
         if target == "mask":
-            target_id, mode = doc.masks[0].id, PaintMode.MASK_REMOVE if erase else PaintMode.MASK_ADD
+            target_id, mode = (
+                doc.masks[0].id,
+                PaintMode.MASK_REMOVE if erase else PaintMode.MASK_ADD,
+            )
         else:
             target_id = doc.layers[0].id if target == "layer" else doc.hint.id
             mode = PaintMode.ERASE if erase else PaintMode.PAINT

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from colorstudio.core.io.errors import ImageTooLargeError, UnreadableImageError, UnsupportedImageError
+from colorstudio.core.io.errors import (
+    ImageTooLargeError,
+    UnreadableImageError,
+    UnsupportedImageError,
+)
 from colorstudio.core.io.images import decode_image, encode_image, load_image, save_image
 from tests.imaging import icc_linear_srgb_profile, png_header_only, tiff_rgb16
 
@@ -26,6 +30,7 @@ def test_rgb_png_round_trip(tmp_path, rng):
     assert np.array_equal(imported.rgba[..., :3], rgb)
     assert (imported.rgba[..., 3] == 255).all()
     assert imported.source_format == "PNG" and not imported.has_alpha
+    assert imported.rgba.flags.writeable  # layers are painted in place
 
 
 @pytest.mark.parametrize(
@@ -73,7 +78,9 @@ def test_sixteen_bit_rgb_tiff():
 def test_jpeg_webp_bmp_open():
     im = Image.new("RGB", (8, 6), (200, 30, 40))
     for fmt in ("JPEG", "WEBP", "BMP"):
-        rgba = decode_image(encode(im, fmt, **({"quality": 95} if fmt != "BMP" else {})), f"x.{fmt}").rgba
+        rgba = decode_image(
+            encode(im, fmt, **({"quality": 95} if fmt != "BMP" else {})), f"x.{fmt}"
+        ).rgba
         assert rgba.shape == (6, 8, 4)
         assert np.abs(rgba[3, 4, :3].astype(int) - [200, 30, 40]).max() <= 6
 

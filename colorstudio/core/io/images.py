@@ -212,8 +212,9 @@ def _to_srgb_rgba(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.nda
             used_icc = True
         except (ImageCms.PyCMSError, OSError, ValueError) as err:
             log.warning("%s: embedded colour profile ignored (%s)", name, err)
-    rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
-    return np.ascontiguousarray(rgba), used_icc
+    # np.array (not asarray): a writable copy, since layers are painted in place.
+    rgba = np.array(im.convert("RGBA"), dtype=np.uint8)
+    return rgba, used_icc
 
 
 def export_format(path: str | os.PathLike[str]) -> str:

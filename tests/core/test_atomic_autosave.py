@@ -1,0 +1,100 @@
+"""Atomic saves survive failures; autosave writes recovery copies that can be restored."""
+
+import os
+
+import numpy as np
+import pytest
+
+from colorstudio.core.document import Document
+from colorstudio.core.io import ora
+from colorstudio.core.io.atomic import atomic_write, atomic_write_bytes
+from colorstudio.core.io.autosave import Autosaver, discard_recovery, find_recoveries, restore
+from colorstudio.core.io.ora import load_ora, save_ora
+
+
+def test_atomic_write_replaces_file(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"one")
+    atomic_write_bytes(path, b"two")
+    assert path.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary files left
+
+
+def test_crash_mid_write_keeps_previous_file(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"precious")
+    with pytest.raises(RuntimeError), atomic_write(path) as handle:
+        handle.write(b"half of the new cont")
+        raise RuntimeError("power cut")
+    assert path.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_failed_project_save_keeps_previous_project(tmp_path, monkeypatch, rng):
+    doc = Document.from_rgba(rng.integers(0, 256, (8, 8, 4), dtype=np.uint8))
+    path = tmp_path / "p.ora"
+    save_ora(doc, path)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    doc.layers[0].pixels[...] = 0
+    monkeypatch.setattr(ora, "_write_colorstudio_part", explode)  # fails after layers were written
+    with pytest.raises(OSError, match="disk full"):
+        save_ora(doc, path)
+    assert path.read_bytes() == before
+    assert load_ora(path).document.layers[0].pixels.any()
+
+
+def test_atomic_write_keeps_permissions(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    os.chmod(path, 0o640)
+    atomic_write_bytes(path, b"y")
+    assert (path.stat().st_mode & 0o777) == 0o640
+
+
+def test_autosave_only_when_dirty_and_due(tmp_path):
+    doc = Document.from_rgba(np.zeros((4, 4, 4), np.uint8))
+    saver = Autosaver(tmp_path, interval_s=60)
+    assert not saver.due(doc, now=1000)
+    doc.mark_dirty()
+    assert saver.due(doc, now=1000)
+    saver.save(doc, "/photos/grandma.jpg", now=1000)
+    assert not saver.due(doc, now=1030)
+    assert saver.due(doc, now=1061)
+
+
+def test_crashed_session_is_found_and_restored(tmp_path, rng):
+    doc = Document.from_rgba(rng.integers(0, 256, (6, 5, 4), dtype=np.uint8))
+    doc.hint.pixels[1, 1] = [1, 2, 3, 255]
+    doc.mark_dirty()
+    crashed = Autosaver(tmp_path)
+    crashed.save(doc, "/photos/grandma.jpg")
+    # ...the process dies here; a new session starts:
+    current = Autosaver(tmp_path)
+    found = find_recoveries(tmp_path, exclude_session=current.session)
+    assert len(found) == 1 and found[0].source_path == "/photos/grandma.jpg"
+    assert "grandma.jpg" in found[0].title
+    restored = restore(found[0]).document
+    assert np.array_equal(restored.layers[0].pixels, doc.layers[0].pixels)
+    assert np.array_equal(restored.hint.pixels, doc.hint.pixels)
+    assert restored.dirty
+    discard_recovery(found[0])
+    assert find_recoveries(tmp_path) == []
+
+
+def test_clean_close_leaves_nothing_to_recover(tmp_path):
+    doc = Document.from_rgba(np.zeros((4, 4, 4), np.uint8))
+    doc.mark_dirty()
+    saver = Autosaver(tmp_path)
+    saver.save(doc, None)
+    saver.discard()
+    assert find_recoveries(tmp_path) == []
+
+
+def test_broken_recovery_info_is_skipped(tmp_path):
+    (tmp_path / "abc.json").write_text("{not json")
+    (tmp_path / "abc.ora").write_bytes(b"junk")
+    assert find_recoveries(tmp_path) == []

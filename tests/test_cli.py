@@ -1,0 +1,74 @@
+"""The command line: version, info, and the start-up check of torch/torchvision."""
+
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+
+from colorstudio import __version__, cli
+from colorstudio.ml.environment import check_torch_stack
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"colorstudio {__version__}"
+
+
+def test_info_prints_versions_device_and_model_folder(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    for key in ("colorstudio", "torch", "torchvision", "device", "model folder", "PySide6"):
+        assert key in out
+    assert "cpu" in out or "cuda" in out
+
+
+def test_mismatched_torchvision_gives_one_clear_line():
+    def importer(name):
+        if name == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+        module = ModuleType("torch")
+        module.__version__ = "2.13.0"
+        return module
+
+    status = check_torch_stack(importer)
+    assert not status.ok
+    assert "\n" not in status.message
+    assert "torchvision does not match torch 2.13.0" in status.message
+    assert 'pip install --upgrade "torch>=2.4" "torchvision>=0.19"' in status.message
+
+
+def test_missing_torch_is_explained():
+    def importer(name):
+        raise ImportError("No module named 'torch'")
+
+    status = check_torch_stack(importer)
+    assert not status.ok and "PyTorch is not installed" in status.message
+
+
+def test_info_exits_with_message_instead_of_traceback(monkeypatch, capsys):
+    import colorstudio.ml.environment as environment
+
+    def broken(importer=None):
+        return environment.TorchStatus(
+            False, "torchvision does not match torch 2.13.0. Fix: pip ...", "2.13.0"
+        )
+
+    monkeypatch.setattr(environment, "check_torch_stack", broken)
+    assert cli.main(["info"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not match" in err and "Traceback" not in err
+
+
+def test_python_dash_m_help_runs_in_a_fresh_process():
+    result = subprocess.run(
+        [sys.executable, "-m", "colorstudio", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "colorstudio" in result.stdout and "info" in result.stdout

@@ -1,0 +1,151 @@
+"""The main window: opens offscreen, opens/saves files, keeps the document on bad input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QThread, QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget
+
+from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
+from colorstudio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Windows whose documents are marked clean before qtbot closes them (no modal prompt)."""
+    made = []
+
+    def make():
+        win = MainWindow(tmp_path / "recovery")
+        qtbot.addWidget(win, before_close_func=lambda w: w.document and w.document.mark_clean())
+        made.append(win)
+        return win
+
+    return make
+
+
+@pytest.fixture
+def window(make_window):
+    win = make_window()
+    win.show()
+    return win
+
+
+@pytest.fixture
+def photo(tmp_path, rng):
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_window_has_menus_docks_and_status(window):
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["File", "Edit", "View", "Help"]
+    docks = {d.windowTitle() for d in window.findChildren(QDockWidget)}
+    assert docks == {"Layers", "References", "Generate", "History"}
+    assert window.act_open.shortcut().toString() == "Ctrl+O"
+    assert window.act_undo.shortcut().toString() == "Ctrl+Z"
+    assert not window.act_save.isEnabled()  # nothing open yet
+
+
+def test_open_image_shows_it(window, photo):
+    assert window.open_path(photo)
+    assert window.document is not None and window.document.width == 64
+    assert not window.canvas.image.isNull() and window.canvas.image.width() == 64
+    assert window.act_save.isEnabled()
+    assert "photo.png" not in window.windowTitle()  # an image is not a project: Untitled
+    assert str(photo.resolve()) in window.recent_files()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage that is not an image"])
+def test_bad_file_keeps_the_open_document(window, photo, tmp_path, content):
+    window.open_path(photo)
+    doc = window.document
+    pixels = doc.layers[0].pixels.copy()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    assert not window.open_path(bad)
+    assert window.document is doc
+    assert np.array_equal(doc.layers[0].pixels, pixels)
+    assert window.banner.isVisible() and "bad.png" in window.banner.label.text()
+
+
+def test_broken_project_keeps_the_open_document(window, photo, tmp_path):
+    window.open_path(photo)
+    doc = window.document
+    broken = tmp_path / "broken.ora"
+    broken.write_bytes(b"PK\x03\x04broken")
+    assert not window.open_path(broken)
+    assert window.document is doc
+    assert "not an OpenRaster project" in window.banner.label.text()
+
+
+def test_paint_undo_save_reopen(window, photo, tmp_path):
+    window.open_path(photo)
+    doc = window.document
+    stroke = Stroke(doc.hint.pixels, BrushSettings(size=9), PaintMode.PAINT, (0, 0, 255))
+    stroke.add_point(5, 5)
+    stroke.add_point(40, 30)
+    window.history.push(stroke.finish(doc.hint.id))
+    assert doc.dirty and window.windowTitle().startswith("Untitled*")
+    assert window.act_undo.isEnabled()
+    window.undo()
+    assert not doc.hint.pixels.any()
+    window.redo()
+    painted = doc.hint.pixels.copy()
+    target = tmp_path / "work.ora"
+    assert window.save_to(target)
+    assert not doc.dirty and window.windowTitle().startswith("work.ora —")
+    assert window.open_path(target)
+    assert np.array_equal(window.document.hint.pixels, painted)
+
+
+def test_export_writes_an_image(window, photo, tmp_path):
+    window.open_path(photo)
+    out = tmp_path / "out.jpg"
+    assert window.export_to(out)
+    with Image.open(out) as im:
+        assert im.size == (64, 48)
+
+
+def test_autosave_and_recovery_in_a_new_window(make_window, window, photo):
+    window.open_path(photo)
+    window.document.layers[0].pixels[0, 0] = [1, 2, 3, 255]
+    window.document.mark_dirty()
+    assert window.autosave_now() is not None
+    # A second session (the first one "crashed" without cleaning up) finds it.
+    second = make_window()
+    recoveries = second.pending_recoveries()
+    assert len(recoveries) == 1
+    assert second.restore_recovery(recoveries[0])
+    assert second.document.layers[0].pixels[0, 0].tolist() == [1, 2, 3, 255]
+    assert second.document.dirty
+    assert second.pending_recoveries() == []
+
+
+def test_run_editor_opens_a_real_main_window(qtbot, photo, monkeypatch, tmp_path):
+    """``python -m colorstudio FILE`` path: run_editor shows a MainWindow with the file."""
+    from colorstudio import app as app_module
+
+    seen = {}
+
+    def inspect_and_quit():
+        windows = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
+        seen["windows"] = len(windows)
+        seen["doc"] = windows[0].document if windows else None
+        for w in windows:
+            w.document.mark_clean()
+            w.close()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(300, inspect_and_quit)
+    assert app_module.run_editor(str(photo)) == 0
+    assert seen["windows"] == 1
+    assert seen["doc"] is not None and seen["doc"].width == 64
+
+
+def test_no_thread_left_running(qtbot, window):
+    running = [t for t in window.findChildren(QThread) if t.isRunning()]
+    assert running == []
