@@ -45,8 +45,9 @@ def palette_code(lab: torch.Tensor, weight: torch.Tensor | None = None) -> torch
             index = ((lo[:, 0] + da) * BINS + (lo[:, 1] + db)).long()
             hist.scatter_add_(1, index, wa * wb * w)
     hist = (hist / total).sqrt()
-    stats = torch.cat([mean / torch.tensor([100.0, 110.0, 110.0], device=lab.device),
-                       std / torch.tensor([50.0, 60.0, 60.0], device=lab.device)], dim=1)  # fmt: skip
+    mean_scale = torch.tensor([100.0, 110.0, 110.0], device=lab.device)
+    std_scale = torch.tensor([50.0, 60.0, 60.0], device=lab.device)
+    stats = torch.cat([mean / mean_scale, std / std_scale], dim=1)
     flag = torch.ones(n, 1, device=lab.device)
     return torch.cat([hist, stats, flag], dim=1)
 

@@ -27,7 +27,7 @@ from colorstudio.ml.palette import CODE_DIM
 
 
 def lightness_to_grey_rgb255(lightness: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) normalised L → (N, 3, H, W) grey sRGB 0..255 (what the encoder saw in training)."""
+    """(N, 1, H, W) normalised L → (N, 3, H, W) grey sRGB 0..255, as the encoder expects."""
     fy = ((lightness + 1.0) * 50.0 + 16.0) / 116.0
     y = torch.where(fy > 6.0 / 29.0, fy**3, (fy - 4.0 / 29.0) * 3.0 * (6.0 / 29.0) ** 2).clamp(0, 1)
     srgb = torch.where(
