@@ -103,3 +103,72 @@ def _info(argv: Sequence[str]) -> int:
         print(f"colorstudio: {status.message}", file=sys.stderr)
         return 3
     return 0
+
+
+@subcommand("train")
+def _train(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="colorstudio train",
+        description="Train a generator (NoGAN schedule: pretrain G, pretrain D, short GAN phase). "
+        "Runs unchanged under torchrun for several GPUs.",
+    )
+    parser.add_argument("task", choices=["colorize", "style"])
+    parser.add_argument("--data", nargs="+", required=True, help="folders of training photos")
+    parser.add_argument("--style-data", nargs="*", default=[], help="folders of paintings (style)")
+    parser.add_argument("--out", required=True, help="run folder (checkpoint, log.csv, samples/)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    parser.add_argument("--init-from", help="start the generator from exported weights (.pt)")
+    parser.add_argument("--size", type=int, default=128, help="training crop size")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps-pretrain", type=int, default=6000)
+    parser.add_argument("--steps-critic", type=int, default=300)
+    parser.add_argument("--steps-gan", type=int, default=1500)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--sample-every", type=int, default=500)
+    parser.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) past this")
+    parser.add_argument("--limit-images", type=int, help="use only the first N images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    args = parser.parse_args(argv)
+    require_torch()
+    from colorstudio.ml.train.trainer import TrainConfig, Trainer
+
+    config = TrainConfig(
+        task=args.task,
+        data=tuple(args.data),
+        style_data=tuple(args.style_data),
+        out=args.out,
+        size=args.size,
+        batch=args.batch,
+        lr_g=args.lr,
+        steps_pretrain=args.steps_pretrain,
+        steps_critic=args.steps_critic,
+        steps_gan=args.steps_gan,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        max_minutes=args.max_minutes,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        limit_images=args.limit_images,
+    )
+    if args.task == "colorize":
+        from colorstudio.ml.train.colorize_task import ColorizeTask
+
+        generator = None
+        if args.init_from:
+            from colorstudio.ml.weights import load_generator_file
+
+            generator = load_generator_file(args.init_from, "colorizer_lite0", trainable=True)
+        task = ColorizeTask(config, generator)
+    else:
+        from colorstudio.ml.train.style_task import StyleTask
+
+        if not args.style_data:
+            parser.error("style training needs --style-data (folders of paintings)")
+        task = StyleTask(config)
+    out = Trainer(config, task).run(resume=args.resume)
+    print(f"run saved in {out}")
+    return 0

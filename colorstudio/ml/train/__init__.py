@@ -1,0 +1,1 @@
+"""Training: data, simulated user input, losses, the resumable NoGAN trainer, export."""

@@ -1,0 +1,179 @@
+"""Training task for the hint- and reference-conditioned colourizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from colorstudio.ml.color import AB_SCALE, normalize_l, torch_lab_to_srgb, torch_srgb_to_lab
+from colorstudio.ml.networks.colorizer import HintColorizer
+from colorstudio.ml.networks.discriminator import PatchDiscriminator
+from colorstudio.ml.palette import CODE_DIM, palette_code
+from colorstudio.ml.train.data import ImageBank, list_images
+from colorstudio.ml.train.losses import (
+    PerceptualLoss,
+    hinge_d_loss,
+    hinge_g_loss,
+    rebalanced_l1,
+    rebalancing_table,
+)
+from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
+from colorstudio.ml.train.trainer import TrainConfig
+
+P_NO_REFERENCE = 0.4
+P_SAME_PHOTO = 0.4  # else: another photo, target moved to its palette
+
+
+class ColorizeTask:
+    def __init__(self, config: TrainConfig, generator: HintColorizer | None = None) -> None:
+        self.config = config
+        self.generator = generator
+        self.device = torch.device("cpu")
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, device: torch.device, distributed: bool) -> None:
+        cfg = self.config
+        self.device = device
+        files = list_images(cfg.data)
+        if cfg.limit_images:
+            files = files[: cfg.limit_images]
+        self.bank = ImageBank(files, cfg.short_side)
+        if self.generator is None:
+            self.generator = HintColorizer(pretrained=True)
+        self.g = self.generator.to(device)
+        self.d = PatchDiscriminator(3).to(device)
+        self.perceptual = PerceptualLoss().to(device)
+        self.opt_g = torch.optim.Adam(
+            [p for p in self.g.parameters() if p.requires_grad], cfg.lr_g, betas=(0.5, 0.99)
+        )
+        self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
+        probe_rng = np.random.default_rng(12345)
+        probe = self.bank.batch(
+            probe_rng.integers(len(self.bank), size=min(64, len(self.bank))), 64, probe_rng
+        )
+        self.table = rebalancing_table(torch_srgb_to_lab(probe)[:, 1:]).to(device)
+        self.fixed = self._make_batch(np.random.default_rng(7), 6)
+        self.g_train, self.d_train = self.g, self.d
+        if distributed:
+            ids = [device.index] if device.type == "cuda" else None
+            self.g_train = DistributedDataParallel(self.g, device_ids=ids)
+            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+
+    # ------------------------------------------------------------------ data
+    def _make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+        size = self.config.size
+        indices = rng.integers(len(self.bank), size=n)
+        lab = torch_srgb_to_lab(self.bank.batch(indices, size, rng))
+        target_ab = lab[:, 1:].clone()
+        codes = torch.zeros(n, CODE_DIM)
+        for i, index in enumerate(indices):
+            r = rng.random()
+            if r < P_NO_REFERENCE:
+                continue
+            if r < P_NO_REFERENCE + P_SAME_PHOTO:
+                ref = torch_srgb_to_lab(self.bank.crop(int(index), size // 2, rng)[None])
+            else:
+                other = int(rng.integers(len(self.bank)))
+                ref = torch_srgb_to_lab(self.bank.crop(other, size // 2, rng)[None])
+                target_ab[i] = reinhard_ab(target_ab[i], ref[0, 1:])
+            codes[i] = palette_code(ref)[0]
+        hints = simulate_hints(target_ab, rng)
+        return {
+            "lightness": normalize_l(lab[:, :1]),
+            "l_raw": lab[:, :1],
+            "target": target_ab,
+            "hints": hints,
+            "code": codes,
+        }
+
+    # ------------------------------------------------------------------ steps
+    def _generate(self, batch):
+        return self.g_train(batch["lightness"], batch["hints"], batch["code"]) * AB_SCALE
+
+    def _rgb(self, l_raw, ab):
+        return torch_lab_to_srgb(torch.cat([l_raw, ab], dim=1))
+
+    def _d_input(self, lightness, ab):
+        return torch.cat([lightness, ab / AB_SCALE], dim=1)
+
+    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+        cfg = self.config
+        batch = {k: v.to(self.device) for k, v in self._make_batch(rng, cfg.batch).items()}
+        losses: dict[str, float] = {}
+        self.g.train()
+        if phase in ("critic", "gan"):
+            with torch.no_grad(), amp:
+                fake = self._generate(batch)
+            with amp:
+                real_logits = self.d_train(self._d_input(batch["lightness"], batch["target"]))
+                fake_logits = self.d_train(self._d_input(batch["lightness"], fake))
+                d_loss = hinge_d_loss(real_logits.float(), fake_logits.float())
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            losses["d"] = d_loss.item()
+        if phase in ("pretrain", "gan"):
+            with amp:
+                fake = self._generate(batch)
+                l1 = rebalanced_l1(fake.float(), batch["target"], self.table) / AB_SCALE
+                perceptual = self.perceptual(
+                    self._rgb(batch["l_raw"], fake.float()),
+                    self._rgb(batch["l_raw"], batch["target"]),
+                )
+                loss = l1 + cfg.lambda_perceptual * perceptual
+                if phase == "gan":
+                    adv = hinge_g_loss(
+                        self.d_train(self._d_input(batch["lightness"], fake)).float()
+                    )
+                    loss = loss + cfg.lambda_adv * adv
+                    losses["adv"] = adv.item()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+            losses["l1"] = l1.item()
+            losses["perc"] = perceptual.item()
+        return losses
+
+    # ------------------------------------------------------------------ samples and state
+    @torch.no_grad()
+    def sample_grid(self) -> np.ndarray:
+        """Rows: grey input | hints over grey | prediction | ground truth (uint8 H x W x 3)."""
+        self.g.eval()
+        batch = {k: v.to(self.device) for k, v in self.fixed.items()}
+        pred = self.g(batch["lightness"], batch["hints"], batch["code"]) * AB_SCALE
+        zeros = torch.zeros_like(pred)
+        grey = self._rgb(batch["l_raw"], zeros)
+        hint_ab = batch["hints"][:, :2] * AB_SCALE
+        mask = batch["hints"][:, 2:3]
+        hinted = grey * (1 - mask) + self._rgb(batch["l_raw"], hint_ab) * mask
+        columns = [
+            grey,
+            hinted,
+            self._rgb(batch["l_raw"], pred),
+            self._rgb(batch["l_raw"], batch["target"]),
+        ]
+        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)  # 3, n*H, 4*W
+        self.g.train()
+        return (grid.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["generator"], strict=True)
+        self.d.load_state_dict(state["discriminator"], strict=True)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+
+def generator_module(task: ColorizeTask) -> nn.Module:
+    return task.g

@@ -1,0 +1,98 @@
+"""Losses: rebalanced L1 on ab, VGG perceptual loss, hinge GAN loss, AdaIN content/style loss."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
+from colorstudio.ml.networks.stylizer import mean_std
+
+AB_BINS = 16
+
+
+def ab_bin_index(ab: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W) ab → (N, H, W) index into an AB_BINS x AB_BINS grid over ±110."""
+    q = ((ab / 110.0).clamp(-1, 0.9999) + 1) / 2 * AB_BINS
+    q = q.long()
+    return q[:, 0] * AB_BINS + q[:, 1]
+
+
+def rebalancing_table(
+    ab_samples: torch.Tensor, mix: float = 0.5, power: float = 0.5
+) -> torch.Tensor:
+    """Per-bin weights that favour rare (saturated) colours, as Zhang et al.'s class rebalancing.
+
+    ``w ∝ ((1 - mix) · p + mix / Q) ** -power``, normalised so the expected weight is 1.
+    """
+    counts = torch.bincount(ab_bin_index(ab_samples).flatten(), minlength=AB_BINS**2).float()
+    p = counts / counts.sum()
+    p = F.avg_pool2d(p.view(1, 1, AB_BINS, AB_BINS), 3, 1, 1, count_include_pad=False).flatten()
+    p = p / p.sum()
+    w = ((1 - mix) * p + mix / AB_BINS**2) ** -power
+    return w / (p * w).sum()
+
+
+def rebalanced_l1(
+    pred_ab: torch.Tensor, target_ab: torch.Tensor, table: torch.Tensor | None
+) -> torch.Tensor:
+    """Mean L1 between ab maps in Lab units (N, 2, H, W), weighted by the target's rarity."""
+    error = (pred_ab - target_ab).abs().sum(1)
+    if table is None:
+        return error.mean()
+    weights = table.to(pred_ab.device)[ab_bin_index(target_ab)]
+    return (error * weights).mean()
+
+
+class PerceptualLoss(nn.Module):
+    """L1 between VGG19 relu1_1, relu2_1, relu3_1 features of two sRGB images (0..1).
+
+    ``size``: images are first resized to at most this side (VGG's first block at full training
+    resolution costs three times the generator's step on a CPU).
+    """
+
+    def __init__(self, pretrained: bool = True, size: int | None = 64) -> None:
+        super().__init__()
+        self.size = size
+        taps = STYLE_TAPS[:3]
+        self.vgg = VGG19Features(last=taps[-1], taps=taps, pretrained=pretrained)
+        self.weights = {taps[0]: 1 / 32, taps[1]: 1 / 16, taps[2]: 1 / 8}
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.size is not None and max(pred.shape[-2:]) > self.size:
+            scale = self.size / max(pred.shape[-2:])
+            pred = F.interpolate(pred, scale_factor=scale, mode="bilinear", antialias=True)
+            target = F.interpolate(target, scale_factor=scale, mode="bilinear", antialias=True)
+        fp = self.vgg(pred)
+        with torch.no_grad():
+            ft = self.vgg(target)
+        return sum(w * F.l1_loss(fp[k], ft[k]) for k, w in self.weights.items())
+
+
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    return -fake_logits.mean()
+
+
+class AdaINLoss(nn.Module):
+    """Huang & Belongie: content loss on relu4_1 vs the AdaIN target, style loss on mean/std of
+    relu1_1..relu4_1. Uses the stylizer's own (frozen) VGG encoder."""
+
+    def __init__(self, encoder: VGG19Features) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, output: torch.Tensor, target_features: torch.Tensor, style: torch.Tensor):
+        out = self.encoder(output)
+        sty = self.encoder(style)
+        content = F.mse_loss(out[STYLE_TAPS[-1]], target_features)
+        style_loss = output.new_zeros(())
+        for key in STYLE_TAPS:
+            om, os_ = mean_std(out[key])
+            sm, ss = mean_std(sty[key])
+            style_loss = style_loss + F.mse_loss(om, sm) + F.mse_loss(os_, ss)
+        return content, style_loss

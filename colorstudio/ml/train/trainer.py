@@ -1,0 +1,223 @@
+"""The training loop shared by every task: phases, checkpoints, logs, samples, budgets, DDP.
+
+NoGAN schedule (DeOldify): ``pretrain`` the generator with L1/perceptual losses, then ``critic``
+(train only the discriminator on the generator's outputs), then a short ``gan`` phase. The loop
+checkpoints every N steps (atomically) and ``resume`` continues from the last checkpoint with the
+same data order and RNG state, so a run can be split across sessions. Under ``torchrun`` each
+process trains on its own share of the batches with DistributedDataParallel; rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+PHASES = ("pretrain", "critic", "gan")
+#: every loss a task may report, in the CSV's column order
+LOSS_COLUMNS = ("l1", "perc", "adv", "d", "content", "style")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str
+    data: tuple[str, ...]
+    out: str
+    style_data: tuple[str, ...] = ()
+    size: int = 128
+    batch: int = 16
+    lr_g: float = 3e-4
+    lr_d: float = 2e-4
+    steps_pretrain: int = 6000
+    steps_critic: int = 300
+    steps_gan: int = 1500
+    lambda_perceptual: float = 0.03
+    lambda_adv: float = 0.02
+    lambda_style: float = 5.0
+    checkpoint_every: int = 250
+    sample_every: int = 500
+    log_every: int = 10
+    max_minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    short_side: int = 192
+    limit_images: int | None = None
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_pretrain + self.steps_critic + self.steps_gan
+
+    def phase_at(self, step: int) -> str:
+        if step < self.steps_pretrain:
+            return "pretrain"
+        if step < self.steps_pretrain + self.steps_critic:
+            return "critic"
+        return "gan"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("data", "style_data"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+class Task(Protocol):
+    def setup(self, device: torch.device, distributed: bool) -> None: ...
+    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]: ...
+    def sample_grid(self) -> np.ndarray: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, task: Task) -> None:
+        self.config = config
+        self.task = task
+        self.out = Path(config.out)
+        self.checkpoint_path = self.out / "checkpoint.pt"
+        self.step = 0
+        self.rank, self.world = 0, 1
+
+    # ------------------------------------------------------------------ setup
+    def _setup_distributed(self) -> torch.device:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        device = pick_device(self.config.device)
+        if self.world > 1:
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            dist.init_process_group(backend)
+            self.rank = dist.get_rank()
+            if device.type == "cuda":
+                local = int(os.environ.get("LOCAL_RANK", "0"))
+                torch.cuda.set_device(local)
+                device = torch.device("cuda", local)
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        return device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, rng: np.random.Generator) -> None:
+        if not self.is_main:
+            return
+        from colorstudio.core.io.atomic import atomic_write_bytes
+
+        state = {
+            "step": self.step,
+            "config": json.dumps(self.config.to_dict()),
+            "task": self.task.state_dict(),
+            "numpy_rng": json.dumps(rng.bit_generator.state),
+            "torch_rng": torch.get_rng_state(),
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(self.checkpoint_path, buffer.getvalue())
+
+    def load_checkpoint(self, rng: np.random.Generator) -> bool:
+        if not self.checkpoint_path.is_file():
+            return False
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+        self.step = int(state["step"])
+        self.task.load_state_dict(state["task"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed %s at step %d", self.checkpoint_path, self.step)
+        return True
+
+    # ------------------------------------------------------------------ loop
+    def run(self, resume: bool = False) -> Path:
+        from tqdm import tqdm
+
+        cfg = self.config
+        device = self._setup_distributed()
+        torch.manual_seed(cfg.seed + self.rank)
+        rng = np.random.default_rng(cfg.seed + 1000 * self.rank)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "samples").mkdir(exist_ok=True)
+        self.task.setup(device, self.world > 1)
+        if resume:
+            self.load_checkpoint(rng)
+        if self.is_main:
+            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+        amp = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        started = time.monotonic()
+        budget = math.inf if cfg.max_minutes is None else cfg.max_minutes * 60.0
+        log_file = (self.out / "log.csv").open("a", newline="")
+        writer = csv.writer(log_file)
+        bar = tqdm(
+            total=cfg.total_steps, initial=self.step, disable=not self.is_main, dynamic_ncols=True
+        )
+        window_start, window_steps = time.monotonic(), 0
+        try:
+            while self.step < cfg.total_steps:
+                if time.monotonic() - started > budget:
+                    log.info(
+                        "time budget of %.1f min reached at step %d", cfg.max_minutes, self.step
+                    )
+                    break
+                phase = cfg.phase_at(self.step)
+                losses = self.task.train_step(phase, rng, amp)
+                self.step += 1
+                window_steps += 1
+                bar.update(1)
+                bar.set_postfix(phase=phase, **{k: f"{v:.4f}" for k, v in losses.items()})
+                if self.is_main and self.step % cfg.log_every == 0:
+                    elapsed = time.monotonic() - window_start
+                    rate = window_steps * cfg.batch * self.world / max(elapsed, 1e-9)
+                    window_start, window_steps = time.monotonic(), 0
+                    if log_file.tell() == 0:
+                        writer.writerow(["step", "phase", "images_per_s", *LOSS_COLUMNS])
+                    values = [f"{losses[k]:.5f}" if k in losses else "" for k in LOSS_COLUMNS]
+                    writer.writerow([self.step, phase, f"{rate:.2f}", *values])
+                    log_file.flush()
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint(rng)
+                if self.is_main and self.step % cfg.sample_every == 0:
+                    self._save_samples()
+        finally:
+            self.save_checkpoint(rng)
+            if self.is_main:
+                self._save_samples()
+            bar.close()
+            log_file.close()
+            if self.world > 1 and dist.is_initialized():
+                dist.destroy_process_group()
+        return self.out
+
+    def _save_samples(self) -> None:
+        grid = self.task.sample_grid()
+        Image.fromarray(grid).save(self.out / "samples" / f"step_{self.step:06d}.png")

@@ -1,0 +1,172 @@
+"""Trained weights in models/: the manifest, SHA-256 verification, safe strict loading, export.
+
+``models/manifest.json``::
+
+    {"models": [{"name": "colorizer", "task": "colorize", "file": "colorizer.pt",
+                 "architecture": "colorizer_lite0", "config": {...}, "working_size": 256,
+                 "sha256": "…", "card": "colorizer.md", "dtype": "float16"}]}
+
+Weight files are ``torch.save`` dicts of tensors, read with ``weights_only=True`` (no pickled
+code can run), checked against the manifest's SHA-256 before loading, and loaded strictly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from colorstudio.ml.networks import define_generator
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+#: architectures whose frozen encoder comes from a PyPI package rather than the weight file
+PACKAGE_ENCODER = {"stylizer_adain": True, "colorizer_lite0": False}
+
+
+class ModelError(Exception):
+    """A missing, damaged, tampered or mismatched model. ``str()`` names the file."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    file: str
+    architecture: str
+    sha256: str
+    config: dict[str, Any] = field(default_factory=dict)
+    working_size: int = 256
+    card: str | None = None
+    dtype: str = "float16"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelEntry:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_manifest(models_dir: Path) -> list[ModelEntry]:
+    path = Path(models_dir) / MANIFEST
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text())
+        return [ModelEntry.from_dict(item) for item in data.get("models", [])]
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ModelError(f"{path} is damaged and cannot be read ({err})") from None
+
+
+def find_model(models_dir: Path, task: str, name: str | None = None) -> ModelEntry | None:
+    """The named model, or the first model for ``task``."""
+    for entry in load_manifest(models_dir):
+        if (name is None and entry.task == task) or entry.name == name:
+            return entry
+    return None
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling errors come in many types
+        raise ModelError(
+            f"{path.name} is not a valid weights file ({type(err).__name__}: {err})"
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"{path.name} does not hold a dictionary of tensors")
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def build_and_load(
+    architecture: str, config: dict[str, Any], state: dict[str, torch.Tensor], source: str
+) -> nn.Module:
+    model = define_generator(
+        architecture, **config, pretrained=PACKAGE_ENCODER.get(architecture, False)
+    )
+    try:
+        model.load_exportable_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise ModelError(f"{source} does not fit architecture {architecture!r}: {first}") from None
+    return model
+
+
+def load_model(
+    entry: ModelEntry, models_dir: Path, device: torch.device | str = "cpu"
+) -> nn.Module:
+    """Verify and load a manifest entry; returns the model in eval mode on ``device``."""
+    path = Path(models_dir) / entry.file
+    if not path.is_file():
+        raise ModelError(f"model file {path.name} is missing from {models_dir}")
+    actual = sha256_file(path)
+    if actual != entry.sha256:
+        raise ModelError(
+            f"model file {path.name} has been modified or damaged: its SHA-256 is {actual[:12]}…, "
+            f"the manifest expects {entry.sha256[:12]}… Reinstall ColorStudio's models."
+        )
+    model = build_and_load(entry.architecture, entry.config, _read_state(path), path.name)
+    return model.to(device).eval()
+
+
+def load_generator_file(
+    path: str | Path, architecture: str, trainable: bool = False, config=None
+) -> nn.Module:
+    """Load exported weights without a manifest (``train --init-from``)."""
+    path = Path(path)
+    model = build_and_load(architecture, config or {}, _read_state(path), path.name)
+    return model.train(trainable)
+
+
+def export_generator(
+    model: nn.Module,
+    *,
+    name: str,
+    task: str,
+    architecture: str,
+    models_dir: Path,
+    config: dict[str, Any] | None = None,
+    working_size: int = 256,
+    card: str | None = None,
+) -> ModelEntry:
+    """Write fp16 weights to ``models_dir/<name>.pt`` and add/replace the manifest entry."""
+    from colorstudio.core.io.atomic import atomic_write_bytes
+
+    models_dir = Path(models_dir)
+    state = {
+        k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in model.exportable_state_dict().items()
+    }
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    file = f"{name}.pt"
+    atomic_write_bytes(models_dir / file, buffer.getvalue())
+    entry = ModelEntry(
+        name,
+        task,
+        file,
+        architecture,
+        sha256_file(models_dir / file),
+        config or {},
+        working_size,
+        card,
+    )
+    entries = [e for e in load_manifest(models_dir) if e.name != name] + [entry]
+    manifest = {"models": [asdict(e) for e in entries]}
+    atomic_write_bytes(models_dir / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    return entry
