@@ -1,0 +1,388 @@
+"""The inference engine: a request (numpy in) → a Result (numpy out).
+
+Loads models lazily from models/ (hash-checked), picks CUDA or CPU, runs the generator at a
+working size and brings the result to full resolution:
+
+- colour (colourize / recolour): the net predicts a*b* at the working size, the fast guided filter
+  lifts it to full resolution following the full-resolution lightness, and the output keeps the
+  input's L* exactly (within 8-bit rounding);
+- style (:mod:`colorstudio.ml.stylize`): AdaIN over overlapping feathered tiles;
+- adjust: hue / saturation / lightness shifts in Lab;
+- everything: outside the mask the output is the input bit for bit; inside, blended by
+  mask × strength × strength map.
+
+Robustness: CUDA out-of-memory → smaller tiles → CPU (reported in ``Result.notes``); the cancel
+token is checked between stages and tiles; results are deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from colorstudio.core.masks import as_unit, bbox_of, blend_weights
+from colorstudio.ml import fullres
+from colorstudio.ml.classical import levin_colorize, reinhard_ab
+from colorstudio.ml.color import AB_SCALE, normalize_l
+from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom
+from colorstudio.ml.palette import empty_code, palette_code
+from colorstudio.ml.requests import (
+    AdjustRequest,
+    ColorizeRequest,
+    RecolourRequest,
+    ReferenceImage,
+    Result,
+    StylizeRequest,
+)
+from colorstudio.ml.stylize import stylize
+from colorstudio.ml.weights import ModelError, find_model, load_model
+
+log = logging.getLogger(__name__)
+
+LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at this size
+
+__all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
+
+
+def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
+    """Shape with long side ≈ ``size`` (never above the image) rounded to ``multiple``."""
+    scale = min(1.0, size / max(height, width))
+    h = max(multiple, round(height * scale / multiple) * multiple)
+    w = max(multiple, round(width * scale / multiple) * multiple)
+    return h, w
+
+
+def area_resize(array: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """H x W (x C) array → (1, C, h, w) float32 area average."""
+    t = torch.from_numpy(np.array(array, np.float32))
+    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+    return F.adaptive_avg_pool2d(t, shape)
+
+
+def unchanged(request, job: Job, device: str, engine: str) -> Result:
+    return Result(
+        request.image.copy(),
+        (0, 0, 0, 0),
+        request.request_id,
+        engine,
+        device,
+        dict(job.timings),
+        ("the mask is empty: nothing to do",),
+    )
+
+
+class Engine:
+    """Owns models and device; ``run(request)`` serves any request type. Not thread-safe by
+    design beyond a lock: one worker thread owns it."""
+
+    def __init__(
+        self,
+        models_dir: str | Path | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        colorizer: torch.nn.Module | None = None,
+        stylizer: torch.nn.Module | None = None,
+    ) -> None:
+        if models_dir is None:
+            from colorstudio import paths
+
+            models_dir = paths.models_dir()
+        self.models_dir = Path(models_dir)
+        self.device = self._pick_device(device)
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        self._colorizer = colorizer
+        self._stylizer = stylizer
+        self._lock = threading.Lock()
+        for model in (colorizer, stylizer):
+            if model is not None:
+                model.eval().to(self.device)
+
+    @staticmethod
+    def _pick_device(name: str) -> torch.device:
+        if name == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise EngineError("CUDA was requested but no CUDA GPU is available; use --device cpu")
+        return device
+
+    # ------------------------------------------------------------------ models
+    def colorizer(self) -> torch.nn.Module | None:
+        if self._colorizer is None:
+            entry = find_model(self.models_dir, "colorize")
+            if entry is None:
+                return None
+            self._colorizer = load_model(entry, self.models_dir, self.device)
+        return self._colorizer
+
+    def stylizer(self) -> torch.nn.Module:
+        if self._stylizer is None:
+            entry = find_model(self.models_dir, "stylize")
+            if entry is None:
+                raise EngineError("no style model is installed in the models folder")
+            try:
+                self._stylizer = load_model(entry, self.models_dir, self.device)
+            except ModelError as err:
+                raise EngineError(str(err)) from None
+        return self._stylizer
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def forward(
+        self,
+        model: torch.nn.Module,
+        job: Job,
+        fn: Callable[[torch.device], torch.Tensor],
+        cpu_fallback: bool = True,
+    ) -> torch.Tensor:
+        """Run ``fn(device)`` under inference mode (and fp16 autocast on CUDA).
+
+        On out-of-memory: with ``cpu_fallback`` a CUDA step is re-run on the CPU (noted in the
+        result); without it the error propagates so the caller can retry with smaller tiles.
+        """
+        try:
+            with torch.inference_mode(), self._autocast():
+                return fn(self.device).float()
+        except RuntimeError as err:
+            if not is_oom(err) or not cpu_fallback:
+                raise
+            if self.device.type == "cpu":
+                raise EngineError(
+                    "not enough memory for this image: lower the working size"
+                ) from None
+            job.notes.append("GPU out of memory: this step ran on the CPU")
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            model.to("cpu")
+            try:
+                with torch.inference_mode():
+                    return fn(torch.device("cpu")).float()
+            finally:
+                model.to(self.device)
+
+    # ------------------------------------------------------------------ dispatch
+    def run(
+        self, request, cancel: CancelToken | None = None, progress: ProgressFn | None = None
+    ) -> Result:
+        job = Job(cancel, progress)
+        torch.manual_seed(getattr(request, "seed", 0))
+        with self._lock:
+            if isinstance(request, ColorizeRequest):  # RecolourRequest included
+                result = self.colour(request, job)
+            elif isinstance(request, StylizeRequest):
+                result = stylize(self, request, job)
+            elif isinstance(request, AdjustRequest):
+                result = self.adjust(request, job)
+            else:
+                raise EngineError(f"unknown request type {type(request).__name__}")
+        job.check(1.0, "done")
+        return result
+
+    # ------------------------------------------------------------------ colour
+    def _engine_for(self, request: ColorizeRequest, has_hints: bool) -> str:
+        wanted = request.engine
+        if wanted in ("gan", "auto"):
+            try:
+                model = self.colorizer()
+            except ModelError as err:
+                if wanted == "gan":
+                    raise EngineError(str(err)) from None
+                log.warning("colourizer unavailable (%s); using a classical engine", err)
+                model = None
+            if model is not None:
+                return "gan"
+            if wanted == "gan":
+                raise EngineError("no colourization model is installed in the models folder")
+        if wanted in ("levin", "auto") and (has_hints or isinstance(request, RecolourRequest)):
+            return "levin"
+        if wanted in ("reinhard", "auto") and any(r.role == "palette" for r in request.references):
+            return "reinhard"
+        if wanted == "levin":
+            raise EngineError("the Levin engine needs colour hints: paint some hint strokes first")
+        if wanted == "reinhard":
+            raise EngineError("Reinhard colour transfer needs a palette reference image")
+        raise EngineError(
+            "no colourization model is installed: paint colour hints or add a palette reference "
+            "to use the classical engines"
+        )
+
+    def colour(self, request: ColorizeRequest, job: Job) -> Result:
+        """Colourize or recolour (see the module docstring)."""
+        image = request.image
+        h, w = image.shape[:2]
+        with job.stage("prepare", 0.05):
+            weights = blend_weights(
+                (h, w), request.mask, request.strength, request.strength_map, request.feather
+            )
+            box = bbox_of(weights, (h, w))
+            if box is None:
+                return unchanged(request, job, str(self.device), "none")
+            lab = fullres.rgb_to_lab(image[..., :3])
+            has_hints = request.hints is not None and bool(request.hints[..., 3].any())
+            engine = self._engine_for(request, has_hints)
+        size = (
+            min(request.working_size, LEVIN_MAX_SIZE) if engine == "levin" else request.working_size
+        )
+        shape = working_shape(h, w, size)
+        with job.stage("hints", 0.15):
+            l_small = area_resize(lab[..., 0], shape)
+            hint_ab, hint_mask = self._hints_small(request.hints, shape)
+            if isinstance(request, RecolourRequest):  # known colours outside guide the region
+                region = weights if weights is not None else np.ones((h, w), np.float32)
+                outside = (area_resize(region, shape) < 0.5).float()
+                keep = outside * (1 - hint_mask)
+                hint_ab = hint_ab * (1 - keep) + area_resize(lab[..., 1:], shape) * keep
+                hint_mask = torch.maximum(hint_mask, outside)
+        if engine == "reinhard":
+            with job.stage("reinhard", 0.5):
+                ref = next(r for r in request.references if r.role == "palette")
+                ref_mask = None if ref.mask is None else as_unit(ref.mask)
+                ab_new = reinhard_ab(lab, fullres.rgb_to_lab(ref.image), ref_mask)
+                ab_new = lab[..., 1:] + (ab_new - lab[..., 1:]) * float(ref.strength)
+        else:
+            with job.stage(engine, 0.4):
+                if engine == "gan":
+                    ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                else:
+                    ab = levin_colorize(
+                        l_small[0, 0].numpy(),
+                        hint_ab[0].permute(1, 2, 0).numpy(),
+                        hint_mask[0, 0].numpy() > 0,
+                    )
+                    ab_small = torch.from_numpy(ab).permute(2, 0, 1)[None]
+            with job.stage("upsample", 0.8):
+                radius = max(1, round(max(shape) / 128))
+                ab_new = fullres.guided_upsample(
+                    l_small / 100.0, ab_small, lab[..., 0] / 100.0, radius=radius
+                )
+        with job.stage("compose", 0.9):
+            out_rgb = self._compose_lab(image, lab, ab_new, weights)
+        return Result(
+            out_rgb,
+            box,
+            request.request_id,
+            engine,
+            str(self.device),
+            dict(job.timings),
+            tuple(job.notes),
+        )
+
+    def _hints_small(
+        self, hints_rgba: np.ndarray | None, shape
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hint layer → ((1, 2, h, w) ab, (1, 1, h, w) mask) at the working size.
+
+        ab is averaged over hinted pixels only, so a thin stroke keeps its colour; a working
+        pixel counts as hinted when any of its full-resolution pixels is.
+        """
+        if hints_rgba is None or not hints_rgba[..., 3].any():
+            return torch.zeros(1, 2, *shape), torch.zeros(1, 1, *shape)
+        alpha = hints_rgba[..., 3].astype(np.float32) / 255.0
+        y0, x0, y1, x1 = bbox_of(alpha, alpha.shape)
+        lab = np.zeros((*hints_rgba.shape[:2], 3), np.float32)
+        lab[y0:y1, x0:x1] = fullres.rgb_to_lab(hints_rgba[y0:y1, x0:x1, :3])
+        a_small = area_resize(alpha, shape)
+        ab_small = area_resize(lab[..., 1:] * alpha[..., None], shape) / a_small.clamp(min=1e-6)
+        mask = (a_small > 0).float()
+        return ab_small * mask, mask
+
+    def _reference_code(self, references: tuple[ReferenceImage, ...]) -> tuple[torch.Tensor, float]:
+        """Strength-weighted mean palette code of the references, and their strength (0 = none)."""
+        codes, strengths = [], []
+        for ref in references:
+            if ref.strength <= 0:
+                continue
+            im = Image.fromarray(ref.image)
+            im = im.reduce(max(1, max(im.size) // 256))
+            lab = torch.from_numpy(fullres.rgb_to_lab(np.asarray(im))).permute(2, 0, 1)[None]
+            mask = None
+            if ref.mask is not None:
+                m = Image.fromarray(ref.mask).resize(im.size, Image.Resampling.BILINEAR)
+                mask = torch.from_numpy(np.asarray(m, np.float32) / 255.0)[None, None]
+            codes.append(palette_code(lab, mask))
+            strengths.append(float(ref.strength))
+        if not codes:
+            return empty_code(), 0.0
+        weights = torch.tensor(strengths) / sum(strengths)
+        return (torch.cat(codes) * weights[:, None]).sum(0, keepdim=True), min(1.0, max(strengths))
+
+    def _run_colorizer(self, request, l_small, hint_ab, hint_mask, job: Job) -> torch.Tensor:
+        model = self.colorizer()
+        assert model is not None
+        code, strength = self._reference_code(request.references)
+        codes = torch.cat([code, empty_code()]) if 0 < strength < 1 else code
+        hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
+
+        def forward(device: torch.device) -> torch.Tensor:
+            n = codes.shape[0]
+            lightness = normalize_l(l_small).to(device).expand(n, -1, -1, -1)
+            if device.type == "cuda":
+                lightness = lightness.contiguous(memory_format=torch.channels_last)
+            return model(lightness, hints.to(device).expand(n, -1, -1, -1), codes.to(device)).cpu()
+
+        ab = self.forward(model, job, forward) * AB_SCALE
+        if ab.shape[0] == 2:  # blend "with reference" and "without" by the reference strength
+            ab = ab[1:] + (ab[:1] - ab[1:]) * strength
+        return ab
+
+    @staticmethod
+    def _compose_lab(
+        image: np.ndarray, lab: np.ndarray, ab_new: np.ndarray, weights: np.ndarray | None
+    ) -> np.ndarray:
+        """Keep L*, blend a*b* by ``weights``, convert, restore untouched pixels bit for bit."""
+        if weights is None:
+            ab = ab_new
+        else:
+            ab = lab[..., 1:] + (ab_new - lab[..., 1:]) * weights[..., None]
+        rgb = fullres.lab_to_rgb(np.concatenate([lab[..., :1], ab], axis=-1))
+        if weights is not None:
+            rgb = np.where(weights[..., None] > 0, rgb, image[..., :3])
+        if image.shape[2] == 4:
+            rgb = np.concatenate([rgb, image[..., 3:]], axis=-1)
+        return rgb
+
+    # ------------------------------------------------------------------ adjust
+    def adjust(self, request: AdjustRequest, job: Job) -> Result:
+        """Hue rotation and chroma scaling in the a*b* plane, an L* offset; inside the mask."""
+        from colorstudio.core.masks import apply_weighted
+
+        image = request.image
+        h, w = image.shape[:2]
+        with job.stage("adjust", 0.1):
+            weights = blend_weights(
+                (h, w), request.mask, request.strength, request.strength_map, request.feather
+            )
+            box = bbox_of(weights, (h, w))
+            if box is None:
+                return unchanged(request, job, "cpu", "adjust")
+            y0, x0, y1, x1 = box
+            crop = image[y0:y1, x0:x1]
+            lab = fullres.rgb_to_lab(crop[..., :3])
+            theta = np.deg2rad(request.hue)
+            c, s = np.cos(theta), np.sin(theta)
+            a, b = lab[..., 1], lab[..., 2]
+            new = np.stack(
+                [
+                    np.clip(lab[..., 0] + request.lightness, 0, 100),
+                    (c * a - s * b) * request.saturation,
+                    (s * a + c * b) * request.saturation,
+                ],
+                -1,
+            )
+            edited = fullres.lab_to_rgb(new.astype(np.float32))
+            crop_weights = None if weights is None else weights[y0:y1, x0:x1]
+            out = image.copy()
+            out[y0:y1, x0:x1, :3] = apply_weighted(crop[..., :3], edited, crop_weights)
+        return Result(out, box, request.request_id, "adjust", "cpu", dict(job.timings))

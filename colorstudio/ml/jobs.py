@@ -1,0 +1,75 @@
+"""Job plumbing shared by the engine's pipelines: cancel tokens, progress, timings, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import torch
+
+ProgressFn = Callable[[float, str], None]
+
+
+class EngineError(Exception):
+    """A request that cannot be served; ``str()`` is shown to the user."""
+
+
+class Cancelled(Exception):
+    """The job was cancelled between two steps."""
+
+
+class CancelToken:
+    """Set from any thread; the engine checks it between stages and tiles."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+def is_oom(err: BaseException) -> bool:
+    """True for CUDA (or other accelerator) out-of-memory errors."""
+    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(
+        torch.cuda, "OutOfMemoryError", None
+    )
+    return (oom_type is not None and isinstance(err, oom_type)) or "out of memory" in str(
+        err
+    ).lower()
+
+
+class Job:
+    """Per-request bookkeeping: timings, notes for the user, progress and cancellation."""
+
+    def __init__(
+        self, cancel: CancelToken | None = None, progress: ProgressFn | None = None
+    ) -> None:
+        self.cancel = cancel
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []
+
+    @contextlib.contextmanager
+    def stage(self, name: str, fraction: float) -> Iterator[None]:
+        self.check(fraction, name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def check(self, fraction: float, message: str = "") -> None:
+        if self.cancel is not None:
+            self.cancel.check()
+        if self.progress is not None:
+            self.progress(fraction, message)

@@ -1,0 +1,181 @@
+"""Frozen request and result objects: everything a job needs travels in one immutable value.
+
+No torch here: the UI builds requests, the worker hands them to the engine. Arrays are copied
+and made read-only on construction, so later edits of the document never reach a running job.
+
+Array conventions: images H x W x 3 (or x 4) uint8 sRGB; hints H x W x 4 uint8 RGBA (alpha =
+hint coverage); masks and strength maps H x W uint8 (0..255) or float32 (0..1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def _frozen(array: np.ndarray | None, name: str, ndim: tuple[int, ...]) -> np.ndarray | None:
+    if array is None:
+        return None
+    array = np.array(array, copy=True)
+    if array.ndim not in ndim:
+        raise ValueError(
+            f"{name} must have {' or '.join(map(str, ndim))} dimensions, got {array.shape}"
+        )
+    array.setflags(write=False)
+    return array
+
+
+class _Request:
+    """Shared behaviour: array freezing, size checks and dict conversion."""
+
+    _arrays: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, ndim in self._arrays:
+            object.__setattr__(self, name, _frozen(getattr(self, name), name, ndim))
+        image = getattr(self, "image", None)
+        if image is not None:
+            if image.dtype != np.uint8 or image.shape[2] not in (3, 4):
+                raise ValueError("image must be H x W x 3 or 4 uint8")
+            for name, _ in self._arrays:
+                other = getattr(self, name)
+                if name != "image" and other is not None and other.shape[:2] != image.shape[:2]:
+                    raise ValueError(f"{name} is {other.shape[:2]}, the image is {image.shape[:2]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Shallow dict (arrays as they are) with the request kind, for logs and batch jobs."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["kind"] = type(self).__name__
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def replace(self, **changes: Any):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceImage(_Request):
+    """``role``: "palette" (use its colours) or "style" (use its texture and palette)."""
+
+    image: np.ndarray
+    role: str = "palette"
+    strength: float = 1.0
+    mask: np.ndarray | None = None
+    _arrays = (("image", (3,)), ("mask", (2,)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.role not in ("palette", "style"):
+            raise ValueError(f"reference role must be palette or style, not {self.role!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class ColorizeRequest(_Request):
+    """Colourize ``image`` (its lightness is kept exactly) from hints and palette references.
+
+    ``engine``: "auto" (the trained GAN, else the classical engines), "gan", "levin" or
+    "reinhard". ``working_size``: the long side the network sees (256..512 typical).
+    """
+
+    image: np.ndarray
+    hints: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    strength: float = 1.0
+    strength_map: np.ndarray | None = None
+    references: tuple[ReferenceImage, ...] = ()
+    working_size: int = 256
+    engine: str = "auto"
+    feather: float = 0.0
+    seed: int = 0
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)), ("hints", (3,)), ("mask", (2,)), ("strength_map", (2,)))
+
+
+@dataclass(frozen=True, eq=False)
+class RecolourRequest(ColorizeRequest):
+    """The seed's "fine local edit": inside ``mask`` re-colourize a colour image from its L and
+    the user's hint strokes ("make this dress blue"); the colours outside guide the network;
+    shading and texture (L) are kept, the rest is untouched."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mask is None:
+            raise ValueError("a recolour request needs a mask of the region to recolour")
+
+
+@dataclass(frozen=True, eq=False)
+class StylizeRequest(_Request):
+    """Restyle ``image`` after ``style``. ``alpha``: 0 = content .. 1 = full style.
+    ``keep_colour``: transfer only the luminance (texture) and keep the image's colours.
+    ``colorize_first``: colourize a grey image in the painting's palette first (None = auto).
+    ``working_size``: long side processed (tiled above ``tile_size``)."""
+
+    image: np.ndarray
+    style: ReferenceImage | None = None
+    alpha: float = 1.0
+    keep_colour: bool = False
+    colorize_first: bool | None = None
+    hints: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    strength: float = 1.0
+    strength_map: np.ndarray | None = None
+    working_size: int = 768
+    style_size: int = 512
+    tile_size: int = 512
+    tile_overlap: int = 64
+    feather: float = 0.0
+    seed: int = 0
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)), ("hints", (3,)), ("mask", (2,)), ("strength_map", (2,)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.style is None:
+            raise ValueError("a stylize request needs a style reference (a painting)")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError("alpha must be within 0..1")
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustRequest(_Request):
+    """Shift hue (degrees), scale saturation (chroma factor) and lightness (L* offset) in a mask."""
+
+    image: np.ndarray
+    hue: float = 0.0
+    saturation: float = 1.0
+    lightness: float = 0.0
+    mask: np.ndarray | None = None
+    strength: float = 1.0
+    strength_map: np.ndarray | None = None
+    feather: float = 0.0
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)), ("mask", (2,)), ("strength_map", (2,)))
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What a job produced. ``image`` is full resolution, same shape as the request's image;
+    ``bbox`` (y0, x0, y1, x1) is the region that may differ from the input."""
+
+    image: np.ndarray
+    bbox: tuple[int, int, int, int]
+    request_id: int = 0
+    engine: str = ""
+    device: str = "cpu"
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    confidence: np.ndarray | None = None
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.timings.values())

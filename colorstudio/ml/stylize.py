@@ -1,0 +1,151 @@
+"""Stylization pipeline: AdaIN at a processing size, over overlapping feathered tiles.
+
+Every tile is normalised with the *same* content statistics (from a downscaled pass over the whole
+image) and the same style statistics, so neighbouring tiles agree and the raised-cosine blend
+leaves no seams. On out-of-memory the tile size is halved (down to ``MIN_TILE``) before the
+engine falls back to the CPU. A grey photo with a painting is first colourized in the painting's
+palette — "colourize + stylize" in one call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
+from colorstudio.ml import fullres
+from colorstudio.ml.jobs import Job, is_oom
+from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
+from colorstudio.ml.tiling import run_tiled
+
+if TYPE_CHECKING:
+    from colorstudio.ml.engine import Engine
+
+MIN_TILE = 128
+STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
+
+
+def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    im = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    scale = long_side / max(im.size)
+    if scale >= 1:
+        return np.array(im)
+    size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
+    return np.array(im.resize(size, Image.Resampling.LANCZOS))
+
+
+def _to_full(styled: torch.Tensor, h: int, w: int) -> np.ndarray:
+    """(1, 3, ph, pw) in 0..1 → H x W x 3 uint8, bilinearly upscaled in bands."""
+    out = np.empty((h, w, 3), np.uint8)
+    for y0, y1 in fullres.bands(h, w):
+        band = fullres.resize_rows(styled[0], h, w, y0, y1)
+        out[y0:y1] = (band.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+    return out
+
+
+def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
+    image = request.image
+    h, w = image.shape[:2]
+    assert request.style is not None
+    with job.stage("prepare", 0.02):
+        weights = blend_weights(
+            (h, w), request.mask, request.strength, request.strength_map, request.feather
+        )
+        box = bbox_of(weights, (h, w))
+        if box is None:
+            return Result(
+                image.copy(),
+                (0, 0, 0, 0),
+                request.request_id,
+                "none",
+                str(engine.device),
+                dict(job.timings),
+                ("the mask is empty: nothing to do",),
+            )
+        model = engine.stylizer()
+        content_u8 = _resized(image, request.working_size)
+        spread = np.abs(content_u8.astype(np.int16) - content_u8[..., :1]).max()
+        grey = int(spread) <= 2
+    name = "adain"
+    if request.colorize_first if request.colorize_first is not None else grey:
+        with job.stage("colourize first", 0.05):
+            palette = ReferenceImage(request.style.image, "palette", 1.0, request.style.mask)
+            hints = None
+            if request.hints is not None:
+                size = (content_u8.shape[1], content_u8.shape[0])
+                hints = np.array(
+                    Image.fromarray(request.hints).resize(size, Image.Resampling.NEAREST)
+                )
+            sub = ColorizeRequest(content_u8, hints=hints, references=(palette,), seed=request.seed)
+            content_u8 = engine.colour(sub, Job(job.cancel)).image[..., :3]
+            name = "colourize+adain"
+    with job.stage("style", 0.1):
+        content = _to_tensor(content_u8)
+        style = _to_tensor(_resized(request.style.image, request.style_size))
+        small = _to_tensor(_resized(content_u8, STATS_SIZE))
+
+        def statistics(device: torch.device) -> torch.Tensor:
+            s_mean, s_std = model.style_stats(style.to(device))
+            c_mean, c_std = model.style_stats(small.to(device))
+            return torch.stack([s_mean, s_std, c_mean, c_std]).cpu()
+
+        s_mean, s_std, c_mean, c_std = engine.forward(model, job, statistics).unbind(0)
+        styled = _tiled(engine, model, request, job, content, (s_mean, s_std), (c_mean, c_std))
+    with job.stage("upsample", 0.9):
+        styled_full = _to_full(styled, h, w)
+        if request.keep_colour:  # luminance-only transfer: keep the photo's a*b*
+            lab = fullres.rgb_to_lab(image[..., :3])
+            styled_lab = fullres.rgb_to_lab(styled_full)
+            styled_full = fullres.lab_to_rgb(
+                np.concatenate([styled_lab[..., :1], lab[..., 1:]], -1)
+            )
+    with job.stage("compose", 0.95):
+        out = apply_weighted(image[..., :3], styled_full, weights)
+        if image.shape[2] == 4:
+            out = np.concatenate([out, image[..., 3:]], axis=-1)
+    return Result(
+        out, box, request.request_id, name, str(engine.device), dict(job.timings), tuple(job.notes)
+    )
+
+
+def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stats, content_stats):
+    """Run the stylizer over tiles; on OOM halve the tile size, at ``MIN_TILE`` allow the CPU."""
+    tile = request.tile_size
+    while True:
+        last_try = tile <= MIN_TILE
+
+        def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
+            th, tw = piece.shape[-2:]
+            pad_h, pad_w = (-th) % 8, (-tw) % 8
+            if pad_h or pad_w:  # VGG pools three times: sizes must be multiples of 8
+                piece = F.pad(piece, (0, pad_w, 0, pad_h), mode="reflect")
+
+            def forward(device: torch.device) -> torch.Tensor:
+                out = model(
+                    piece.to(device),
+                    tuple(s.to(device) for s in style_stats),
+                    request.alpha,
+                    tuple(c.to(device) for c in content_stats),
+                )
+                return out[..., :th, :tw].cpu()
+
+            return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
+
+        def check(fraction: float) -> None:
+            job.check(0.1 + 0.75 * fraction, "stylizing")
+
+        try:
+            return run_tiled(content, tile_fn, tile, request.tile_overlap, check).clamp(0, 1)
+        except RuntimeError as err:
+            if not is_oom(err) or last_try:
+                raise
+            tile = max(MIN_TILE, tile // 2)
+            job.notes.append(f"out of memory: retried with {tile} px tiles")
