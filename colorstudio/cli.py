@@ -28,6 +28,11 @@ def subcommand(name: str):
     return register
 
 
+def _register_commands() -> None:
+    """Import the modules that define more subcommands (none imports torch at import time)."""
+    import colorstudio.cli_engine  # noqa: F401
+
+
 def _editor_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorstudio",
@@ -41,6 +46,7 @@ def _editor_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _register_commands()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -136,7 +136,7 @@ class Engine:
         return self._stylizer
 
     def _autocast(self):
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and torch.cuda.is_available():
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
@@ -222,6 +222,7 @@ class Engine:
         """Colourize or recolour (see the module docstring)."""
         image = request.image
         h, w = image.shape[:2]
+        recolour = isinstance(request, RecolourRequest)
         with job.stage("prepare", 0.05):
             weights = blend_weights(
                 (h, w), request.mask, request.strength, request.strength_map, request.feather
@@ -229,28 +230,36 @@ class Engine:
             box = bbox_of(weights, (h, w))
             if box is None:
                 return unchanged(request, job, str(self.device), "none")
-            lab = fullres.rgb_to_lab(image[..., :3])
             has_hints = request.hints is not None and bool(request.hints[..., 3].any())
             engine = self._engine_for(request, has_hints)
+            lightness = fullres.lightness(image[..., :3])
+            y0, x0, y1, x1 = box
+            crop = image[y0:y1, x0:x1, :3]
+            # The original a*b* are needed only where they are blended with or kept.
+            ab_orig = None
+            if weights is not None or engine == "reinhard":
+                ab_orig = fullres.rgb_to_lab(crop)[..., 1:]
         size = (
             min(request.working_size, LEVIN_MAX_SIZE) if engine == "levin" else request.working_size
         )
         shape = working_shape(h, w, size)
         with job.stage("hints", 0.15):
-            l_small = area_resize(lab[..., 0], shape)
+            l_small = area_resize(lightness, shape)
             hint_ab, hint_mask = self._hints_small(request.hints, shape)
-            if isinstance(request, RecolourRequest):  # known colours outside guide the region
+            if recolour:  # known colours outside the region guide the network
                 region = weights if weights is not None else np.ones((h, w), np.float32)
                 outside = (area_resize(region, shape) < 0.5).float()
                 keep = outside * (1 - hint_mask)
-                hint_ab = hint_ab * (1 - keep) + area_resize(lab[..., 1:], shape) * keep
+                ab_small_orig = area_resize(self._ab_small_source(image, shape), shape)
+                hint_ab = hint_ab * (1 - keep) + ab_small_orig * keep
                 hint_mask = torch.maximum(hint_mask, outside)
         if engine == "reinhard":
             with job.stage("reinhard", 0.5):
                 ref = next(r for r in request.references if r.role == "palette")
                 ref_mask = None if ref.mask is None else as_unit(ref.mask)
-                ab_new = reinhard_ab(lab, fullres.rgb_to_lab(ref.image), ref_mask)
-                ab_new = lab[..., 1:] + (ab_new - lab[..., 1:]) * float(ref.strength)
+                lab_crop = np.concatenate([lightness[y0:y1, x0:x1, None], ab_orig], -1)
+                ab_new = reinhard_ab(lab_crop, fullres.rgb_to_lab(ref.image), ref_mask)
+                ab_new = ab_orig + (ab_new - ab_orig) * float(ref.strength)
         else:
             with job.stage(engine, 0.4):
                 if engine == "gan":
@@ -265,12 +274,19 @@ class Engine:
             with job.stage("upsample", 0.8):
                 radius = max(1, round(max(shape) / 128))
                 ab_new = fullres.guided_upsample(
-                    l_small / 100.0, ab_small, lab[..., 0] / 100.0, radius=radius
+                    l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
                 )
         with job.stage("compose", 0.9):
-            out_rgb = self._compose_lab(image, lab, ab_new, weights)
+            region_weights = None if weights is None else weights[y0:y1, x0:x1]
+            if region_weights is not None:
+                ab_new = ab_orig + (ab_new - ab_orig) * region_weights[..., None]
+            rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)
+            if region_weights is not None:
+                rgb = np.where(region_weights[..., None] > 0, rgb, crop)
+            out = image.copy()
+            out[y0:y1, x0:x1, :3] = rgb
         return Result(
-            out_rgb,
+            out,
             box,
             request.request_id,
             engine,
@@ -279,24 +295,44 @@ class Engine:
             tuple(job.notes),
         )
 
+    @staticmethod
+    def _ab_small_source(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """a*b* of the image at about twice the working size (enough to average from)."""
+        target = (min(image.shape[1], shape[1] * 2), min(image.shape[0], shape[0] * 2))
+        small = np.asarray(
+            Image.fromarray(np.ascontiguousarray(image[..., :3])).resize(
+                target, Image.Resampling.BOX
+            )
+        )
+        return fullres.rgb_to_lab(small)[..., 1:]
+
     def _hints_small(
         self, hints_rgba: np.ndarray | None, shape
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Hint layer → ((1, 2, h, w) ab, (1, 1, h, w) mask) at the working size.
 
-        ab is averaged over hinted pixels only, so a thin stroke keeps its colour; a working
-        pixel counts as hinted when any of its full-resolution pixels is.
+        The layer is box-averaged with premultiplied alpha (so a thin stroke keeps its colour)
+        before any colour conversion; a working pixel counts as hinted when any of its
+        full-resolution pixels is.
         """
         if hints_rgba is None or not hints_rgba[..., 3].any():
             return torch.zeros(1, 2, *shape), torch.zeros(1, 1, *shape)
-        alpha = hints_rgba[..., 3].astype(np.float32) / 255.0
-        y0, x0, y1, x1 = bbox_of(alpha, alpha.shape)
-        lab = np.zeros((*hints_rgba.shape[:2], 3), np.float32)
-        lab[y0:y1, x0:x1] = fullres.rgb_to_lab(hints_rgba[y0:y1, x0:x1, :3])
-        a_small = area_resize(alpha, shape)
-        ab_small = area_resize(lab[..., 1:] * alpha[..., None], shape) / a_small.clamp(min=1e-6)
-        mask = (a_small > 0).float()
-        return ab_small * mask, mask
+        # Only hinted pixels matter: accumulate them into their working-size cells
+        # (alpha-weighted colour sums), cost proportional to the painted area, not the image.
+        height, width = hints_rgba.shape[:2]
+        ys, xs = np.nonzero(hints_rgba[..., 3])
+        cells = (ys * shape[0] // height) * shape[1] + xs * shape[1] // width
+        alpha = hints_rgba[ys, xs, 3].astype(np.float64)
+        n = shape[0] * shape[1]
+        alpha_sum = np.bincount(cells, alpha, minlength=n)
+        rgb = np.stack(
+            [np.bincount(cells, hints_rgba[ys, xs, c] * alpha, minlength=n) for c in range(3)], -1
+        )
+        covered = (alpha_sum > 0).reshape(shape)
+        rgb = np.clip(rgb / np.maximum(alpha_sum, 1e-9)[:, None] + 0.5, 0, 255).astype(np.uint8)
+        ab = fullres.rgb_to_lab(rgb.reshape(*shape, 3))[..., 1:] * covered[..., None]
+        mask = torch.from_numpy(covered.astype(np.float32))[None, None]
+        return torch.from_numpy(np.ascontiguousarray(ab)).permute(2, 0, 1)[None].contiguous(), mask
 
     def _reference_code(self, references: tuple[ReferenceImage, ...]) -> tuple[torch.Tensor, float]:
         """Strength-weighted mean palette code of the references, and their strength (0 = none)."""
@@ -336,22 +372,6 @@ class Engine:
         if ab.shape[0] == 2:  # blend "with reference" and "without" by the reference strength
             ab = ab[1:] + (ab[:1] - ab[1:]) * strength
         return ab
-
-    @staticmethod
-    def _compose_lab(
-        image: np.ndarray, lab: np.ndarray, ab_new: np.ndarray, weights: np.ndarray | None
-    ) -> np.ndarray:
-        """Keep L*, blend a*b* by ``weights``, convert, restore untouched pixels bit for bit."""
-        if weights is None:
-            ab = ab_new
-        else:
-            ab = lab[..., 1:] + (ab_new - lab[..., 1:]) * weights[..., None]
-        rgb = fullres.lab_to_rgb(np.concatenate([lab[..., :1], ab], axis=-1))
-        if weights is not None:
-            rgb = np.where(weights[..., None] > 0, rgb, image[..., :3])
-        if image.shape[2] == 4:
-            rgb = np.concatenate([rgb, image[..., 3:]], axis=-1)
-        return rgb
 
     # ------------------------------------------------------------------ adjust
     def adjust(self, request: AdjustRequest, job: Job) -> Result:

@@ -20,10 +20,6 @@ from colorstudio.ml.color import RGB_TO_XYZ, SRGB_U8_TO_LINEAR, WHITE_D65, XYZ_T
 BAND_PIXELS = 1 << 22  # ~4 M pixels per band
 _EPS = (6.0 / 29.0) ** 3
 _KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
-_M = torch.from_numpy(RGB_TO_XYZ.astype(np.float32))
-_M_INV = torch.from_numpy(XYZ_TO_RGB.astype(np.float32))
-_WHITE = torch.tensor(WHITE_D65, dtype=torch.float32)
-_LUT = torch.from_numpy(SRGB_U8_TO_LINEAR)
 
 
 def bands(height: int, width: int) -> Iterator[tuple[int, int]]:
@@ -37,26 +33,42 @@ def _f(t: torch.Tensor) -> torch.Tensor:
 
 
 def _f_inv(t: torch.Tensor) -> torch.Tensor:
-    return torch.where(t > 6.0 / 29.0, t**3, (t - 4.0 / 29.0) / _KAPPA)
+    return torch.where(t > 6.0 / 29.0, t * t * t, (t - 4.0 / 29.0) / _KAPPA)
+
+
+def _linear_planes(rgb: np.ndarray) -> torch.Tensor:
+    """H x W x 3 uint8 → (3, H, W) linear light (a LUT lookup, no arithmetic)."""
+    return torch.from_numpy(SRGB_U8_TO_LINEAR[rgb]).permute(2, 0, 1)
+
+
+def _planes_to_lab(lin: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) linear RGB → (H, W, 3) Lab."""
+    m = RGB_TO_XYZ
+    r, g, b = lin[0], lin[1], lin[2]
+    fx = _f((m[0, 0] * r + m[0, 1] * g + m[0, 2] * b) / WHITE_D65[0])
+    fy = _f(m[1, 0] * r + m[1, 1] * g + m[1, 2] * b)
+    fz = _f((m[2, 0] * r + m[2, 1] * g + m[2, 2] * b) / WHITE_D65[2])
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], -1)
+
+
+def _lab_to_planes(lab: torch.Tensor) -> torch.Tensor:
+    """(..., 3) Lab → (3, ...) linear RGB (unclipped)."""
+    fy = (lab[..., 0] + 16.0) / 116.0
+    x = _f_inv(fy + lab[..., 1] / 500.0) * WHITE_D65[0]
+    y = _f_inv(fy)
+    z = _f_inv(fy - lab[..., 2] / 200.0) * WHITE_D65[2]
+    m = XYZ_TO_RGB
+    return torch.stack([m[i, 0] * x + m[i, 1] * y + m[i, 2] * z for i in range(3)])
 
 
 def _linear_to_lab(lin: torch.Tensor) -> torch.Tensor:
-    xyz = (lin @ _M.T) / _WHITE
-    f = _f(xyz)
-    return torch.stack(
-        [
-            116.0 * f[..., 1] - 16.0,
-            500.0 * (f[..., 0] - f[..., 1]),
-            200.0 * (f[..., 1] - f[..., 2]),
-        ],
-        -1,
-    )
+    """(..., 3) linear RGB → (..., 3) Lab."""
+    return _planes_to_lab(lin.movedim(-1, 0))
 
 
 def _lab_to_linear(lab: torch.Tensor) -> torch.Tensor:
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = torch.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], -1)
-    return (_f_inv(f) * _WHITE) @ _M_INV.T
+    """(..., 3) Lab → (..., 3) linear RGB."""
+    return _lab_to_planes(lab).movedim(0, -1)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -64,15 +76,47 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     out = np.empty((h, w, 3), np.float32)
     for y0, y1 in bands(h, w):
-        band = torch.from_numpy(np.array(rgb[y0:y1, :, :3]))  # a writable copy of the band
-        out[y0:y1] = _linear_to_lab(_LUT[band.long()]).numpy()
+        out[y0:y1] = _planes_to_lab(_linear_planes(rgb[y0:y1, :, :3])).numpy()
     return out
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 sRGB → H x W float32 L* (a third of the work of :func:`rgb_to_lab`)."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w), np.float32)
+    m = RGB_TO_XYZ[1]
+    for y0, y1 in bands(h, w):
+        lin = _linear_planes(rgb[y0:y1, :, :3])
+        out[y0:y1] = (116.0 * _f(m[0] * lin[0] + m[1] * lin[1] + m[2] * lin[2]) - 16.0).numpy()
+    return out
+
+
+def _in_gamut(lin: torch.Tensor) -> torch.Tensor:
+    return ((lin >= -1e-5) & (lin <= 1 + 1e-5)).all(0)
+
+
+def _fitted_linear(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
+    """(..., 3) Lab → (3, ...) linear RGB in 0..1, out-of-gamut colours losing chroma (not L*)."""
+    lin = _lab_to_planes(lab)
+    outside = ~_in_gamut(lin)
+    if bool(outside.any()):
+        sub = lab[outside]
+        lo = torch.zeros(sub.shape[0])
+        hi = torch.ones(sub.shape[0])
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            ok = _in_gamut(_lab_to_planes(torch.cat([sub[:, :1], sub[:, 1:] * mid[:, None]], 1)))
+            lo = torch.where(ok, mid, lo)
+            hi = torch.where(ok, hi, mid)
+        fixed = torch.cat([sub[:, :1], sub[:, 1:] * lo[:, None]], 1)
+        lin[:, outside] = _lab_to_planes(fixed)
+    return lin.clamp_(0.0, 1.0)
 
 
 def _fit_gamut(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     """Scale ab of out-of-gamut colours (…, 3) until inside sRGB; L* untouched."""
-    lin = _lab_to_linear(lab)
-    outside = ((lin < -1e-5) | (lin > 1 + 1e-5)).any(-1)
+    lin = _lab_to_planes(lab)
+    outside = ~_in_gamut(lin)
     if not bool(outside.any()):
         return lab
     sub = lab[outside]
@@ -80,9 +124,7 @@ def _fit_gamut(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     hi = torch.ones(sub.shape[0])
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        trial = torch.cat([sub[:, :1], sub[:, 1:] * mid[:, None]], 1)
-        t = _lab_to_linear(trial)
-        ok = ((t >= -1e-5) & (t <= 1 + 1e-5)).all(-1)
+        ok = _in_gamut(_lab_to_planes(torch.cat([sub[:, :1], sub[:, 1:] * mid[:, None]], 1)))
         lo = torch.where(ok, mid, lo)
         hi = torch.where(ok, hi, mid)
     lab = lab.clone()
@@ -90,18 +132,32 @@ def _fit_gamut(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     return lab
 
 
+def _encode_u8(lin: torch.Tensor) -> torch.Tensor:
+    """(3, ...) linear 0..1 → (..., 3) uint8 sRGB, rounded."""
+    srgb = torch.where(
+        lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp(min=0.0031308).pow(1 / 2.4) - 0.055
+    )
+    return srgb.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).movedim(0, -1)
+
+
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """H x W x 3 float32 Lab → H x W x 3 uint8 sRGB (chroma fitted into the gamut)."""
     h, w = lab.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     for y0, y1 in bands(h, w):
-        lin = _lab_to_linear(_fit_gamut(torch.from_numpy(np.ascontiguousarray(lab[y0:y1])))).clamp(
-            0, 1
+        out[y0:y1] = _encode_u8(_fitted_linear(torch.from_numpy(lab[y0:y1]))).numpy()
+    return out
+
+
+def l_ab_to_rgb(lightness_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """H x W L* and H x W x 2 a*b* → H x W x 3 uint8 sRGB, without building a Lab array."""
+    h, w = lightness_full.shape
+    out = np.empty((h, w, 3), np.uint8)
+    for y0, y1 in bands(h, w):
+        lab = torch.cat(
+            [torch.from_numpy(lightness_full[y0:y1])[..., None], torch.from_numpy(ab[y0:y1])], -1
         )
-        srgb = torch.where(
-            lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055
-        )
-        out[y0:y1] = (srgb * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+        out[y0:y1] = _encode_u8(_fitted_linear(lab)).numpy()
     return out
 
 
@@ -114,15 +170,18 @@ def _axis_weights(src: int, dst: int, start: int, stop: int):
     return i0, i1, (pos - i0.float())
 
 
-def resize_rows(src: torch.Tensor, height: int, width: int, y0: int, y1: int) -> torch.Tensor:
-    """Rows y0..y1 of ``src`` (C, h, w) bilinearly resized to (C, height, width)."""
+def resize_rows(
+    src: torch.Tensor, height: int, width: int, y0: int, y1: int, x0: int = 0, x1: int | None = None
+) -> torch.Tensor:
+    """Region rows y0..y1, columns x0..x1 of ``src`` (C, h, w) bilinearly resized to
+    (C, height, width) — computed without building the whole resized image."""
     _, h, w = src.shape
     r0, r1, wy = _axis_weights(h, height, y0, y1)
-    c0, c1, wx = _axis_weights(w, width, 0, width)
+    c0, c1, wx = _axis_weights(w, width, x0, width if x1 is None else x1)
     top = src[:, r0]
-    bottom = src[:, r1]
-    rows = top + (bottom - top) * wy[None, :, None]
-    return rows[:, :, c0] + (rows[:, :, c1] - rows[:, :, c0]) * wx[None, None, :]
+    rows = top + (src[:, r1] - top) * wy[None, :, None]
+    left = rows[:, :, c0]
+    return left + (rows[:, :, c1] - left) * wx[None, None, :]
 
 
 def box(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -149,16 +208,21 @@ def guided_upsample(
     guide_full: np.ndarray,
     radius: int = 2,
     eps: float = 1e-3,
+    box: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """Upsample ``src_small`` (1, C, h, w) to the size of ``guide_full`` (H x W float32, 0..1)
-    following its edges. Returns H x W x C float32."""
+    following its edges. With ``box`` (y0, x0, y1, x1) only that region is computed.
+    Returns (box or H x W) x C float32."""
     a, b = guided_coefficients(guide_small, src_small, radius, eps)
     height, width = guide_full.shape
-    out = np.empty((height, width, src_small.shape[1]), np.float32)
-    for y0, y1 in bands(height, width):
-        guide = torch.from_numpy(np.array(guide_full[y0:y1], np.float32))[None]
-        q = resize_rows(a, height, width, y0, y1) * guide + resize_rows(b, height, width, y0, y1)
-        out[y0:y1] = q.permute(1, 2, 0).numpy()
+    by0, bx0, by1, bx1 = box if box is not None else (0, 0, height, width)
+    out = np.empty((by1 - by0, bx1 - bx0, src_small.shape[1]), np.float32)
+    for y0, y1 in bands(by1 - by0, (bx1 - bx0) * 4):
+        rows = (by0 + y0, by0 + y1)
+        a_band = resize_rows(a, height, width, *rows, bx0, bx1)
+        b_band = resize_rows(b, height, width, *rows, bx0, bx1)
+        guide = torch.from_numpy(np.array(guide_full[rows[0] : rows[1], bx0:bx1], np.float32))
+        out[y0:y1] = torch.addcmul(b_band, a_band, guide[None]).movedim(0, -1).numpy()
     return out
 
 

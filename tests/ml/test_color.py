@@ -1,0 +1,62 @@
+"""sRGB ↔ Lab against published reference values (Lindbloom, D65)."""
+
+import numpy as np
+import pytest
+import torch
+
+from colorstudio.ml import fullres
+from colorstudio.ml.color import (
+    fit_chroma_to_gamut,
+    lab_to_linear,
+    lab_to_rgb_u8,
+    lightness_u8,
+    rgb_to_lab,
+    torch_lab_to_srgb,
+    torch_srgb_to_lab,
+)
+
+REFERENCE = [
+    ((255, 0, 0), (53.2408, 80.0925, 67.2032)),
+    ((0, 255, 0), (87.7347, -86.1827, 83.1793)),
+    ((0, 0, 255), (32.2970, 79.1875, -107.8602)),
+    ((255, 255, 255), (100.0, 0.0, 0.0)),
+    ((0, 0, 0), (0.0, 0.0, 0.0)),
+    ((128, 128, 128), (53.5850, 0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize(("rgb", "lab"), REFERENCE)
+def test_reference_values_numpy_torch_and_fullres(rgb, lab):
+    pixel = np.array([[rgb]], np.uint8)
+    assert np.allclose(rgb_to_lab(pixel)[0, 0], lab, atol=0.01)
+    assert np.allclose(fullres.rgb_to_lab(pixel)[0, 0], lab, atol=0.01)
+    t = torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255
+    assert np.allclose(torch_srgb_to_lab(t)[0, :, 0, 0].numpy(), lab, atol=0.01)
+    assert lightness_u8(pixel)[0, 0] == pytest.approx(lab[0], abs=0.01)
+
+
+def test_uint8_round_trip_is_exact(rng):
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert np.array_equal(lab_to_rgb_u8(rgb_to_lab(rgb)), rgb)
+    assert np.array_equal(fullres.lab_to_rgb(fullres.rgb_to_lab(rgb)), rgb)
+
+
+def test_torch_round_trip_and_gradients():
+    x = torch.rand(2, 3, 8, 8, requires_grad=True)
+    back = torch_lab_to_srgb(torch_srgb_to_lab(x))
+    assert torch.allclose(back, x, atol=1e-4)
+    back.sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_gamut_fit_keeps_lightness_and_hue():
+    lab = np.array([[70.0, 120.0, -90.0], [50.0, 0.0, 0.0], [95.0, -80.0, 90.0]], np.float32)
+    fitted = fit_chroma_to_gamut(lab)
+    lin = lab_to_linear(fitted)
+    assert (lin >= -1e-4).all() and (lin <= 1 + 1e-4).all()
+    assert np.array_equal(fitted[:, 0], lab[:, 0])
+    assert np.array_equal(fitted[1], lab[1])  # in gamut: untouched
+    ratio = fitted[0, 1:] / lab[0, 1:]
+    assert ratio[0] == pytest.approx(ratio[1]) and 0 < ratio[0] < 1  # same hue, less chroma
+    out = fullres.lab_to_rgb(lab[None])
+    assert np.abs(rgb_to_lab(out)[0, :, 0] - lab[:, 0]).max() < 0.5

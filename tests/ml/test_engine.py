@@ -1,0 +1,288 @@
+"""The engine's contract: L kept, outside-mask pixels bit-exact, tiles seamless, OOM fallback,
+cancellation between tiles, determinism, and the classical engines."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from colorstudio.ml.classical import levin_colorize, reinhard_ab
+from colorstudio.ml.color import rgb_to_lab
+from colorstudio.ml.engine import Engine, EngineError, working_shape
+from colorstudio.ml.jobs import Cancelled, CancelToken, Job
+from colorstudio.ml.requests import (
+    AdjustRequest,
+    ColorizeRequest,
+    RecolourRequest,
+    ReferenceImage,
+    StylizeRequest,
+)
+
+
+def grey_photo(rng, h=120, w=160):
+    """A smooth grey image with structure (gradients and a disc), H x W x 3 uint8."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    value = 60 + 100 * (xx / w) + 50 * ((yy - h / 2) ** 2 + (xx - w / 3) ** 2 < (h / 4) ** 2)
+    value = np.clip(value + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
+    return np.repeat(value[..., None], 3, axis=2)
+
+
+def hint_layer(h, w, spots):
+    hints = np.zeros((h, w, 4), np.uint8)
+    for y, x, rgb in spots:
+        hints[y - 2 : y + 3, x - 2 : x + 3] = (*rgb, 255)
+    return hints
+
+
+def test_working_shape():
+    assert working_shape(4000, 6000, 256) == (160, 256)
+    assert working_shape(100, 50, 256) == (96, 64)  # never upsamples past the image (rounded)
+
+
+def test_colourize_keeps_lightness_exactly(engine, rng):
+    image = grey_photo(rng)
+    hints = hint_layer(120, 160, [(30, 30, (220, 40, 30)), (90, 120, (30, 60, 200))])
+    result = engine.run(ColorizeRequest(image, hints=hints))
+    assert result.image.shape == image.shape and result.image.dtype == np.uint8
+    assert result.engine == "gan"
+    l_in = rgb_to_lab(image)[..., 0]
+    l_out = rgb_to_lab(result.image)[..., 0]
+    assert np.abs(l_in - l_out).max() < 0.6  # 8-bit rounding only
+    chroma = np.hypot(*rgb_to_lab(result.image)[..., 1:].transpose(2, 0, 1))
+    assert chroma.mean() > 1.0  # it did colourize
+
+
+@pytest.mark.parametrize("kind", ["colourize", "recolour", "stylize", "adjust"])
+def test_pixels_outside_the_mask_are_bit_identical(engine, rng, kind):
+    image = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[20:60, 30:90] = 255
+    mask[60:70, 30:90] = 90  # a soft part
+    hints = hint_layer(96, 128, [(40, 50, (0, 0, 255))])
+    style = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
+    request = {
+        "colourize": ColorizeRequest(image, hints=hints, mask=mask),
+        "recolour": RecolourRequest(image, hints=hints, mask=mask, feather=3),
+        "stylize": StylizeRequest(image, style=style, mask=mask, working_size=128),
+        "adjust": AdjustRequest(image, hue=90, saturation=1.5, mask=mask, strength=0.8),
+    }[kind]
+    result = engine.run(request)
+    outside = mask == 0
+    assert np.array_equal(result.image[outside], image[outside])
+    assert not np.array_equal(result.image[mask == 255], image[mask == 255])
+    assert result.bbox == (20, 30, 70, 90)
+
+
+def test_strength_scales_the_change(engine, rng):
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    full = engine.run(AdjustRequest(image, hue=120)).image.astype(int)
+    half = engine.run(AdjustRequest(image, hue=120, strength=0.5)).image.astype(int)
+    strength_map = np.full((64, 64), 0, np.uint8)
+    strength_map[:, 32:] = 255
+    mapped = engine.run(AdjustRequest(image, hue=120, strength_map=strength_map)).image
+    assert np.abs(half - image).mean() < np.abs(full - image).mean() * 0.7
+    assert np.array_equal(mapped[:, :32], image[:, :32]) and not np.array_equal(
+        mapped[:, 32:], image[:, 32:]
+    )
+
+
+def test_empty_mask_changes_nothing(engine, rng):
+    image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    result = engine.run(ColorizeRequest(image, mask=np.zeros((32, 32), np.uint8)))
+    assert np.array_equal(result.image, image) and result.notes
+
+
+def test_alpha_channel_is_kept(engine, rng):
+    image = rng.integers(0, 256, (48, 48, 4), dtype=np.uint8)
+    result = engine.run(ColorizeRequest(image, hints=hint_layer(48, 48, [(20, 20, (255, 0, 0))])))
+    assert result.image.shape == (48, 48, 4) and np.array_equal(result.image[..., 3], image[..., 3])
+
+
+def test_deterministic(engine, rng):
+    image = grey_photo(rng)
+    request = ColorizeRequest(image, hints=hint_layer(120, 160, [(30, 30, (0, 200, 0))]), seed=3)
+    assert np.array_equal(engine.run(request).image, engine.run(request).image)
+
+
+def test_palette_reference_changes_the_result(engine, rng):
+    image = grey_photo(rng)
+    warm = np.zeros((32, 32, 3), np.uint8)
+    warm[...] = (230, 120, 40)
+    cold = warm[..., ::-1].copy()
+    a = engine.run(ColorizeRequest(image, references=(ReferenceImage(warm),))).image
+    b = engine.run(ColorizeRequest(image, references=(ReferenceImage(cold),))).image
+    half = engine.run(
+        ColorizeRequest(image, references=(ReferenceImage(warm, strength=0.5),))
+    ).image
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(a, half)
+
+
+def test_tiles_match_the_whole_image(engine, rng):
+    """Shared AdaIN statistics and feathered blending: tiling barely changes the result."""
+    image = grey_photo(rng, 200, 264)
+    image[..., 0] = np.roll(image[..., 0], 15, axis=1)
+    style = ReferenceImage(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), "style")
+    whole = engine.run(StylizeRequest(image, style=style, working_size=264, tile_size=512)).image
+    tiled = engine.run(
+        StylizeRequest(image, style=style, working_size=264, tile_size=96, tile_overlap=32)
+    ).image
+    diff = np.abs(whole.astype(int) - tiled.astype(int))
+    assert diff.mean() < 4.0
+    assert np.percentile(diff, 99) < 40
+
+
+class OomAboveStylizer(nn.Module):
+    """Wraps a stylizer; raises a (simulated) out-of-memory error for tiles above a size."""
+
+    def __init__(self, inner, limit):
+        super().__init__()
+        self.inner = inner
+        self.limit = limit
+        self.tile_sizes = []
+
+    def style_stats(self, x):
+        return self.inner.style_stats(x)
+
+    def forward(self, content, style, alpha=1.0, content_stats=None):
+        self.tile_sizes.append(max(content.shape[-2:]))
+        if max(content.shape[-2:]) > self.limit:
+            raise torch.OutOfMemoryError(
+                "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
+            )
+        return self.inner(content, style, alpha, content_stats)
+
+
+def test_out_of_memory_retries_with_smaller_tiles(tmp_path, random_stylizer, rng):
+    model = OomAboveStylizer(random_stylizer, limit=130)
+    engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
+    image = rng.integers(0, 256, (200, 256, 3), dtype=np.uint8)
+    style = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "style")
+    result = engine.run(
+        StylizeRequest(image, style=style, working_size=256, tile_size=512, tile_overlap=16)
+    )
+    assert "out of memory: retried with 256 px tiles" in result.notes
+    assert "out of memory: retried with 128 px tiles" in result.notes
+    assert result.image.shape == image.shape
+    assert max(model.tile_sizes[-1:]) <= 128
+
+
+def test_cuda_out_of_memory_falls_back_to_cpu(tmp_path):
+    """The last resort: a step that runs out of GPU memory is re-run on the CPU."""
+    engine = Engine(models_dir=tmp_path, device="cpu")
+    engine.device = torch.device("cuda")  # pretend; the step below never touches a GPU
+    devices = []
+
+    def step(device):
+        devices.append(device.type)
+        if device.type == "cuda":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return torch.ones(1)
+
+    job = Job()
+    out = engine.forward(nn.Identity(), job, step)
+    assert devices == ["cuda", "cpu"] and out.item() == 1.0
+    assert job.notes == ["GPU out of memory: this step ran on the CPU"]
+    engine.device = torch.device("cpu")
+    with pytest.raises(EngineError, match="not enough memory"):
+        engine.forward(
+            nn.Identity(),
+            Job(),
+            lambda d: (_ for _ in ()).throw(torch.OutOfMemoryError("out of memory")),
+        )
+
+
+def test_cancel_stops_between_tiles(engine, rng):
+    image = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    style = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "style")
+    token = CancelToken()
+    seen = []
+
+    def progress(fraction, message):
+        seen.append(message)
+        if message == "stylizing" and seen.count("stylizing") == 2:
+            token.cancel()  # the user presses Cancel while the second tile is due
+
+    request = StylizeRequest(image, style=style, working_size=256, tile_size=96, tile_overlap=16)
+    with pytest.raises(Cancelled):
+        engine.run(request, cancel=token, progress=progress)
+    assert seen.count("stylizing") == 2  # tiles 3..N never started
+
+
+# ---------------------------------------------------------------- classical engines
+def test_levin_reproduces_a_flat_region_from_one_scribble():
+    lightness = np.full((40, 50), 42.0, np.float32)
+    mask = np.zeros((40, 50), bool)
+    ab = np.zeros((40, 50, 2), np.float32)
+    mask[12, 20] = True
+    ab[12, 20] = [35.0, -12.0]
+    out = levin_colorize(lightness, ab, mask)
+    assert np.abs(out - [35.0, -12.0]).max() < 1e-6
+
+
+def test_levin_respects_edges():
+    lightness = np.full((48, 64), 25.0, np.float32)
+    lightness[:, 32:] = 85.0
+    mask = np.zeros((48, 64), bool)
+    ab = np.zeros((48, 64, 2), np.float32)
+    mask[5:43, 10], ab[5:43, 10] = True, [40, -20]
+    mask[5:43, 54], ab[5:43, 54] = True, [-30, 60]
+    out = levin_colorize(lightness, ab, mask)
+    assert np.abs(out[:, :30] - [40, -20]).max() < 2.0
+    assert np.abs(out[:, 34:] - [-30, 60]).max() < 2.0
+
+
+def test_levin_through_the_engine_without_a_model(classical_engine, rng):
+    image = np.full((60, 80, 3), 128, np.uint8)
+    hints = hint_layer(60, 80, [(30, 40, (200, 60, 60))])
+    result = classical_engine.run(ColorizeRequest(image, hints=hints))
+    assert result.engine == "levin"
+    hint_lab = rgb_to_lab(np.array([[[200, 60, 60]]], np.uint8))[0, 0]
+    out_lab = rgb_to_lab(result.image)
+    assert np.abs(out_lab[..., 1:] - hint_lab[1:]).max() < 3.0  # one flat region: one colour
+    assert np.abs(out_lab[..., 0] - rgb_to_lab(image)[..., 0]).max() < 0.6
+
+
+def test_reinhard_matches_reference_statistics(rng):
+    lab = rgb_to_lab(rng.integers(0, 256, (50, 50, 3), dtype=np.uint8))
+    ref = rgb_to_lab(rng.integers(100, 200, (30, 30, 3), dtype=np.uint8))
+    ab = reinhard_ab(lab, ref)
+    assert np.allclose(ab.reshape(-1, 2).mean(0), ref[..., 1:].reshape(-1, 2).mean(0), atol=0.05)
+    assert np.allclose(ab.reshape(-1, 2).std(0), ref[..., 1:].reshape(-1, 2).std(0), rtol=0.01)
+
+
+def test_without_model_hints_or_reference_the_error_says_what_to_do(classical_engine, rng):
+    with pytest.raises(EngineError, match="paint colour hints or add a palette reference"):
+        classical_engine.run(ColorizeRequest(np.zeros((16, 16, 3), np.uint8)))
+    with pytest.raises(EngineError, match="no colourization model"):
+        classical_engine.run(ColorizeRequest(np.zeros((16, 16, 3), np.uint8), engine="gan"))
+    with pytest.raises(EngineError, match="no style model"):
+        classical_engine.run(
+            StylizeRequest(
+                np.zeros((16, 16, 3), np.uint8),
+                style=ReferenceImage(np.zeros((8, 8, 3), np.uint8), "style"),
+            )
+        )
+
+
+def test_progress_reaches_one(engine, rng):
+    seen = []
+    engine.run(
+        AdjustRequest(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), hue=10),
+        progress=lambda f, m: seen.append(f),
+    )
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_a_single_hinted_pixel_survives_downscaling(classical_engine):
+    """24 MP-style downscale factors must not round a small hint (or its colour) away."""
+    hints = np.zeros((1500, 2400, 4), np.uint8)
+    hints[700, 1200] = (255, 0, 0, 255)
+    hints[100:104, 100:140] = (0, 0, 255, 128)
+    ab, mask = classical_engine._hints_small(hints, (96, 160))
+    assert mask.sum() >= 2
+    colours = ab[0][:, mask[0, 0] > 0].T
+    red = rgb_to_lab(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]
+    blue = rgb_to_lab(np.array([[[0, 0, 255]]], np.uint8))[0, 0, 1:]
+    assert any(np.allclose(c, red, atol=0.5) for c in colours.numpy())
+    assert any(np.allclose(c, blue, atol=0.5) for c in colours.numpy())

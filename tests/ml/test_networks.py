@@ -1,0 +1,105 @@
+"""Shapes, ranges, factory, initial identities and training steps of the networks."""
+
+import pytest
+import torch
+
+from colorstudio.ml.networks import define_discriminator, define_generator
+from colorstudio.ml.networks.blocks import FiLM, SelfAttention
+from colorstudio.ml.networks.encoders import EfficientNetLite0Encoder, VGG19Features
+from colorstudio.ml.palette import CODE_DIM, empty_code, palette_code
+
+
+def test_colorizer_shapes_and_range(random_colorizer):
+    lightness = torch.rand(2, 1, 96, 64) * 2 - 1
+    hints = torch.zeros(2, 3, 96, 64)
+    out = random_colorizer(lightness, hints, empty_code(2))
+    assert out.shape == (2, 2, 96, 64)
+    assert out.abs().max() <= 1.0
+
+
+def test_colorizer_odd_sizes_work(random_colorizer):
+    out = random_colorizer(torch.zeros(1, 1, 75, 130), torch.zeros(1, 3, 75, 130), empty_code())
+    assert out.shape == (1, 2, 75, 130)
+
+
+def test_colorizer_is_deterministic(random_colorizer):
+    args = (torch.rand(1, 1, 64, 64), torch.rand(1, 3, 64, 64), torch.rand(1, CODE_DIM))
+    with torch.no_grad():
+        assert torch.equal(random_colorizer(*args), random_colorizer(*args))
+
+
+def test_encoder_feature_strides():
+    feats = EfficientNetLite0Encoder()(torch.zeros(1, 3, 128, 96))
+    assert [f.shape[1] for f in feats] == [16, 24, 40, 112, 320]
+    assert [f.shape[-2] for f in feats] == [64, 32, 16, 8, 4]
+
+
+def test_vgg_taps_and_frozen():
+    vgg = VGG19Features(pretrained=False)
+    out = vgg(torch.rand(1, 3, 64, 64))
+    assert set(out) == {"block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"}
+    assert out["block4_conv1"].shape == (1, 512, 8, 8)
+    assert not any(p.requires_grad for p in vgg.parameters())
+    vgg.train()
+    assert not vgg.training
+
+
+def test_stylizer_output_and_alpha_zero_is_content_reconstruction(random_stylizer):
+    content, style = torch.rand(1, 3, 64, 48), torch.rand(1, 3, 40, 40)
+    out = random_stylizer(content, style, alpha=1.0)
+    assert out.shape == content.shape
+    features = random_stylizer.encode(content)
+    assert torch.allclose(
+        random_stylizer(content, style, alpha=0.0), random_stylizer.decoder(features)
+    )
+
+
+def test_blocks_start_as_identity():
+    x = torch.rand(2, 16, 8, 8)
+    assert torch.equal(SelfAttention(16)(x), x)
+    assert torch.equal(FiLM(10, 16)(x, torch.rand(2, 10)), x)
+
+
+def test_discriminators_give_patch_logits():
+    for name in ("patch_colour", "patch_style"):
+        logits = define_discriminator(name)(torch.rand(2, 3, 64, 64))
+        assert logits.shape[0] == 2 and logits.shape[1] == 1 and logits.shape[-1] > 1
+
+
+def test_factory_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown generator 'nope'"):
+        define_generator("nope")
+    with pytest.raises(ValueError, match="unknown discriminator"):
+        define_discriminator("nope")
+
+
+def test_palette_code_describes_colour():
+    red = torch.zeros(1, 3, 16, 16)
+    red[:, 0], red[:, 1], red[:, 2] = 50, 60, 40
+    blue = red.clone()
+    blue[:, 1], blue[:, 2] = 10, -60
+    a, b = palette_code(red), palette_code(blue)
+    assert a.shape == (1, CODE_DIM) and a[0, -1] == 1
+    assert not torch.allclose(a, b)
+    half = torch.zeros(1, 1, 16, 16)
+    half[..., :8] = 1
+    mixed = torch.cat([red[..., :8], blue[..., 8:]], dim=-1)
+    assert torch.allclose(palette_code(mixed, half), a, atol=1e-5)  # the mask picks the red half
+
+
+def test_a_few_training_steps_lower_the_loss(random_colorizer):
+    torch.manual_seed(0)
+    model = define_generator("colorizer_lite0", pretrained=False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, 3e-3)
+    lightness = torch.rand(4, 1, 32, 32) * 2 - 1
+    target = torch.tanh(lightness.repeat(1, 2, 1, 1) * torch.tensor([0.5, -0.3]).view(1, 2, 1, 1))
+    hints, code = torch.zeros(4, 3, 32, 32), empty_code(4)
+    losses = []
+    for _ in range(15):
+        loss = (model(lightness, hints, code) - target).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] * 0.7
