@@ -111,8 +111,36 @@ def _info(argv: Sequence[str]) -> int:
     return 0
 
 
+def _export(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="colorstudio train export",
+        description="Export a run's generator into the model folder (fp16, manifest, model card).",
+    )
+    parser.add_argument("run", help="run folder (with checkpoint.pt)")
+    parser.add_argument("--name", required=True, help="model name, e.g. colorizer")
+    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
+    parser.add_argument("--eval-dir", help="held-out photos to evaluate on for the model card")
+    parser.add_argument("--eval-limit", type=int)
+    args = parser.parse_args(argv)
+    require_torch()
+    from pathlib import Path
+
+    from colorstudio import paths
+    from colorstudio.ml.train.export import export_run
+
+    models = Path(args.models) if args.models else paths.models_dir()
+    eval_dir = Path(args.eval_dir) if args.eval_dir else None
+    entry, metrics = export_run(Path(args.run), args.name, models, eval_dir, args.eval_limit)
+    print(f"exported {entry.file} ({entry.sha256[:12]}…) to {models}")
+    if metrics:
+        print(metrics)
+    return 0
+
+
 @subcommand("train")
 def _train(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "export":
+        return _export(argv[1:])
     parser = argparse.ArgumentParser(
         prog="colorstudio train",
         description="Train a generator (NoGAN schedule: pretrain G, pretrain D, short GAN phase). "

@@ -165,3 +165,37 @@ def stylize_command(argv: Sequence[str]) -> int:
         )
 
     return _run(build, args)
+
+
+@subcommand("eval")
+def eval_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="colorstudio eval", description="Evaluate a model on a folder of photos."
+    )
+    parser.add_argument("task", choices=["colorize"])
+    parser.add_argument("folder", help="folder of colour photos (ground truth)")
+    parser.add_argument("--out", default="eval", help="folder for report.md and contact_sheet.png")
+    parser.add_argument("--size", type=int, default=256, help="working size")
+    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--models", help="model folder (default: the shipped models)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args(argv)
+    require_torch()
+    from colorstudio.ml.evaluate import evaluate_colorize
+    from colorstudio.ml.train.data import list_images
+
+    try:
+        files = list_images([args.folder])[: args.limit]
+    except FileNotFoundError as err:
+        print(f"colorstudio: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = evaluate_colorize(
+        _engine(args), files, working_size=args.size, sheet_path=out / "contact_sheet.png"
+    )
+    text = report.markdown()
+    (out / "report.md").write_text(text + "\n")
+    print(text)
+    return 0

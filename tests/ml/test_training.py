@@ -1,0 +1,171 @@
+"""Training: simulated input, NoGAN phases, checkpoints and exact resume, export, style task."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorstudio.ml.color import AB_SCALE
+from colorstudio.ml.engine import Engine
+from colorstudio.ml.requests import ColorizeRequest
+from colorstudio.ml.train.colorize_task import ColorizeTask
+from colorstudio.ml.train.export import export_run
+from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
+from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
+from colorstudio.ml.train.style_task import StyleTask
+from colorstudio.ml.train.trainer import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        yy, xx = np.mgrid[0:80, 0:96]
+        rgb = np.stack(
+            [(xx * 2 + 40 * i) % 256, (yy * 3) % 256, np.full_like(xx, 60 * i % 256)], -1
+        )
+        rgb = np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"p{i}.png")
+    return folder
+
+
+def config(tmp_path, photo_folder, **overrides):
+    values = dict(
+        task="colorize",
+        data=(str(photo_folder),),
+        out=str(tmp_path / "run"),
+        size=32,
+        batch=2,
+        steps_pretrain=2,
+        steps_critic=1,
+        steps_gan=1,
+        checkpoint_every=2,
+        sample_every=2,
+        log_every=1,
+        short_side=64,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_simulated_hints_take_ground_truth_colours():
+    rng = np.random.default_rng(1)
+    ab = torch.zeros(64, 2, 32, 32)
+    ab[:, 0, :, :16], ab[:, 1, :, 16:] = 40.0, -30.0
+    hints = simulate_hints(ab, rng, p_local_edit=0.0, p_reveal_all=0.0, p_stroke=0.0)
+    mask = hints[:, 2] > 0
+    assert set(hints[:, 2].unique().tolist()) <= {0.0, 1.0}
+    assert torch.all(hints[:, :2].abs() <= 1.0)
+    left = hints[:, 0][
+        mask & (torch.arange(32) < 8)
+    ]  # patches (<= 9 px) touching x < 8 end by x = 15
+    assert torch.allclose(
+        left, torch.full_like(left, 40.0 / AB_SCALE)
+    )  # patch means of a flat area
+    counts = mask.flatten(1).any(1).float().mean()
+    assert 0.6 < counts < 1.0  # most samples get hints, some none (geometric count)
+
+
+def test_local_edit_hints_reveal_known_colours():
+    rng = np.random.default_rng(2)
+    ab = torch.randn(8, 2, 24, 24) * 20
+    hints = simulate_hints(ab, rng, p_local_edit=1.0, p_points=0.99, p_stroke=0.0)
+    known = hints[:, 2] > 0
+    assert known.float().mean() > 0.3
+    assert torch.allclose(
+        hints[:, :2][known.unsqueeze(1).expand(-1, 2, -1, -1)],
+        (ab / AB_SCALE)[known.unsqueeze(1).expand(-1, 2, -1, -1)],
+    )
+
+
+def test_reinhard_target_takes_reference_statistics():
+    ab = torch.randn(2, 16, 16) * 10
+    ref = torch.randn(2, 8, 8) * 25 + 12
+    moved = reinhard_ab(ab, ref)
+    assert torch.allclose(moved.mean(dim=(1, 2)), ref.mean(dim=(1, 2)), atol=1e-3)
+
+
+def test_rebalancing_favours_rare_colours():
+    ab = torch.zeros(1, 2, 40, 40)
+    ab[..., :2, :2] = 80.0  # a few saturated pixels among greys
+    table = rebalancing_table(ab)
+    grey_bin = ab_bin_index(torch.zeros(1, 2, 1, 1)).item()
+    rare_bin = ab_bin_index(torch.full((1, 2, 1, 1), 80.0)).item()
+    assert table.shape == (AB_BINS**2,)
+    assert table[rare_bin] > 2 * table[grey_bin]
+
+
+def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
+    cfg = config(tmp_path, photo_folder)
+    trainer = Trainer(cfg, ColorizeTask(cfg))
+    run = trainer.run()
+    assert trainer.step == 4
+    rows = (run / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,phase,images_per_s") and len(rows) == 5
+    assert [r.split(",")[1] for r in rows[1:]] == ["pretrain", "pretrain", "critic", "gan"]
+    assert any((run / "samples").iterdir())
+    longer = config(tmp_path, photo_folder, steps_gan=2)
+    resumed = Trainer(longer, ColorizeTask(longer))
+    resumed.run(resume=True)
+    assert resumed.step == 5  # continued, did not start over
+    models = tmp_path / "models"
+    entry, metrics = export_run(run, "colorizer-test", models, eval_dir=photo_folder, eval_limit=2)
+    manifest = json.loads((models / "manifest.json").read_text())
+    assert manifest["models"][0]["card"] == "colorizer-test.md"
+    card = (models / "colorizer-test.md").read_text()
+    for needle in (
+        "Training data",
+        "trained 5 steps",
+        "Hardware",
+        "| hints |",
+        entry.sha256,
+        "contact sheet",
+    ):
+        assert needle in card
+    assert (models / "colorizer-test-sheet.jpg").is_file()
+    result = Engine(models_dir=models).run(
+        ColorizeRequest(np.full((40, 50, 3), 100, np.uint8), working_size=64)
+    )
+    assert result.engine == "gan"
+
+
+def test_resume_is_exact(tmp_path, photo_folder):
+    def weights(task):
+        return torch.cat([p.detach().flatten() for p in task.g.parameters() if p.requires_grad])
+
+    straight_cfg = config(
+        tmp_path / "a", photo_folder, steps_pretrain=4, steps_critic=0, steps_gan=0
+    )
+    straight = ColorizeTask(straight_cfg)
+    Trainer(straight_cfg, straight).run()
+    first_cfg = config(tmp_path / "b", photo_folder, steps_pretrain=2, steps_critic=0, steps_gan=0)
+    Trainer(first_cfg, ColorizeTask(first_cfg)).run()
+    second_cfg = config(tmp_path / "b", photo_folder, steps_pretrain=4, steps_critic=0, steps_gan=0)
+    resumed = ColorizeTask(second_cfg)
+    Trainer(second_cfg, resumed).run(resume=True)
+    assert torch.equal(weights(straight), weights(resumed))
+
+
+def test_time_budget_stops_after_a_checkpoint(tmp_path, photo_folder):
+    cfg = config(tmp_path, photo_folder, steps_pretrain=1000, max_minutes=0.0)
+    trainer = Trainer(cfg, ColorizeTask(cfg))
+    trainer.run()
+    assert trainer.step == 0 and (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+def test_style_task_steps(tmp_path, photo_folder):
+    cfg = config(
+        tmp_path, photo_folder, task="style", style_data=(str(photo_folder),), lambda_style=1.0
+    )
+    task = StyleTask(cfg)
+    trainer = Trainer(cfg, task)
+    trainer.run()
+    assert trainer.step == 4
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]
+    content = [float(r.split(",")[7]) for r in rows if r.split(",")[7]]
+    assert content and all(np.isfinite(content))
+    grid = task.sample_grid()
+    assert grid.shape == (4 * 32, 3 * 32, 3)
