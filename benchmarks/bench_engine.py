@@ -64,7 +64,8 @@ def main() -> None:
         )
     print(
         f"device: {engine.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}; colourizer: {'shipped' if shipped else 'random weights'}\n"
+        f"{platform.processor() or platform.machine()}; "
+        f"colourizer: {'shipped' if shipped else 'random weights'}\n"
     )
     print("| case | image | working size | median | best | stages (last run) |")
     print("|---|---|---|---|---|---|")
@@ -76,7 +77,8 @@ def main() -> None:
         median, best, stages = timed(engine, request, args.repeats)
         detail = ", ".join(f"{k} {v * 1000:.0f}" for k, v in stages.items())
         print(
-            f"| colourize preview | 1024x768 | {size} | {median * 1000:.0f} ms | {best * 1000:.0f} ms | {detail} ms |"
+            f"| colourize preview | 1024x768 | {size} | {median * 1000:.0f} ms "
+            f"| {best * 1000:.0f} ms | {detail} ms |"
         )
     w, h = (int(v) for v in args.full_size.lower().split("x"))
     big = synthetic_photo(h, w)
@@ -84,7 +86,8 @@ def main() -> None:
     median, best, stages = timed(engine, request, max(1, args.repeats // 2))
     detail = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
     print(
-        f"| colourize full res | {w}x{h} ({w * h / 1e6:.0f} MP) | 384 | {median:.2f} s | {best:.2f} s | {detail} s |"
+        f"| colourize full res | {w}x{h} ({w * h / 1e6:.0f} MP) | 384 | {median:.2f} s "
+        f"| {best:.2f} s | {detail} s |"
     )
     if not args.no_style:
         style_engine = engine

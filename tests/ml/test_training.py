@@ -115,6 +115,7 @@ def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
     entry, metrics = export_run(run, "colorizer-test", models, eval_dir=photo_folder, eval_limit=2)
     manifest = json.loads((models / "manifest.json").read_text())
     assert manifest["models"][0]["card"] == "colorizer-test.md"
+    assert "| 10 |" in metrics and "gan PSNR" in metrics
     card = (models / "colorizer-test.md").read_text()
     for needle in (
         "Training data",
