@@ -1,4 +1,7 @@
-"""Job plumbing shared by the engine's pipelines: cancel tokens, progress, timings, errors."""
+"""Job plumbing shared by the engine's pipelines: cancel tokens, progress, timings, errors.
+
+torch-free at import, so the GUI side (workers, ui) can use CancelToken and the exceptions.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-
-import torch
 
 ProgressFn = Callable[[float, str], None]
 
@@ -40,6 +41,8 @@ class CancelToken:
 
 def is_oom(err: BaseException) -> bool:
     """True for CUDA (or other accelerator) out-of-memory errors."""
+    import torch
+
     oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(
         torch.cuda, "OutOfMemoryError", None
     )

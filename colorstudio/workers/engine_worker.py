@@ -1,0 +1,139 @@
+"""The one long-lived worker thread that owns the inference engine.
+
+The GUI submits frozen requests; the worker computes them one at a time. Only the newest pending
+*preview* is kept (older previews are dropped unseen), while non-preview jobs (Apply, Export) are
+never dropped. ``cancel()`` stops the running job between tiles and drops pending ones. Results,
+progress and errors come back as Qt signals, delivered on the GUI thread. An exception in a job
+becomes ``failed(request_id, message)``; the thread lives on.
+
+The engine (and with it torch) is created lazily *on the worker thread*: importing this module
+imports no torch, so the GUI thread never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from colorstudio.ml.jobs import Cancelled, CancelToken
+
+log = logging.getLogger(__name__)
+
+
+def default_engine_factory() -> Any:
+    from colorstudio.ml.engine import Engine
+
+    return Engine()
+
+
+class EngineWorker(QThread):
+    """Signals: ``started_job(id)``, ``progress(id, fraction, message)``,
+    ``finished_job(id, result)``, ``failed(id, message)``, ``cancelled(id)``, ``dropped(id)``,
+    ``busy_changed(bool)``."""
+
+    started_job = Signal(int)
+    progress = Signal(int, float, str)
+    finished_job = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    dropped = Signal(int)
+    busy_changed = Signal(bool)
+
+    def __init__(self, engine_factory: Callable[[], Any] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self._factory = engine_factory or default_engine_factory
+        self._engine: Any = None
+        self._condition = threading.Condition()
+        self._pending: list[Any] = []
+        self._token: CancelToken | None = None
+        self._stopping = False
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def submit(self, request: Any) -> None:
+        """Queue a request (frozen; carries its own ``request_id``)."""
+        with self._condition:
+            if getattr(request, "preview", False):
+                for old in [r for r in self._pending if getattr(r, "preview", False)]:
+                    self._pending.remove(old)
+                    self.dropped.emit(old.request_id)
+            self._pending.append(request)
+            self._condition.notify()
+
+    def cancel(self) -> None:
+        """Cancel the running job (between tiles) and drop everything pending."""
+        with self._condition:
+            for old in self._pending:
+                self.dropped.emit(old.request_id)
+            self._pending.clear()
+            if self._token is not None:
+                self._token.cancel()
+
+    def cancel_previews(self) -> None:
+        """Drop pending previews and cancel a running preview (e.g. live preview switched off)."""
+        with self._condition:
+            for old in [r for r in self._pending if getattr(r, "preview", False)]:
+                self._pending.remove(old)
+                self.dropped.emit(old.request_id)
+            if self._token is not None and self._running_preview:
+                self._token.cancel()
+
+    def stop(self, timeout_ms: int = 30000) -> bool:
+        """Cancel everything, end the thread and wait for it."""
+        with self._condition:
+            self._stopping = True
+            self._pending.clear()
+            if self._token is not None:
+                self._token.cancel()
+            self._condition.notify()
+        return self.wait(timeout_ms)
+
+    @property
+    def pending_count(self) -> int:
+        with self._condition:
+            return len(self._pending)
+
+    # ------------------------------------------------------------------ worker thread
+    _running_preview = False
+
+    def run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._stopping:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                request = self._pending.pop(0)
+                self._token = CancelToken()
+                self._running_preview = bool(getattr(request, "preview", False))
+                token = self._token
+            self._run_one(request, token)
+            with self._condition:
+                self._token = None
+                idle = not self._pending
+            if idle:
+                self.busy_changed.emit(False)
+
+    def _run_one(self, request: Any, token: CancelToken) -> None:
+        request_id = int(getattr(request, "request_id", 0))
+        self.busy_changed.emit(True)
+        self.started_job.emit(request_id)
+        try:
+            if self._engine is None:
+                self._engine = self._factory()
+            result = self._engine.run(
+                request,
+                cancel=token,
+                progress=lambda f, m: self.progress.emit(request_id, float(f), str(m)),
+            )
+        except Cancelled:
+            self.cancelled.emit(request_id)
+        except Exception as err:  # any failure becomes a message; the thread lives on
+            log.exception("job %d failed", request_id)
+            message = str(err) or type(err).__name__
+            self.failed.emit(request_id, message)
+        else:
+            self.finished_job.emit(request_id, result)

@@ -1,0 +1,136 @@
+"""The worker thread: results as signals, newest preview wins, cancel, errors, torch-free GUI."""
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from colorstudio.ml.jobs import Cancelled
+from colorstudio.ml.requests import AdjustRequest, ColorizeRequest, Result
+from colorstudio.workers.engine_worker import EngineWorker
+
+
+class FakeEngine:
+    """Records requests; can block on a gate, loop over tiles checking the cancel token, fail."""
+
+    def __init__(self):
+        self.seen = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def run(self, request, cancel=None, progress=None):
+        self.seen.append(request.request_id)
+        self.entered.set()
+        self.gate.wait(10)
+        if getattr(request, "hue", 0) == 666:
+            raise ValueError("the model file is damaged")
+        for tile in range(50 if getattr(request, "hue", 0) == 999 else 1):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            if progress:
+                progress(tile / 50, "tile")
+            threading.Event().wait(0.02 if tile else 0)
+        return Result(request.image, (0, 0, 1, 1), request.request_id, "fake")
+
+
+def request(request_id, preview=False, hue=0.0):
+    return AdjustRequest(
+        np.zeros((2, 2, 3), np.uint8), hue=hue, request_id=request_id, preview=preview
+    )
+
+
+@pytest.fixture
+def worker(qtbot):
+    engine = FakeEngine()
+    thread = EngineWorker(lambda: engine)
+    thread.engine_for_test = engine
+    thread.start()
+    yield thread
+    assert thread.stop()
+    assert not thread.isRunning()
+
+
+def test_result_arrives_as_a_signal(qtbot, worker):
+    with qtbot.waitSignal(worker.finished_job, timeout=5000) as blocker:
+        worker.submit(request(1))
+    request_id, result = blocker.args
+    assert request_id == 1 and result.engine == "fake"
+
+
+def test_only_the_newest_pending_preview_is_computed(qtbot, worker):
+    engine = worker.engine_for_test
+    engine.gate.clear()
+    dropped = []
+    worker.dropped.connect(dropped.append)
+    worker.submit(request(1, preview=True))
+    assert engine.entered.wait(5)  # job 1 is running and blocked
+    for i in (2, 3, 4):
+        worker.submit(request(i, preview=True))
+    worker.submit(request(5, preview=False))  # an Apply is never dropped
+    worker.submit(request(6, preview=True))
+    with qtbot.waitSignal(worker.finished_job, timeout=5000, check_params_cb=lambda i, r: i == 6):
+        engine.gate.set()
+    assert engine.seen == [1, 5, 6]
+    assert sorted(dropped) == [2, 3, 4]
+
+
+def test_cancel_stops_between_tiles(qtbot, worker):
+    worker.submit(request(7, hue=999))
+    assert worker.engine_for_test.entered.wait(5)
+    with qtbot.waitSignal(worker.cancelled, timeout=5000) as blocker:
+        worker.cancel()
+    assert blocker.args == [7]
+
+
+def test_an_error_is_reported_and_the_thread_lives_on(qtbot, worker):
+    with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
+        worker.submit(request(8, hue=666))
+    assert blocker.args == [8, "the model file is damaged"]
+    with qtbot.waitSignal(worker.finished_job, timeout=5000):
+        worker.submit(request(9))
+    assert worker.isRunning()
+
+
+def test_busy_and_progress_signals(qtbot, worker):
+    busy, progress = [], []
+    worker.busy_changed.connect(busy.append)
+    worker.progress.connect(lambda i, f, m: progress.append((i, m)))
+    with qtbot.waitSignal(worker.finished_job, timeout=5000):
+        worker.submit(request(10))
+    qtbot.waitUntil(lambda: busy == [True, False], timeout=5000)
+    assert (10, "tile") in progress
+
+
+def test_real_engine_on_the_worker_thread(qtbot, tmp_path):
+    """The classical engine (no model) through the real Engine, created on the worker thread."""
+    from colorstudio.ml.engine import Engine
+
+    thread = EngineWorker(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    thread.start()
+    image = np.full((40, 60, 3), 128, np.uint8)
+    hints = np.zeros((40, 60, 4), np.uint8)
+    hints[18:22, 28:32] = (30, 160, 60, 255)
+    try:
+        with qtbot.waitSignal(thread.finished_job, timeout=30000) as blocker:
+            thread.submit(ColorizeRequest(image, hints=hints, request_id=11))
+        request_id, result = blocker.args
+        assert request_id == 11 and result.engine == "levin"
+        assert (
+            result.image[5, 5, 1] > result.image[5, 5, 0]
+        )  # the green hint spread over the flat image
+    finally:
+        assert thread.stop()
+
+
+def test_gui_side_modules_import_no_torch():
+    code = (
+        "import sys; import colorstudio.app, colorstudio.ui.main_window, colorstudio.workers.engine_worker; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
