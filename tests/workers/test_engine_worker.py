@@ -127,7 +127,8 @@ def test_real_engine_on_the_worker_thread(qtbot, tmp_path):
 
 def test_gui_side_modules_import_no_torch():
     code = (
-        "import sys; import colorstudio.app, colorstudio.ui.main_window, colorstudio.workers.engine_worker; "
+        "import sys; import colorstudio.app, colorstudio.ui.main_window, "
+        "colorstudio.workers.engine_worker; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run(
