@@ -1,17 +1,28 @@
-"""The canvas: shows the document composite over a checkerboard, with zoom and pan."""
+"""The canvas: the document composite over a checkerboard, tools, zoom/pan, overlays, compare.
+
+Rendering: a cached QImage holds what is shown (composite, or the live preview; the hint layer and
+the active mask as overlays). Brush strokes recompute only their dirty box and repaint only the
+matching widget rectangle, so painting on a 24 MP image stays smooth. Zoom runs from 1 % to
+3200 % around the cursor; pixels are drawn nearest-neighbour from 200 %. 100 % means one image
+pixel per *device* pixel on high-DPI screens. Tablet pressure reaches the brush.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QWidget
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QGridLayout, QScrollBar, QWidget
 
 from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
-from colorstudio.core.geometry import BBox
+from colorstudio.core.geometry import BBox, clip
 from colorstudio.ui.qimage import rgba_to_qimage
+from colorstudio.ui.tools import Tool, ToolController
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
+MASK_TINT = np.array([255, 40, 60], np.float32)
+MASK_OPACITY = 0.45
 
 
 def checkerboard(size: int = 8) -> QPixmap:
@@ -25,118 +36,427 @@ def checkerboard(size: int = 8) -> QPixmap:
 
 
 class CanvasView(QWidget):
-    """Displays a Document; repaints only the regions whose pixels changed."""
+    """Shows a Document and routes pointer input to a ToolController."""
+
+    view_changed = Signal()
+    stroke_finished = Signal()
+    colour_picked = Signal(tuple)
+    cursor_moved = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(200, 150)
         self.setMouseTracking(True)
-        self.document: Document | None = None
-        self.image = QImage()
-        self.zoom = 1.0
-        self.offset = QPointF(0, 0)  # widget position of image pixel (0, 0)
-        self._checker = checkerboard()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.document: Document | None = None
+        self.controller: ToolController | None = None
+        self.image = QImage()  # what is shown ("after")
+        self.before = QImage()  # composite without preview, for compare
+        self.preview: np.ndarray | None = None  # H x W x 3/4 uint8 shown instead of the composite
+        self.show_hints = True
+        self.show_mask = True
+        self.split: float | None = None  # compare: fraction of the width showing "before"
+        self.showing_before = False  # compare: hold-key toggle
+        self.zoom = 1.0
+        self.offset = QPointF(0, 0)  # widget position of image pixel (0, 0), logical px
+        self._checker = checkerboard()
+        self._panning: QPointF | None = None
+        self._space_down = False
+        self._drawing = False
+        self._cursor_pos: QPointF | None = None
 
-    # ---------------------------------------------------------------- document binding
-    def set_document(self, doc: Document | None) -> None:
+    # ---------------------------------------------------------------- binding
+    def set_document(self, doc: Document | None, controller: ToolController | None = None) -> None:
         if self.document is not None:
-            self.document.events.pixels_changed.disconnect(self._on_document_pixels_changed)
-            self.document.events.structure_changed.disconnect(self.refresh)
-            self.document.events.properties_changed.disconnect(self._on_document_properties_changed)
+            events = self.document.events
+            events.pixels_changed.disconnect(self._on_document_pixels_changed)
+            events.structure_changed.disconnect(self._on_document_structure_changed)
+            events.properties_changed.disconnect(self._on_document_properties_changed)
         self.document = doc
+        self.controller = controller
+        self.preview = None
         if doc is not None:
             doc.events.pixels_changed.connect(self._on_document_pixels_changed)
-            doc.events.structure_changed.connect(self.refresh)
+            doc.events.structure_changed.connect(self._on_document_structure_changed)
             doc.events.properties_changed.connect(self._on_document_properties_changed)
         self.refresh()
         self.fit()
 
-    def refresh(self, bbox: BBox | None = None) -> None:
-        """Recomposite ``bbox`` (or everything) into the cached image and schedule a repaint."""
-        doc = self.document
-        if doc is None:
-            self.image = QImage()
-            self.update()
-            return
-        if bbox is None or self.image.isNull():
-            self.image = rgba_to_qimage(composite(doc.layers, doc.height, doc.width))
-            self.update()
-            return
-        patch = rgba_to_qimage(composite(doc.layers, doc.height, doc.width, bbox))
-        painter = QPainter(self.image)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(bbox[1], bbox[0], patch)
-        painter.end()
-        self.update(self.image_rect_to_widget(bbox).toAlignedRect().adjusted(-2, -2, 2, 2))
+    def set_preview(self, image: np.ndarray | None) -> None:
+        self.preview = None if image is None else image
+        self.refresh()
 
     def _on_document_pixels_changed(self, target_id: str, bbox: BBox) -> None:
-        if self.document is not None and any(
-            layer.id == target_id for layer in self.document.layers
-        ):
-            self.refresh(bbox)
+        self.refresh(bbox)
+
+    def _on_document_structure_changed(self) -> None:
+        self.refresh()
 
     def _on_document_properties_changed(self, target_id: str) -> None:
         self.refresh()
 
+    # ---------------------------------------------------------------- rendering
+    def _active_mask(self) -> np.ndarray | None:
+        doc, ctl = self.document, self.controller
+        if doc is None or not self.show_mask or ctl is None:
+            return None
+        for mask in doc.masks:
+            if mask.id == ctl.active_mask_id and mask.visible:
+                return mask.pixels
+        return None
+
+    def render_region(self, box: BBox) -> tuple[np.ndarray, np.ndarray]:
+        """(shown, before) RGBA uint8 for ``box``: composite or preview, plus overlays."""
+        doc = self.document
+        assert doc is not None
+        y0, x0, y1, x1 = box
+        base = composite(doc.layers, doc.height, doc.width, box)
+        shown = base
+        if self.preview is not None:
+            shown = base.copy()
+            shown[..., :3] = self.preview[y0:y1, x0:x1, :3]
+            shown[..., 3] = np.maximum(
+                base[..., 3], 255 if self.preview.shape[2] == 3 else self.preview[y0:y1, x0:x1, 3]
+            )
+        return self._overlay(shown, box), base
+
+    def _overlay(self, rgba: np.ndarray, box: BBox) -> np.ndarray:
+        doc = self.document
+        y0, x0, y1, x1 = box
+        out = rgba
+        mask = self._active_mask()
+        if mask is not None:
+            m = mask[y0:y1, x0:x1].astype(np.float32)[..., None] * (MASK_OPACITY / 255.0)
+            if m.any():
+                out = out.copy()
+                out[..., :3] = (out[..., :3] * (1 - m) + MASK_TINT * m + 0.5).astype(np.uint8)
+                out[..., 3] = np.maximum(out[..., 3], (m[..., 0] * 255).astype(np.uint8))
+        if self.show_hints and doc.hint.visible:
+            hint = doc.hint.pixels[y0:y1, x0:x1]
+            if hint[..., 3].any():
+                a = hint[..., 3:4].astype(np.float32) / 255.0 * doc.hint.opacity
+                out = out.copy()
+                out[..., :3] = (out[..., :3] * (1 - a) + hint[..., :3] * a + 0.5).astype(np.uint8)
+                out[..., 3] = np.maximum(out[..., 3], hint[..., 3])
+        return out
+
+    def refresh(self, bbox: BBox | None = None) -> None:
+        """Re-render ``bbox`` (or everything) into the cached images and schedule a repaint."""
+        doc = self.document
+        if doc is None:
+            self.image = QImage()
+            self.before = QImage()
+            self.update()
+            return
+        full = (0, 0, doc.height, doc.width)
+        if bbox is None or self.image.isNull() or self.image.size().width() != doc.width:
+            shown, base = self.render_region(full)
+            self.image = rgba_to_qimage(shown)
+            self.before = rgba_to_qimage(base)
+            self.update()
+            return
+        box = clip(bbox, doc.height, doc.width)
+        if box is None:
+            return
+        shown, base = self.render_region(box)
+        for target, patch in ((self.image, shown), (self.before, base)):
+            painter = QPainter(target)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+            painter.drawImage(box[1], box[0], rgba_to_qimage(patch))
+            painter.end()
+        self.update(self.image_rect_to_widget(box).toAlignedRect().adjusted(-2, -2, 2, 2))
+
     # ---------------------------------------------------------------- view transform
+    @property
+    def scale(self) -> float:
+        """Logical widget pixels per image pixel (zoom 1.0 = one *device* pixel)."""
+        return self.zoom / max(self.devicePixelRatioF(), 1e-6)
+
     def image_rect_to_widget(self, bbox: BBox) -> QRectF:
         y0, x0, y1, x1 = bbox
+        s = self.scale
         return QRectF(
-            self.offset.x() + x0 * self.zoom,
-            self.offset.y() + y0 * self.zoom,
-            (x1 - x0) * self.zoom,
-            (y1 - y0) * self.zoom,
+            self.offset.x() + x0 * s, self.offset.y() + y0 * s, (x1 - x0) * s, (y1 - y0) * s
         )
 
     def widget_to_image(self, point: QPointF) -> QPointF:
-        return (point - self.offset) / self.zoom
+        return (point - self.offset) / self.scale
+
+    def image_to_widget(self, x: float, y: float) -> QPointF:
+        return self.offset + QPointF(x, y) * self.scale
 
     def fit(self) -> None:
         if self.image.isNull():
             return
-        zoom = min(self.width() / self.image.width(), self.height() / self.image.height()) * 0.95
-        self.set_zoom(zoom)
+        dpr = max(self.devicePixelRatioF(), 1e-6)
+        zoom = (
+            min(self.width() / self.image.width(), self.height() / self.image.height()) * 0.95 * dpr
+        )
+        self.zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        s = self.scale
         self.offset = QPointF(
-            (self.width() - self.image.width() * self.zoom) / 2,
-            (self.height() - self.image.height() * self.zoom) / 2,
+            (self.width() - self.image.width() * s) / 2,
+            (self.height() - self.image.height() * s) / 2,
         )
         self.update()
+        self.view_changed.emit()
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom (1.0 = 100 %) keeping the image point under ``anchor`` fixed."""
-        zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
         image_point = self.widget_to_image(anchor)
-        self.zoom = zoom
-        self.offset = anchor - image_point * zoom
+        self.zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        self.offset = anchor - image_point * self.scale
         self.update()
+        self.view_changed.emit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        self.set_zoom(self.zoom * (1.25**steps), event.position())
+    def pan_by(self, dx: float, dy: float) -> None:
+        self.offset += QPointF(dx, dy)
+        self.update()
+        self.view_changed.emit()
+
+    # ---------------------------------------------------------------- input
+    def _pressure(self, event) -> float:
+        pressure = getattr(event, "pressure", None)
+        return (
+            float(pressure())
+            if callable(pressure)
+            and event.type()
+            in (event.Type.TabletPress, event.Type.TabletMove, event.Type.TabletRelease)
+            else 1.0
+        )
+
+    def _begin(self, pos: QPointF, pressure: float) -> None:
+        if self.controller is None or self.document is None:
+            return
+        p = self.widget_to_image(pos)
+        tool = self.controller.state.tool
+        box = self.controller.press(p.x(), p.y(), pressure)
+        self._drawing = tool not in (Tool.PICKER, Tool.FILL)
+        if tool is Tool.PICKER and self.controller.picked is not None:
+            self.colour_picked.emit(self.controller.picked)
+        if box is not None:
+            self.refresh(box)
+        if tool is Tool.FILL:
+            self.stroke_finished.emit()
+
+    def _continue(self, pos: QPointF, pressure: float) -> None:
+        if not self._drawing or self.controller is None:
+            return
+        p = self.widget_to_image(pos)
+        box = self.controller.move(p.x(), p.y(), pressure)
+        if box is not None:
+            self.refresh(box)
+        elif self.controller.selection_path:
+            self.update()
+
+    def _end(self, pos: QPointF, pressure: float) -> None:
+        if not self._drawing or self.controller is None:
+            return
+        self._drawing = False
+        p = self.widget_to_image(pos)
+        box = self.controller.release(p.x(), p.y(), pressure)
+        if box is not None:
+            self.refresh(box)
+        self.update()
+        self.stroke_finished.emit()
+
+    def mousePressEvent(self, event) -> None:
+        pos = event.position()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space_down
+        ):
+            self._panning = pos
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self._begin(pos, 1.0)
+
+    def mouseMoveEvent(self, event) -> None:
+        pos = event.position()
+        old = self._cursor_pos
+        self._cursor_pos = pos
+        if self._panning is not None:
+            delta = pos - self._panning
+            self._panning = pos
+            self.pan_by(delta.x(), delta.y())
+            return
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._continue(pos, 1.0)
+        image = self.widget_to_image(pos)
+        self.cursor_moved.emit(image.x(), image.y())
+        self._update_cursor_outline(old, pos)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._panning is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
+            self._panning = None
+            self.setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space_down else Qt.CursorShape.CrossCursor
+            )
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self._end(event.position(), 1.0)
+
+    def tabletEvent(self, event) -> None:
+        pos, pressure = event.position(), self._pressure(event)
+        kind = event.type()
+        if kind == event.Type.TabletPress:
+            self._begin(pos, pressure)
+        elif kind == event.Type.TabletMove:
+            self._continue(pos, pressure)
+        elif kind == event.Type.TabletRelease:
+            self._end(pos, pressure)
+        event.accept()
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or delta.x():
+            self.pan_by(delta.x() / 2 or delta.y() / 2, 0 if not delta.x() else delta.y() / 2)
+            return
+        self.set_zoom(self.zoom * (1.25 ** (delta.y() / 120.0)), event.position())
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
+            self.showing_before = True
+            self.update()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        elif event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
+            self.showing_before = False
+            self.update()
+        else:
+            super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        old, self._cursor_pos = self._cursor_pos, None
+        self._update_cursor_outline(old, None)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.document is not None and self.zoom == 1.0:
-            self.fit()
+        self.view_changed.emit()
+
+    def _brush_radius(self) -> float:
+        if self.controller is None:
+            return 0.0
+        return self.controller.state.brush.size / 2 * self.scale
+
+    def _update_cursor_outline(self, old: QPointF | None, new: QPointF | None) -> None:
+        r = self._brush_radius() + 3
+        for p in (old, new):
+            if p is not None:
+                self.update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
 
     # ---------------------------------------------------------------- painting
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(58, 58, 62))
         if not self.image.isNull():
+            s = self.scale
             target = QRectF(
-                self.offset.x(),
-                self.offset.y(),
-                self.image.width() * self.zoom,
-                self.image.height() * self.zoom,
+                self.offset.x(), self.offset.y(), self.image.width() * s, self.image.height() * s
             )
             painter.save()
             painter.setClipRect(target.intersected(QRectF(event.rect())))
             painter.drawTiledPixmap(target, self._checker)
-            smooth = self.zoom < 2.0
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-            painter.drawImage(target, self.image)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
+            if self.showing_before:
+                painter.drawImage(target, self.before)
+            elif self.split is not None:
+                cut = target.left() + target.width() * self.split
+                painter.drawImage(target, self.image)
+                painter.setClipRect(
+                    QRectF(
+                        target.left(), target.top(), cut - target.left(), target.height()
+                    ).intersected(QRectF(event.rect()))
+                )
+                painter.drawImage(target, self.before)
+                painter.setClipping(False)
+                painter.setPen(QPen(QColor(255, 255, 255), 2))
+                painter.drawLine(QPointF(cut, target.top()), QPointF(cut, target.bottom()))
+            else:
+                painter.drawImage(target, self.image)
             painter.restore()
+        self._paint_tool_feedback(painter)
         painter.end()
+
+    def _paint_tool_feedback(self, painter: QPainter) -> None:
+        if self.controller is None:
+            return
+        path = self.controller.selection_path
+        if path:
+            painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
+            points = [self.image_to_widget(x, y) for x, y in path]
+            if self.controller.state.tool is Tool.RECT_SELECT and len(points) >= 2:
+                painter.drawRect(QRectF(points[0], points[-1]).normalized())
+            else:
+                painter.drawPolyline(QPolygonF(points))
+        tool = self.controller.state.tool
+        if self._cursor_pos is not None and tool not in (
+            Tool.PICKER,
+            Tool.FILL,
+            Tool.RECT_SELECT,
+            Tool.LASSO,
+        ):
+            r = self._brush_radius()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(0, 0, 0, 160), 1.5))
+            painter.drawEllipse(self._cursor_pos, r + 1, r + 1)
+            painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
+            painter.drawEllipse(self._cursor_pos, r, r)
+
+
+class CanvasArea(QWidget):
+    """The canvas with scroll bars that follow and drive the view."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = CanvasView()
+        self.hbar = QScrollBar(Qt.Orientation.Horizontal)
+        self.vbar = QScrollBar(Qt.Orientation.Vertical)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 0, 0)
+        layout.addWidget(self.vbar, 0, 1)
+        layout.addWidget(self.hbar, 1, 0)
+        self._syncing = False
+        self.canvas.view_changed.connect(self._on_canvas_view_changed)
+        self.hbar.valueChanged.connect(self._on_hbar_value_changed)
+        self.vbar.valueChanged.connect(self._on_vbar_value_changed)
+
+    def _on_canvas_view_changed(self) -> None:
+        c = self.canvas
+        if c.image.isNull():
+            return
+        self._syncing = True
+        s = c.scale
+        for bar, extent, view, offset in (
+            (self.hbar, c.image.width() * s, c.width(), c.offset.x()),
+            (self.vbar, c.image.height() * s, c.height(), c.offset.y()),
+        ):
+            margin = view / 2
+            bar.setRange(int(-margin), int(max(extent - view + margin, -margin)))
+            bar.setPageStep(int(view))
+            bar.setValue(int(-offset))
+        self._syncing = False
+
+    def _on_hbar_value_changed(self, value: int) -> None:
+        if not self._syncing:
+            self.canvas.offset.setX(-value)
+            self.canvas.update()
+
+    def _on_vbar_value_changed(self, value: int) -> None:
+        if not self._syncing:
+            self.canvas.offset.setY(-value)
+            self.canvas.update()

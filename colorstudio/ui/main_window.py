@@ -1,19 +1,26 @@
-"""The main window: menus, toolbar, canvas, dock panels, status bar, open/save/export, autosave."""
+"""The main window: menus, toolbars, canvas, dock panels, status bar; files, autosave, generation.
+
+Composition only: each panel is its own widget bound to the core document; generation goes
+through the EngineWorker (requests out, results back as signals, applied as undoable edits).
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from pathlib import Path
 
 import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -33,113 +40,212 @@ from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import IMPORT_SUFFIXES, load_image, save_image
 from colorstudio.core.io.ora import load_ora, save_ora
 from colorstudio.ui.banner import Banner
-from colorstudio.ui.canvas import CanvasView
+from colorstudio.ui.canvas import CanvasArea
+from colorstudio.ui.generate import RequestError, build_request, result_edit
+from colorstudio.ui.generate_panel import GeneratePanel
+from colorstudio.ui.history_panel import HistoryPanel
+from colorstudio.ui.layers_panel import LayersPanel
+from colorstudio.ui.references_panel import ReferencesPanel
+from colorstudio.ui.settings_dialog import EditorSettings, SettingsDialog
+from colorstudio.ui.tool_options import ToolOptionsPanel
+from colorstudio.ui.tools import TOOL_LABELS, Tool, ToolController, ToolState
+from colorstudio.workers.engine_worker import EngineWorker
 
 log = logging.getLogger(__name__)
 
 IMAGE_FILTER = "Images and projects (*.ora " + " ".join(f"*{s}" for s in IMPORT_SUFFIXES) + ")"
 MAX_RECENT = 10
+TOOL_KEYS = {
+    Tool.HINT: ("H", "fa5s.tint"),
+    Tool.MASK: ("M", "fa5s.mask"),
+    Tool.MASK_ERASER: ("Shift+M", "fa5s.eraser"),
+    Tool.BRUSH: ("B", "fa5s.paint-brush"),
+    Tool.ERASER: ("E", "fa5s.eraser"),
+    Tool.PICKER: ("I", "fa5s.eye-dropper"),
+    Tool.FILL: ("G", "fa5s.fill-drip"),
+    Tool.RECT_SELECT: ("R", "fa5.square"),
+    Tool.LASSO: ("L", "fa5s.draw-polygon"),
+    Tool.STRENGTH: ("S", "fa5s.sliders-h"),
+}
 
 
 class MainWindow(QMainWindow):
     document_changed = Signal()
+    result_applied = Signal(int)
 
-    def __init__(self, recovery_folder: Path, autosave_interval_s: float = 120.0) -> None:
+    def __init__(
+        self, recovery_folder: Path, autosave_interval_s: float | None = None, engine_factory=None
+    ) -> None:
         super().__init__()
         self.setWindowTitle("ColorStudio")
-        self.resize(1280, 820)
+        self.resize(1400, 900)
         self.setAcceptDrops(True)
+        self.store = QSettings("ColorStudio", "ColorStudio")
+        self.editor_settings = EditorSettings.load(self.store)
         self.document: Document | None = None
         self.history: History | None = None
+        self.controller: ToolController | None = None
+        self.tool_state = ToolState()
         self.path: Path | None = None
         self.exif: bytes | None = None
-        self.autosaver = Autosaver(recovery_folder, autosave_interval_s)
-        self.settings = QSettings("ColorStudio", "ColorStudio")
+        interval = autosave_interval_s or self.editor_settings.autosave_seconds
+        self.autosaver = Autosaver(recovery_folder, interval)
+        self._ids = itertools.count(1)
+        self._latest_preview = 0
+        self._apply_ids: set[int] = set()
+        self._submitted_at: dict[int, float] = {}
 
         self.banner = Banner()
-        self.canvas = CanvasView()
+        self.canvas_area = CanvasArea()
+        self.canvas = self.canvas_area.canvas
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.canvas_area, 1)
         self.setCentralWidget(central)
 
+        self.tool_options = ToolOptionsPanel(self.tool_state)
+        self.layers_panel = LayersPanel()
+        self.references_panel = ReferencesPanel()
+        self.generate_panel = GeneratePanel()
+        self.history_panel = HistoryPanel()
         self._build_actions()
         self._build_menus()
         self._build_docks()
-        self.status_device = QLabel("device: checking…")
-        self.status_doc = QLabel("No document")
-        self.statusBar().addWidget(self.status_doc, 1)
-        self.statusBar().addPermanentWidget(self.status_device)
+        self._build_status_bar()
+        self._connect()
 
+        self.worker = EngineWorker(engine_factory or self._engine_factory, self)
+        self.worker.finished_job.connect(self._on_worker_finished_job)
+        self.worker.failed.connect(self._on_worker_failed)
+        self.worker.cancelled.connect(self._on_worker_cancelled)
+        self.worker.progress.connect(self._on_worker_progress)
+        self.worker.busy_changed.connect(self.generate_panel.set_busy)
+        self.worker.start()
+
+        self.preview_timer = QTimer(self)
+        self.preview_timer.setSingleShot(True)
+        self.preview_timer.setInterval(40)
+        self.preview_timer.timeout.connect(self.request_preview)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(5000)
         self.autosave_timer.timeout.connect(self._on_autosave_timer_timeout)
         self.autosave_timer.start()
+        self.set_tool(Tool.HINT)
         self._update_actions()
 
+    def _engine_factory(self):
+        from colorstudio.ml.engine import Engine  # imported on the worker thread only
+
+        settings = self.editor_settings
+        return Engine(device=settings.device, threads=settings.cpu_threads or None)
+
     # ================================================================== building
-    def _action(self, text: str, icon: str, slot, shortcut=None) -> QAction:
+    def _action(
+        self, text: str, icon: str, slot, shortcut=None, checkable: bool = False
+    ) -> QAction:
         action = QAction(qta.icon(icon), text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
         action.triggered.connect(slot)
         return action
 
     def _build_actions(self) -> None:
-        self.act_open = self._action(
-            "&Open…", "fa5s.folder-open", self.open_dialog, QKeySequence.StandardKey.Open
-        )
-        self.act_save = self._action("&Save", "fa5s.save", self.save, QKeySequence.StandardKey.Save)
-        self.act_save_as = self._action(
-            "Save &As…", "fa5s.save", self.save_as_dialog, QKeySequence.StandardKey.SaveAs
-        )
+        std = QKeySequence.StandardKey
+        self.act_open = self._action("&Open…", "fa5s.folder-open", self.open_dialog, std.Open)
+        self.act_save = self._action("&Save", "fa5s.save", self.save, std.Save)
+        self.act_save_as = self._action("Save &As…", "fa5s.save", self.save_as_dialog, std.SaveAs)
         self.act_export = self._action(
             "&Export Image…", "fa5s.file-export", self.export_dialog, "Ctrl+E"
         )
-        self.act_quit = self._action(
-            "&Quit", "fa5s.power-off", self.close, QKeySequence.StandardKey.Quit
+        self.act_settings = self._action(
+            "Se&ttings…", "fa5s.cog", self.settings_dialog, std.Preferences
         )
-        self.act_undo = self._action("&Undo", "fa5s.undo", self.undo, QKeySequence.StandardKey.Undo)
-        self.act_redo = self._action("&Redo", "fa5s.redo", self.redo, QKeySequence.StandardKey.Redo)
+        self.act_quit = self._action("&Quit", "fa5s.power-off", self.close, std.Quit)
+        self.act_undo = self._action("&Undo", "fa5s.undo", self.undo, std.Undo)
+        self.act_redo = self._action("&Redo", "fa5s.redo", self.redo, std.Redo)
         self.act_zoom_in = self._action(
             "Zoom &In",
             "fa5s.search-plus",
             lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25),
-            QKeySequence.StandardKey.ZoomIn,
+            std.ZoomIn,
         )
         self.act_zoom_out = self._action(
             "Zoom &Out",
             "fa5s.search-minus",
             lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25),
-            QKeySequence.StandardKey.ZoomOut,
+            std.ZoomOut,
         )
         self.act_fit = self._action("&Fit to Window", "fa5s.expand", self.canvas.fit, "Ctrl+0")
         self.act_actual = self._action(
             "&Actual Pixels (100 %)", "fa5s.compress", lambda: self.canvas.set_zoom(1.0), "Ctrl+1"
         )
+        self.act_split = self._action(
+            "&Compare: Split View", "fa5s.columns", self._on_split_toggled, "Ctrl+K", checkable=True
+        )
+        self.act_hints = self._action(
+            "Show &Hints", "fa5s.tint", self._on_overlays_toggled, "Ctrl+H", checkable=True
+        )
+        self.act_mask = self._action(
+            "Show &Mask", "fa5s.mask", self._on_overlays_toggled, "Ctrl+M", checkable=True
+        )
+        self.act_hints.setChecked(True)
+        self.act_mask.setChecked(True)
+        self.act_bigger = self._action(
+            "Bigger Brush", "fa5s.plus-circle", lambda: self._resize_brush(1.25), "]"
+        )
+        self.act_smaller = self._action(
+            "Smaller Brush", "fa5s.minus-circle", lambda: self._resize_brush(0.8), "["
+        )
+        self.act_generate = self._action(
+            "&Apply Generation", "fa5s.magic", self.apply_generation, "Ctrl+Return"
+        )
+        self.act_cancel = self._action("&Cancel Generation", "fa5s.stop", self.worker_cancel, "Esc")
         self.act_about = self._action("&About ColorStudio", "fa5s.info-circle", self.about)
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[Tool, QAction] = {}
+        for tool, (key, icon) in TOOL_KEYS.items():
+            action = self._action(
+                TOOL_LABELS[tool],
+                icon,
+                lambda _c=False, t=tool: self.set_tool(t),
+                key,
+                checkable=True,
+            )
+            self.tool_group.addAction(action)
+            self.tool_actions[tool] = action
+        for action in (self.act_bigger, self.act_smaller):
+            self.addAction(action)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        menu.addActions([self.act_open])
+        menu.addAction(self.act_open)
         self.recent_menu = menu.addMenu("Open &Recent")
         menu.addSeparator()
         menu.addActions([self.act_save, self.act_save_as, self.act_export])
         menu.addSeparator()
-        menu.addAction(self.act_quit)
+        menu.addActions([self.act_settings, self.act_quit])
         edit = self.menuBar().addMenu("&Edit")
         edit.addActions([self.act_undo, self.act_redo])
         view = self.menuBar().addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
+        view.addSeparator()
+        view.addActions([self.act_split, self.act_hints, self.act_mask])
         self.panels_menu = view.addMenu("&Panels")
+        tools = self.menuBar().addMenu("&Tools")
+        tools.addActions(list(self.tool_actions.values()))
+        tools.addSeparator()
+        tools.addActions([self.act_bigger, self.act_smaller])
+        generate = self.menuBar().addMenu("&Generate")
+        generate.addActions([self.act_generate, self.act_cancel])
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.act_about)
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main_toolbar")
-        toolbar.addActions(
+        main = self.addToolBar("Main")
+        main.setObjectName("main_toolbar")
+        main.addActions(
             [
                 self.act_open,
                 self.act_save,
@@ -148,40 +254,90 @@ class MainWindow(QMainWindow):
                 self.act_zoom_in,
                 self.act_zoom_out,
                 self.act_fit,
+                self.act_split,
+                self.act_generate,
             ]
         )
+        tools_bar = self.addToolBar("Tools")
+        tools_bar.setObjectName("tools_toolbar")
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools_bar)
+        tools_bar.addActions(list(self.tool_actions.values()))
         self._rebuild_recent_menu()
 
     def _build_docks(self) -> None:
         self.docks: dict[str, QDockWidget] = {}
-        for name, area in (
-            ("Layers", Qt.DockWidgetArea.RightDockWidgetArea),
-            ("References", Qt.DockWidgetArea.RightDockWidgetArea),
-            ("Generate", Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("History", Qt.DockWidgetArea.LeftDockWidgetArea),
+        for name, widget, area in (
+            ("Tool Options", self.tool_options, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("Generate", self.generate_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("Layers", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("References", self.references_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
-            dock.setObjectName(f"dock_{name.lower()}")
-            placeholder = QLabel(f"{name}")
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            dock.setWidget(placeholder)
+            dock.setObjectName(f"dock_{name.lower().replace(' ', '_')}")
+            dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.panels_menu.addAction(dock.toggleViewAction())
             self.docks[name] = dock
+        self.resizeDocks(
+            [self.docks["Tool Options"], self.docks["Layers"]],
+            [280, 280],
+            Qt.Orientation.Horizontal,
+        )
+
+    def _build_status_bar(self) -> None:
+        self.status_doc = QLabel("No document")
+        self.status_cursor = QLabel("")
+        self.status_preview = QLabel("")
+        self.status_device = QLabel("device: starting…")
+        self.split_slider = QSlider(Qt.Orientation.Horizontal)
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setValue(50)
+        self.split_slider.setFixedWidth(160)
+        self.split_slider.setToolTip("Compare: before (left) / after (right)")
+        self.split_slider.hide()
+        self.split_slider.valueChanged.connect(self._on_split_slider_changed)
+        bar = self.statusBar()
+        bar.addWidget(self.status_doc, 1)
+        bar.addWidget(self.status_cursor)
+        bar.addPermanentWidget(self.split_slider)
+        bar.addPermanentWidget(self.status_preview)
+        bar.addPermanentWidget(self.status_device)
+
+    def _connect(self) -> None:
+        self.canvas.stroke_finished.connect(self._on_canvas_stroke_finished)
+        self.canvas.colour_picked.connect(lambda colour: self.tool_options.set_colour(colour))
+        self.canvas.cursor_moved.connect(
+            lambda x, y: self.status_cursor.setText(f"{int(x)}, {int(y)}")
+        )
+        self.tool_options.state_changed.connect(self.canvas.update)
+        self.layers_panel.active_layer_changed.connect(self._on_active_layer_changed)
+        self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
+        self.references_panel.error.connect(self.show_error)
+        self.generate_panel.settings_changed.connect(self.schedule_preview)
+        self.generate_panel.preview_requested.connect(lambda: self.request_preview(force=True))
+        self.generate_panel.apply_requested.connect(self.apply_generation)
+        self.generate_panel.cancel_requested.connect(self.worker_cancel)
 
     # ================================================================== documents
     def set_document(self, doc: Document, path: Path | None, exif: bytes | None = None) -> None:
         self.document = doc
-        self.history = History(doc)
+        self.history = History(doc, max_bytes=self.editor_settings.history_mb << 20)
+        self.controller = ToolController(doc, self.history, self.tool_state)
         self.path = path
         self.exif = exif
         doc.events.dirty_changed.connect(lambda _dirty: self._update_title())
+        doc.events.structure_changed.connect(self.schedule_preview)
         self.history.changed.connect(self._update_actions)
-        self.canvas.set_document(doc)
+        self.history.changed.connect(self.schedule_preview)
+        self.canvas.set_document(doc, self.controller)
+        self.layers_panel.set_document(doc, self.history)
+        self.references_panel.set_document(doc, self.history)
+        self.history_panel.set_history(self.history)
         self.banner.hide()
         self._update_title()
         self._update_actions()
-        self.status_doc.setText(f"{doc.width} × {doc.height} px, {len(doc.layers)} layer(s)")
+        self.status_doc.setText(f"{doc.width} × {doc.height} px")
         self.document_changed.emit()
 
     def open_path(self, path: str | Path) -> bool:
@@ -190,18 +346,18 @@ class MainWindow(QMainWindow):
         try:
             if path.suffix.lower() == ".ora":
                 loaded = load_ora(path)
-                doc, exif = loaded.document, None
-                if loaded.warnings:
-                    self.banner.show_message(f"{path.name}: " + "; ".join(loaded.warnings), "info")
-                project_path: Path | None = path
+                doc, exif, project_path = loaded.document, None, path
+                warnings = loaded.warnings
             else:
                 imported = load_image(path)
                 doc = Document.from_rgba(imported.rgba, name=path.stem)
-                exif, project_path = imported.exif, None
+                exif, project_path, warnings = imported.exif, None, []
         except (FileFormatError, OSError) as err:
             self.show_error(f"Could not open {path.name}: {err}")
             return False
         self.set_document(doc, project_path, exif)
+        if warnings:
+            self.banner.show_message(f"{path.name}: " + "; ".join(warnings), "info")
         self._add_recent(path)
         return True
 
@@ -218,6 +374,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if path.suffix.lower() != ".ora":
             path = path.with_suffix(".ora")
+        self.document.editor_state = self._editor_state()
         try:
             save_ora(self.document, path)
         except OSError as err:
@@ -230,6 +387,14 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
+
+    def _editor_state(self) -> dict:
+        ctl = self.controller
+        return {
+            "active_layer": ctl.active_layer_id if ctl else None,
+            "active_mask": ctl.active_mask_id if ctl else None,
+            "zoom": self.canvas.zoom,
+        }
 
     def export_to(self, path: str | Path, quality: int = 92) -> bool:
         if self.document is None:
@@ -268,6 +433,131 @@ class MainWindow(QMainWindow):
         if name:
             self.export_to(name)
 
+    # ================================================================== tools and view
+    def set_tool(self, tool: Tool) -> None:
+        self.tool_state.tool = tool
+        self.tool_actions[tool].setChecked(True)
+        self.tool_options.sync_from_state()
+        self.canvas.update()
+
+    def _resize_brush(self, factor: float) -> None:
+        self.tool_state.resize_brush(factor)
+        self.tool_options.sync_from_state()
+        self.canvas.update()
+
+    def _on_active_layer_changed(self, layer_id: str) -> None:
+        if self.controller is not None:
+            self.controller.active_layer_id = layer_id
+
+    def _on_active_mask_changed(self, mask_id: str) -> None:
+        if self.controller is not None:
+            self.controller.active_mask_id = mask_id
+            self.canvas.refresh()
+            self.schedule_preview()
+
+    def _on_overlays_toggled(self) -> None:
+        self.canvas.show_hints = self.act_hints.isChecked()
+        self.canvas.show_mask = self.act_mask.isChecked()
+        self.canvas.refresh()
+
+    def _on_split_toggled(self) -> None:
+        on = self.act_split.isChecked()
+        self.split_slider.setVisible(on)
+        self.canvas.split = self.split_slider.value() / 100 if on else None
+        self.canvas.update()
+
+    def _on_split_slider_changed(self, value: int) -> None:
+        if self.act_split.isChecked():
+            self.canvas.split = value / 100
+            self.canvas.update()
+
+    def _on_canvas_stroke_finished(self) -> None:
+        self.layers_panel.active_mask_id = (
+            self.controller.active_mask_id if self.controller else None
+        )
+        self.layers_panel.refresh()
+        self.schedule_preview()
+
+    # ================================================================== generation
+    def schedule_preview(self, *_args) -> None:
+        if self.document is not None and self.generate_panel.settings.live_preview:
+            self.preview_timer.start()
+
+    def _submit(self, preview: bool) -> int | None:
+        if self.document is None or self.controller is None:
+            return None
+        request_id = next(self._ids)
+        try:
+            request = build_request(
+                self.document,
+                self.generate_panel.settings,
+                self.controller.active_mask_id,
+                request_id,
+                preview,
+            )
+        except RequestError as err:
+            if not preview:
+                self.show_error(str(err))
+            else:
+                self.generate_panel.status.setText(str(err))
+            return None
+        self._submitted_at[request_id] = time.perf_counter()
+        self.worker.submit(request)
+        return request_id
+
+    def request_preview(self, force: bool = False) -> int | None:
+        if not force and not self.generate_panel.settings.live_preview:
+            return None
+        request_id = self._submit(preview=True)
+        if request_id is not None:
+            self._latest_preview = request_id
+        return request_id
+
+    def apply_generation(self) -> int | None:
+        request_id = self._submit(preview=False)
+        if request_id is not None:
+            self._apply_ids.add(request_id)
+        return request_id
+
+    def worker_cancel(self) -> None:
+        self.worker.cancel()
+
+    def _on_worker_finished_job(self, request_id: int, result) -> None:
+        seconds = time.perf_counter() - self._submitted_at.pop(request_id, time.perf_counter())
+        if request_id in self._apply_ids:
+            self._apply_ids.discard(request_id)
+            edit = result_edit(
+                self.document,
+                result,
+                self.controller.active_layer_id,
+                self.generate_panel.settings.as_new_layer,
+            )
+            if edit is not None and self.history is not None:
+                self.canvas.set_preview(None)
+                self.history.do(edit)
+                self.layers_panel.refresh()
+            self.statusBar().showMessage(f"Applied {result.engine} in {seconds:.1f} s", 5000)
+            self.result_applied.emit(request_id)
+        elif request_id == self._latest_preview and self.document is not None:
+            if result.image.shape[:2] == (self.document.height, self.document.width):
+                self.canvas.set_preview(result.image)
+            self.status_preview.setText(f"preview {result.engine}: {seconds * 1000:.0f} ms")
+        if result.notes:
+            self.banner.show_message("; ".join(result.notes), "info")
+        self.status_device.setText(f"device: {result.device}")
+
+    def _on_worker_failed(self, request_id: int, message: str) -> None:
+        self._apply_ids.discard(request_id)
+        self._submitted_at.pop(request_id, None)
+        self.show_error(f"Generation failed: {message}")
+
+    def _on_worker_cancelled(self, request_id: int) -> None:
+        self._apply_ids.discard(request_id)
+        self.statusBar().showMessage("Cancelled", 3000)
+
+    def _on_worker_progress(self, request_id: int, fraction: float, message: str) -> None:
+        self.generate_panel.set_progress(fraction, message)
+
     # ================================================================== undo
     def undo(self) -> None:
         if self.history is not None:
@@ -301,7 +591,9 @@ class MainWindow(QMainWindow):
             self.show_error(str(err))
             return False
         source = Path(recovery.source_path) if recovery.source_path else None
-        self.set_document(loaded.document, source)
+        self.set_document(
+            loaded.document, source if source and source.suffix.lower() == ".ora" else None
+        )
         loaded.document.mark_dirty()
         discard_recovery(recovery)
         self.banner.show_message(f"Recovered {recovery.title}. Save it to keep it.", "info")
@@ -343,12 +635,30 @@ class MainWindow(QMainWindow):
             self.status_device.setText("ML unavailable")
             self.show_error(message)
 
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.editor_settings, self)
+        if dialog.exec():
+            self.editor_settings = dialog.result_settings()
+            self.editor_settings.save(self.store)
+            self.autosaver.interval_s = float(self.editor_settings.autosave_seconds)
+            if self.history is not None:
+                self.history.max_bytes = self.editor_settings.history_mb << 20
+            self.statusBar().showMessage("Settings saved; the device applies after a restart", 5000)
+
     def about(self) -> None:
+        import platform
+
+        import numpy
+        import PySide6
+
         QMessageBox.about(
             self,
             "About ColorStudio",
             f"<b>ColorStudio {__version__}</b><br>"
-            "Offline colourization, restyling and repair of images.",
+            "Offline colourization, restyling and repair.<br><br>"
+            f"Python {platform.python_version()}, PySide6 {PySide6.__version__}, "
+            f"numpy {numpy.__version__}<br>"
+            f"{self.status_device.text()}",
         )
 
     def _update_title(self) -> None:
@@ -358,24 +668,29 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_doc = self.document is not None
-        for action in (self.act_save, self.act_save_as, self.act_export, self.act_fit):
+        for action in (
+            self.act_save,
+            self.act_save_as,
+            self.act_export,
+            self.act_fit,
+            self.act_generate,
+        ):
             action.setEnabled(has_doc)
         self.act_undo.setEnabled(self.history is not None and self.history.can_undo)
         self.act_redo.setEnabled(self.history is not None and self.history.can_redo)
 
     def _last_folder(self) -> str:
-        return str(self.path.parent) if self.path else str(self.settings.value("last_folder", ""))
+        return str(self.path.parent) if self.path else str(self.store.value("last_folder", ""))
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
+        value = self.store.value("recent_files", [])
         return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
 
     def _add_recent(self, path: Path) -> None:
-        recent = [str(path.resolve())] + [
-            p for p in self.recent_files() if p != str(path.resolve())
-        ]
-        self.settings.setValue("recent_files", recent[:MAX_RECENT])
-        self.settings.setValue("last_folder", str(path.parent))
+        resolved = str(path.resolve())
+        recent = [resolved] + [p for p in self.recent_files() if p != resolved]
+        self.store.setValue("recent_files", recent[:MAX_RECENT])
+        self.store.setValue("last_folder", str(path.parent))
         self._rebuild_recent_menu()
 
     def _rebuild_recent_menu(self) -> None:
@@ -411,5 +726,13 @@ class MainWindow(QMainWindow):
             ):
                 event.ignore()
                 return
-        self.autosaver.discard()
+        self.shutdown()
         event.accept()
+
+    def shutdown(self) -> None:
+        """Stop the worker and timers; remove this session's recovery copy."""
+        self.preview_timer.stop()
+        self.autosave_timer.stop()
+        if self.worker.isRunning():
+            self.worker.stop()
+        self.autosaver.discard()

@@ -16,7 +16,12 @@ def make_window(qtbot, tmp_path):
     made = []
 
     def make():
-        win = MainWindow(tmp_path / "recovery")
+        from colorstudio.ml.engine import Engine
+
+        win = MainWindow(
+            tmp_path / "recovery",
+            engine_factory=lambda: Engine(models_dir=tmp_path / "none", device="cpu"),
+        )
         qtbot.addWidget(win, before_close_func=lambda w: w.document and w.document.mark_clean())
         made.append(win)
         return win
@@ -40,9 +45,9 @@ def photo(tmp_path, rng):
 
 def test_window_has_menus_docks_and_status(window):
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert menus == ["File", "Edit", "View", "Help"]
+    assert menus == ["File", "Edit", "View", "Tools", "Generate", "Help"]
     docks = {d.windowTitle() for d in window.findChildren(QDockWidget)}
-    assert docks == {"Layers", "References", "Generate", "History"}
+    assert docks == {"Tool Options", "Layers", "References", "Generate", "History"}
     assert window.act_open.shortcut().toString() == "Ctrl+O"
     assert window.act_undo.shortcut().toString() == "Ctrl+Z"
     assert not window.act_save.isEnabled()  # nothing open yet
@@ -146,6 +151,7 @@ def test_run_editor_opens_a_real_main_window(qtbot, photo, monkeypatch, tmp_path
     assert seen["doc"] is not None and seen["doc"].width == 64
 
 
-def test_no_thread_left_running(qtbot, window):
-    running = [t for t in window.findChildren(QThread) if t.isRunning()]
-    assert running == []
+def test_closing_stops_the_worker_thread(qtbot, window):
+    assert window.worker.isRunning()
+    window.close()
+    assert [t for t in window.findChildren(QThread) if t.isRunning()] == []

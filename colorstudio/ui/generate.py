@@ -1,0 +1,164 @@
+"""From the document to a frozen request, and from a result back to an undoable edit.
+
+Qt-free. The GUI copies what a job needs (the composite, hints, mask, strength map, references)
+into a request; the worker never touches the live document. A result comes back as a
+PatchEdit on the active layer, or a new layer holding it (one undo step either way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from colorstudio.core.compositing import composite, flatten_on
+from colorstudio.core.document import Document
+from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
+from colorstudio.core.layer import ReferenceRole
+from colorstudio.ml.requests import (
+    AdjustRequest,
+    ColorizeRequest,
+    RecolourRequest,
+    ReferenceImage,
+    Result,
+    StylizeRequest,
+)
+from colorstudio.ui.tools import STRENGTH_MASK_NAME
+
+
+class Mode(str, Enum):
+    COLOURIZE = "Colourize"
+    RECOLOUR = "Recolour region (local edit)"
+    STYLIZE = "Stylize"
+    COLOURIZE_STYLIZE = "Colourize + stylize"
+    ADJUST = "Adjust colour"
+
+
+class RequestError(Exception):
+    """What the user must do before generating (shown in the banner)."""
+
+
+@dataclass
+class GenerateSettings:
+    mode: Mode = Mode.COLOURIZE
+    engine: str = "auto"
+    strength: float = 1.0
+    only_in_mask: bool = False
+    working_size: int = 256
+    live_preview: bool = True
+    as_new_layer: bool = True
+    alpha: float = 1.0
+    keep_colour: bool = False
+    hue: float = 0.0
+    saturation: float = 1.0
+    lightness: float = 0.0
+
+
+def document_rgb(doc: Document) -> np.ndarray:
+    """The visible image as H x W x 3 uint8 (transparent parts over white)."""
+    rgba = composite(doc.layers, doc.height, doc.width)
+    return flatten_on(rgba) if (rgba[..., 3] < 255).any() else np.ascontiguousarray(rgba[..., :3])
+
+
+def _references(doc: Document, role: ReferenceRole) -> tuple[ReferenceImage, ...]:
+    return tuple(
+        ReferenceImage(ref.image, role.value, ref.strength, ref.mask)
+        for ref in doc.references
+        if ref.enabled and ref.role is role
+    )
+
+
+def build_request(
+    doc: Document,
+    settings: GenerateSettings,
+    active_mask_id: str | None,
+    request_id: int,
+    preview: bool,
+    image: np.ndarray | None = None,
+):
+    """A frozen request for the current document and settings (raises RequestError)."""
+    image = document_rgb(doc) if image is None else image
+    mask = None
+    masks = {m.id: m for m in doc.masks if m.name != STRENGTH_MASK_NAME}
+    if settings.only_in_mask or settings.mode is Mode.RECOLOUR:
+        if active_mask_id not in masks:
+            raise RequestError(
+                "paint a mask first (mask brush, or a selection) to limit the change to it"
+            )
+        mask = masks[active_mask_id].pixels
+    strength_map = next(
+        (m.pixels for m in doc.masks if m.name == STRENGTH_MASK_NAME and m.visible), None
+    )
+    hints = doc.hint.pixels if doc.hint.visible and doc.hint.pixels[..., 3].any() else None
+    common = dict(
+        mask=mask,
+        strength=settings.strength,
+        strength_map=strength_map,
+        request_id=request_id,
+        preview=preview,
+    )
+    if settings.mode in (Mode.COLOURIZE, Mode.RECOLOUR):
+        kind = RecolourRequest if settings.mode is Mode.RECOLOUR else ColorizeRequest
+        return kind(
+            image,
+            hints=hints,
+            references=_references(doc, ReferenceRole.PALETTE),
+            working_size=settings.working_size,
+            engine=settings.engine,
+            **common,
+        )
+    if settings.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):
+        styles = _references(doc, ReferenceRole.STYLE)
+        if not styles:
+            raise RequestError("add a painting as a style reference first (References panel)")
+        size = min(512, settings.working_size * 2) if preview else 1024
+        return StylizeRequest(
+            image,
+            style=styles[0],
+            alpha=settings.alpha * styles[0].strength,
+            keep_colour=settings.keep_colour,
+            colorize_first=settings.mode is Mode.COLOURIZE_STYLIZE,
+            hints=hints,
+            working_size=size,
+            **common,
+        )
+    return AdjustRequest(
+        image,
+        hue=settings.hue,
+        saturation=settings.saturation,
+        lightness=settings.lightness,
+        **common,
+    )
+
+
+def result_edit(
+    doc: Document, result: Result, active_layer_id: str | None, as_new_layer: bool
+) -> Edit | None:
+    """The undoable edit that puts a result on the canvas (not yet applied)."""
+    y0, x0, y1, x1 = result.bbox
+    if y1 <= y0 or x1 <= x0:
+        return None
+    new_rgb = result.image[y0:y1, x0:x1, :3]
+    label = f"Generate: {result.engine}"
+    if as_new_layer:
+        layer = doc.new_layer(f"{result.engine.capitalize()} result")
+        before = document_rgb(doc)[y0:y1, x0:x1]
+        changed = (new_rgb != before).any(axis=2)
+        layer.pixels[y0:y1, x0:x1, :3] = new_rgb
+        layer.pixels[y0:y1, x0:x1, 3] = np.where(changed, 255, 0)
+        index = next(
+            (i + 1 for i, lay in enumerate(doc.layers) if lay.id == active_layer_id),
+            len(doc.layers),
+        )
+        return CompoundEdit((InsertNode("layers", index, layer, label),), label)
+    layer = next((lay for lay in doc.layers if lay.id == active_layer_id), None)
+    if layer is None:
+        return None
+    before = layer.pixels[y0:y1, x0:x1]
+    after = before.copy()
+    after[..., :3] = new_rgb
+    after[..., 3] = np.maximum(
+        before[..., 3], np.where((new_rgb != before[..., :3]).any(axis=2), 255, 0)
+    )
+    return PatchEdit.from_arrays(layer.id, (y0, x0, y1, x1), before, after, label)

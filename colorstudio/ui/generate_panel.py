@@ -1,0 +1,149 @@
+"""Generate panel: mode, engine, strength, mask, working size, live preview, Apply, Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from colorstudio.ui.generate import GenerateSettings, Mode
+
+ENGINES = {
+    "Auto (trained GAN, else classical)": "auto",
+    "GAN": "gan",
+    "Levin (classical)": "levin",
+    "Reinhard transfer": "reinhard",
+}
+
+
+def _percent_slider(value: int) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setValue(value)
+    return slider
+
+
+class GeneratePanel(QWidget):
+    settings_changed = Signal()
+    preview_requested = Signal()
+    apply_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = GenerateSettings()
+        self.mode = QComboBox()
+        self.mode.addItems([m.value for m in Mode])
+        self.engine = QComboBox()
+        self.engine.addItems(list(ENGINES))
+        self.strength = _percent_slider(100)
+        self.only_in_mask = QCheckBox("Only inside the active mask")
+        self.size = QComboBox()
+        self.size.addItems(["256", "384", "512"])
+        self.live = QCheckBox("Live preview")
+        self.live.setChecked(True)
+        self.as_new_layer = QCheckBox("Apply as a new layer")
+        self.as_new_layer.setChecked(True)
+        self.alpha = _percent_slider(100)
+        self.keep_colour = QCheckBox("Keep the photo's colours (texture only)")
+        self.hue = QDoubleSpinBox()
+        self.hue.setRange(-180, 180)
+        self.hue.setSuffix("°")
+        self.saturation = QDoubleSpinBox()
+        self.saturation.setRange(0, 3)
+        self.saturation.setSingleStep(0.1)
+        self.saturation.setValue(1.0)
+        self.lightness = QDoubleSpinBox()
+        self.lightness.setRange(-50, 50)
+        form = QFormLayout()
+        form.addRow("Mode", self.mode)
+        form.addRow("Engine", self.engine)
+        form.addRow("Strength", self.strength)
+        form.addRow("Working size", self.size)
+        form.addRow(self.only_in_mask)
+        self.style_rows = [("Style strength", self.alpha), ("", self.keep_colour)]
+        self.adjust_rows = [
+            ("Hue", self.hue),
+            ("Saturation ×", self.saturation),
+            ("Lightness", self.lightness),
+        ]
+        for label, widget in self.style_rows + self.adjust_rows:
+            form.addRow(label, widget)
+        self.form = form
+        self.preview_button = QPushButton("Preview")
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        for b in (self.preview_button, self.apply_button, self.cancel_button):
+            buttons.addWidget(b)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(False)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.live)
+        layout.addWidget(self.as_new_layer)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        for combo in (self.mode, self.engine, self.size):
+            combo.currentIndexChanged.connect(self._on_control_changed)
+        for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_colour):
+            check.toggled.connect(self._on_control_changed)
+        for slider in (self.strength, self.alpha):
+            slider.sliderReleased.connect(self._on_control_changed)
+        for spin in (self.hue, self.saturation, self.lightness):
+            spin.editingFinished.connect(self._on_control_changed)
+        self.preview_button.clicked.connect(self.preview_requested)
+        self.apply_button.clicked.connect(self.apply_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self._on_control_changed()
+
+    def _on_control_changed(self, *_args) -> None:
+        s = self.settings
+        s.mode = list(Mode)[self.mode.currentIndex()]
+        s.engine = ENGINES[self.engine.currentText()]
+        s.strength = self.strength.value() / 100
+        s.only_in_mask = self.only_in_mask.isChecked()
+        s.working_size = int(self.size.currentText())
+        s.live_preview = self.live.isChecked()
+        s.as_new_layer = self.as_new_layer.isChecked()
+        s.alpha = self.alpha.value() / 100
+        s.keep_colour = self.keep_colour.isChecked()
+        s.hue, s.saturation, s.lightness = (
+            self.hue.value(),
+            self.saturation.value(),
+            self.lightness.value(),
+        )
+        styling = s.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE)
+        for _label, widget in self.style_rows:
+            self.form.setRowVisible(widget, styling)
+        for _label, widget in self.adjust_rows:
+            self.form.setRowVisible(widget, s.mode is Mode.ADJUST)
+        self.form.setRowVisible(self.engine, s.mode in (Mode.COLOURIZE, Mode.RECOLOUR))
+        self.settings_changed.emit()
+
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        if not busy:
+            self.progress.setValue(0)
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(round(fraction * 100))
+        self.status.setText(message)

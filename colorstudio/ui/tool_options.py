@@ -1,0 +1,119 @@
+"""Tool options: size, hardness, opacity, flow, colour with recent colours."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from colorstudio.ui.tools import TOOL_LABELS, ToolState
+
+
+def _slider(maximum: int) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, maximum)
+    return slider
+
+
+class ColourSwatch(QPushButton):
+    def __init__(self, colour: tuple[int, int, int], size: int = 22) -> None:
+        super().__init__()
+        self.setFixedSize(size, size)
+        self.set_colour(colour)
+
+    def set_colour(self, colour: tuple[int, int, int]) -> None:
+        self.colour = colour
+        self.setStyleSheet(f"background: rgb{tuple(colour)}; border: 1px solid #222;")
+        self.setToolTip("#{:02x}{:02x}{:02x}".format(*colour))
+
+
+class ToolOptionsPanel(QWidget):
+    """Edits a ToolState; emits ``state_changed`` after any change."""
+
+    state_changed = Signal()
+
+    def __init__(self, state: ToolState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold")
+        self.size = QSpinBox()
+        self.size.setRange(1, 2000)
+        self.size.setSuffix(" px")
+        self.hardness, self.opacity, self.flow = _slider(100), _slider(100), _slider(100)
+        self.colour_button = ColourSwatch(state.colour, 36)
+        self.colour_button.clicked.connect(self._on_colour_button_clicked)
+        self.recent = QGridLayout()
+        self.recent.setSpacing(2)
+        form = QFormLayout()
+        form.addRow("Size", self.size)
+        form.addRow("Hardness", self.hardness)
+        form.addRow("Opacity", self.opacity)
+        form.addRow("Flow", self.flow)
+        colour_row = QHBoxLayout()
+        colour_row.addWidget(self.colour_button)
+        colour_row.addLayout(self.recent)
+        colour_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Colour (recent on the right)"))
+        layout.addLayout(colour_row)
+        layout.addStretch(1)
+        for widget in (self.hardness, self.opacity, self.flow):
+            widget.valueChanged.connect(self._on_widget_changed)
+        self.size.valueChanged.connect(self._on_widget_changed)
+        self.sync_from_state()
+
+    def sync_from_state(self) -> None:
+        s = self.state
+        for widget in (self.size, self.hardness, self.opacity, self.flow):
+            widget.blockSignals(True)
+        self.title.setText(TOOL_LABELS[s.tool])
+        self.size.setValue(round(s.brush.size))
+        self.hardness.setValue(round(s.brush.hardness * 100))
+        self.opacity.setValue(round(s.brush.opacity * 100))
+        self.flow.setValue(round(s.brush.flow * 100))
+        for widget in (self.size, self.hardness, self.opacity, self.flow):
+            widget.blockSignals(False)
+        self.colour_button.set_colour(s.colour)
+        while self.recent.count():
+            item = self.recent.takeAt(0)
+            item.widget().deleteLater()
+        for i, colour in enumerate(s.recent_colours[:12]):
+            swatch = ColourSwatch(colour, 16)
+            swatch.clicked.connect(lambda _c=False, c=colour: self.set_colour(c))
+            self.recent.addWidget(swatch, i // 6, i % 6)
+
+    def _on_widget_changed(self) -> None:
+        self.state.brush = replace(
+            self.state.brush,
+            size=float(self.size.value()),
+            hardness=self.hardness.value() / 100,
+            opacity=max(0.01, self.opacity.value() / 100),
+            flow=max(0.01, self.flow.value() / 100),
+        )
+        self.state_changed.emit()
+
+    def set_colour(self, colour: tuple[int, int, int]) -> None:
+        self.state.set_colour(colour)
+        self.sync_from_state()
+        self.state_changed.emit()
+
+    def _on_colour_button_clicked(self) -> None:
+        chosen = QColorDialog.getColor(QColor(*self.state.colour), self, "Hint / brush colour")
+        if chosen.isValid():
+            self.set_colour((chosen.red(), chosen.green(), chosen.blue()))

@@ -1,0 +1,96 @@
+"""Editor fixtures: a window with an engine that needs no model, and user-like pointer input."""
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from colorstudio.ml.jobs import Cancelled
+from colorstudio.ml.requests import Result
+from colorstudio.ui.main_window import MainWindow
+
+
+class FakeEngine:
+    """Inverts the image inside the request's mask (or everywhere), or misbehaves on demand."""
+
+    def __init__(self):
+        self.requests = []
+        self.mode = "ok"  # "ok" | "fail" | "slow"
+        self.started = threading.Event()
+
+    def run(self, request, cancel=None, progress=None):
+        self.requests.append(request)
+        self.started.set()
+        if self.mode == "fail":
+            raise RuntimeError("simulated engine crash")
+        if self.mode == "slow":
+            for i in range(200):
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled()
+                if progress:
+                    progress(i / 200, "tile")
+                threading.Event().wait(0.01)
+        out = request.image.copy()
+        out[..., :3] = 255 - out[..., :3]
+        if request.mask is not None:
+            out = np.where(request.mask[..., None] > 0, out, request.image)
+        h, w = out.shape[:2]
+        return Result(out, (0, 0, h, w), request.request_id, "fake", "cpu")
+
+
+@pytest.fixture
+def fake_engine():
+    return FakeEngine()
+
+
+@pytest.fixture
+def make_editor(qtbot, tmp_path):
+    def make(engine_factory):
+        win = MainWindow(tmp_path / "recovery", engine_factory=engine_factory)
+        qtbot.addWidget(win, before_close_func=lambda w: w.document and w.document.mark_clean())
+        win.resize(1200, 800)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    return make
+
+
+@pytest.fixture
+def editor(make_editor, fake_engine):
+    return make_editor(lambda: fake_engine)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    yy, xx = np.mgrid[0:120, 0:160]
+    grey = (50 + xx + 10 * np.sin(yy / 5)).clip(0, 255).astype(np.uint8)
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(path)
+    return path
+
+
+def send_mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton):
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    event = QMouseEvent(
+        kind,
+        QPointF(pos),
+        widget.mapToGlobal(QPointF(pos)),
+        button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def drag(canvas, points):
+    """Press at the first image point, move through the others, release at the last."""
+    widget_points = [canvas.image_to_widget(x, y) for x, y in points]
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, widget_points[0])
+    for p in widget_points[1:]:
+        send_mouse(canvas, QEvent.Type.MouseMove, p)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, widget_points[-1])

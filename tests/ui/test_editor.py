@@ -1,0 +1,247 @@
+"""Drive the editor like a user: tools with the mouse, undo, layers, references, generation."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+
+from colorstudio.core.layer import ReferenceRole
+from colorstudio.ui.generate import Mode
+from colorstudio.ui.tools import Tool
+from tests.ui.conftest import drag, send_mouse
+
+
+def test_painting_hints_with_the_mouse_is_one_undoable_step(qtbot, editor, photo):
+    editor.open_path(photo)
+    editor.set_tool(Tool.HINT)
+    editor.tool_options.set_colour((20, 200, 40))
+    doc = editor.document
+    drag(editor.canvas, [(20, 20), (40, 30), (60, 40), (80, 50)])
+    assert doc.hint.pixels[30, 40].tolist() == [20, 200, 40, 255]
+    assert doc.layers[0].pixels[30, 40, 1] != 200  # the photo itself is untouched
+    assert editor.history.labels() == ["Colour hint"]
+    painted = doc.hint.pixels.copy()
+    editor.act_undo.trigger()
+    assert not doc.hint.pixels.any()
+    editor.act_redo.trigger()
+    assert np.array_equal(doc.hint.pixels, painted)
+    assert editor.history_panel.list.count() == 2  # "Open" + the stroke
+
+
+def test_a_fast_stroke_has_no_gaps(editor, photo):
+    editor.open_path(photo)
+    editor.set_tool(Tool.BRUSH)
+    editor.tool_state.brush = editor.tool_state.brush.__class__(size=4, hardness=1.0)
+    drag(editor.canvas, [(5, 60), (155, 60)])  # one huge jump between two events
+    layer = editor.document.layers[0]
+    assert (layer.pixels[60, 5:155, :3] == editor.tool_state.colour).all()
+
+
+def test_brush_size_shortcuts_and_picker(qtbot, editor, photo):
+    editor.open_path(photo)
+    size = editor.tool_state.brush.size
+    editor.act_bigger.trigger()
+    assert editor.tool_state.brush.size > size
+    editor.act_smaller.trigger()
+    editor.act_smaller.trigger()
+    assert editor.tool_state.brush.size < size
+    editor.set_tool(Tool.PICKER)
+    drag(editor.canvas, [(100, 10)])
+    expected = tuple(int(v) for v in editor.document.layers[0].pixels[10, 100, :3])
+    assert editor.tool_state.colour == expected
+
+
+def test_mask_brush_creates_a_mask_in_one_step_and_rect_selection_adds(editor, photo):
+    editor.open_path(photo)
+    doc = editor.document
+    editor.set_tool(Tool.MASK)
+    drag(editor.canvas, [(30, 30), (50, 30)])
+    assert len(doc.masks) == 1 and doc.masks[0].pixels[30, 40] == 255
+    editor.set_tool(Tool.RECT_SELECT)
+    drag(editor.canvas, [(100, 80), (130, 100)])
+    assert doc.masks[0].pixels[90, 115] == 255 and doc.masks[0].pixels[70, 115] == 0
+    assert editor.history.labels() == ["Mask", "Selection to mask"]
+    editor.undo()
+    editor.undo()
+    assert doc.masks == []  # creating the mask was part of the first step
+
+
+def test_layers_panel_add_rename_hide_reorder_undo(qtbot, editor, photo):
+    editor.open_path(photo)
+    doc = editor.document
+    panel = editor.layers_panel
+    panel.buttons["add"].click()
+    assert len(doc.layers) == 2 and panel.layers.count() == 2
+    top = panel.layers.item(0)
+    top.setText("Sky")
+    assert doc.layers[1].name == "Sky"
+    panel.layers.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert not doc.layers[1].visible
+    panel.buttons["down"].click()
+    assert doc.layers[0].name == "Sky"
+    assert editor.history.labels() == ["New layer", "Rename layer", "Hide layer", "Move layer"]
+    editor.history.go_to(0)
+    assert len(doc.layers) == 1 and panel.layers.count() == 1
+
+
+def test_history_panel_click_goes_back(editor, photo):
+    editor.open_path(photo)
+    editor.set_tool(Tool.HINT)
+    drag(editor.canvas, [(10, 10)])
+    drag(editor.canvas, [(50, 50)])
+    panel = editor.history_panel
+    panel._on_list_item_clicked(panel.list.item(1))
+    assert editor.history.index == 1
+    assert (
+        editor.document.hint.pixels[10, 10, 3] > 0 and editor.document.hint.pixels[50, 50, 3] == 0
+    )
+
+
+def test_references_panel(editor, photo, tmp_path):
+    editor.open_path(photo)
+    panel = editor.references_panel
+    assert panel.add_file(photo)
+    doc = editor.document
+    assert len(doc.references) == 1 and panel.list.count() == 1
+    panel.role.setCurrentText("style")
+    panel._on_role_activated(1)
+    assert doc.references[0].role is ReferenceRole.STYLE
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    errors = []
+    panel.error.connect(errors.append)
+    assert not panel.add_file(bad)
+    assert errors and "bad.jpg" in errors[0]
+    editor.undo()
+    assert doc.references[0].role is ReferenceRole.PALETTE
+
+
+def test_live_preview_then_apply_as_new_layer_and_undo(qtbot, editor, photo, fake_engine):
+    editor.open_path(photo)
+    editor.set_tool(Tool.HINT)
+    with qtbot.waitSignal(editor.worker.finished_job, timeout=10000):
+        drag(editor.canvas, [(20, 20), (40, 20)])  # a stroke triggers a live preview
+    assert fake_engine.requests[-1].preview and fake_engine.requests[-1].hints is not None
+    qtbot.waitUntil(lambda: editor.canvas.preview is not None, timeout=5000)
+    with qtbot.waitSignal(editor.result_applied, timeout=10000):
+        editor.act_generate.trigger()
+    doc = editor.document
+    assert len(doc.layers) == 2 and doc.layers[1].name == "Fake result"
+    original = doc.layers[0].pixels[5, 5, 0]
+    assert doc.layers[1].pixels[5, 5, 0] == 255 - original
+    assert editor.history.labels()[-1] == "Generate: fake"
+    editor.undo()
+    assert len(doc.layers) == 1
+
+
+def test_apply_into_the_layer_only_inside_the_mask(qtbot, editor, photo):
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.RECT_SELECT)
+    drag(editor.canvas, [(10, 10), (40, 40)])
+    editor.generate_panel.only_in_mask.setChecked(True)
+    editor.generate_panel.as_new_layer.setChecked(False)
+    doc = editor.document
+    before = doc.layers[0].pixels.copy()
+    with qtbot.waitSignal(editor.result_applied, timeout=10000):
+        editor.apply_generation()
+    after = doc.layers[0].pixels
+    assert after[20, 20, 0] == 255 - before[20, 20, 0]
+    assert np.array_equal(after[60:, 60:], before[60:, 60:])
+
+
+def test_recolour_without_a_mask_explains_what_to_do(editor, photo):
+    editor.open_path(photo)
+    editor.generate_panel.mode.setCurrentIndex(list(Mode).index(Mode.RECOLOUR))
+    assert editor.apply_generation() is None
+    assert "paint a mask first" in editor.banner.label.text()
+
+
+def test_cancel_a_long_job_and_stay_responsive(qtbot, editor, photo, fake_engine):
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    fake_engine.mode = "slow"
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    editor.apply_generation()
+    assert fake_engine.started.wait(5)
+    qtbot.wait(150)
+    assert len(ticks) >= 5  # the GUI thread kept running while the engine worked
+    with qtbot.waitSignal(editor.worker.cancelled, timeout=5000):
+        editor.generate_panel.cancel_button.click()
+    timer.stop()
+    assert len(editor.document.layers) == 1  # nothing applied
+
+
+def test_worker_error_shows_a_banner_and_the_next_job_works(qtbot, editor, photo, fake_engine):
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    fake_engine.mode = "fail"
+    with qtbot.waitSignal(editor.worker.failed, timeout=5000):
+        editor.apply_generation()
+    assert "simulated engine crash" in editor.banner.label.text() and editor.banner.isVisible()
+    fake_engine.mode = "ok"
+    with qtbot.waitSignal(editor.result_applied, timeout=10000):
+        editor.apply_generation()
+    assert len(editor.document.layers) == 2
+
+
+def test_colourize_with_the_real_classical_engine(qtbot, make_editor, photo, tmp_path):
+    from colorstudio.ml.engine import Engine
+
+    editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.HINT)
+    editor.tool_options.set_colour((220, 40, 40))
+    drag(editor.canvas, [(30, 60), (40, 60)])
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    result = editor.document.layers[1].pixels
+    assert result[60, 35, 0] > result[60, 35, 2] + 20  # reddish where the hint was
+    assert editor.history.labels()[-1] == "Generate: levin"
+
+
+def test_compare_split_and_hold_key(qtbot, editor, photo):
+    editor.open_path(photo)
+    editor.canvas.set_preview(255 - editor.document.layers[0].pixels[..., :3])
+    editor.act_split.trigger()
+    assert editor.canvas.split == pytest.approx(0.5) and editor.split_slider.isVisible()
+    editor.split_slider.setValue(30)
+    assert editor.canvas.split == pytest.approx(0.3)
+    editor.canvas.setFocus()
+    qtbot.keyPress(editor.canvas, Qt.Key.Key_Backslash)
+    assert editor.canvas.showing_before
+    qtbot.keyRelease(editor.canvas, Qt.Key.Key_Backslash)
+    assert not editor.canvas.showing_before
+    image = editor.canvas.grab().toImage()
+    assert not image.isNull()
+
+
+def test_zoom_around_cursor_and_pan(qtbot, editor, photo):
+    editor.open_path(photo)
+    canvas = editor.canvas
+    anchor = canvas.image_to_widget(40, 30)
+    canvas.set_zoom(8.0, anchor)
+    back = canvas.widget_to_image(anchor)
+    assert back.x() == pytest.approx(40) and back.y() == pytest.approx(30)
+    canvas.set_zoom(100.0)
+    assert canvas.zoom == 32.0  # 3200 % at most
+    canvas.set_zoom(0.0001)
+    assert canvas.zoom == 0.01
+    before = QPointF(canvas.offset)  # QPointF is mutable: copy it
+    centre = QPointF(canvas.rect().center())
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, centre, Qt.MouseButton.MiddleButton)
+    send_mouse(
+        canvas, QEvent.Type.MouseMove, centre + QPointF(25, -10), Qt.MouseButton.MiddleButton
+    )
+    send_mouse(
+        canvas,
+        QEvent.Type.MouseButtonRelease,
+        centre + QPointF(25, -10),
+        Qt.MouseButton.MiddleButton,
+    )
+    assert canvas.offset.x() == pytest.approx(
+        before.x() + 25
+    ) and canvas.offset.y() == pytest.approx(before.y() - 10)
