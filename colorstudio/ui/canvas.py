@@ -52,9 +52,10 @@ class CanvasView(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.document: Document | None = None
         self.controller: ToolController | None = None
-        self.image = QImage()  # what is shown ("after")
-        self.before = QImage()  # composite without preview, for compare
-        self.preview: np.ndarray | None = None  # H x W x 3/4 uint8 shown instead of the composite
+        self.image = QImage()  # the document composite ("before" when a preview is shown)
+        self.overlay = QImage()  # hint layer and active mask, drawn on top
+        self.preview: np.ndarray | None = None  # a generated preview, drawn over the composite
+        self.preview_image = QImage()
         self.show_hints = True
         self.show_mask = True
         self.split: float | None = None  # compare: fraction of the width showing "before"
@@ -66,6 +67,7 @@ class CanvasView(QWidget):
         self._space_down = False
         self._drawing = False
         self._cursor_pos: QPointF | None = None
+        self._composited: tuple = ()  # layer signature of the cached composite
 
     # ---------------------------------------------------------------- binding
     def set_document(self, doc: Document | None, controller: ToolController | None = None) -> None:
@@ -76,7 +78,7 @@ class CanvasView(QWidget):
             events.properties_changed.disconnect(self._on_document_properties_changed)
         self.document = doc
         self.controller = controller
-        self.preview = None
+        self.set_preview(None)
         if doc is not None:
             doc.events.pixels_changed.connect(self._on_document_pixels_changed)
             doc.events.structure_changed.connect(self._on_document_structure_changed)
@@ -85,17 +87,47 @@ class CanvasView(QWidget):
         self.fit()
 
     def set_preview(self, image: np.ndarray | None) -> None:
-        self.preview = None if image is None else image
-        self.refresh()
+        """Show ``image`` (H' x W' x 3/4 uint8, any size: drawn scaled over the document)."""
+        self.preview = image
+        if image is None:
+            self.preview_image = QImage()
+        else:
+            rgba = (
+                image
+                if image.shape[2] == 4
+                else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+            )
+            self.preview_image = rgba_to_qimage(rgba)
+        self.update()
 
     def _on_document_pixels_changed(self, target_id: str, bbox: BBox) -> None:
-        self.refresh(bbox)
+        doc = self.document
+        is_layer = doc is not None and any(layer.id == target_id for layer in doc.layers)
+        self.refresh(bbox, layers=is_layer)
+
+    def _layer_signature(self) -> tuple:
+        doc = self.document
+        if doc is None:
+            return ()
+        return tuple(
+            (layer.id, layer.visible, layer.opacity, layer.blend_mode) for layer in doc.layers
+        )
 
     def _on_document_structure_changed(self) -> None:
-        self.refresh()
+        # Masks and references come and go without touching the composite: redo the overlay only.
+        if self._layer_signature() == self._composited and not self.image.isNull():
+            self.refresh_overlay()
+        else:
+            self.refresh()
+
+    def refresh_overlay(self) -> None:
+        doc = self.document
+        if doc is not None:
+            self.overlay = rgba_to_qimage(self.render_overlay((0, 0, doc.height, doc.width)))
+            self.update()
 
     def _on_document_properties_changed(self, target_id: str) -> None:
-        self.refresh()
+        self._on_document_structure_changed()
 
     # ---------------------------------------------------------------- rendering
     def _active_mask(self) -> np.ndarray | None:
@@ -107,61 +139,78 @@ class CanvasView(QWidget):
                 return mask.pixels
         return None
 
-    def render_region(self, box: BBox) -> tuple[np.ndarray, np.ndarray]:
-        """(shown, before) RGBA uint8 for ``box``: composite or preview, plus overlays."""
+    def render_overlay(self, box: BBox) -> np.ndarray:
+        """RGBA overlay for ``box``: the hint layer and the active mask as a red tint.
+
+        Only the part of ``box`` where the hint layer or the mask has content is computed, so a
+        full refresh of a 24 MP document with a small hint stroke stays cheap.
+        """
         doc = self.document
         assert doc is not None
         y0, x0, y1, x1 = box
-        base = composite(doc.layers, doc.height, doc.width, box)
-        shown = base
-        if self.preview is not None:
-            shown = base.copy()
-            shown[..., :3] = self.preview[y0:y1, x0:x1, :3]
-            shown[..., 3] = np.maximum(
-                base[..., 3], 255 if self.preview.shape[2] == 3 else self.preview[y0:y1, x0:x1, 3]
-            )
-        return self._overlay(shown, box), base
-
-    def _overlay(self, rgba: np.ndarray, box: BBox) -> np.ndarray:
-        doc = self.document
-        y0, x0, y1, x1 = box
-        out = rgba
+        out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
         mask = self._active_mask()
-        if mask is not None:
-            m = mask[y0:y1, x0:x1].astype(np.float32)[..., None] * (MASK_OPACITY / 255.0)
-            if m.any():
-                out = out.copy()
-                out[..., :3] = (out[..., :3] * (1 - m) + MASK_TINT * m + 0.5).astype(np.uint8)
-                out[..., 3] = np.maximum(out[..., 3], (m[..., 0] * 255).astype(np.uint8))
-        if self.show_hints and doc.hint.visible:
-            hint = doc.hint.pixels[y0:y1, x0:x1]
-            if hint[..., 3].any():
-                a = hint[..., 3:4].astype(np.float32) / 255.0 * doc.hint.opacity
-                out = out.copy()
-                out[..., :3] = (out[..., :3] * (1 - a) + hint[..., :3] * a + 0.5).astype(np.uint8)
-                out[..., 3] = np.maximum(out[..., 3], hint[..., 3])
+        hint = doc.hint.pixels[y0:y1, x0:x1, 3] if self.show_hints and doc.hint.visible else None
+        for source, is_mask in (
+            (mask[y0:y1, x0:x1] if mask is not None else None, True),
+            (hint, False),
+        ):
+            if source is None:
+                continue
+            rows = np.flatnonzero(source.any(axis=1))
+            if rows.size == 0:
+                continue
+            cols = np.flatnonzero(source.any(axis=0))
+            sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            target = out[sub]
+            if is_mask:
+                target[..., :3] = MASK_TINT.astype(np.uint8)
+                target[..., 3] = (source[sub].astype(np.float32) * MASK_OPACITY + 0.5).astype(
+                    np.uint8
+                )
+            else:
+                pixels = doc.hint.pixels[y0:y1, x0:x1][sub]
+                a = pixels[..., 3:4].astype(np.float32) / 255.0 * doc.hint.opacity
+                below = target[..., 3:4].astype(np.float32) / 255.0
+                alpha = a + below * (1 - a)
+                colour = (pixels[..., :3] * a + target[..., :3] * below * (1 - a)) / np.maximum(
+                    alpha, 1e-6
+                )
+                target[..., :3] = (colour + 0.5).astype(np.uint8)
+                target[..., 3] = (alpha[..., 0] * 255 + 0.5).astype(np.uint8)
         return out
 
-    def refresh(self, bbox: BBox | None = None) -> None:
-        """Re-render ``bbox`` (or everything) into the cached images and schedule a repaint."""
+    def refresh(self, bbox: BBox | None = None, layers: bool = True) -> None:
+        """Re-render ``bbox`` (or everything) and schedule a repaint of just that area.
+
+        ``layers=False`` skips recompositing the raster layers (hint and mask strokes change only
+        the overlay), which keeps brushing on a 24 MP image cheap.
+        """
         doc = self.document
         if doc is None:
             self.image = QImage()
-            self.before = QImage()
+            self.overlay = QImage()
             self.update()
             return
         full = (0, 0, doc.height, doc.width)
-        if bbox is None or self.image.isNull() or self.image.size().width() != doc.width:
-            shown, base = self.render_region(full)
-            self.image = rgba_to_qimage(shown)
-            self.before = rgba_to_qimage(base)
+        if (
+            bbox is None
+            or self.image.isNull()
+            or self.image.width() != doc.width
+            or self.image.height() != doc.height
+        ):
+            self.image = rgba_to_qimage(composite(doc.layers, doc.height, doc.width))
+            self._composited = self._layer_signature()
+            self.overlay = rgba_to_qimage(self.render_overlay(full))
             self.update()
             return
         box = clip(bbox, doc.height, doc.width)
         if box is None:
             return
-        shown, base = self.render_region(box)
-        for target, patch in ((self.image, shown), (self.before, base)):
+        patches = [(self.overlay, self.render_overlay(box))]
+        if layers:
+            patches.append((self.image, composite(doc.layers, doc.height, doc.width, box)))
+        for target, patch in patches:
             painter = QPainter(target)
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             painter.drawImage(box[1], box[0], rgba_to_qimage(patch))
@@ -238,7 +287,7 @@ class CanvasView(QWidget):
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.colour_picked.emit(self.controller.picked)
         if box is not None:
-            self.refresh(box)
+            self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
             self.stroke_finished.emit()
 
@@ -248,7 +297,7 @@ class CanvasView(QWidget):
         p = self.widget_to_image(pos)
         box = self.controller.move(p.x(), p.y(), pressure)
         if box is not None:
-            self.refresh(box)
+            self.refresh(box, layers=self._tool_changes_layers())
         elif self.controller.selection_path:
             self.update()
 
@@ -259,9 +308,13 @@ class CanvasView(QWidget):
         p = self.widget_to_image(pos)
         box = self.controller.release(p.x(), p.y(), pressure)
         if box is not None:
-            self.refresh(box)
+            self.refresh(box, layers=self._tool_changes_layers())
         self.update()
         self.stroke_finished.emit()
+
+    def _tool_changes_layers(self) -> bool:
+        tool = self.controller.state.tool if self.controller else None
+        return tool in (Tool.BRUSH, Tool.ERASER, Tool.FILL)
 
     def mousePressEvent(self, event) -> None:
         pos = event.position()
@@ -370,22 +423,24 @@ class CanvasView(QWidget):
             painter.setClipRect(target.intersected(QRectF(event.rect())))
             painter.drawTiledPixmap(target, self._checker)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
-            if self.showing_before:
-                painter.drawImage(target, self.before)
-            elif self.split is not None:
+            painter.drawImage(target, self.image)  # "before": the document as it is
+            after = self.preview_image if not self.preview_image.isNull() else None
+            if after is not None and not self.showing_before:
+                if self.split is not None:
+                    cut = target.left() + target.width() * self.split
+                    painter.setClipRect(
+                        QRectF(
+                            cut, target.top(), target.right() - cut, target.height()
+                        ).intersected(QRectF(event.rect()))
+                    )
+                painter.drawImage(target, after)
+                painter.setClipRect(target.intersected(QRectF(event.rect())))
+            if not self.showing_before:
+                painter.drawImage(target, self.overlay)
+            if self.split is not None:
                 cut = target.left() + target.width() * self.split
-                painter.drawImage(target, self.image)
-                painter.setClipRect(
-                    QRectF(
-                        target.left(), target.top(), cut - target.left(), target.height()
-                    ).intersected(QRectF(event.rect()))
-                )
-                painter.drawImage(target, self.before)
-                painter.setClipping(False)
                 painter.setPen(QPen(QColor(255, 255, 255), 2))
                 painter.drawLine(QPointF(cut, target.top()), QPointF(cut, target.bottom()))
-            else:
-                painter.drawImage(target, self.image)
             painter.restore()
         self._paint_tool_feedback(painter)
         painter.end()

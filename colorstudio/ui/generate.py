@@ -35,6 +35,9 @@ class Mode(str, Enum):
     ADJUST = "Adjust colour"
 
 
+PREVIEW_MAX_SIDE = 1280  #: previews are computed at most this large, shown scaled
+
+
 class RequestError(Exception):
     """What the user must do before generating (shown in the banner)."""
 
@@ -69,6 +72,34 @@ def _references(doc: Document, role: ReferenceRole) -> tuple[ReferenceImage, ...
     )
 
 
+def _shrink(array: np.ndarray | None, size: tuple[int, int] | None) -> np.ndarray | None:
+    """Box-average ``array`` to ``size`` (width, height); RGBA is averaged premultiplied so a
+    thin hint stroke keeps its colour (and stays marked as hinted)."""
+    if array is None or size is None:
+        return array
+    from PIL import Image
+
+    if array.ndim == 3 and array.shape[2] == 4:
+        small = (
+            Image.fromarray(np.ascontiguousarray(array), "RGBA")
+            .convert("RGBa")
+            .resize(size, Image.Resampling.BOX)
+        )
+        return np.asarray(small.convert("RGBA"))
+    return np.asarray(
+        Image.fromarray(np.ascontiguousarray(array)).resize(size, Image.Resampling.BOX)
+    )
+
+
+def preview_size(doc: Document, max_side: int = PREVIEW_MAX_SIDE) -> tuple[int, int] | None:
+    """(width, height) for previews of a large document; None when it is small enough."""
+    longest = max(doc.width, doc.height)
+    if longest <= max_side:
+        return None
+    scale = max_side / longest
+    return max(1, round(doc.width * scale)), max(1, round(doc.height * scale))
+
+
 def build_request(
     doc: Document,
     settings: GenerateSettings,
@@ -77,8 +108,13 @@ def build_request(
     preview: bool,
     image: np.ndarray | None = None,
 ):
-    """A frozen request for the current document and settings (raises RequestError)."""
-    image = document_rgb(doc) if image is None else image
+    """A frozen request for the current document and settings (raises RequestError).
+
+    Previews of large documents are computed on a downscaled copy (long side at most
+    PREVIEW_MAX_SIDE) and shown scaled; Apply always runs at full resolution.
+    """
+    size = preview_size(doc) if preview else None
+    image = _shrink(document_rgb(doc) if image is None else image, size)
     mask = None
     masks = {m.id: m for m in doc.masks if m.name != STRENGTH_MASK_NAME}
     if settings.only_in_mask or settings.mode is Mode.RECOLOUR:
@@ -86,11 +122,13 @@ def build_request(
             raise RequestError(
                 "paint a mask first (mask brush, or a selection) to limit the change to it"
             )
-        mask = masks[active_mask_id].pixels
-    strength_map = next(
+        mask = _shrink(masks[active_mask_id].pixels, size)
+    strength = next(
         (m.pixels for m in doc.masks if m.name == STRENGTH_MASK_NAME and m.visible), None
     )
-    hints = doc.hint.pixels if doc.hint.visible and doc.hint.pixels[..., 3].any() else None
+    strength_map = _shrink(strength, size)
+    has_hints = doc.hint.visible and bool(doc.hint.pixels[..., 3].any())
+    hints = _shrink(doc.hint.pixels, size) if has_hints else None
     common = dict(
         mask=mask,
         strength=settings.strength,

@@ -452,13 +452,13 @@ class MainWindow(QMainWindow):
     def _on_active_mask_changed(self, mask_id: str) -> None:
         if self.controller is not None:
             self.controller.active_mask_id = mask_id
-            self.canvas.refresh()
+            self.canvas.refresh_overlay()
             self.schedule_preview()
 
     def _on_overlays_toggled(self) -> None:
         self.canvas.show_hints = self.act_hints.isChecked()
         self.canvas.show_mask = self.act_mask.isChecked()
-        self.canvas.refresh()
+        self.canvas.refresh_overlay()
 
     def _on_split_toggled(self) -> None:
         on = self.act_split.isChecked()
@@ -539,8 +539,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Applied {result.engine} in {seconds:.1f} s", 5000)
             self.result_applied.emit(request_id)
         elif request_id == self._latest_preview and self.document is not None:
-            if result.image.shape[:2] == (self.document.height, self.document.width):
-                self.canvas.set_preview(result.image)
+            self.canvas.set_preview(result.image)
             self.status_preview.setText(f"preview {result.engine}: {seconds * 1000:.0f} ms")
         if result.notes:
             self.banner.show_message("; ".join(result.notes), "info")

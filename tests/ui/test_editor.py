@@ -245,3 +245,25 @@ def test_zoom_around_cursor_and_pan(qtbot, editor, photo):
     assert canvas.offset.x() == pytest.approx(
         before.x() + 25
     ) and canvas.offset.y() == pytest.approx(before.y() - 10)
+
+
+def test_hint_strokes_repaint_only_the_overlay(editor, photo, monkeypatch):
+    """Brushing hints must not recomposite the layers (that keeps big images smooth)."""
+    from colorstudio.ui import canvas as canvas_module
+
+    editor.open_path(photo)
+    editor.set_tool(Tool.HINT)
+    calls = []
+    real = canvas_module.composite
+    monkeypatch.setattr(
+        canvas_module,
+        "composite",
+        lambda *a, **k: calls.append(k.get("bbox", a[3] if len(a) > 3 else None)) or real(*a, **k),
+    )
+    drag(editor.canvas, [(10, 10), (60, 40)])
+    assert calls == []
+    editor.set_tool(Tool.BRUSH)
+    drag(editor.canvas, [(10, 10), (60, 40)])
+    assert calls and all(
+        box is not None for box in calls
+    )  # only dirty boxes, never the whole image

@@ -1,0 +1,92 @@
+"""Request building and result application (Qt-free logic of the Generate panel)."""
+
+import numpy as np
+import pytest
+
+from colorstudio.core.document import Document
+from colorstudio.core.layer import Layer, LayerKind, Reference, ReferenceRole
+from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, Result, StylizeRequest
+from colorstudio.ui.generate import GenerateSettings, Mode, RequestError, build_request, result_edit
+
+
+def make_doc(h=60, w=80):
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 0] = np.arange(w, dtype=np.uint8)[None, :]
+    rgba[..., 3] = 255
+    return Document.from_rgba(rgba)
+
+
+def test_colourize_request_carries_hints_references_and_mask():
+    doc = make_doc()
+    doc.hint.pixels[10:12, 10:12] = (0, 0, 255, 255)
+    doc.masks.append(Layer("m", np.full((60, 80), 255, np.uint8), kind=LayerKind.MASK))
+    doc.references.append(Reference("p", np.zeros((4, 4, 3), np.uint8), ReferenceRole.PALETTE, 0.5))
+    doc.references.append(Reference("s", np.zeros((4, 4, 3), np.uint8), ReferenceRole.STYLE))
+    settings = GenerateSettings(only_in_mask=True, working_size=384)
+    request = build_request(doc, settings, doc.masks[0].id, 7, preview=False)
+    assert isinstance(request, ColorizeRequest) and request.request_id == 7 and not request.preview
+    assert request.hints[10, 10].tolist() == [0, 0, 255, 255] and request.mask is not None
+    assert [r.role for r in request.references] == ["palette"] and request.references[
+        0
+    ].strength == 0.5
+    assert request.working_size == 384
+    doc.hint.pixels[...] = 255  # the request owns a copy
+    assert request.hints[0, 0, 3] == 0
+
+
+def test_modes_and_their_requirements():
+    doc = make_doc()
+    with pytest.raises(RequestError, match="paint a mask first"):
+        build_request(doc, GenerateSettings(mode=Mode.RECOLOUR), None, 1, False)
+    with pytest.raises(RequestError, match="style reference"):
+        build_request(doc, GenerateSettings(mode=Mode.STYLIZE), None, 1, False)
+    doc.masks.append(Layer("m", np.full((60, 80), 255, np.uint8), kind=LayerKind.MASK))
+    assert isinstance(
+        build_request(doc, GenerateSettings(mode=Mode.RECOLOUR), doc.masks[0].id, 1, False),
+        RecolourRequest,
+    )
+    doc.references.append(Reference("s", np.zeros((4, 4, 3), np.uint8), ReferenceRole.STYLE))
+    both = build_request(
+        doc, GenerateSettings(mode=Mode.COLOURIZE_STYLIZE, alpha=0.5), None, 1, False
+    )
+    assert isinstance(both, StylizeRequest) and both.colorize_first and both.alpha == 0.5
+
+
+def test_previews_of_large_documents_are_downscaled_but_keep_thin_hints():
+    doc = make_doc(1500, 3000)
+    doc.hint.pixels[700, 1000:1300] = (0, 200, 0, 255)  # a one-pixel-thin stroke
+    preview = build_request(doc, GenerateSettings(), None, 1, preview=True)
+    assert preview.image.shape[:2] == (640, 1280)
+    hinted = preview.hints[..., 3] > 0
+    assert hinted.any() and (preview.hints[hinted][:, 1] > 150).all()  # still green
+    full = build_request(doc, GenerateSettings(), None, 2, preview=False)
+    assert full.image.shape[:2] == (1500, 3000)
+
+
+def test_result_as_new_layer_holds_only_the_changes():
+    doc = make_doc()
+    out = np.array(doc.layers[0].pixels[..., :3])
+    out[20:30, 20:30] = (9, 9, 9)
+    edit = result_edit(
+        doc, Result(out, (0, 0, 60, 80), 1, "gan"), doc.layers[0].id, as_new_layer=True
+    )
+    edit.apply(doc)
+    layer = doc.layers[1]
+    assert layer.pixels[25, 25].tolist() == [9, 9, 9, 255] and layer.pixels[5, 5, 3] == 0
+    edit.revert(doc)
+    assert len(doc.layers) == 1
+
+
+def test_result_into_the_layer_is_a_patch():
+    doc = make_doc()
+    before = doc.layers[0].pixels.copy()
+    out = before[..., :3].copy()
+    out[1, 1] = (1, 2, 3)
+    edit = result_edit(
+        doc, Result(out, (0, 0, 60, 80), 1, "gan"), doc.layers[0].id, as_new_layer=False
+    )
+    edit.apply(doc)
+    assert doc.layers[0].pixels[1, 1].tolist() == [1, 2, 3, 255]
+    assert edit.bbox == (1, 1, 2, 2)
+    edit.revert(doc)
+    assert np.array_equal(doc.layers[0].pixels, before)
