@@ -42,6 +42,7 @@ from colorstudio.ml.requests import (
     ReferenceImage,
     Result,
     StylizeRequest,
+    SuggestRequest,
 )
 from colorstudio.ml.stylize import stylize
 from colorstudio.ml.weights import ModelError, find_model, load_model
@@ -185,6 +186,8 @@ class Engine:
                 result = stylize(self, request, job)
             elif isinstance(request, AdjustRequest):
                 result = self.adjust(request, job)
+            elif isinstance(request, SuggestRequest):
+                result = self.suggest(request, job)
             else:
                 raise EngineError(f"unknown request type {type(request).__name__}")
         job.check(1.0, "done")
@@ -239,6 +242,7 @@ class Engine:
             ab_orig = None
             if weights is not None or engine == "reinhard":
                 ab_orig = fullres.rgb_to_lab(crop)[..., 1:]
+        influence = confidence = None
         size = (
             min(request.working_size, LEVIN_MAX_SIZE) if engine == "levin" else request.working_size
         )
@@ -264,6 +268,10 @@ class Engine:
             with job.stage(engine, 0.4):
                 if engine == "gan":
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                    if request.provenance:
+                        influence, confidence = self._provenance(
+                            request, l_small, hint_ab, hint_mask, job
+                        )
                 else:
                     ab = levin_colorize(
                         l_small[0, 0].numpy(),
@@ -293,6 +301,52 @@ class Engine:
             str(self.device),
             dict(job.timings),
             tuple(job.notes),
+            hint_influence=influence,
+            confidence=confidence,
+        )
+
+    def _provenance(self, request, l_small, hint_ab, hint_mask, job: Job):
+        from colorstudio.ml.insight import predict_variants, provenance_maps
+
+        model = self.colorizer()
+        code, _strength = self._reference_code(request.references)
+        hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
+        variants = self.forward(
+            model, job, lambda device: predict_variants(model, l_small, hints, code, device)
+        )
+        return provenance_maps(variants)
+
+    def suggest(self, request: SuggestRequest, job: Job) -> Result:
+        """Colours the model finds likely at (x, y); needs the trained colourizer."""
+        from colorstudio.ml.insight import predict_variants, suggestions_at
+
+        image = request.image
+        h, w = image.shape[:2]
+        with job.stage("suggest", 0.1):
+            model = self.colorizer()
+            if model is None:
+                raise EngineError("suggested colours need the trained colourization model")
+            shape = working_shape(h, w, request.working_size)
+            lightness = fullres.lightness(image[..., :3])
+            l_small = area_resize(lightness, shape)
+            hint_ab, hint_mask = self._hints_small(request.hints, shape)
+            hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
+            code, _strength = self._reference_code(request.references)
+            variants = self.forward(
+                model, job, lambda device: predict_variants(model, l_small, hints, code, device)
+            )
+            y, x = request.y * shape[0] // h, request.x * shape[1] // w
+            colours = suggestions_at(
+                variants, float(lightness[request.y, request.x]), y, x, request.count
+            )
+        return Result(
+            image.copy(),
+            (0, 0, 0, 0),
+            request.request_id,
+            "gan",
+            str(self.device),
+            dict(job.timings),
+            suggestions=tuple(colours),
         )
 
     @staticmethod

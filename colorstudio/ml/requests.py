@@ -96,7 +96,30 @@ class ColorizeRequest(_Request):
     seed: int = 0
     request_id: int = 0
     preview: bool = False
+    provenance: bool = False  #: also return hint influence and confidence maps
     _arrays = (("image", (3,)), ("hints", (3,)), ("mask", (2,)), ("strength_map", (2,)))
+
+
+@dataclass(frozen=True, eq=False)
+class SuggestRequest(_Request):
+    """The colours the model finds likely at pixel (x, y) of ``image`` ("suggested colours")."""
+
+    image: np.ndarray
+    x: int = 0
+    y: int = 0
+    hints: np.ndarray | None = None
+    references: tuple[ReferenceImage, ...] = ()
+    count: int = 6
+    working_size: int = 256
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)), ("hints", (3,)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        h, w = self.image.shape[:2]
+        if not (0 <= self.x < w and 0 <= self.y < h):
+            raise ValueError(f"({self.x}, {self.y}) lies outside the {w} x {h} image")
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +197,11 @@ class Result:
     device: str = "cpu"
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: provenance (working size, float32 0..1): how much each colour comes from the user's hints,
+    #: and how sure the model is (agreement of its predictions under different palettes)
+    hint_influence: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    suggestions: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def total_seconds(self) -> float:

@@ -42,6 +42,7 @@ class CanvasView(QWidget):
     stroke_finished = Signal()
     colour_picked = Signal(tuple)
     cursor_moved = Signal(float, float)
+    hint_point = Signal(int, int)  #: a press with the hint brush (for suggested colours)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +57,7 @@ class CanvasView(QWidget):
         self.overlay = QImage()  # hint layer and active mask, drawn on top
         self.preview: np.ndarray | None = None  # a generated preview, drawn over the composite
         self.preview_image = QImage()
+        self.provenance_image = QImage()  # drawn scaled over the view when set
         self.show_hints = True
         self.show_mask = True
         self.split: float | None = None  # compare: fraction of the width showing "before"
@@ -98,6 +100,22 @@ class CanvasView(QWidget):
                 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
             )
             self.preview_image = rgba_to_qimage(rgba)
+        self.update()
+
+    def set_provenance(self, influence: np.ndarray | None, confidence: np.ndarray | None) -> None:
+        """Blue where colours come from the user's hints, orange where the model guessed; more
+        opaque where the model is unsure. Inputs: h x w float32 0..1 (any size)."""
+        if influence is None or confidence is None:
+            self.provenance_image = QImage()
+        else:
+            blue, orange = (
+                np.array([40, 110, 255], np.float32),
+                np.array([255, 140, 20], np.float32),
+            )
+            rgba = np.empty((*influence.shape, 4), np.uint8)
+            rgba[..., :3] = influence[..., None] * blue + (1 - influence[..., None]) * orange
+            rgba[..., 3] = (70 + 130 * (1 - confidence)).astype(np.uint8)
+            self.provenance_image = rgba_to_qimage(rgba)
         self.update()
 
     def _on_document_pixels_changed(self, target_id: str, bbox: BBox) -> None:
@@ -286,6 +304,12 @@ class CanvasView(QWidget):
         self._drawing = tool not in (Tool.PICKER, Tool.FILL)
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.colour_picked.emit(self.controller.picked)
+        if (
+            tool is Tool.HINT
+            and 0 <= p.x() < self.document.width
+            and 0 <= p.y() < self.document.height
+        ):
+            self.hint_point.emit(int(p.x()), int(p.y()))
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
@@ -436,6 +460,8 @@ class CanvasView(QWidget):
                 painter.drawImage(target, after)
                 painter.setClipRect(target.intersected(QRectF(event.rect())))
             if not self.showing_before:
+                if not self.provenance_image.isNull():
+                    painter.drawImage(target, self.provenance_image)
                 painter.drawImage(target, self.overlay)
             if self.split is not None:
                 cut = target.left() + target.width() * self.split

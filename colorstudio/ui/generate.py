@@ -23,6 +23,7 @@ from colorstudio.ml.requests import (
     ReferenceImage,
     Result,
     StylizeRequest,
+    SuggestRequest,
 )
 from colorstudio.ui.tools import STRENGTH_MASK_NAME
 
@@ -56,6 +57,7 @@ class GenerateSettings:
     hue: float = 0.0
     saturation: float = 1.0
     lightness: float = 0.0
+    provenance: bool = False
 
 
 def document_rgb(doc: Document) -> np.ndarray:
@@ -144,6 +146,7 @@ def build_request(
             references=_references(doc, ReferenceRole.PALETTE),
             working_size=settings.working_size,
             engine=settings.engine,
+            provenance=settings.provenance and preview,
             **common,
         )
     if settings.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):
@@ -200,3 +203,22 @@ def result_edit(
         before[..., 3], np.where((new_rgb != before[..., :3]).any(axis=2), 255, 0)
     )
     return PatchEdit.from_arrays(layer.id, (y0, x0, y1, x1), before, after, label)
+
+
+def build_suggest_request(doc: Document, x: int, y: int, request_id: int) -> SuggestRequest:
+    """Ask for the colours the model finds likely at (x, y), given the other hints."""
+    hints = doc.hint.pixels.copy()
+    hints[max(0, y - 12) : y + 13, max(0, x - 12) : x + 13] = 0  # not the stroke being placed
+    size = preview_size(doc)
+    image = _shrink(document_rgb(doc), size)
+    hints = _shrink(hints, size)
+    if size is not None:
+        x, y = x * size[0] // doc.width, y * size[1] // doc.height
+    return SuggestRequest(
+        image,
+        x=x,
+        y=y,
+        hints=hints if hints[..., 3].any() else None,
+        references=_references(doc, ReferenceRole.PALETTE),
+        request_id=request_id,
+    )

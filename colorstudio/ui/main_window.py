@@ -41,7 +41,7 @@ from colorstudio.core.io.images import IMPORT_SUFFIXES, load_image, save_image
 from colorstudio.core.io.ora import load_ora, save_ora
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
-from colorstudio.ui.generate import RequestError, build_request, result_edit
+from colorstudio.ui.generate import RequestError, build_request, build_suggest_request, result_edit
 from colorstudio.ui.generate_panel import GeneratePanel
 from colorstudio.ui.history_panel import HistoryPanel
 from colorstudio.ui.layers_panel import LayersPanel
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._ids = itertools.count(1)
         self._latest_preview = 0
         self._apply_ids: set[int] = set()
+        self._suggest_ids: set[int] = set()
         self._submitted_at: dict[int, float] = {}
 
         self.banner = Banner()
@@ -192,6 +193,13 @@ class MainWindow(QMainWindow):
         self.act_mask = self._action(
             "Show &Mask", "fa5s.mask", self._on_overlays_toggled, "Ctrl+M", checkable=True
         )
+        self.act_provenance = self._action(
+            "Show &Provenance (hints vs. guesses)",
+            "fa5s.info",
+            self._on_provenance_toggled,
+            "Ctrl+Shift+P",
+            checkable=True,
+        )
         self.act_hints.setChecked(True)
         self.act_mask.setChecked(True)
         self.act_bigger = self._action(
@@ -233,7 +241,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
         view.addSeparator()
-        view.addActions([self.act_split, self.act_hints, self.act_mask])
+        view.addActions([self.act_split, self.act_hints, self.act_mask, self.act_provenance])
         self.panels_menu = view.addMenu("&Panels")
         tools = self.menuBar().addMenu("&Tools")
         tools.addActions(list(self.tool_actions.values()))
@@ -307,6 +315,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.canvas.stroke_finished.connect(self._on_canvas_stroke_finished)
         self.canvas.colour_picked.connect(lambda colour: self.tool_options.set_colour(colour))
+        self.canvas.hint_point.connect(self._on_canvas_hint_point)
+        self.tool_options.suggestion_chosen.connect(self._on_suggestion_chosen)
         self.canvas.cursor_moved.connect(
             lambda x, y: self.status_cursor.setText(f"{int(x)}, {int(y)}")
         )
@@ -471,6 +481,25 @@ class MainWindow(QMainWindow):
             self.canvas.split = value / 100
             self.canvas.update()
 
+    def _on_provenance_toggled(self) -> None:
+        on = self.act_provenance.isChecked()
+        self.generate_panel.settings.provenance = on
+        if not on:
+            self.canvas.set_provenance(None, None)
+        self.schedule_preview()
+
+    def _on_canvas_hint_point(self, x: int, y: int) -> None:
+        if self.document is None:
+            return
+        request_id = next(self._ids)
+        self._suggest_ids.add(request_id)
+        self.worker.submit(build_suggest_request(self.document, x, y, request_id))
+
+    def _on_suggestion_chosen(self, colour: tuple) -> None:
+        self.tool_options.set_colour(colour)
+        if self.controller is not None:
+            self.controller.recolour_last_stroke(colour)
+
     def _on_canvas_stroke_finished(self) -> None:
         self.layers_panel.active_mask_id = (
             self.controller.active_mask_id if self.controller else None
@@ -523,6 +552,10 @@ class MainWindow(QMainWindow):
         self.worker.cancel()
 
     def _on_worker_finished_job(self, request_id: int, result) -> None:
+        if request_id in self._suggest_ids:
+            self._suggest_ids.discard(request_id)
+            self.tool_options.set_suggestions(list(result.suggestions))
+            return
         seconds = time.perf_counter() - self._submitted_at.pop(request_id, time.perf_counter())
         if request_id in self._apply_ids:
             self._apply_ids.discard(request_id)
@@ -540,12 +573,18 @@ class MainWindow(QMainWindow):
             self.result_applied.emit(request_id)
         elif request_id == self._latest_preview and self.document is not None:
             self.canvas.set_preview(result.image)
+            if self.act_provenance.isChecked():
+                self.canvas.set_provenance(result.hint_influence, result.confidence)
             self.status_preview.setText(f"preview {result.engine}: {seconds * 1000:.0f} ms")
         if result.notes:
             self.banner.show_message("; ".join(result.notes), "info")
         self.status_device.setText(f"device: {result.device}")
 
     def _on_worker_failed(self, request_id: int, message: str) -> None:
+        if request_id in self._suggest_ids:  # not worth a banner: say it where the swatches are
+            self._suggest_ids.discard(request_id)
+            self.tool_options.set_suggestions([], f"No suggestions: {message}")
+            return
         self._apply_ids.discard(request_id)
         self._submitted_at.pop(request_id, None)
         self.show_error(f"Generation failed: {message}")

@@ -44,6 +44,7 @@ class ToolOptionsPanel(QWidget):
     """Edits a ToolState; emits ``state_changed`` after any change."""
 
     state_changed = Signal()
+    suggestion_chosen = Signal(tuple)
 
     def __init__(self, state: ToolState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +73,12 @@ class ToolOptionsPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(QLabel("Colour (recent on the right)"))
         layout.addLayout(colour_row)
+        self.suggest_label = QLabel("Suggested colours here: click with the hint brush")
+        self.suggest_label.setWordWrap(True)
+        self.suggestions = QHBoxLayout()
+        self.suggestions.setSpacing(3)
+        layout.addWidget(self.suggest_label)
+        layout.addLayout(self.suggestions)
         layout.addStretch(1)
         for widget in (self.hardness, self.opacity, self.flow):
             widget.valueChanged.connect(self._on_widget_changed)
@@ -97,6 +104,26 @@ class ToolOptionsPanel(QWidget):
             swatch = ColourSwatch(colour, 16)
             swatch.clicked.connect(lambda _c=False, c=colour: self.set_colour(c))
             self.recent.addWidget(swatch, i // 6, i % 6)
+
+    def set_suggestions(self, colours: list[tuple[int, int, int]], message: str = "") -> None:
+        """Show the model's likely colours at the last hint point; a click uses one."""
+        while self.suggestions.count():
+            item = self.suggestions.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for colour in colours:
+            swatch = ColourSwatch(colour, 26)
+            swatch.clicked.connect(lambda _c=False, c=colour: self.suggestion_chosen.emit(c))
+            self.suggestions.addWidget(swatch)
+        self.suggestions.addStretch(1)
+        self.suggest_label.setText(
+            message
+            or (
+                "Suggested colours here (click to use)"
+                if colours
+                else "Suggested colours here: click with the hint brush"
+            )
+        )
 
     def _on_widget_changed(self) -> None:
         self.state.brush = replace(

@@ -201,6 +201,31 @@ class ToolController:
             self.history.push(edit)
         self._created = None
 
+    def recolour_last_stroke(self, colour: tuple[int, int, int]) -> BBox | None:
+        """Give the most recent hint stroke another colour (one more undo step)."""
+        if not self.history.can_undo:
+            return None
+        last = self.history._edits[self.history.index - 1]
+        if isinstance(last, CompoundEdit):
+            last = next((e for e in reversed(last.edits) if isinstance(e, PatchEdit)), None)
+        if not isinstance(last, PatchEdit) or last.target_id != self.doc.hint.id:
+            return None
+        y0, x0, y1, x1 = last.bbox
+        region = self.doc.hint.pixels[y0:y1, x0:x1]
+        touched = np.zeros(region.shape[:2], bool)
+        if last.mask is None:
+            touched[...] = last.new[..., 3] > 0
+        else:
+            touched[last.mask] = last.new[:, 3] > 0
+        before = region.copy()
+        after = before.copy()
+        after[touched, :3] = colour
+        edit = PatchEdit.from_arrays(self.doc.hint.id, last.bbox, before, after, "Recolour hint")
+        if edit is None:
+            return None
+        self.history.do(edit)
+        return edit.bbox
+
     def pick(self, x: float, y: float) -> tuple[int, int, int] | None:
         xi, yi = int(x), int(y)
         if not (0 <= xi < self.doc.width and 0 <= yi < self.doc.height):

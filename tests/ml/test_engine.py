@@ -286,3 +286,40 @@ def test_a_single_hinted_pixel_survives_downscaling(classical_engine):
     blue = rgb_to_lab(np.array([[[0, 0, 255]]], np.uint8))[0, 0, 1:]
     assert any(np.allclose(c, red, atol=0.5) for c in colours.numpy())
     assert any(np.allclose(c, blue, atol=0.5) for c in colours.numpy())
+
+
+def test_suggested_colours_are_distinct_and_include_the_hinted_colour(engine, rng):
+    from colorstudio.ml.metrics import ciede2000
+    from colorstudio.ml.requests import SuggestRequest
+
+    image = grey_photo(rng)
+    result = engine.run(SuggestRequest(image, x=80, y=60, count=5))
+    assert 1 <= len(result.suggestions) <= 5
+    labs = rgb_to_lab(np.array([result.suggestions], np.uint8))[0]
+    for i in range(len(labs)):
+        for j in range(i):
+            assert ciede2000(labs[i], labs[j]) >= 7.5
+    assert all(
+        abs(lab[0] - rgb_to_lab(image)[60, 80, 0]) < 2 for lab in labs
+    )  # same lightness as the pixel
+
+
+def test_provenance_maps_mark_hinted_regions(engine, rng):
+    image = grey_photo(rng)
+    hints = hint_layer(120, 160, [(60, 80, (250, 20, 20))])
+    result = engine.run(ColorizeRequest(image, hints=hints, provenance=True))
+    assert result.hint_influence is not None and result.confidence is not None
+    assert result.hint_influence.shape == result.confidence.shape
+    assert result.hint_influence.min() >= 0 and result.hint_influence.max() <= 1
+    h, w = result.hint_influence.shape
+    near = result.hint_influence[h // 2 - 1 : h // 2 + 2, w // 2 - 1 : w // 2 + 2].mean()
+    assert near > result.hint_influence[:4, :4].mean()  # the hint's colour comes from the user
+    plain = engine.run(ColorizeRequest(image, hints=hints))
+    assert plain.hint_influence is None and np.array_equal(plain.image, result.image)
+
+
+def test_suggestions_need_the_model(classical_engine):
+    from colorstudio.ml.requests import SuggestRequest
+
+    with pytest.raises(EngineError, match="trained colourization model"):
+        classical_engine.run(SuggestRequest(np.zeros((8, 8, 3), np.uint8), x=1, y=1))

@@ -267,3 +267,50 @@ def test_hint_strokes_repaint_only_the_overlay(editor, photo, monkeypatch):
     assert calls and all(
         box is not None for box in calls
     )  # only dirty boxes, never the whole image
+
+
+def test_suggested_colours_recolour_the_last_hint(qtbot, make_editor, photo, tmp_path):
+    """A click with the hint brush asks the model for likely colours there; choosing one recolours
+    the stroke just painted (one more undo step)."""
+    import torch
+
+    from colorstudio.ml.engine import Engine
+    from colorstudio.ml.networks import define_generator
+
+    torch.manual_seed(0)
+    model = define_generator("colorizer_lite0", pretrained=False)
+    torch.nn.init.normal_(model.head.weight, std=0.05)
+    for film in (model.film32, model.film16, model.film8):
+        torch.nn.init.normal_(film.to_params.weight, std=0.2)
+    editor = make_editor(
+        lambda: Engine(models_dir=tmp_path / "none", device="cpu", colorizer=model)
+    )
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.HINT)
+    with qtbot.waitSignal(editor.worker.finished_job, timeout=20000):
+        drag(editor.canvas, [(50, 50), (60, 50)])
+    layout = editor.tool_options.suggestions
+    qtbot.waitUntil(lambda: layout.count() > 1, timeout=5000)
+    swatch = layout.itemAt(0).widget()
+    painted = editor.document.hint.pixels[50, 55, :3].tolist()
+    swatch.click()
+    assert editor.history.labels()[-2:] == ["Colour hint", "Recolour hint"]
+    assert editor.document.hint.pixels[50, 55, :3].tolist() == list(swatch.colour)
+    editor.undo()
+    assert editor.document.hint.pixels[50, 55, :3].tolist() == painted
+
+
+def test_provenance_overlay_appears_with_the_preview(qtbot, make_editor, photo, tmp_path):
+    from colorstudio.ml.engine import Engine
+    from colorstudio.ml.networks import define_generator
+
+    model = define_generator("colorizer_lite0", pretrained=False)
+    editor = make_editor(
+        lambda: Engine(models_dir=tmp_path / "none", device="cpu", colorizer=model)
+    )
+    editor.open_path(photo)
+    editor.act_provenance.trigger()
+    qtbot.waitUntil(lambda: not editor.canvas.provenance_image.isNull(), timeout=20000)
+    editor.act_provenance.trigger()
+    assert editor.canvas.provenance_image.isNull()
