@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from colorstudio import __version__, paths
@@ -22,7 +23,8 @@ def _report_environment(window: MainWindow, ok: bool, message: str, torch_versio
     window.set_device_status(ok, message, torch_version)
 
 
-def run_editor(file: str | None = None) -> int:
+def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
+    """Start the editor; ``quit_after`` (seconds) closes it again, for smoke tests."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("ColorStudio")
     app.setOrganizationName("ColorStudio")
@@ -36,6 +38,18 @@ def run_editor(file: str | None = None) -> int:
         window.open_path(file)
     else:
         window.offer_recovery()
+    if quit_after is not None:
+
+        def smoke_test_done() -> None:
+            doc = window.document
+            size = f"{doc.width}x{doc.height}" if doc else "no document"
+            print(f"colorstudio: window shown: {window.windowTitle()} ({size})", flush=True)
+            if doc is not None:
+                doc.mark_clean()
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(int(quit_after * 1000), smoke_test_done)
     code = app.exec()
     probe.wait()
     return int(code)

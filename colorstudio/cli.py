@@ -42,6 +42,7 @@ def _editor_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", nargs="?", help="image or .ora project to open")
     parser.add_argument("--version", action="version", version=f"colorstudio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     return parser
 
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING)
     from colorstudio.app import run_editor
 
-    return run_editor(options.file)
+    return run_editor(options.file, options.quit_after)
 
 
 def require_torch() -> None:

@@ -6,9 +6,8 @@ through the EngineWorker (requests out, results back as signals, applied as undo
 
 from __future__ import annotations
 
-import itertools
 import logging
-import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import qtawesome as qta
@@ -41,8 +40,8 @@ from colorstudio.core.io.images import IMPORT_SUFFIXES, load_image, save_image
 from colorstudio.core.io.ora import load_ora, save_ora
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
-from colorstudio.ui.generate import RequestError, build_request, build_suggest_request, result_edit
 from colorstudio.ui.generate_panel import GeneratePanel
+from colorstudio.ui.generation_controller import GenerationController
 from colorstudio.ui.history_panel import HistoryPanel
 from colorstudio.ui.layers_panel import LayersPanel
 from colorstudio.ui.references_panel import ReferencesPanel
@@ -71,7 +70,7 @@ TOOL_KEYS = {
 
 class MainWindow(QMainWindow):
     document_changed = Signal()
-    result_applied = Signal(int)
+    autosave_done = Signal(str, str)  # path written, error message
 
     def __init__(
         self, recovery_folder: Path, autosave_interval_s: float | None = None, engine_factory=None
@@ -90,11 +89,6 @@ class MainWindow(QMainWindow):
         self.exif: bytes | None = None
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
         self.autosaver = Autosaver(recovery_folder, interval)
-        self._ids = itertools.count(1)
-        self._latest_preview = 0
-        self._apply_ids: set[int] = set()
-        self._suggest_ids: set[int] = set()
-        self._submitted_at: dict[int, float] = {}
 
         self.banner = Banner()
         self.canvas_area = CanvasArea()
@@ -116,20 +110,18 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_docks()
         self._build_status_bar()
-        self._connect()
 
         self.worker = EngineWorker(engine_factory or self._engine_factory, self)
-        self.worker.finished_job.connect(self._on_worker_finished_job)
-        self.worker.failed.connect(self._on_worker_failed)
-        self.worker.cancelled.connect(self._on_worker_cancelled)
-        self.worker.progress.connect(self._on_worker_progress)
-        self.worker.busy_changed.connect(self.generate_panel.set_busy)
         self.worker.start()
+        self.generation = GenerationController(self)
+        self.result_applied = self.generation.result_applied
+        self._connect()
 
-        self.preview_timer = QTimer(self)
-        self.preview_timer.setSingleShot(True)
-        self.preview_timer.setInterval(40)
-        self.preview_timer.timeout.connect(self.request_preview)
+        self._autosave_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._autosave_future: Future | None = None
+        self._autosave_poll = QTimer(self)
+        self._autosave_poll.setInterval(100)
+        self._autosave_poll.timeout.connect(self._on_autosave_poll_timeout)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(5000)
         self.autosave_timer.timeout.connect(self._on_autosave_timer_timeout)
@@ -315,7 +307,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.canvas.stroke_finished.connect(self._on_canvas_stroke_finished)
         self.canvas.colour_picked.connect(lambda colour: self.tool_options.set_colour(colour))
-        self.canvas.hint_point.connect(self._on_canvas_hint_point)
+        self.canvas.hint_point.connect(self.generation.ask_suggestions)
         self.tool_options.suggestion_chosen.connect(self._on_suggestion_chosen)
         self.canvas.cursor_moved.connect(
             lambda x, y: self.status_cursor.setText(f"{int(x)}, {int(y)}")
@@ -325,8 +317,10 @@ class MainWindow(QMainWindow):
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)
         self.generate_panel.settings_changed.connect(self.schedule_preview)
-        self.generate_panel.preview_requested.connect(lambda: self.request_preview(force=True))
-        self.generate_panel.apply_requested.connect(self.apply_generation)
+        self.generate_panel.preview_requested.connect(
+            lambda: self.generation.request_preview(force=True)
+        )
+        self.generate_panel.apply_requested.connect(self.generation.apply_generation)
         self.generate_panel.cancel_requested.connect(self.worker_cancel)
 
     # ================================================================== documents
@@ -482,18 +476,7 @@ class MainWindow(QMainWindow):
             self.canvas.update()
 
     def _on_provenance_toggled(self) -> None:
-        on = self.act_provenance.isChecked()
-        self.generate_panel.settings.provenance = on
-        if not on:
-            self.canvas.set_provenance(None, None)
-        self.schedule_preview()
-
-    def _on_canvas_hint_point(self, x: int, y: int) -> None:
-        if self.document is None:
-            return
-        request_id = next(self._ids)
-        self._suggest_ids.add(request_id)
-        self.worker.submit(build_suggest_request(self.document, x, y, request_id))
+        self.generation.set_provenance(self.act_provenance.isChecked())
 
     def _on_suggestion_chosen(self, colour: tuple) -> None:
         self.tool_options.set_colour(colour)
@@ -507,94 +490,18 @@ class MainWindow(QMainWindow):
         self.layers_panel.refresh()
         self.schedule_preview()
 
-    # ================================================================== generation
+    # ================================================================== generation (delegated)
     def schedule_preview(self, *_args) -> None:
-        if self.document is not None and self.generate_panel.settings.live_preview:
-            self.preview_timer.start()
-
-    def _submit(self, preview: bool) -> int | None:
-        if self.document is None or self.controller is None:
-            return None
-        request_id = next(self._ids)
-        try:
-            request = build_request(
-                self.document,
-                self.generate_panel.settings,
-                self.controller.active_mask_id,
-                request_id,
-                preview,
-            )
-        except RequestError as err:
-            if not preview:
-                self.show_error(str(err))
-            else:
-                self.generate_panel.status.setText(str(err))
-            return None
-        self._submitted_at[request_id] = time.perf_counter()
-        self.worker.submit(request)
-        return request_id
+        self.generation.schedule_preview()
 
     def request_preview(self, force: bool = False) -> int | None:
-        if not force and not self.generate_panel.settings.live_preview:
-            return None
-        request_id = self._submit(preview=True)
-        if request_id is not None:
-            self._latest_preview = request_id
-        return request_id
+        return self.generation.request_preview(force)
 
     def apply_generation(self) -> int | None:
-        request_id = self._submit(preview=False)
-        if request_id is not None:
-            self._apply_ids.add(request_id)
-        return request_id
+        return self.generation.apply_generation()
 
     def worker_cancel(self) -> None:
         self.worker.cancel()
-
-    def _on_worker_finished_job(self, request_id: int, result) -> None:
-        if request_id in self._suggest_ids:
-            self._suggest_ids.discard(request_id)
-            self.tool_options.set_suggestions(list(result.suggestions))
-            return
-        seconds = time.perf_counter() - self._submitted_at.pop(request_id, time.perf_counter())
-        if request_id in self._apply_ids:
-            self._apply_ids.discard(request_id)
-            edit = result_edit(
-                self.document,
-                result,
-                self.controller.active_layer_id,
-                self.generate_panel.settings.as_new_layer,
-            )
-            if edit is not None and self.history is not None:
-                self.canvas.set_preview(None)
-                self.history.do(edit)
-                self.layers_panel.refresh()
-            self.statusBar().showMessage(f"Applied {result.engine} in {seconds:.1f} s", 5000)
-            self.result_applied.emit(request_id)
-        elif request_id == self._latest_preview and self.document is not None:
-            self.canvas.set_preview(result.image)
-            if self.act_provenance.isChecked():
-                self.canvas.set_provenance(result.hint_influence, result.confidence)
-            self.status_preview.setText(f"preview {result.engine}: {seconds * 1000:.0f} ms")
-        if result.notes:
-            self.banner.show_message("; ".join(result.notes), "info")
-        self.status_device.setText(f"device: {result.device}")
-
-    def _on_worker_failed(self, request_id: int, message: str) -> None:
-        if request_id in self._suggest_ids:  # not worth a banner: say it where the swatches are
-            self._suggest_ids.discard(request_id)
-            self.tool_options.set_suggestions([], f"No suggestions: {message}")
-            return
-        self._apply_ids.discard(request_id)
-        self._submitted_at.pop(request_id, None)
-        self.show_error(f"Generation failed: {message}")
-
-    def _on_worker_cancelled(self, request_id: int) -> None:
-        self._apply_ids.discard(request_id)
-        self.statusBar().showMessage("Cancelled", 3000)
-
-    def _on_worker_progress(self, request_id: int, fraction: float, message: str) -> None:
-        self.generate_panel.set_progress(fraction, message)
 
     # ================================================================== undo
     def undo(self) -> None:
@@ -607,7 +514,30 @@ class MainWindow(QMainWindow):
 
     # ================================================================== autosave & recovery
     def _on_autosave_timer_timeout(self) -> None:
-        self.autosave_now(force=False)
+        """Autosave in a background thread from a snapshot: encoding a 24 MP project takes seconds
+        and must not freeze the editor. One autosave at a time; the GUI thread polls for the end
+        (no Qt signal is emitted from the plain Python thread)."""
+        doc = self.document
+        if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
+            return
+        snapshot = doc.snapshot()
+        source = str(self.path) if self.path else None
+        self._autosave_future = self._autosave_pool.submit(self.autosaver.save, snapshot, source)
+        self._autosave_poll.start()
+
+    def _on_autosave_poll_timeout(self) -> None:
+        future = self._autosave_future
+        if future is None or not future.done():
+            return
+        self._autosave_poll.stop()
+        self._autosave_future = None
+        error = future.exception()
+        if error is not None:
+            self.show_error(f"Autosave failed: {error}")
+            self.autosave_done.emit("", str(error))
+        else:
+            self.statusBar().showMessage("Autosaved", 2000)
+            self.autosave_done.emit(str(future.result()), "")
 
     def autosave_now(self, force: bool = True) -> Path | None:
         doc = self.document
@@ -769,8 +699,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the worker and timers; remove this session's recovery copy."""
-        self.preview_timer.stop()
+        self.generation.preview_timer.stop()
         self.autosave_timer.stop()
+        self._autosave_poll.stop()
+        self._autosave_pool.shutdown(wait=True)  # a running autosave finishes before discard()
         if self.worker.isRunning():
             self.worker.stop()
         self.autosaver.discard()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QThread, QTimer
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QDockWidget
 
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
 from colorstudio.ui.main_window import MainWindow
@@ -128,30 +128,45 @@ def test_autosave_and_recovery_in_a_new_window(make_window, window, photo):
     assert second.pending_recoveries() == []
 
 
-def test_run_editor_opens_a_real_main_window(qtbot, photo, monkeypatch, tmp_path):
-    """``python -m colorstudio FILE`` path: run_editor shows a MainWindow with the file."""
-    from colorstudio import app as app_module
+def test_python_dash_m_colorstudio_opens_a_real_main_window(photo, tmp_path):
+    """The real entry point in a fresh process (offscreen): shows the file, then quits."""
+    import os
+    import subprocess
+    import sys
 
-    seen = {}
-
-    def inspect_and_quit():
-        windows = [
-            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
-        ]
-        seen["windows"] = len(windows)
-        seen["doc"] = windows[0].document if windows else None
-        for w in windows:
-            w.document.mark_clean()
-            w.close()
-        QApplication.instance().quit()
-
-    QTimer.singleShot(300, inspect_and_quit)
-    assert app_module.run_editor(str(photo)) == 0
-    assert seen["windows"] == 1
-    assert seen["doc"] is not None and seen["doc"].width == 64
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "COLORSTUDIO_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "colorstudio", str(photo), "--quit-after", "1.5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "window shown: Untitled — ColorStudio (64x48)" in result.stdout
 
 
 def test_closing_stops_the_worker_thread(qtbot, window):
     assert window.worker.isRunning()
     window.close()
     assert [t for t in window.findChildren(QThread) if t.isRunning()] == []
+
+
+def test_periodic_autosave_runs_off_the_gui_thread(qtbot, window, photo):
+    window.open_path(photo)
+    window.document.mark_dirty()
+    window.autosaver.interval_s = 0
+    with qtbot.waitSignal(window.autosave_done, timeout=10000) as blocker:
+        window._on_autosave_timer_timeout()
+        assert window._autosave_future is not None  # the GUI returned before the file was written
+    path, error = blocker.args
+    assert error == "" and path.endswith(".ora")
+    assert len(window.pending_recoveries()) == 0  # our own session is not offered to ourselves
+    from colorstudio.core.io.autosave import find_recoveries
+
+    assert len(find_recoveries(window.autosaver.folder)) == 1
