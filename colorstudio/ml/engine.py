@@ -33,7 +33,7 @@ from colorstudio.core.masks import as_unit, bbox_of, blend_weights
 from colorstudio.ml import fullres
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
-from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom
+from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom, unchanged
 from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import (
     AdjustRequest,
@@ -67,18 +67,6 @@ def area_resize(array: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
     t = torch.from_numpy(np.array(array, np.float32))
     t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
     return F.adaptive_avg_pool2d(t, shape)
-
-
-def unchanged(request, job: Job, device: str, engine: str) -> Result:
-    return Result(
-        request.image.copy(),
-        (0, 0, 0, 0),
-        request.request_id,
-        engine,
-        device,
-        dict(job.timings),
-        ("the mask is empty: nothing to do",),
-    )
 
 
 class Engine:

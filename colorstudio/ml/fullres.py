@@ -113,25 +113,6 @@ def _fitted_linear(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     return lin.clamp_(0.0, 1.0)
 
 
-def _fit_gamut(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
-    """Scale ab of out-of-gamut colours (…, 3) until inside sRGB; L* untouched."""
-    lin = _lab_to_planes(lab)
-    outside = ~_in_gamut(lin)
-    if not bool(outside.any()):
-        return lab
-    sub = lab[outside]
-    lo = torch.zeros(sub.shape[0])
-    hi = torch.ones(sub.shape[0])
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        ok = _in_gamut(_lab_to_planes(torch.cat([sub[:, :1], sub[:, 1:] * mid[:, None]], 1)))
-        lo = torch.where(ok, mid, lo)
-        hi = torch.where(ok, hi, mid)
-    lab = lab.clone()
-    lab[outside] = torch.cat([sub[:, :1], sub[:, 1:] * lo[:, None]], 1)
-    return lab
-
-
 def _encode_u8(lin: torch.Tensor) -> torch.Tensor:
     """(3, ...) linear 0..1 → (..., 3) uint8 sRGB, rounded."""
     srgb = torch.where(

@@ -76,3 +76,18 @@ class Job:
             self.cancel.check()
         if self.progress is not None:
             self.progress(fraction, message)
+
+
+def unchanged(request, job: Job, device: str, engine: str):
+    """The Result for a request whose mask is empty: the input, untouched."""
+    from colorstudio.ml.requests import Result
+
+    return Result(
+        request.image.copy(),
+        (0, 0, 0, 0),
+        request.request_id,
+        engine,
+        device,
+        dict(job.timings),
+        ("the mask is empty: nothing to do",),
+    )

@@ -18,7 +18,7 @@ from PIL import Image
 
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
-from colorstudio.ml.jobs import Job, is_oom
+from colorstudio.ml.jobs import Job, is_oom, unchanged
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
 
@@ -61,15 +61,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         )
         box = bbox_of(weights, (h, w))
         if box is None:
-            return Result(
-                image.copy(),
-                (0, 0, 0, 0),
-                request.request_id,
-                "none",
-                str(engine.device),
-                dict(job.timings),
-                ("the mask is empty: nothing to do",),
-            )
+            return unchanged(request, job, str(engine.device), "none")
         model = engine.stylizer()
         content_u8 = _resized(image, request.working_size)
         spread = np.abs(content_u8.astype(np.int16) - content_u8[..., :1]).max()

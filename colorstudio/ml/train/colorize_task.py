@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from colorstudio.ml.color import AB_SCALE, normalize_l, torch_lab_to_srgb, torch_srgb_to_lab
 from colorstudio.ml.networks.colorizer import HintColorizer
@@ -22,13 +18,14 @@ from colorstudio.ml.train.losses import (
     rebalancing_table,
 )
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
+from colorstudio.ml.train.task_base import AdversarialTask
 from colorstudio.ml.train.trainer import TrainConfig
 
 P_NO_REFERENCE = 0.4
 P_SAME_PHOTO = 0.4  # else: another photo, target moved to its palette
 
 
-class ColorizeTask:
+class ColorizeTask(AdversarialTask):
     def __init__(self, config: TrainConfig, generator: HintColorizer | None = None) -> None:
         self.config = config
         self.generator = generator
@@ -57,11 +54,8 @@ class ColorizeTask:
         )
         self.table = rebalancing_table(torch_srgb_to_lab(probe)[:, 1:]).to(device)
         self.fixed = self._make_batch(np.random.default_rng(7), 6)
-        self.g_train, self.d_train = self.g, self.d
-        if distributed:
-            ids = [device.index] if device.type == "cuda" else None
-            self.g_train = DistributedDataParallel(self.g, device_ids=ids)
-            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+        self.g_train = self.wrap(self.g, device, distributed)
+        self.d_train = self.wrap(self.d, device, distributed)
 
     # ------------------------------------------------------------------ data
     def _make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
@@ -159,21 +153,3 @@ class ColorizeTask:
         grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)  # 3, n*H, 4*W
         self.g.train()
         return (grid.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "generator": self.g.state_dict(),
-            "discriminator": self.d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g.load_state_dict(state["generator"], strict=True)
-        self.d.load_state_dict(state["discriminator"], strict=True)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-
-
-def generator_module(task: ColorizeTask) -> nn.Module:
-    return task.g

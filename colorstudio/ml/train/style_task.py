@@ -8,20 +8,18 @@ PatchGAN (real = painting crops) pushes the output towards painted texture.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.stylizer import AdaINStylizer, adain, mean_std
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
+from colorstudio.ml.train.task_base import AdversarialTask
 from colorstudio.ml.train.trainer import TrainConfig
 
 
-class StyleTask:
+class StyleTask(AdversarialTask):
     def __init__(self, config: TrainConfig, generator: AdaINStylizer | None = None) -> None:
         self.config = config
         self.generator = generator
@@ -42,11 +40,8 @@ class StyleTask:
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
         rng = np.random.default_rng(7)
         self.fixed = self._batch(rng, 4)
-        self.decoder_train, self.d_train = self.g.decoder, self.d
-        if distributed:
-            ids = [device.index] if device.type == "cuda" else None
-            self.decoder_train = DistributedDataParallel(self.g.decoder, device_ids=ids)
-            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+        self.decoder_train = self.wrap(self.g.decoder, device, distributed)
+        self.d_train = self.wrap(self.d, device, distributed)
 
     def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
@@ -95,17 +90,3 @@ class StyleTask:
         columns = [batch["content"], batch["style"], out]
         grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
         return (grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "generator": self.g.state_dict(),
-            "discriminator": self.d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g.load_state_dict(state["generator"], strict=True)
-        self.d.load_state_dict(state["discriminator"], strict=True)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])

@@ -1,0 +1,41 @@
+"""What every adversarial training task shares: generator + discriminator state, DDP wrapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+
+class AdversarialTask:
+    """Base for tasks holding ``g``, ``d``, ``opt_g`` and ``opt_d`` (set in their ``setup``)."""
+
+    g: nn.Module
+    d: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+
+    @staticmethod
+    def wrap(module: nn.Module, device: torch.device, distributed: bool) -> nn.Module:
+        """The module to train through: DistributedDataParallel under torchrun, else itself."""
+        if not distributed:
+            return module
+        return DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["generator"], strict=True)
+        self.d.load_state_dict(state["discriminator"], strict=True)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
