@@ -109,6 +109,8 @@ class ReferencesPanel(QWidget):
 
     def _sync_controls(self) -> None:
         ref = self._current()
+        self.role.setEnabled(ref is not None)
+        self.strength.setEnabled(ref is not None)
         if ref is not None:
             self.role.setCurrentText(ref.role.value)
             self.strength.setValue(round(ref.strength * 100))

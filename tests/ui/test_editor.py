@@ -99,7 +99,9 @@ def test_history_panel_click_goes_back(editor, photo):
 def test_references_panel(editor, photo, tmp_path):
     editor.open_path(photo)
     panel = editor.references_panel
+    assert not panel.role.isEnabled() and not panel.strength.isEnabled()
     assert panel.add_file(photo)
+    assert panel.role.isEnabled()
     doc = editor.document
     assert len(doc.references) == 1 and panel.list.count() == 1
     panel.role.setCurrentText("style")
