@@ -172,8 +172,9 @@ def eval_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="colorstudio eval", description="Evaluate a model on a folder of photos."
     )
-    parser.add_argument("task", choices=["colorize"])
-    parser.add_argument("folder", help="folder of colour photos (ground truth)")
+    parser.add_argument("task", choices=["colorize", "style"])
+    parser.add_argument("folder", help="folder of colour photos (ground truth / content)")
+    parser.add_argument("--styles", help="folder of paintings (style evaluation)")
     parser.add_argument("--out", default="eval", help="folder for report.md and contact_sheet.png")
     parser.add_argument("--size", type=int, default=256, help="working size")
     parser.add_argument("--limit", type=int, help="only the first N images")

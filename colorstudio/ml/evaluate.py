@@ -159,3 +159,101 @@ def _sheet_row(images: list[np.ndarray], height: int = 160) -> np.ndarray:
         )
         tiles.append(np.pad(np.asarray(im), ((0, 0), (0, 4), (0, 0)), constant_values=255))
     return np.concatenate(tiles, axis=1)
+
+
+@dataclass
+class StyleReport:
+    """Mean VGG content and style losses per method over (photo, painting) pairs."""
+
+    pairs: int = 0
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        lines = [
+            "| method | content loss (relu4_1 MSE) | style loss (mean/std, relu1_1–4_1) |",
+            "|---|---|---|",
+        ]
+        for method, row in self.rows.items():
+            lines.append(f"| {method} | {row['content']:.3f} | {row['style']:.3f} |")
+        lines.append("")
+        lines.append(
+            f"{self.pairs} photo × painting pairs at 256 px; lower is better for both "
+            "(they trade off)."
+        )
+        return "\n".join(lines)
+
+
+def style_losses(vgg, output, content, style) -> tuple[float, float]:
+    """Content loss: MSE of relu4_1 features vs the content image; style loss: MSE of per-channel
+    mean and std of relu1_1..relu4_1 vs the painting. Images: (1, 3, H, W) in 0..1."""
+    import torch
+
+    from colorstudio.ml.networks.encoders import STYLE_TAPS
+    from colorstudio.ml.networks.stylizer import mean_std
+
+    with torch.no_grad():
+        out, con, sty = vgg(output), vgg(content), vgg(style)
+        content_loss = torch.mean((out[STYLE_TAPS[-1]] - con[STYLE_TAPS[-1]]) ** 2).item()
+        style_loss = 0.0
+        for key in STYLE_TAPS:
+            (om, os_), (sm, ss) = mean_std(out[key]), mean_std(sty[key])
+            style_loss += (torch.mean((om - sm) ** 2) + torch.mean((os_ - ss) ** 2)).item()
+    return content_loss, style_loss
+
+
+def evaluate_style(
+    engine: Engine,
+    photos: Sequence[Path],
+    paintings: Sequence[Path],
+    size: int = 256,
+    sheet_path: Path | None = None,
+    sheet_rows: int = 6,
+) -> StyleReport:
+    """AdaIN (the shipped style model) against Reinhard colour transfer on every pair."""
+    import torch
+
+    from colorstudio.ml.classical import reinhard_ab
+    from colorstudio.ml.networks.encoders import VGG19Features
+    from colorstudio.ml.requests import ReferenceImage, StylizeRequest
+
+    vgg = VGG19Features()
+
+    def tensor(rgb: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
+
+    def small(path: Path) -> np.ndarray:
+        im = Image.fromarray(load_image(path).rgba[..., :3])
+        im.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return np.asarray(im)
+
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    sheet: list[np.ndarray] = []
+    count = 0
+    for i, photo in enumerate(photos):
+        content = small(photo)
+        painting = small(paintings[i % len(paintings)])
+        styled = engine.run(
+            StylizeRequest(content, style=ReferenceImage(painting, "style"), working_size=size)
+        ).image
+        lab = fullres.rgb_to_lab(content)
+        ab = reinhard_ab(lab, fullres.rgb_to_lab(painting))
+        reinhard = fullres.l_ab_to_rgb(np.ascontiguousarray(lab[..., 0]), ab)
+        for method, out in (
+            ("content (identity)", content),
+            ("Reinhard transfer", reinhard),
+            ("AdaIN (ours)", styled),
+        ):
+            c, s = style_losses(vgg, tensor(out), tensor(content), tensor(painting))
+            sums[method]["content"] += c
+            sums[method]["style"] += s
+        count += 1
+        if len(sheet) < sheet_rows:
+            sheet.append(_sheet_row([content, painting, reinhard, styled]))
+    report = StyleReport(count, {m: {k: v / count for k, v in d.items()} for m, d in sums.items()})
+    if sheet_path is not None and sheet:
+        width = max(r.shape[1] for r in sheet)
+        padded = [
+            np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in sheet
+        ]
+        Image.fromarray(np.concatenate(padded)).save(sheet_path)
+    return report

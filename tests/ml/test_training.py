@@ -170,3 +170,19 @@ def test_style_task_steps(tmp_path, photo_folder):
     assert content and all(np.isfinite(content))
     grid = task.sample_grid()
     assert grid.shape == (4 * 32, 3 * 32, 3)
+
+
+def test_style_evaluation_compares_with_reinhard(tmp_path, photo_folder, random_stylizer):
+    from colorstudio.ml.evaluate import evaluate_style
+
+    engine = Engine(models_dir=tmp_path / "none", device="cpu", stylizer=random_stylizer)
+    files = sorted(photo_folder.iterdir())
+    report = evaluate_style(
+        engine, files[:2], files[2:4], size=64, sheet_path=tmp_path / "sheet.png"
+    )
+    assert report.pairs == 2
+    assert set(report.rows) == {"content (identity)", "Reinhard transfer", "AdaIN (ours)"}
+    assert report.rows["content (identity)"]["content"] == pytest.approx(0.0, abs=1e-6)
+    assert report.rows["Reinhard transfer"]["content"] > 0
+    assert "| AdaIN (ours) |" in report.markdown()
+    assert (tmp_path / "sheet.png").is_file()
