@@ -316,6 +316,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.active_layer_changed.connect(self._on_active_layer_changed)
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)
+        self.references_panel.preview.colour_picked.connect(self.tool_options.set_colour)
         self.generate_panel.settings_changed.connect(self.schedule_preview)
         self.generate_panel.preview_requested.connect(
             lambda: self.generation.request_preview(force=True)

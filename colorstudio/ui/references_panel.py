@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QSlider,
@@ -30,6 +31,54 @@ from colorstudio.ui.qimage import rgba_to_qimage
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 MAX_REFERENCE_SIDE = 1024  # references only give colours and texture statistics
+
+
+class ReferencePreview(QLabel):
+    """The selected reference, large; a click picks the colour under the cursor (eyedropper)."""
+
+    colour_picked = Signal(tuple)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMinimumHeight(120)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setToolTip("Click to pick a colour from the reference")
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.image: np.ndarray | None = None
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        self.image = image
+        if image is None:
+            self.clear()
+            return
+        rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+        pixmap = QPixmap.fromImage(rgba_to_qimage(rgba))
+        self.setPixmap(
+            pixmap.scaled(
+                self.width(),
+                max(120, self.height()),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+    def pick_at(self, x: float, y: float) -> tuple[int, int, int] | None:
+        """Colour at widget point (x, y), or None outside the shown image."""
+        pixmap = self.pixmap()
+        if self.image is None or pixmap is None or pixmap.isNull():
+            return None
+        left = (self.width() - pixmap.width()) / 2
+        top = (self.height() - pixmap.height()) / 2
+        u, v = (x - left) / pixmap.width(), (y - top) / pixmap.height()
+        if not (0 <= u < 1 and 0 <= v < 1):
+            return None
+        h, w = self.image.shape[:2]
+        return tuple(int(c) for c in self.image[int(v * h), int(u * w)])
+
+    def mousePressEvent(self, event) -> None:
+        colour = self.pick_at(event.position().x(), event.position().y())
+        if colour is not None:
+            self.colour_picked.emit(colour)
 
 
 class ReferencesPanel(QWidget):
@@ -61,6 +110,8 @@ class ReferencesPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.list)
         layout.addLayout(row)
+        self.preview = ReferencePreview()
+        layout.addWidget(self.preview)
         add.clicked.connect(self.add_dialog)
         remove.clicked.connect(self.remove_current)
         self.role.activated.connect(self._on_role_activated)
@@ -109,6 +160,7 @@ class ReferencesPanel(QWidget):
 
     def _sync_controls(self) -> None:
         ref = self._current()
+        self.preview.set_image(None if ref is None else ref.image)
         self.role.setEnabled(ref is not None)
         self.strength.setEnabled(ref is not None)
         if ref is not None:

@@ -316,3 +316,78 @@ def test_provenance_overlay_appears_with_the_preview(qtbot, make_editor, photo, 
     qtbot.waitUntil(lambda: not editor.canvas.provenance_image.isNull(), timeout=20000)
     editor.act_provenance.trigger()
     assert editor.canvas.provenance_image.isNull()
+
+
+def test_tablet_pressure_changes_the_stroke_width(editor, photo):
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    editor.open_path(photo)
+    editor.set_tool(Tool.HINT)
+    editor.tool_state.brush = editor.tool_state.brush.__class__(size=16, hardness=1.0)
+    pen = QPointingDevice(
+        "test pen",
+        4242,
+        QInputDevice.DeviceType.Stylus,
+        QPointingDevice.PointerType.Pen,
+        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+        1,
+        3,
+    )
+    canvas = editor.canvas
+
+    def pen_stroke(y, pressure):
+        for kind, x in (
+            (QEvent.Type.TabletPress, 20),
+            (QEvent.Type.TabletMove, 80),
+            (QEvent.Type.TabletRelease, 140),
+        ):
+            pos = canvas.image_to_widget(x, y)
+            buttons = (
+                Qt.MouseButton.NoButton
+                if kind == QEvent.Type.TabletRelease
+                else Qt.MouseButton.LeftButton
+            )
+            event = QTabletEvent(
+                kind,
+                pen,
+                pos,
+                canvas.mapToGlobal(pos),
+                pressure,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                Qt.KeyboardModifier.NoModifier,
+                Qt.MouseButton.LeftButton,
+                buttons,
+            )
+            QApplication.sendEvent(canvas, event)
+
+    pen_stroke(30, 0.25)
+    pen_stroke(90, 1.0)
+    alpha = editor.document.hint.pixels[..., 3]
+    light = (alpha[:60, 80] > 0).sum()
+    heavy = (alpha[60:, 80] > 0).sum()
+    assert 0 < light < heavy / 2
+    assert editor.history.labels() == ["Colour hint", "Colour hint"]
+
+
+def test_eyedropper_on_a_reference(qtbot, editor, photo, tmp_path):
+    from PIL import Image
+
+    editor.open_path(photo)
+    ref = tmp_path / "ref.png"
+    pixels = np.zeros((40, 40, 3), np.uint8)
+    pixels[:, :20] = (250, 10, 10)
+    pixels[:, 20:] = (10, 10, 250)
+    Image.fromarray(pixels).save(ref)
+    editor.references_panel.add_file(ref)
+    preview = editor.references_panel.preview
+    shown = preview.pixmap()
+    left = (preview.width() - shown.width()) / 2 + shown.width() * 0.8
+    top = (preview.height() - shown.height()) / 2 + shown.height() * 0.5
+    qtbot.mouseClick(preview, Qt.MouseButton.LeftButton, pos=QPointF(left, top).toPoint())
+    assert editor.tool_state.colour == (10, 10, 250)
+    assert preview.pick_at(-5, -5) is None
