@@ -7,6 +7,7 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QFormLayout,
     QGridLayout,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorstudio.ui.tools import TOOL_LABELS, ToolState
+from colorstudio.ui.tools import TOOL_LABELS, Tool, ToolState
 
 
 def _slider(maximum: int) -> QSlider:
@@ -71,6 +72,9 @@ class ToolOptionsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(form)
+        self.raise_strength = QCheckBox("Strength brush raises strength (off: lowers)")
+        self.raise_strength.toggled.connect(self._on_raise_strength_toggled)
+        layout.addWidget(self.raise_strength)
         layout.addWidget(QLabel("Colour (recent on the right)"))
         layout.addLayout(colour_row)
         self.suggest_label = QLabel("Suggested colours here: click with the hint brush")
@@ -90,6 +94,8 @@ class ToolOptionsPanel(QWidget):
         for widget in (self.size, self.hardness, self.opacity, self.flow):
             widget.blockSignals(True)
         self.title.setText(TOOL_LABELS[s.tool])
+        self.raise_strength.setVisible(s.tool is Tool.STRENGTH)
+        self.raise_strength.setChecked(not s.strength_lower)
         self.size.setValue(round(s.brush.size))
         self.hardness.setValue(round(s.brush.hardness * 100))
         self.opacity.setValue(round(s.brush.opacity * 100))
@@ -124,6 +130,10 @@ class ToolOptionsPanel(QWidget):
                 else "Suggested colours here: click with the hint brush"
             )
         )
+
+    def _on_raise_strength_toggled(self, checked: bool) -> None:
+        self.state.strength_lower = not checked
+        self.state_changed.emit()
 
     def _on_widget_changed(self) -> None:
         self.state.brush = replace(

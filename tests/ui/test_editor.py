@@ -391,3 +391,20 @@ def test_eyedropper_on_a_reference(qtbot, editor, photo, tmp_path):
     qtbot.mouseClick(preview, Qt.MouseButton.LeftButton, pos=QPointF(left, top).toPoint())
     assert editor.tool_state.colour == (10, 10, 250)
     assert preview.pick_at(-5, -5) is None
+
+
+def test_strength_brush_lowers_and_raises_the_strength_map(editor, photo, fake_engine):
+    from colorstudio.ui.generate import build_request
+
+    editor.open_path(photo)
+    editor.set_tool(Tool.STRENGTH)
+    assert editor.tool_options.raise_strength.isVisibleTo(editor.tool_options)
+    editor.tool_state.brush = editor.tool_state.brush.__class__(size=20, hardness=1.0)
+    drag(editor.canvas, [(40, 40), (60, 40)])
+    strength = next(m for m in editor.document.masks if m.name == "Strength")
+    assert strength.pixels[40, 50] == 0 and strength.pixels[100, 100] == 255
+    editor.tool_options.raise_strength.setChecked(True)
+    drag(editor.canvas, [(50, 40)])
+    assert strength.pixels[40, 50] == 255
+    request = build_request(editor.document, editor.generate_panel.settings, None, 1, preview=False)
+    assert request.strength_map is not None and request.strength_map.shape == (120, 160)
