@@ -102,6 +102,16 @@ def _info(argv: Sequence[str]) -> int:
         rows.append(("device", device["device"]))
         rows.append(("cpu threads", f"{device['cpu_threads']} of {device['cpu_cores']} cores"))
     rows.append(("model folder", str(paths.models_dir())))
+    from colorstudio.ml.manifest import ModelError, load_manifest
+
+    try:
+        models = load_manifest(paths.models_dir())
+        listing = (
+            ", ".join(f"{m.name} ({m.task})" for m in models) or "none (classical engines only)"
+        )
+    except ModelError as err:
+        listing = str(err)
+    rows.append(("models", listing))
     rows.append(("data folder", str(paths.data_dir())))
     width = max(len(key) for key, _ in rows)
     for key, value in rows:

@@ -129,6 +129,17 @@ class MainWindow(QMainWindow):
         self.set_tool(Tool.HINT)
         self._update_actions()
 
+    @staticmethod
+    def _model_label() -> str:
+        from colorstudio import paths
+        from colorstudio.ml.manifest import ModelError, find_model
+
+        try:
+            entry = find_model(paths.models_dir(), "colorize")
+        except ModelError:
+            return "model: damaged manifest"
+        return f"model: {entry.name}" if entry else "model: none (classical engines)"
+
     def _engine_factory(self):
         from colorstudio.ml.engine import Engine  # imported on the worker thread only
 
@@ -290,6 +301,7 @@ class MainWindow(QMainWindow):
         self.status_cursor = QLabel("")
         self.status_preview = QLabel("")
         self.status_device = QLabel("device: starting…")
+        self.status_model = QLabel(self._model_label())
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
         self.split_slider.setRange(0, 100)
         self.split_slider.setValue(50)
@@ -302,6 +314,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.status_cursor)
         bar.addPermanentWidget(self.split_slider)
         bar.addPermanentWidget(self.status_preview)
+        bar.addPermanentWidget(self.status_model)
         bar.addPermanentWidget(self.status_device)
 
     def _connect(self) -> None:
