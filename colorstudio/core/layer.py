@@ -104,7 +104,7 @@ class Reference:
     enabled: bool = True
     id: str = field(default_factory=new_id)
 
-    PROPERTIES = ("name", "role", "strength", "enabled")
+    PROPERTIES = ("name", "role", "strength", "enabled", "mask")
 
     def __post_init__(self) -> None:
         if self.image.dtype != np.uint8 or self.image.ndim != 3 or self.image.shape[2] != 3:

@@ -37,6 +37,7 @@ class ReferencePreview(QLabel):
     """The selected reference, large; a click picks the colour under the cursor (eyedropper)."""
 
     colour_picked = Signal(tuple)
+    region_selected = Signal(tuple)  #: (y0, x0, y1, x1) in reference pixels
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,13 +46,20 @@ class ReferencePreview(QLabel):
         self.setToolTip("Click to pick a colour from the reference")
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.image: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
+        self._press: tuple[float, float] | None = None
 
-    def set_image(self, image: np.ndarray | None) -> None:
-        self.image = image
+    def set_image(self, image: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        self.image, self.mask = image, mask
         if image is None:
             self.clear()
             return
-        rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+        shown = (
+            image
+            if mask is None
+            else (image * (0.35 + 0.65 * (mask[..., None] / 255.0))).astype(np.uint8)
+        )
+        rgba = np.dstack([shown, np.full(image.shape[:2], 255, np.uint8)])
         pixmap = QPixmap.fromImage(rgba_to_qimage(rgba))
         self.setPixmap(
             pixmap.scaled(
@@ -62,23 +70,44 @@ class ReferencePreview(QLabel):
             )
         )
 
-    def pick_at(self, x: float, y: float) -> tuple[int, int, int] | None:
-        """Colour at widget point (x, y), or None outside the shown image."""
+    def to_image(self, x: float, y: float, clamp: bool = False) -> tuple[int, int] | None:
+        """Reference pixel (row, column) under widget point (x, y); None outside the image."""
         pixmap = self.pixmap()
         if self.image is None or pixmap is None or pixmap.isNull():
             return None
         left = (self.width() - pixmap.width()) / 2
         top = (self.height() - pixmap.height()) / 2
         u, v = (x - left) / pixmap.width(), (y - top) / pixmap.height()
+        if clamp:
+            u, v = min(max(u, 0.0), 0.9999), min(max(v, 0.0), 0.9999)
         if not (0 <= u < 1 and 0 <= v < 1):
             return None
         h, w = self.image.shape[:2]
-        return tuple(int(c) for c in self.image[int(v * h), int(u * w)])
+        return int(v * h), int(u * w)
+
+    def pick_at(self, x: float, y: float) -> tuple[int, int, int] | None:
+        """Colour at widget point (x, y), or None outside the shown image."""
+        point = self.to_image(x, y)
+        return None if point is None else tuple(int(c) for c in self.image[point])
 
     def mousePressEvent(self, event) -> None:
-        colour = self.pick_at(event.position().x(), event.position().y())
-        if colour is not None:
-            self.colour_picked.emit(colour)
+        self._press = (event.position().x(), event.position().y())
+
+    def mouseReleaseEvent(self, event) -> None:
+        """A click picks a colour; a drag selects the region of the reference to use."""
+        if self._press is None:
+            return
+        (x0, y0), (x1, y1) = self._press, (event.position().x(), event.position().y())
+        self._press = None
+        if abs(x1 - x0) + abs(y1 - y0) < 5:
+            colour = self.pick_at(x1, y1)
+            if colour is not None:
+                self.colour_picked.emit(colour)
+            return
+        a, b = self.to_image(x0, y0, clamp=True), self.to_image(x1, y1, clamp=True)
+        if a is not None and b is not None:
+            box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]) + 1, max(a[1], b[1]) + 1)
+            self.region_selected.emit(box)
 
 
 class ReferencesPanel(QWidget):
@@ -111,6 +140,15 @@ class ReferencesPanel(QWidget):
         layout.addWidget(self.list)
         layout.addLayout(row)
         self.preview = ReferencePreview()
+        self.preview.setToolTip(
+            "Click: pick a colour. Drag: use only that region of the reference."
+        )
+        self.preview.region_selected.connect(self._on_preview_region_selected)
+        clear = QToolButton()
+        clear.setIcon(qta.icon("fa5s.expand"))
+        clear.setToolTip("Use the whole reference again")
+        clear.clicked.connect(lambda: self.set_region(None))
+        row.addWidget(clear)
         layout.addWidget(self.preview)
         add.clicked.connect(self.add_dialog)
         remove.clicked.connect(self.remove_current)
@@ -160,7 +198,9 @@ class ReferencesPanel(QWidget):
 
     def _sync_controls(self) -> None:
         ref = self._current()
-        self.preview.set_image(None if ref is None else ref.image)
+        self.preview.set_image(
+            None if ref is None else ref.image, None if ref is None else ref.mask
+        )
         self.role.setEnabled(ref is not None)
         self.strength.setEnabled(ref is not None)
         if ref is not None:
@@ -193,6 +233,21 @@ class ReferencesPanel(QWidget):
         ref = self._current()
         if ref is not None and self.doc is not None and self.history is not None:
             self.history.do(RemoveNode.of(self.doc, ref.id, "Remove reference"))
+
+    def _on_preview_region_selected(self, box: tuple) -> None:
+        self.set_region(box)
+
+    def set_region(self, box: tuple | None) -> None:
+        """Sample only ``box`` (y0, x0, y1, x1) of the selected reference (None: all of it)."""
+        ref = self._current()
+        if ref is None or self.history is None:
+            return
+        mask = None
+        if box is not None:
+            mask = np.zeros(ref.image.shape[:2], np.uint8)
+            mask[box[0] : box[2], box[1] : box[3]] = 255
+        label = "Reference region" if box is not None else "Whole reference"
+        self.history.do(SetProperties.of(self.doc, ref.id, label, mask=mask))
 
     def _on_role_activated(self, _index: int) -> None:
         ref = self._current()

@@ -408,3 +408,32 @@ def test_strength_brush_lowers_and_raises_the_strength_map(editor, photo, fake_e
     assert strength.pixels[40, 50] == 255
     request = build_request(editor.document, editor.generate_panel.settings, None, 1, preview=False)
     assert request.strength_map is not None and request.strength_map.shape == (120, 160)
+
+
+def test_dragging_on_a_reference_limits_it_to_a_region(qtbot, editor, photo, tmp_path):
+    from PIL import Image
+
+    from colorstudio.ui.generate import build_request
+
+    editor.open_path(photo)
+    ref = tmp_path / "ref.png"
+    Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(ref)
+    panel = editor.references_panel
+    panel.add_file(ref)
+    preview = panel.preview
+    shown = preview.pixmap()
+    left, top = (preview.width() - shown.width()) / 2, (preview.height() - shown.height()) / 2
+
+    def at(u, v):
+        return QPointF(left + u * shown.width(), top + v * shown.height()).toPoint()
+
+    qtbot.mousePress(preview, Qt.MouseButton.LeftButton, pos=at(0.1, 0.1))
+    qtbot.mouseRelease(preview, Qt.MouseButton.LeftButton, pos=at(0.5, 0.5))
+    mask = editor.document.references[0].mask
+    assert mask is not None and mask.shape == (40, 60)
+    assert mask[10, 15] == 255 and mask[35, 55] == 0
+    request = build_request(editor.document, editor.generate_panel.settings, None, 1, preview=False)
+    assert request.references[0].mask is not None
+    assert editor.history.labels()[-1] == "Reference region"
+    editor.undo()
+    assert editor.document.references[0].mask is None
