@@ -79,20 +79,31 @@ def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 class AdaINLoss(nn.Module):
-    """Huang & Belongie: content loss on relu4_1 vs the AdaIN target, style loss on mean/std of
-    relu1_1..relu4_1. Uses the stylizer's own (frozen) VGG encoder."""
+    """Huang & Belongie: content loss on relu4_1 against the AdaIN target, style loss on the
+    mean/std of relu1_1..relu4_1 against the painting — both *relative* (divided by the target's
+    mean square), so they are dimensionless and the weights mean the same at any feature scale
+    (the Caffe VGG's raw activations are in the hundreds). Uses the stylizer's frozen encoder."""
 
     def __init__(self, encoder: VGG19Features) -> None:
         super().__init__()
         self.encoder = encoder
 
-    def forward(self, output: torch.Tensor, target_features: torch.Tensor, style: torch.Tensor):
+    def style_targets(self, style: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-layer (mean, std) of the painting, computed once per batch without gradients."""
+        with torch.no_grad():
+            features = self.encoder(style)
+            return {key: mean_std(features[key]) for key in STYLE_TAPS}
+
+    def forward(self, output: torch.Tensor, target_features: torch.Tensor, style_targets) -> tuple:
         out = self.encoder(output)
-        sty = self.encoder(style)
-        content = F.mse_loss(out[STYLE_TAPS[-1]], target_features)
+        eps = 1e-6
+        content = F.mse_loss(out[STYLE_TAPS[-1]], target_features) / (
+            target_features.pow(2).mean() + eps
+        )
         style_loss = output.new_zeros(())
         for key in STYLE_TAPS:
             om, os_ = mean_std(out[key])
-            sm, ss = mean_std(sty[key])
-            style_loss = style_loss + F.mse_loss(om, sm) + F.mse_loss(os_, ss)
+            sm, ss = style_targets[key]
+            scale = sm.pow(2).mean() + ss.pow(2).mean() + eps
+            style_loss = style_loss + (F.mse_loss(om, sm) + F.mse_loss(os_, ss)) / scale
         return content, style_loss

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
-from colorstudio.ml.networks.stylizer import AdaINStylizer, adain, mean_std
+from colorstudio.ml.networks.encoders import STYLE_TAPS
+from colorstudio.ml.networks.stylizer import AdaINStylizer, adain
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask
@@ -52,8 +53,9 @@ class StyleTask(AdversarialTask):
     def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
         cfg = self.config
         batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
+        style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():
-            target = adain(self.g.encode(batch["content"]), mean_std(self.g.encode(batch["style"])))
+            target = adain(self.g.encode(batch["content"]), style_targets[STYLE_TAPS[-1]])
         losses: dict[str, float] = {}
         if phase in ("critic", "gan"):
             with torch.no_grad(), amp:
@@ -69,11 +71,11 @@ class StyleTask(AdversarialTask):
         if phase in ("pretrain", "gan"):
             with amp:
                 out = self.decoder_train(target)
-                content, style = self.loss(out, target, batch["style"])
+                content, style = self.loss(out, target, style_targets)
                 loss = content + cfg.lambda_style * style
                 if phase == "gan":
                     adv = hinge_g_loss(self.d_train(out).float())
-                    loss = loss + cfg.lambda_adv * 100 * adv  # content/style losses are ~100x an L1
+                    loss = loss + cfg.lambda_adv * adv
                     losses["adv"] = adv.item()
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
