@@ -1,0 +1,50 @@
+"""Synthetic damage: every kind marks what it changed, grain/JPEG are not damage, seeds repeat."""
+
+import numpy as np
+import pytest
+
+from colorstudio.ml.damage import KINDS, synthesize_damage
+
+
+@pytest.fixture
+def clean():
+    yy, xx = np.mgrid[0:128, 0:160]
+    grey = (80 + 0.5 * xx + 20 * np.sin(yy / 9)).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_changes_exactly_what_its_mask_says(clean, kind):
+    damaged, mask = synthesize_damage(clean, np.random.default_rng(3), kinds=(kind,), severity=0.8)
+    assert damaged.shape == clean.shape and damaged.dtype == np.uint8
+    assert mask.any()
+    changed = np.abs(damaged.astype(int) - clean).max(axis=2) > 2
+    outside = changed & ~mask
+    if kind in ("spots", "folds"):  # soft edges/bands reach a little beyond the mask
+        assert outside.mean() < 0.15
+    else:
+        assert not outside.any()
+    assert changed[mask].mean() > 0.5  # most of the mask really is damaged
+
+
+def test_thin_kinds_are_thin_and_big_kinds_are_big(clean):
+    rng = np.random.default_rng(0)
+    _, scratch = synthesize_damage(clean, rng, kinds=("scratches",))
+    _, tear = synthesize_damage(clean, np.random.default_rng(1), kinds=("torn",), severity=1.0)
+    assert scratch.mean() < 0.06
+    assert tear[:5, :5].any() or tear[:5, -5:].any() or tear[-5:, :5].any() or tear[-5:, -5:].any()
+
+
+def test_grain_and_jpeg_are_not_damage(clean):
+    damaged, mask = synthesize_damage(
+        clean, np.random.default_rng(5), kinds=("dust",), grain=6.0, jpeg_quality=60
+    )
+    changed = np.abs(damaged.astype(int) - clean).max(axis=2) > 2
+    assert changed[~mask].mean() > 0.3  # grain changed pixels everywhere...
+    assert mask.mean() < 0.05  # ...but only the dust is marked
+
+
+def test_same_seed_same_damage(clean):
+    a = synthesize_damage(clean, np.random.default_rng(9))
+    b = synthesize_damage(clean, np.random.default_rng(9))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
