@@ -88,8 +88,8 @@ def spots(shape, rng: np.random.Generator, count: int) -> np.ndarray:
     for _ in range(count):
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
         r = rng.uniform(0.02, 0.07) * min(h, w)
-        wobble = 1 + 0.25 * np.sin(
-            np.arctan2(yy - cy, xx - cx) * rng.integers(2, 6) + rng.uniform(0, 6)
+        wobble = 1 + 0.12 * np.sin(
+            np.arctan2(yy - cy, xx - cx) * rng.integers(2, 4) + rng.uniform(0, 6)
         )
         mask |= np.hypot(yy - cy, xx - cx) < r * wobble
     return mask
