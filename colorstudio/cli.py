@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
@@ -215,5 +216,6 @@ def _train(argv: Sequence[str]) -> int:
             parser.error("style training needs --style-data (folders of paintings)")
         task = StyleTask(config)
     out = Trainer(config, task).run(resume=args.resume)
-    print(f"run saved in {out}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
+        print(f"run saved in {out}")
     return 0

@@ -186,3 +186,49 @@ def test_style_evaluation_compares_with_reinhard(tmp_path, photo_folder, random_
     assert report.rows["Reinhard transfer"]["content"] > 0
     assert "| AdaIN (ours) |" in report.markdown()
     assert (tmp_path / "sheet.png").is_file()
+
+
+def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
+    """Two processes on the CPU (gloo): DistributedDataParallel, rank 0 writes the checkpoint."""
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "ddp"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "colorstudio",
+        "train",
+        "colorize",
+        "--data",
+        str(photo_folder),
+        "--out",
+        str(run),
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--steps-pretrain",
+        "2",
+        "--steps-critic",
+        "1",
+        "--steps-gan",
+        "1",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("run saved in") == 1
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 4
