@@ -80,6 +80,7 @@ class Engine:
         threads: int | None = None,
         colorizer: torch.nn.Module | None = None,
         stylizer: torch.nn.Module | None = None,
+        colorizer_name: str | None = None,
     ) -> None:
         if models_dir is None:
             from colorstudio import paths
@@ -90,6 +91,7 @@ class Engine:
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self._colorizer = colorizer
         self._stylizer = stylizer
+        self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
         self._lock = threading.Lock()
         for model in (colorizer, stylizer):
             if model is not None:
@@ -107,7 +109,7 @@ class Engine:
     # ------------------------------------------------------------------ models
     def colorizer(self) -> torch.nn.Module | None:
         if self._colorizer is None:
-            entry = find_model(self.models_dir, "colorize")
+            entry = find_model(self.models_dir, "colorize", self.colorizer_name)
             if entry is None:
                 return None
             self._colorizer = load_model(entry, self.models_dir, self.device)

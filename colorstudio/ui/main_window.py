@@ -144,7 +144,11 @@ class MainWindow(QMainWindow):
         from colorstudio.ml.engine import Engine  # imported on the worker thread only
 
         settings = self.editor_settings
-        return Engine(device=settings.device, threads=settings.cpu_threads or None)
+        return Engine(
+            device=settings.device,
+            threads=settings.cpu_threads or None,
+            colorizer_name=settings.colorizer,
+        )
 
     # ================================================================== building
     def _action(

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout,
 @dataclass
 class EditorSettings:
     device: str = "auto"
+    colorizer: str = ""  # "" = the default (first) colourization model
     cpu_threads: int = 0  # 0 = all cores
     autosave_seconds: int = 120
     history_mb: int = 1024
@@ -39,6 +40,17 @@ class EditorSettings:
             store.setValue(f"editor/{f.name}", getattr(self, f.name))
 
 
+def colorizer_names() -> list[str]:
+    """Names of the installed colourization models (the manifest is read without torch)."""
+    from colorstudio import paths
+    from colorstudio.ml.manifest import ModelError, load_manifest
+
+    try:
+        return [m.name for m in load_manifest(paths.models_dir()) if m.task == "colorize"]
+    except ModelError:
+        return []
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: EditorSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +58,11 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(settings.device)
+        self.model = QComboBox()
+        self.model.addItem("default", "")
+        for name in colorizer_names():
+            self.model.addItem(name, name)
+        self.model.setCurrentIndex(max(0, self.model.findData(settings.colorizer)))
         self.threads = QSpinBox()
         self.threads.setRange(0, os.cpu_count() or 1)
         self.threads.setSpecialValueText("all cores")
@@ -60,6 +77,7 @@ class SettingsDialog(QDialog):
         self.history.setValue(settings.history_mb)
         form = QFormLayout(self)
         form.addRow("Compute device", self.device)
+        form.addRow("Colourization model", self.model)
         form.addRow("CPU threads", self.threads)
         form.addRow("Autosave every", self.autosave)
         form.addRow("Undo history memory", self.history)
@@ -72,8 +90,9 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> EditorSettings:
         return EditorSettings(
-            self.device.currentText(),
-            self.threads.value(),
-            self.autosave.value(),
-            self.history.value(),
+            device=self.device.currentText(),
+            colorizer=self.model.currentData() or "",
+            cpu_threads=self.threads.value(),
+            autosave_seconds=self.autosave.value(),
+            history_mb=self.history.value(),
         )
