@@ -50,6 +50,8 @@ from colorstudio.ml.weights import ModelError, find_model, load_model
 log = logging.getLogger(__name__)
 
 LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at this size
+CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are propagated
+CORRECTION_SCREENING = 0.0005  # corrections fade over ~1/sqrt(0.0005) ≈ 45 grid pixels
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
@@ -258,6 +260,10 @@ class Engine:
             with job.stage(engine, 0.4):
                 if engine == "gan":
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                    if bool(hint_mask.any()):
+                        ab_small = self._propagate_corrections(
+                            l_small, ab_small, hint_ab, hint_mask
+                        )
                     if request.provenance:
                         influence, confidence = self._provenance(
                             request, l_small, hint_ab, hint_mask, job
@@ -294,6 +300,31 @@ class Engine:
             hint_influence=influence,
             confidence=confidence,
         )
+
+    @staticmethod
+    def _propagate_corrections(l_small, ab_small, hint_ab, hint_mask) -> torch.Tensor:
+        """Make the prediction honour the hints: the corrections they ask for (hint − prediction)
+        spread edge-aware with screened Levin propagation, fading with distance, and hinted pixels
+        take the hint colour. The network supplies the semantics, the user the final word."""
+        shape = tuple(ab_small.shape[-2:])
+        grid = working_shape(*shape, CORRECTION_SIZE, multiple=8)
+        residual = (hint_ab - ab_small) * hint_mask
+        mask = F.adaptive_avg_pool2d(hint_mask, grid)
+        residual = F.adaptive_avg_pool2d(residual, grid) / mask.clamp(min=1e-6)
+        lightness = F.adaptive_avg_pool2d(l_small, grid)
+        spread = levin_colorize(
+            lightness[0, 0].numpy(),
+            residual[0].permute(1, 2, 0).numpy(),
+            mask[0, 0].numpy() > 0,
+            screening=CORRECTION_SCREENING,
+        )
+        spread = F.interpolate(
+            torch.from_numpy(spread).permute(2, 0, 1)[None],
+            size=shape,
+            mode="bilinear",
+            align_corners=False,
+        )
+        return torch.where(hint_mask > 0, hint_ab, ab_small + spread)
 
     def _provenance(self, request, l_small, hint_ab, hint_mask, job: Job):
         from colorstudio.ml.insight import predict_variants, provenance_maps

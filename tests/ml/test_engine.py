@@ -323,3 +323,15 @@ def test_suggestions_need_the_model(classical_engine):
 
     with pytest.raises(EngineError, match="trained colourization model"):
         classical_engine.run(SuggestRequest(np.zeros((8, 8, 3), np.uint8), x=1, y=1))
+
+
+def test_gan_results_honour_the_hints(engine, rng):
+    """Hinted pixels take the hint colour and the correction spreads edge-aware around it."""
+    image = grey_photo(rng)
+    hints = hint_layer(120, 160, [(60, 40, (40, 90, 220))])
+    without = rgb_to_lab(engine.run(ColorizeRequest(image)).image)
+    with_hint = rgb_to_lab(engine.run(ColorizeRequest(image, hints=hints)).image)
+    target = rgb_to_lab(np.array([[[40, 90, 220]]], np.uint8))[0, 0, 1:]
+    assert np.abs(with_hint[60, 40, 1:] - target).max() < 6.0
+    near = np.abs(with_hint[60, 50, 1:] - target).sum()
+    assert near < np.abs(without[60, 50, 1:] - target).sum()  # the neighbourhood moved towards it

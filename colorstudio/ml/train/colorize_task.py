@@ -118,7 +118,14 @@ class ColorizeTask(AdversarialTask):
                     self._rgb(batch["l_raw"], fake.float()),
                     self._rgb(batch["l_raw"], batch["target"]),
                 )
-                loss = l1 + cfg.lambda_perceptual * perceptual
+                # Honour what the user painted: L1 on the hinted pixels themselves.
+                mask = batch["hints"][:, 2:3]
+                hint_l1 = (
+                    ((fake.float() - batch["target"]).abs() * mask).sum()
+                    / (mask.sum() * 2 + 1.0)
+                    / AB_SCALE
+                )
+                loss = l1 + cfg.lambda_perceptual * perceptual + cfg.lambda_hint * hint_l1
                 if phase == "gan":
                     adv = hinge_g_loss(
                         self.d_train(self._d_input(batch["lightness"], fake)).float()
@@ -130,6 +137,7 @@ class ColorizeTask(AdversarialTask):
             self.opt_g.step()
             losses["l1"] = l1.item()
             losses["perc"] = perceptual.item()
+            losses["hint"] = hint_l1.item()
         return losses
 
     # ------------------------------------------------------------------ samples and state

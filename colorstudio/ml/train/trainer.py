@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PHASES = ("pretrain", "critic", "gan")
 #: every loss a task may report, in the CSV's column order
-LOSS_COLUMNS = ("l1", "perc", "adv", "d", "content", "style")
+LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class TrainConfig:
     steps_critic: int = 300
     steps_gan: int = 1500
     lambda_perceptual: float = 0.03
+    lambda_hint: float = 2.0
     lambda_adv: float = 0.02
     lambda_style: float = 5.0
     checkpoint_every: int = 250
