@@ -74,6 +74,43 @@ def _references(doc: Document, role: ReferenceRole) -> tuple[ReferenceImage, ...
     )
 
 
+class CompositeCache:
+    """The document's flattened RGB (and its preview-size copy), recomputed only when raster
+    layers change — hint and mask strokes, the common case while previewing, reuse it. Keeps
+    the GUI thread from compositing a 24 MP image for every preview."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._full: np.ndarray | None = None
+        self._small: dict[tuple[int, int], np.ndarray] = {}
+        doc.events.pixels_changed.connect(self._on_pixels_changed)
+        doc.events.structure_changed.connect(self.invalidate)
+        doc.events.properties_changed.connect(self._on_properties_changed)
+
+    def invalidate(self, *_args) -> None:
+        self._full = None
+        self._small.clear()
+
+    def _on_pixels_changed(self, target_id: str, _bbox) -> None:
+        if any(layer.id == target_id for layer in self.doc.layers):
+            self.invalidate()
+
+    def _on_properties_changed(self, target_id: str) -> None:
+        self._on_pixels_changed(target_id, None)
+
+    def full(self) -> np.ndarray:
+        if self._full is None:
+            self._full = document_rgb(self.doc)
+        return self._full
+
+    def at(self, size: tuple[int, int] | None) -> np.ndarray:
+        if size is None:
+            return self.full()
+        if size not in self._small:
+            self._small[size] = _shrink(self.full(), size)
+        return self._small[size]
+
+
 def _shrink(array: np.ndarray | None, size: tuple[int, int] | None) -> np.ndarray | None:
     """Box-average ``array`` to ``size`` (width, height); RGBA is averaged premultiplied so a
     thin hint stroke keeps its colour (and stays marked as hinted)."""
@@ -109,6 +146,7 @@ def build_request(
     request_id: int,
     preview: bool,
     image: np.ndarray | None = None,
+    cache: CompositeCache | None = None,
 ):
     """A frozen request for the current document and settings (raises RequestError).
 
@@ -116,7 +154,12 @@ def build_request(
     PREVIEW_MAX_SIDE) and shown scaled; Apply always runs at full resolution.
     """
     size = preview_size(doc) if preview else None
-    image = _shrink(document_rgb(doc) if image is None else image, size)
+    if image is not None:
+        image = _shrink(image, size)
+    elif cache is not None:
+        image = cache.at(size)
+    else:
+        image = _shrink(document_rgb(doc), size)
     mask = None
     masks = {m.id: m for m in doc.masks if m.name != STRENGTH_MASK_NAME}
     if settings.only_in_mask or settings.mode is Mode.RECOLOUR:
@@ -205,12 +248,14 @@ def result_edit(
     return PatchEdit.from_arrays(layer.id, (y0, x0, y1, x1), before, after, label)
 
 
-def build_suggest_request(doc: Document, x: int, y: int, request_id: int) -> SuggestRequest:
+def build_suggest_request(
+    doc: Document, x: int, y: int, request_id: int, cache: CompositeCache | None = None
+) -> SuggestRequest:
     """Ask for the colours the model finds likely at (x, y), given the other hints."""
     hints = doc.hint.pixels.copy()
     hints[max(0, y - 12) : y + 13, max(0, x - 12) : x + 13] = 0  # not the stroke being placed
     size = preview_size(doc)
-    image = _shrink(document_rgb(doc), size)
+    image = cache.at(size) if cache is not None else _shrink(document_rgb(doc), size)
     hints = _shrink(hints, size)
     if size is not None:
         x, y = x * size[0] // doc.width, y * size[1] // doc.height

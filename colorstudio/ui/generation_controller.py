@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from colorstudio.ui.generate import RequestError, build_request, build_suggest_request, result_edit
+from colorstudio.ui.generate import (
+    CompositeCache,
+    RequestError,
+    build_request,
+    build_suggest_request,
+    result_edit,
+)
 
 if TYPE_CHECKING:
     from colorstudio.ui.main_window import MainWindow
@@ -30,6 +36,7 @@ class GenerationController(QObject):
         self.apply_ids: set[int] = set()
         self.suggest_ids: set[int] = set()
         self._submitted_at: dict[int, float] = {}
+        self._cache: CompositeCache | None = None
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(40)
@@ -39,6 +46,14 @@ class GenerationController(QObject):
         self.worker.cancelled.connect(self._on_worker_cancelled)
         self.worker.progress.connect(self._on_worker_progress)
         self.worker.busy_changed.connect(window.generate_panel.set_busy)
+
+    def composite_cache(self) -> CompositeCache | None:
+        doc = self.window.document
+        if doc is None:
+            return None
+        if self._cache is None or self._cache.doc is not doc:
+            self._cache = CompositeCache(doc)
+        return self._cache
 
     # ------------------------------------------------------------------ requests
     def schedule_preview(self) -> None:
@@ -57,6 +72,7 @@ class GenerationController(QObject):
                 w.controller.active_mask_id,
                 request_id,
                 preview,
+                cache=self.composite_cache(),
             )
         except RequestError as err:
             if preview:
@@ -87,7 +103,9 @@ class GenerationController(QObject):
             return
         request_id = next(self._ids)
         self.suggest_ids.add(request_id)
-        self.worker.submit(build_suggest_request(self.window.document, x, y, request_id))
+        self.worker.submit(
+            build_suggest_request(self.window.document, x, y, request_id, self.composite_cache())
+        )
 
     def set_provenance(self, on: bool) -> None:
         self.window.generate_panel.settings.provenance = on

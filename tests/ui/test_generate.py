@@ -90,3 +90,23 @@ def test_result_into_the_layer_is_a_patch():
     assert edit.bbox == (1, 1, 2, 2)
     edit.revert(doc)
     assert np.array_equal(doc.layers[0].pixels, before)
+
+
+def test_composite_cache_is_reused_until_layers_change():
+    from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
+    from colorstudio.ui.generate import CompositeCache
+
+    doc = make_doc()
+    cache = CompositeCache(doc)
+    first = cache.full()
+    assert cache.full() is first
+    stroke = Stroke(doc.hint.pixels, BrushSettings(size=5), PaintMode.PAINT, (255, 0, 0))
+    stroke.add_point(10, 10)
+    doc.events.pixels_changed.emit(doc.hint.id, (0, 0, 20, 20))  # hint strokes keep the cache
+    assert cache.full() is first
+    doc.layers[0].pixels[0, 0, 0] = 99
+    doc.events.pixels_changed.emit(doc.layers[0].id, (0, 0, 1, 1))  # a layer edit refreshes it
+    fresh = cache.full()
+    assert fresh is not first and fresh[0, 0, 0] == 99
+    request = build_request(doc, GenerateSettings(), None, 1, preview=False, cache=cache)
+    assert np.array_equal(request.image, fresh)
