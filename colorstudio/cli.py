@@ -133,6 +133,9 @@ def _export(argv: Sequence[str]) -> int:
     parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--eval-dir", help="held-out photos to evaluate on for the model card")
     parser.add_argument("--eval-limit", type=int)
+    parser.add_argument(
+        "--eval-styles", help="paintings for the style evaluation (default: the run's)"
+    )
     args = parser.parse_args(argv)
     require_torch()
     from pathlib import Path
@@ -142,7 +145,10 @@ def _export(argv: Sequence[str]) -> int:
 
     models = Path(args.models) if args.models else paths.models_dir()
     eval_dir = Path(args.eval_dir) if args.eval_dir else None
-    entry, metrics = export_run(Path(args.run), args.name, models, eval_dir, args.eval_limit)
+    styles = Path(args.eval_styles) if args.eval_styles else None
+    entry, metrics = export_run(
+        Path(args.run), args.name, models, eval_dir, args.eval_limit, styles
+    )
     print(f"exported {entry.file} ({entry.sha256[:12]}…) to {models}")
     if metrics:
         print(metrics)

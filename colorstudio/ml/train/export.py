@@ -24,6 +24,17 @@ from colorstudio.ml.weights import ModelEntry, export_generator
 log = logging.getLogger(__name__)
 
 ARCHITECTURES = {"colorize": "colorizer_lite0", "style": "stylizer_adain"}
+LOSS_TEXT = {
+    "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
+    "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase",
+    "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
+    "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase",
+}
+SHEET_COLUMNS = {
+    "colorize": "Contact sheet columns: ground truth, grey input, GAN automatic, "
+    "GAN with 10 hints, Levin with 10 hints.",
+    "style": "Contact sheet columns: photo, painting, Reinhard transfer, ours.",
+}
 TASK_NAMES = {"colorize": "colorize", "style": "stylize"}
 ENCODER_CREDITS = {
     "colorize": "Encoder: EfficientNet-Lite0 ImageNet weights from the "
@@ -89,6 +100,7 @@ def export_run(
     models_dir: Path,
     eval_dir: Path | None = None,
     eval_limit: int | None = None,
+    eval_styles: Path | None = None,
 ) -> tuple[ModelEntry, str]:
     model, config, progress = load_run_generator(run)
     task = TASK_NAMES[config.task]
@@ -119,6 +131,24 @@ def export_run(
         Image.open(sheet.with_suffix(".png")).convert("RGB").save(sheet, quality=85)
         sheet.with_suffix(".png").unlink()
         metrics = report.markdown()
+    elif eval_dir is not None and config.task == "style":
+        from PIL import Image
+
+        from colorstudio.ml.engine import Engine
+        from colorstudio.ml.evaluate import evaluate_style
+        from colorstudio.ml.train.data import list_images
+
+        paintings = list_images([eval_styles or Path(config.style_data[0])])
+        sheet = models_dir / f"{name}-sheet.jpg"
+        report = evaluate_style(
+            Engine(models_dir=models_dir),
+            list_images([eval_dir])[:eval_limit],
+            paintings,
+            sheet_path=sheet.with_suffix(".png"),
+        )
+        Image.open(sheet.with_suffix(".png")).convert("RGB").save(sheet, quality=85)
+        sheet.with_suffix(".png").unlink()
+        metrics = report.markdown()
     phases = (
         f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
         f"(planned); trained {progress['step']} steps"
@@ -139,8 +169,7 @@ def export_run(
             "## Training",
             f"- Schedule (NoGAN): {phases}; batch {config.batch}, crops {config.size} px, "
             f"lr {config.lr_g}",
-            f"- Losses: rebalanced L1 on a*b*, VGG19 perceptual ×{config.lambda_perceptual}, "
-            f"hinge PatchGAN ×{config.lambda_adv} in the GAN phase",
+            LOSS_TEXT[config.task].format(c=config),
             f"- Hardware: {platform.machine()} CPU ({torch.get_num_threads()} threads), "
             f"device `{config.device}`; "
             f"training time {hours:.2f} h",
@@ -152,8 +181,7 @@ def export_run(
             "",
             f"![contact sheet]({sheet.name})" if sheet else "",
             "",
-            "Contact sheet columns: ground truth, grey input, GAN automatic, GAN with 10 hints, "
-            "Levin with 10 hints.",
+            SHEET_COLUMNS[config.task],
             "",
         ]
     )
