@@ -256,3 +256,52 @@ def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_fo
     painting = ReferenceImage(np.full((16, 16, 3), 200, np.uint8), "style")
     request = StylizeRequest(np.zeros((40, 48, 3), np.uint8), style=painting, working_size=48)
     assert Engine(models_dir=models).run(request).image.shape == (40, 48, 3)
+
+
+def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, photo_folder):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "colorstudio",
+        "train",
+        "colorize",
+        "--data",
+        str(photo_folder),
+        "--out",
+        str(run),
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--steps-pretrain",
+        "100000",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "100000",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    deadline = time.time() + 120
+    while not (run / "samples").is_dir() and time.time() < deadline:  # setup done, steps running
+        time.sleep(0.2)
+    time.sleep(2.0)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert state["step"] > 0  # the steps done before the signal were kept

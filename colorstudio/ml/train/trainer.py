@@ -187,12 +187,17 @@ class Trainer:
             total=cfg.total_steps, initial=self.step, disable=not self.is_main, dynamic_ncols=True
         )
         window_start, window_steps = time.monotonic(), 0
+        self.stop_requested = False
+        previous_handlers = self._catch_stop_signals()
         try:
             while self.step < cfg.total_steps:
                 if time.monotonic() - started > budget:
                     log.info(
                         "time budget of %.1f min reached at step %d", cfg.max_minutes, self.step
                     )
+                    break
+                if self.stop_requested:
+                    log.info("stopped by a signal at step %d; checkpoint saved", self.step)
                     break
                 phase = cfg.phase_at(self.step)
                 losses = self.task.train_step(phase, rng, amp)
@@ -214,6 +219,7 @@ class Trainer:
                 if self.is_main and self.step % cfg.sample_every == 0:
                     self._save_samples()
         finally:
+            self._restore_signals(previous_handlers)
             self.save_checkpoint(rng)
             if self.is_main:
                 self._save_samples()
@@ -222,6 +228,30 @@ class Trainer:
             if self.world > 1 and dist.is_initialized():
                 dist.destroy_process_group()
         return self.out
+
+    def _catch_stop_signals(self) -> dict:
+        """SIGTERM/SIGINT finish the current step, checkpoint and return (a killed job loses
+        nothing). Background jobs of a non-interactive shell ignore SIGINT, so SIGTERM matters."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum, _frame) -> None:
+            self.stop_requested = True
+
+        previous = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, request_stop)
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous: dict) -> None:
+        import signal
+
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
     def _save_samples(self) -> None:
         grid = self.task.sample_grid()
