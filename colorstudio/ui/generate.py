@@ -36,7 +36,7 @@ class Mode(str, Enum):
     ADJUST = "Adjust colour"
 
 
-PREVIEW_MAX_SIDE = 1280  #: previews are computed at most this large, shown scaled
+PREVIEW_MAX_SIDE = 800  #: previews are computed at most this large, shown scaled (Apply: full size)
 
 
 class RequestError(Exception):

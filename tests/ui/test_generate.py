@@ -56,7 +56,7 @@ def test_previews_of_large_documents_are_downscaled_but_keep_thin_hints():
     doc = make_doc(1500, 3000)
     doc.hint.pixels[700, 1000:1300] = (0, 200, 0, 255)  # a one-pixel-thin stroke
     preview = build_request(doc, GenerateSettings(), None, 1, preview=True)
-    assert preview.image.shape[:2] == (640, 1280)
+    assert preview.image.shape[:2] == (400, 800)
     hinted = preview.hints[..., 3] > 0
     assert hinted.any() and (preview.hints[hinted][:, 1] > 150).all()  # still green
     full = build_request(doc, GenerateSettings(), None, 2, preview=False)
