@@ -142,12 +142,18 @@ def evaluate_colorize(
         methods,
     )
     if sheet_path is not None and sheet:
-        width = max(r.shape[1] for r in sheet)
-        padded = [
-            np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in sheet
-        ]
-        Image.fromarray(np.concatenate(padded)).save(sheet_path)
+        save_sheet(sheet, sheet_path)
     return report
+
+
+def save_sheet(rows: list[np.ndarray], path: Path) -> None:
+    """Stack contact-sheet rows (padded to one width) and save; .jpg is written at quality 85."""
+    width = max(r.shape[1] for r in rows)
+    padded = [
+        np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows
+    ]
+    image = Image.fromarray(np.concatenate(padded))
+    image.save(path, **({"quality": 85} if Path(path).suffix.lower() in (".jpg", ".jpeg") else {}))
 
 
 def _sheet_row(images: list[np.ndarray], height: int = 160) -> np.ndarray:
@@ -251,9 +257,5 @@ def evaluate_style(
             sheet.append(_sheet_row([content, painting, reinhard, styled]))
     report = StyleReport(count, {m: {k: v / count for k, v in d.items()} for m, d in sums.items()})
     if sheet_path is not None and sheet:
-        width = max(r.shape[1] for r in sheet)
-        padded = [
-            np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in sheet
-        ]
-        Image.fromarray(np.concatenate(padded)).save(sheet_path)
+        save_sheet(sheet, sheet_path)
     return report

@@ -116,38 +116,19 @@ def export_run(
     )
     metrics = ""
     sheet = None
-    if eval_dir is not None and config.task == "colorize":
+    if eval_dir is not None:
         from colorstudio.ml.engine import Engine
-        from colorstudio.ml.evaluate import evaluate_colorize
+        from colorstudio.ml.evaluate import evaluate_colorize, evaluate_style
         from colorstudio.ml.train.data import list_images
 
         files = list_images([eval_dir])[:eval_limit]
         sheet = models_dir / f"{name}-sheet.jpg"
-        report = evaluate_colorize(
-            Engine(models_dir=models_dir), files, sheet_path=sheet.with_suffix(".png")
-        )
-        from PIL import Image
-
-        Image.open(sheet.with_suffix(".png")).convert("RGB").save(sheet, quality=85)
-        sheet.with_suffix(".png").unlink()
-        metrics = report.markdown()
-    elif eval_dir is not None and config.task == "style":
-        from PIL import Image
-
-        from colorstudio.ml.engine import Engine
-        from colorstudio.ml.evaluate import evaluate_style
-        from colorstudio.ml.train.data import list_images
-
-        paintings = list_images([eval_styles or Path(config.style_data[0])])
-        sheet = models_dir / f"{name}-sheet.jpg"
-        report = evaluate_style(
-            Engine(models_dir=models_dir),
-            list_images([eval_dir])[:eval_limit],
-            paintings,
-            sheet_path=sheet.with_suffix(".png"),
-        )
-        Image.open(sheet.with_suffix(".png")).convert("RGB").save(sheet, quality=85)
-        sheet.with_suffix(".png").unlink()
+        engine = Engine(models_dir=models_dir)
+        if config.task == "colorize":
+            report = evaluate_colorize(engine, files, sheet_path=sheet)
+        else:
+            paintings = list_images([eval_styles or Path(config.style_data[0])])
+            report = evaluate_style(engine, files, paintings, sheet_path=sheet)
         metrics = report.markdown()
     phases = (
         f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
