@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at this size
 CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are propagated
-CORRECTION_SIZE_PREVIEW = 96  # previews: a third fewer unknowns (the corrections are smooth)
+CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections are smooth)
 CORRECTION_SCREENING = 0.0  # Levin-like reach; 0.002 and 0.0005 scored lower on devval
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]

@@ -39,7 +39,9 @@ class GenerationController(QObject):
         self._cache: CompositeCache | None = None
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)
-        self.preview_timer.setInterval(40)
+        self.preview_timer.setInterval(
+            0
+        )  # coalesce within one event-loop turn; the worker drops stale previews
         self.preview_timer.timeout.connect(self.request_preview)
         self.worker.finished_job.connect(self._on_worker_finished_job)
         self.worker.failed.connect(self._on_worker_failed)
