@@ -10,16 +10,11 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -47,25 +42,14 @@ from colorstudio.ui.layers_panel import LayersPanel
 from colorstudio.ui.references_panel import ReferencesPanel
 from colorstudio.ui.settings_dialog import EditorSettings, SettingsDialog
 from colorstudio.ui.tool_options import ToolOptionsPanel
-from colorstudio.ui.tools import TOOL_LABELS, Tool, ToolController, ToolState
+from colorstudio.ui.tools import Tool, ToolController, ToolState
+from colorstudio.ui.window_chrome import build_actions, build_docks, build_menus, build_status_bar
 from colorstudio.workers.engine_worker import EngineWorker
 
 log = logging.getLogger(__name__)
 
 IMAGE_FILTER = "Images and projects (*.ora " + " ".join(f"*{s}" for s in IMPORT_SUFFIXES) + ")"
 MAX_RECENT = 10
-TOOL_KEYS = {
-    Tool.HINT: ("H", "fa5s.tint"),
-    Tool.MASK: ("M", "fa5s.mask"),
-    Tool.MASK_ERASER: ("Shift+M", "fa5s.eraser"),
-    Tool.BRUSH: ("B", "fa5s.paint-brush"),
-    Tool.ERASER: ("E", "fa5s.eraser"),
-    Tool.PICKER: ("I", "fa5s.eye-dropper"),
-    Tool.FILL: ("G", "fa5s.fill-drip"),
-    Tool.RECT_SELECT: ("R", "fa5.square"),
-    Tool.LASSO: ("L", "fa5s.draw-polygon"),
-    Tool.STRENGTH: ("S", "fa5s.sliders-h"),
-}
 
 
 class MainWindow(QMainWindow):
@@ -106,10 +90,10 @@ class MainWindow(QMainWindow):
         self.references_panel = ReferencesPanel()
         self.generate_panel = GeneratePanel()
         self.history_panel = HistoryPanel()
-        self._build_actions()
-        self._build_menus()
-        self._build_docks()
-        self._build_status_bar()
+        build_actions(self)
+        build_menus(self)
+        build_docks(self)
+        build_status_bar(self)
 
         self.worker = EngineWorker(engine_factory or self._engine_factory, self)
         self.worker.start()
@@ -149,177 +133,6 @@ class MainWindow(QMainWindow):
             threads=settings.cpu_threads or None,
             colorizer_name=settings.colorizer,
         )
-
-    # ================================================================== building
-    def _action(
-        self, text: str, icon: str, slot, shortcut=None, checkable: bool = False
-    ) -> QAction:
-        action = QAction(qta.icon(icon), text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        std = QKeySequence.StandardKey
-        self.act_open = self._action("&Open…", "fa5s.folder-open", self.open_dialog, std.Open)
-        self.act_save = self._action("&Save", "fa5s.save", self.save, std.Save)
-        self.act_save_as = self._action("Save &As…", "fa5s.save", self.save_as_dialog, std.SaveAs)
-        self.act_export = self._action(
-            "&Export Image…", "fa5s.file-export", self.export_dialog, "Ctrl+E"
-        )
-        self.act_settings = self._action(
-            "Se&ttings…", "fa5s.cog", self.settings_dialog, std.Preferences
-        )
-        self.act_quit = self._action("&Quit", "fa5s.power-off", self.close, std.Quit)
-        self.act_undo = self._action("&Undo", "fa5s.undo", self.undo, std.Undo)
-        self.act_redo = self._action("&Redo", "fa5s.redo", self.redo, std.Redo)
-        self.act_zoom_in = self._action(
-            "Zoom &In",
-            "fa5s.search-plus",
-            lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25),
-            std.ZoomIn,
-        )
-        self.act_zoom_out = self._action(
-            "Zoom &Out",
-            "fa5s.search-minus",
-            lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25),
-            std.ZoomOut,
-        )
-        self.act_fit = self._action("&Fit to Window", "fa5s.expand", self.canvas.fit, "Ctrl+0")
-        self.act_actual = self._action(
-            "&Actual Pixels (100 %)", "fa5s.compress", lambda: self.canvas.set_zoom(1.0), "Ctrl+1"
-        )
-        self.act_split = self._action(
-            "&Compare: Split View", "fa5s.columns", self._on_split_toggled, "Ctrl+K", checkable=True
-        )
-        self.act_hints = self._action(
-            "Show &Hints", "fa5s.tint", self._on_overlays_toggled, "Ctrl+H", checkable=True
-        )
-        self.act_mask = self._action(
-            "Show &Mask", "fa5s.mask", self._on_overlays_toggled, "Ctrl+M", checkable=True
-        )
-        self.act_provenance = self._action(
-            "Show &Provenance (hints vs. guesses)",
-            "fa5s.info",
-            self._on_provenance_toggled,
-            "Ctrl+Shift+P",
-            checkable=True,
-        )
-        self.act_hints.setChecked(True)
-        self.act_mask.setChecked(True)
-        self.act_bigger = self._action(
-            "Bigger Brush", "fa5s.plus-circle", lambda: self._resize_brush(1.25), "]"
-        )
-        self.act_smaller = self._action(
-            "Smaller Brush", "fa5s.minus-circle", lambda: self._resize_brush(0.8), "["
-        )
-        self.act_generate = self._action(
-            "&Apply Generation", "fa5s.magic", self.apply_generation, "Ctrl+Return"
-        )
-        self.act_cancel = self._action("&Cancel Generation", "fa5s.stop", self.worker_cancel, "Esc")
-        self.act_about = self._action("&About ColorStudio", "fa5s.info-circle", self.about)
-        self.tool_group = QActionGroup(self)
-        self.tool_actions: dict[Tool, QAction] = {}
-        for tool, (key, icon) in TOOL_KEYS.items():
-            action = self._action(
-                TOOL_LABELS[tool],
-                icon,
-                lambda _c=False, t=tool: self.set_tool(t),
-                key,
-                checkable=True,
-            )
-            self.tool_group.addAction(action)
-            self.tool_actions[tool] = action
-        for action in (self.act_bigger, self.act_smaller):
-            self.addAction(action)
-
-    def _build_menus(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.act_open)
-        self.recent_menu = menu.addMenu("Open &Recent")
-        menu.addSeparator()
-        menu.addActions([self.act_save, self.act_save_as, self.act_export])
-        menu.addSeparator()
-        menu.addActions([self.act_settings, self.act_quit])
-        edit = self.menuBar().addMenu("&Edit")
-        edit.addActions([self.act_undo, self.act_redo])
-        view = self.menuBar().addMenu("&View")
-        view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
-        view.addSeparator()
-        view.addActions([self.act_split, self.act_hints, self.act_mask, self.act_provenance])
-        self.panels_menu = view.addMenu("&Panels")
-        tools = self.menuBar().addMenu("&Tools")
-        tools.addActions(list(self.tool_actions.values()))
-        tools.addSeparator()
-        tools.addActions([self.act_bigger, self.act_smaller])
-        generate = self.menuBar().addMenu("&Generate")
-        generate.addActions([self.act_generate, self.act_cancel])
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.act_about)
-        main = self.addToolBar("Main")
-        main.setObjectName("main_toolbar")
-        main.addActions(
-            [
-                self.act_open,
-                self.act_save,
-                self.act_undo,
-                self.act_redo,
-                self.act_zoom_in,
-                self.act_zoom_out,
-                self.act_fit,
-                self.act_split,
-                self.act_generate,
-            ]
-        )
-        tools_bar = self.addToolBar("Tools")
-        tools_bar.setObjectName("tools_toolbar")
-        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools_bar)
-        tools_bar.addActions(list(self.tool_actions.values()))
-        self._rebuild_recent_menu()
-
-    def _build_docks(self) -> None:
-        self.docks: dict[str, QDockWidget] = {}
-        for name, widget, area in (
-            ("Tool Options", self.tool_options, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("Generate", self.generate_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("Layers", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("References", self.references_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-        ):
-            dock = QDockWidget(name, self)
-            dock.setObjectName(f"dock_{name.lower().replace(' ', '_')}")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.panels_menu.addAction(dock.toggleViewAction())
-            self.docks[name] = dock
-        self.resizeDocks(
-            [self.docks["Tool Options"], self.docks["Layers"]],
-            [280, 280],
-            Qt.Orientation.Horizontal,
-        )
-
-    def _build_status_bar(self) -> None:
-        self.status_doc = QLabel("No document")
-        self.status_cursor = QLabel("")
-        self.status_preview = QLabel("")
-        self.status_device = QLabel("device: starting…")
-        self.status_model = QLabel(self._model_label())
-        self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setRange(0, 100)
-        self.split_slider.setValue(50)
-        self.split_slider.setFixedWidth(160)
-        self.split_slider.setToolTip("Compare: before (left) / after (right)")
-        self.split_slider.hide()
-        self.split_slider.valueChanged.connect(self._on_split_slider_changed)
-        bar = self.statusBar()
-        bar.addWidget(self.status_doc, 1)
-        bar.addWidget(self.status_cursor)
-        bar.addPermanentWidget(self.split_slider)
-        bar.addPermanentWidget(self.status_preview)
-        bar.addPermanentWidget(self.status_model)
-        bar.addPermanentWidget(self.status_device)
 
     def _connect(self) -> None:
         self.canvas.stroke_finished.connect(self._on_canvas_stroke_finished)
