@@ -200,3 +200,83 @@ def eval_command(argv: Sequence[str]) -> int:
     (out / "report.md").write_text(text + "\n")
     print(text)
     return 0
+
+
+@subcommand("batch")
+def batch_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="colorstudio batch",
+        description="Process a folder tree of photos. Resumable: finished outputs are skipped.",
+    )
+    parser.add_argument("task", choices=["colorize", "stylize"])
+    parser.add_argument("input_dir")
+    parser.add_argument("output_dir")
+    parser.add_argument("--size", type=int, help="working size (default 384; stylize: 768)")
+    parser.add_argument(
+        "--reference", action="append", default=[], help="palette reference (colorize)"
+    )
+    parser.add_argument("--style", help="painting (stylize)")
+    parser.add_argument("--alpha", type=float, default=1.0, help="style strength 0..1")
+    parser.add_argument(
+        "--keep-colour", action="store_true", help="stylize: keep the photo's colours"
+    )
+    parser.add_argument("--report", help="CSV report (default OUTPUT_DIR/report.csv)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--models", help="model folder (default: the shipped models)")
+    parser.add_argument("--quality", type=int, default=92)
+    args = parser.parse_args(argv)
+    require_torch()
+    from tqdm import tqdm
+
+    from colorstudio.batch import BatchError, plan, run_batch
+    from colorstudio.ml.engine import EngineError
+    from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
+
+    try:
+        pairs = plan(Path(args.input_dir), Path(args.output_dir))
+        if args.task == "stylize" and not args.style:
+            raise BatchError("stylize needs --style PAINTING")
+        refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
+        style = (
+            ReferenceImage(load_image(args.style).rgba[..., :3], "style") if args.style else None
+        )
+        engine = _engine(args)
+    except (BatchError, FileFormatError, EngineError) as err:
+        print(f"colorstudio: {err}", file=sys.stderr)
+        return 2
+
+    def process(imported):
+        rgb = imported.rgba[..., :3]
+        if args.task == "colorize":
+            request = ColorizeRequest(rgb, references=refs, working_size=args.size or 384)
+        else:
+            request = StylizeRequest(
+                rgb,
+                style=style,
+                alpha=args.alpha,
+                keep_colour=args.keep_colour,
+                working_size=args.size or 768,
+            )
+        try:
+            return engine.run(request)
+        except EngineError as err:
+            raise RuntimeError(str(err)) from None
+
+    report = Path(args.report) if args.report else Path(args.output_dir) / "report.csv"
+    with tqdm(total=len(pairs), unit="image", dynamic_ncols=True) as bar:
+        done = sum(1 for _src, dst in pairs if dst.exists())
+        bar.update(done)
+        summary = run_batch(
+            pairs, process, report, args.quality, progress=lambda i, n: bar.update(1)
+        )
+    print(
+        f"{summary.done} done, {summary.skipped} already done, {summary.failed} failed; "
+        f"report: {report}"
+    )
+    for name, error in summary.failures[:10]:
+        print(f"  failed: {name}: {error}")
+    if summary.interrupted:
+        print("interrupted: run the same command again to continue")
+        return 130
+    return 1 if summary.failed else 0

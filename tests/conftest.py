@@ -16,6 +16,31 @@ def _isolated_user_data(tmp_path, monkeypatch):
     monkeypatch.setenv("COLORSTUDIO_DATA_DIR", str(tmp_path / "userdata"))
 
 
+@pytest.fixture(scope="session")
+def random_colorizer():
+    """A colourizer with random weights (no pretrained encoder), lively enough to change colours."""
+    import torch
+
+    from colorstudio.ml.networks import define_generator
+
+    torch.manual_seed(0)
+    model = define_generator("colorizer_lite0", pretrained=False)
+    torch.nn.init.normal_(model.head.weight, std=0.05)  # produce visible colour
+    for film in (model.film32, model.film16, model.film8):  # FiLM starts as identity: wake it up
+        torch.nn.init.normal_(film.to_params.weight, std=0.2)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def random_stylizer():
+    import torch
+
+    from colorstudio.ml.networks import define_generator
+
+    torch.manual_seed(0)
+    return define_generator("stylizer_adain", pretrained=False, widths=(32, 16, 8)).eval()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
