@@ -44,6 +44,11 @@ def _editor_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"colorstudio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen, colourize a sample with the default model, check it, exit",
+    )
     return parser
 
 
@@ -55,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return SUBCOMMANDS[args[0]](args[1:])
     options = _editor_parser().parse_args(args)
     logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING)
+    if options.self_test:
+        from colorstudio.selftest import run_self_test
+
+        return run_self_test()
     from colorstudio.app import run_editor
 
     return run_editor(options.file, options.quit_after)

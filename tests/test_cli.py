@@ -72,3 +72,20 @@ def test_python_dash_m_help_runs_in_a_fresh_process():
     )
     assert result.returncode == 0
     assert "colorstudio" in result.stdout and "info" in result.stdout
+
+
+def test_self_test_colourizes_with_the_shipped_model(tmp_path):
+    """The packaged app's smoke test: window offscreen, default model, checked result."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "COLORSTUDIO_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "colorstudio", "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "model: colorizer" in result.stdout and "self-test passed" in result.stdout
