@@ -31,6 +31,22 @@ def random_colorizer():
     return model.eval()
 
 
+@pytest.fixture
+def exported_colorizer(tmp_path, random_colorizer):
+    """A model folder holding the random colourizer, exported as the shipped ones are."""
+    from colorstudio.ml.weights import export_generator
+
+    models = tmp_path / "models"
+    export_generator(
+        random_colorizer,
+        name="c",
+        task="colorize",
+        architecture="colorizer_lite0",
+        models_dir=models,
+    )
+    return models
+
+
 @pytest.fixture(scope="session")
 def random_stylizer():
     import torch

@@ -9,7 +9,6 @@ from PIL import Image
 
 from colorstudio import cli
 from colorstudio.batch import BatchError, plan, run_batch
-from colorstudio.ml.weights import export_generator
 
 
 @pytest.fixture
@@ -45,15 +44,8 @@ def test_plan_mirrors_folders_and_refuses_output_inside_input(archive, tmp_path)
         plan(archive, archive / "coloured")
 
 
-def test_cli_batch_runs_resumes_and_keeps_inputs(archive, tmp_path, capsys, random_colorizer):
-    models = tmp_path / "models"
-    export_generator(
-        random_colorizer,
-        name="c",
-        task="colorize",
-        architecture="colorizer_lite0",
-        models_dir=models,
-    )
+def test_cli_batch_runs_resumes_and_keeps_inputs(archive, tmp_path, capsys, exported_colorizer):
+    models = exported_colorizer
     before = digests(archive)
     out = tmp_path / "out"
     args = ["batch", "colorize", str(archive), str(out), "--models", str(models), "--size", "64"]

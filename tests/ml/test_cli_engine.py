@@ -72,15 +72,8 @@ def test_colorize_with_levin_and_hints(tmp_path, photo, capsys):
     assert np.abs(lab[..., 0] - source[..., 0]).max() < 1.0
 
 
-def test_colorize_with_an_exported_model(tmp_path, photo, random_colorizer, capsys):
-    models = tmp_path / "models"
-    export_generator(
-        random_colorizer,
-        name="c",
-        task="colorize",
-        architecture="colorizer_lite0",
-        models_dir=models,
-    )
+def test_colorize_with_an_exported_model(tmp_path, photo, exported_colorizer, capsys):
+    models = exported_colorizer
     out = tmp_path / "gan.jpg"
     assert (
         cli.main(["colorize", str(photo), str(out), "--models", str(models), "--size", "128"]) == 0

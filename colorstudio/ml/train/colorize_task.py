@@ -9,7 +9,6 @@ from colorstudio.ml.color import AB_SCALE, normalize_l, torch_lab_to_srgb, torch
 from colorstudio.ml.networks.colorizer import HintColorizer
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.palette import CODE_DIM, palette_code
-from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import (
     PerceptualLoss,
     hinge_d_loss,
@@ -19,26 +18,17 @@ from colorstudio.ml.train.losses import (
 )
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
 from colorstudio.ml.train.task_base import AdversarialTask
-from colorstudio.ml.train.trainer import TrainConfig
 
 P_NO_REFERENCE = 0.4
 P_SAME_PHOTO = 0.4  # else: another photo, target moved to its palette
 
 
 class ColorizeTask(AdversarialTask):
-    def __init__(self, config: TrainConfig, generator: HintColorizer | None = None) -> None:
-        self.config = config
-        self.generator = generator
-        self.device = torch.device("cpu")
-
     # ------------------------------------------------------------------ setup
     def setup(self, device: torch.device, distributed: bool) -> None:
         cfg = self.config
         self.device = device
-        files = list_images(cfg.data)
-        if cfg.limit_images:
-            files = files[: cfg.limit_images]
-        self.bank = ImageBank(files, cfg.short_side)
+        self.bank = self.photo_bank()
         if self.generator is None:
             self.generator = HintColorizer(pretrained=True)
         self.g = self.generator.to(device)

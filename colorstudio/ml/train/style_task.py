@@ -17,22 +17,13 @@ from colorstudio.ml.networks.stylizer import AdaINStylizer, adain
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask
-from colorstudio.ml.train.trainer import TrainConfig
 
 
 class StyleTask(AdversarialTask):
-    def __init__(self, config: TrainConfig, generator: AdaINStylizer | None = None) -> None:
-        self.config = config
-        self.generator = generator
-        self.device = torch.device("cpu")
-
     def setup(self, device: torch.device, distributed: bool) -> None:
         cfg = self.config
         self.device = device
-        photos = list_images(cfg.data)
-        if cfg.limit_images:
-            photos = photos[: cfg.limit_images]
-        self.content = ImageBank(photos, cfg.short_side)
+        self.content = self.photo_bank()
         self.styles = ImageBank(list_images(cfg.style_data), max(cfg.short_side, 256))
         self.g = (self.generator or AdaINStylizer(pretrained=True)).to(device)
         self.d = PatchDiscriminator(3).to(device)

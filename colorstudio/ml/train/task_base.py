@@ -12,6 +12,20 @@ from torch.nn.parallel import DistributedDataParallel
 class AdversarialTask:
     """Base for tasks holding ``g``, ``d``, ``opt_g`` and ``opt_d`` (set in their ``setup``)."""
 
+    def __init__(self, config, generator: nn.Module | None = None) -> None:
+        self.config = config
+        self.generator = generator
+        self.device = torch.device("cpu")
+
+    def photo_bank(self):
+        """The training photos (``config.data``, at most ``limit_images``) decoded into memory."""
+        from colorstudio.ml.train.data import ImageBank, list_images
+
+        files = list_images(self.config.data)
+        if self.config.limit_images:
+            files = files[: self.config.limit_images]
+        return ImageBank(files, self.config.short_side)
+
     g: nn.Module
     d: nn.Module
     opt_g: torch.optim.Optimizer
