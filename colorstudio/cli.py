@@ -173,7 +173,7 @@ def _train(argv: Sequence[str]) -> int:
         description="Train a generator (NoGAN schedule: pretrain G, pretrain D, short GAN phase). "
         "Runs unchanged under torchrun for several GPUs.",
     )
-    parser.add_argument("task", choices=["colorize", "style"])
+    parser.add_argument("task", choices=["colorize", "style", "detect", "inpaint"])
     parser.add_argument("--data", nargs="+", required=True, help="folders of training photos")
     parser.add_argument("--style-data", nargs="*", default=[], help="folders of paintings (style)")
     parser.add_argument("--out", required=True, help="run folder (checkpoint, log.csv, samples/)")
@@ -205,8 +205,8 @@ def _train(argv: Sequence[str]) -> int:
         batch=args.batch,
         lr_g=args.lr,
         steps_pretrain=args.steps_pretrain,
-        steps_critic=args.steps_critic,
-        steps_gan=args.steps_gan,
+        steps_critic=0 if args.task == "detect" else args.steps_critic,
+        steps_gan=0 if args.task == "detect" else args.steps_gan,
         checkpoint_every=args.checkpoint_every,
         sample_every=args.sample_every,
         max_minutes=args.max_minutes,
@@ -224,6 +224,14 @@ def _train(argv: Sequence[str]) -> int:
 
             generator = load_generator_file(args.init_from, "colorizer_lite0", trainable=True)
         task = ColorizeTask(config, generator)
+    elif args.task == "detect":
+        from colorstudio.ml.train.restore_tasks import DetectTask
+
+        task = DetectTask(config)
+    elif args.task == "inpaint":
+        from colorstudio.ml.train.restore_tasks import InpaintTask
+
+        task = InpaintTask(config)
     else:
         from colorstudio.ml.train.style_task import StyleTask
 

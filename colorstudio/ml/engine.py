@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.masks import as_unit, bbox_of, blend_weights
-from colorstudio.ml import fullres
+from colorstudio.ml import fullres, restore
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom, unchanged
@@ -38,8 +38,10 @@ from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import (
     AdjustRequest,
     ColorizeRequest,
+    DetectDamageRequest,
     RecolourRequest,
     ReferenceImage,
+    RestoreRequest,
     Result,
     StylizeRequest,
     SuggestRequest,
@@ -84,6 +86,8 @@ class Engine:
         colorizer: torch.nn.Module | None = None,
         stylizer: torch.nn.Module | None = None,
         colorizer_name: str | None = None,
+        detector: torch.nn.Module | None = None,
+        inpainter: torch.nn.Module | None = None,
     ) -> None:
         if models_dir is None:
             from colorstudio import paths
@@ -96,7 +100,9 @@ class Engine:
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
         self._lock = threading.Lock()
-        for model in (colorizer, stylizer):
+        self._detector = detector
+        self._inpainter = inpainter
+        for model in (colorizer, stylizer, detector, inpainter):
             if model is not None:
                 model.eval().to(self.device)
 
@@ -128,6 +134,30 @@ class Engine:
             except ModelError as err:
                 raise EngineError(str(err)) from None
         return self._stylizer
+
+    def _task_model(self, attribute: str, task: str, what: str) -> torch.nn.Module:
+        model = getattr(self, attribute)
+        if model is None:
+            entry = find_model(self.models_dir, task)
+            if entry is None:
+                raise EngineError(f"no {what} model is installed in the models folder")
+            try:
+                model = load_model(entry, self.models_dir, self.device)
+            except ModelError as err:
+                raise EngineError(str(err)) from None
+            setattr(self, attribute, model)
+        return model
+
+    def detector(self) -> torch.nn.Module:
+        return self._task_model("_detector", "detect", "damage detection")
+
+    def inpainter(self, required: bool = True) -> torch.nn.Module | None:
+        """The inpainter; ``required=False`` returns None when none is installed (the caller
+        falls back to the classical fill) but still refuses a damaged model file."""
+        missing = self._inpainter is None and find_model(self.models_dir, "inpaint") is None
+        if missing and not required:
+            return None
+        return self._task_model("_inpainter", "inpaint", "inpainting")
 
     def _autocast(self):
         if self.device.type == "cuda" and torch.cuda.is_available():
@@ -181,6 +211,10 @@ class Engine:
                 result = self.adjust(request, job)
             elif isinstance(request, SuggestRequest):
                 result = self.suggest(request, job)
+            elif isinstance(request, DetectDamageRequest):
+                result = restore.detect_damage(self, request, job)
+            elif isinstance(request, RestoreRequest):
+                result = restore.inpaint(self, request, job)
             else:
                 raise EngineError(f"unknown request type {type(request).__name__}")
         job.check(1.0, "done")

@@ -186,6 +186,62 @@ class AdjustRequest(_Request):
 
 
 @dataclass(frozen=True, eq=False)
+class DetectDamageRequest(_Request):
+    """Find scratches, cracks, dust, stains, folds and torn corners in an old photo.
+
+    The Result's ``mask`` is the damage (H x W uint8, 255 = damaged) and its image is the input.
+    ``sensitivity`` 0..1: higher finds fainter damage (threshold = 1 − sensitivity on the
+    detector's probability). ``grow``: pixels added around what is found (inpainting wants a
+    margin). ``working_size``: long side the detector sees (damage is thin: keep it high).
+    """
+
+    image: np.ndarray
+    sensitivity: float = 0.5
+    grow: int = 1
+    working_size: int = 1536
+    tile_size: int = 512
+    tile_overlap: int = 32
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)),)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.sensitivity < 1.0:
+            raise ValueError("sensitivity must be between 0 and 1")
+        if self.grow < 0:
+            raise ValueError("grow must be 0 or more pixels")
+
+
+@dataclass(frozen=True, eq=False)
+class RestoreRequest(_Request):
+    """Fill the damage in ``mask`` (H x W, >0 = damaged; soft values blend) by inpainting.
+
+    Only masked pixels change. ``engine``: "auto" (the trained inpainter, else the classical
+    fill), "gan" or "classical" (pull–push smooth fill). ``working_size``: images whose long
+    side is larger are inpainted at this size inside the mask and the fill is upscaled.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray | None = None
+    engine: str = "auto"
+    working_size: int = 2048
+    tile_size: int = 512
+    tile_overlap: int = 64
+    seed: int = 0
+    request_id: int = 0
+    preview: bool = False
+    _arrays = (("image", (3,)), ("mask", (2,)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mask is None:
+            raise ValueError("a restore request needs the damage mask (detect it or paint it)")
+        if self.engine not in ("auto", "gan", "classical"):
+            raise ValueError(f"unknown restore engine {self.engine!r}")
+
+
+@dataclass(frozen=True, eq=False)
 class Result:
     """What a job produced. ``image`` is full resolution, same shape as the request's image;
     ``bbox`` (y0, x0, y1, x1) is the region that may differ from the input."""
@@ -202,6 +258,8 @@ class Result:
     hint_influence: np.ndarray | None = None
     confidence: np.ndarray | None = None
     suggestions: tuple[tuple[int, int, int], ...] = ()
+    #: damage detection: H x W uint8 mask (255 = damaged)
+    mask: np.ndarray | None = None
 
     @property
     def total_seconds(self) -> float:

@@ -63,9 +63,9 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
 def build_and_load(
     architecture: str, config: dict[str, Any], state: dict[str, torch.Tensor], source: str
 ) -> nn.Module:
-    model = define_generator(
-        architecture, **config, pretrained=PACKAGE_ENCODER.get(architecture, False)
-    )
+    if architecture in PACKAGE_ENCODER:  # encoder weights: from the package, or not needed
+        config = {**config, "pretrained": PACKAGE_ENCODER[architecture]}
+    model = define_generator(architecture, **config)
     try:
         model.load_exportable_state_dict(state)
     except RuntimeError as err:

@@ -48,3 +48,14 @@ def test_same_seed_same_damage(clean):
     a = synthesize_damage(clean, np.random.default_rng(9))
     b = synthesize_damage(clean, np.random.default_rng(9))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_brush_strokes_make_connected_holes_of_moderate_size():
+    from scipy import ndimage
+
+    from colorstudio.ml.damage import brush_strokes
+
+    mask = brush_strokes((128, 160), np.random.default_rng(4), count=2)
+    assert 0.02 < mask.mean() < 0.5
+    _, components = ndimage.label(mask)
+    assert components <= 2  # each stroke is one connected hole

@@ -9,15 +9,20 @@ from torch import nn
 
 from colorstudio.ml.networks.colorizer import HintColorizer
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
+from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.networks.stylizer import AdaINStylizer
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "colorizer_lite0": HintColorizer,
     "stylizer_adain": AdaINStylizer,
+    "detector_unet": DamageDetector,
+    "inpainter_gated": GatedInpainter,
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "patch_colour": lambda **kw: PatchDiscriminator(in_channels=3, **kw),
     "patch_style": lambda **kw: PatchDiscriminator(in_channels=3, **kw),
+    # inpainting (SN-PatchGAN as DeepFill v2): the image and the hole mask
+    "patch_inpaint": lambda **kw: PatchDiscriminator(in_channels=4, **kw),
 }
 
 

@@ -4,12 +4,19 @@ Content crops come from photos, style crops from paintings. The frozen VGG19 enc
 gives the target features ``t``; the decoder learns to invert them: content loss ||VGG(out) - t||
 on relu4_1, style loss on mean/std of relu1_1..relu4_1 against the painting; in the GAN phase a
 PatchGAN (real = painting crops) pushes the output towards painted texture.
+
+Identity term (as SANet's identity loss, Park & Lee 2019): a quarter of every batch is styled by
+its own content crop, where the right output is the photo itself, so a pixel L1 gives the decoder
+a direct, strong gradient. On two CPU cores the relative feature losses alone left the decoder
+producing noise after 300 steps; with the identity term it reconstructs images within a few
+hundred steps and the style losses then refine texture.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.encoders import STYLE_TAPS
@@ -39,11 +46,14 @@ class StyleTask(AdversarialTask):
         size = self.config.size
         content = self.content.batch(rng.integers(len(self.content), size=n), size, rng)
         style = self.styles.batch(rng.integers(len(self.styles), size=n), size, rng)
-        return {"content": content, "style": style}
+        identity = n // 4
+        style[:identity] = content[:identity]
+        return {"content": content, "style": style, "identity": torch.tensor(identity)}
 
     def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
         cfg = self.config
         batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
+        identity = int(batch["identity"])
         style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():
             target = adain(self.g.encode(batch["content"]), style_targets[STYLE_TAPS[-1]])
@@ -64,6 +74,10 @@ class StyleTask(AdversarialTask):
                 out = self.decoder_train(target)
                 content, style = self.loss(out, target, style_targets)
                 loss = content + cfg.lambda_style * style
+                if identity and cfg.lambda_identity:
+                    same = F.l1_loss(out[:identity].float(), batch["content"][:identity])
+                    loss = loss + cfg.lambda_identity * same
+                    losses["identity"] = same.item()
                 if phase == "gan":
                     adv = hinge_g_loss(self.d_train(out).float())
                     loss = loss + cfg.lambda_adv * adv
@@ -78,7 +92,7 @@ class StyleTask(AdversarialTask):
     @torch.no_grad()
     def sample_grid(self) -> np.ndarray:
         """Rows: content | style | output."""
-        batch = {k: v.to(self.device) for k, v in self.fixed.items()}
+        batch = {k: v.to(self.device) for k, v in self.fixed.items() if k != "identity"}
         out = self.g(batch["content"], batch["style"]).clamp(0, 1)
         columns = [batch["content"], batch["style"], out]
         grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)

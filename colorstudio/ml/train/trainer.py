@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PHASES = ("pretrain", "critic", "gan")
 #: every loss a task may report, in the CSV's column order
-LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style")
+LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class TrainConfig:
     lambda_hint: float = 2.0
     lambda_adv: float = 0.02
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
+    lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10

@@ -1,0 +1,232 @@
+"""Training tasks for restoration: the damage detector and the gated-convolution inpainter.
+
+Both train on clean photos damaged on the fly by :mod:`colorstudio.ml.damage`, whose masks are
+exact, so no labelled old photos are needed.
+
+- ``detect``: a random crop, sometimes made grey or sepia (old prints), damaged with a random
+  mix of kinds, then film grain and JPEG recompression (not damage: the detector must learn to
+  ignore them); a tenth of the crops stay undamaged so the net learns to stay quiet. Loss: BCE
+  (damaged pixels up-weighted ×3, they are rare) + soft Dice, which targets the F1 the
+  evaluation reports. No adversarial phase: detection is not a generation task.
+- ``inpaint``: holes from three sources — synthetic damage masks grown by 1–2 px (what the
+  detector hands over), free-form brush strokes (what users paint) and a mix of both. Losses:
+  L1 on the raw prediction with holes weighted ×6 (DeepFill v2), VGG perceptual on the
+  composite, and in the GAN phase a hinge SN-PatchGAN that sees the image and the mask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from colorstudio.ml.damage import brush_strokes, synthesize_damage
+from colorstudio.ml.networks.discriminator import PatchDiscriminator
+from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
+from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
+from colorstudio.ml.train.task_base import AdversarialTask
+
+P_GREY = 0.4
+P_SEPIA = 0.15
+P_CLEAN = 0.1
+SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
+
+
+def _to_uint8(t: torch.Tensor) -> np.ndarray:
+    return (t.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def _to_tensor(a: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t.permute(2, 0, 1).float() / 255.0 if t.ndim == 3 else t[None].float()
+
+
+def old_print_look(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make a crop grey or sepia-toned now and then, as the prints people restore are."""
+    r = rng.random()
+    if r >= P_GREY + P_SEPIA:
+        return rgb
+    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    tone = SEPIA if r >= P_GREY else np.ones(3, np.float32)
+    return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
+
+
+def damaged_sample(
+    rgb: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(clean, damaged, mask) for one crop, with the old-print look, grain and JPEG."""
+    clean = old_print_look(rgb, rng)
+    grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
+    quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
+    if rng.random() < P_CLEAN:
+        damaged, mask = synthesize_damage(clean, rng, kinds=(), grain=grain, jpeg_quality=quality)
+    else:
+        damaged, mask = synthesize_damage(
+            clean, rng, severity=float(rng.uniform(0.15, 1.0)), grain=grain, jpeg_quality=quality
+        )
+    return clean, damaged, mask
+
+
+def hole_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """An inpainting hole: grown damage, brush strokes, or both."""
+    r = rng.random()
+    mask = np.zeros(shape, bool)
+    if r < 0.65:
+        _, damage = synthesize_damage(
+            np.zeros((*shape, 3), np.uint8), rng, severity=float(rng.uniform(0.2, 1.0))
+        )
+        mask |= ndimage.binary_dilation(damage, iterations=int(rng.integers(1, 3)))
+    if r >= 0.5:
+        mask |= brush_strokes(shape, rng, int(rng.integers(1, 4)))
+    if not mask.any():
+        mask |= brush_strokes(shape, rng, 1)
+    return mask
+
+
+class DetectTask:
+    """Trains :class:`DamageDetector` (one phase; ``steps_critic``/``steps_gan`` should be 0)."""
+
+    def __init__(self, config, generator: torch.nn.Module | None = None) -> None:
+        self.config = config
+        self.generator = generator
+        self.device = torch.device("cpu")
+
+    def setup(self, device: torch.device, distributed: bool) -> None:
+        self.device = device
+        self.bank = AdversarialTask.photo_bank(self)
+        self.g = (self.generator or DamageDetector()).to(device)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), self.config.lr_g)
+        self.fixed = self._batch(np.random.default_rng(7), 6)
+        self.g_train = AdversarialTask.wrap(self.g, device, distributed)
+
+    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+        crops = self.bank.batch(rng.integers(len(self.bank), size=n), self.config.size, rng)
+        damaged, masks = [], []
+        for crop in crops:
+            _, bad, mask = damaged_sample(_to_uint8(crop), rng)
+            damaged.append(_to_tensor(bad))
+            masks.append(_to_tensor(mask.astype(np.uint8)))
+        return {"damaged": torch.stack(damaged), "mask": torch.stack(masks)}
+
+    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+        batch = {k: v.to(self.device) for k, v in self._batch(rng, self.config.batch).items()}
+        target = batch["mask"]
+        with amp:
+            logits = self.g_train(batch["damaged"]).float()
+        weight = 1.0 + 2.0 * target
+        bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+        prob = torch.sigmoid(logits)
+        inter = (prob * target).sum((1, 2, 3))
+        dice = 1 - (2 * inter + 1) / (prob.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+        loss = bce + dice.mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"bce": bce.item(), "dice": dice.mean().item()}
+
+    @torch.no_grad()
+    def sample_grid(self) -> np.ndarray:
+        """Rows: damaged | predicted mask | true mask."""
+        self.g.eval()
+        damaged = self.fixed["damaged"].to(self.device)
+        prob = self.g.probabilities(damaged).cpu().expand(-1, 3, -1, -1)
+        self.g.train()
+        columns = [damaged.cpu(), prob, self.fixed["mask"].expand(-1, 3, -1, -1)]
+        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
+        return (grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.g.state_dict(), "opt_g": self.opt_g.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g.load_state_dict(state["generator"], strict=True)
+        self.opt_g.load_state_dict(state["opt_g"])
+
+
+class InpaintTask(AdversarialTask):
+    """Trains :class:`GatedInpainter` with the NoGAN schedule."""
+
+    HOLE_WEIGHT = 6.0
+    #: VGG losses start near 8 against a weighted L1 near 0.3: 0.01 keeps them a supporting term
+    PERCEPTUAL_WEIGHT = 0.01
+
+    def setup(self, device: torch.device, distributed: bool) -> None:
+        cfg = self.config
+        self.device = device
+        self.bank = self.photo_bank()
+        self.g = (self.generator or GatedInpainter()).to(device)
+        self.d = PatchDiscriminator(4).to(device)
+        self.perceptual = PerceptualLoss().to(device)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), cfg.lr_g, betas=(0.5, 0.99))
+        self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
+        self.fixed = self._batch(np.random.default_rng(7), 6)
+        self.g_train = self.wrap(self.g, device, distributed)
+        self.d_train = self.wrap(self.d, device, distributed)
+
+    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+        size = self.config.size
+        crops = self.bank.batch(rng.integers(len(self.bank), size=n), size, rng)
+        images, masks = [], []
+        for crop in crops:
+            clean = old_print_look(_to_uint8(crop), rng)
+            if rng.random() < 0.3:  # film grain, the same inside and outside the hole
+                noise = rng.normal(0, rng.uniform(2, 8), clean.shape[:2])[..., None]
+                clean = np.clip(clean + noise + 0.5, 0, 255).astype(np.uint8)
+            images.append(_to_tensor(clean))
+            masks.append(_to_tensor(hole_mask((size, size), rng).astype(np.uint8)))
+        return {"image": torch.stack(images), "mask": torch.stack(masks)}
+
+    def _critic_input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.cat([image * 2 - 1, mask], dim=1)
+
+    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+        cfg = self.config
+        batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
+        image, mask = batch["image"], batch["mask"]
+        losses: dict[str, float] = {}
+        if phase in ("critic", "gan"):
+            with torch.no_grad(), amp:
+                fake = self.g(image, mask).float()
+            with amp:
+                d_loss = hinge_d_loss(
+                    self.d_train(self._critic_input(image, mask)).float(),
+                    self.d_train(self._critic_input(fake, mask)).float(),
+                )
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            losses["d"] = d_loss.item()
+        if phase in ("pretrain", "gan"):
+            with amp:
+                raw = self.g_train(image, mask, composite=False).float()
+                composite = image * (1 - mask) + raw * mask
+                l1 = ((raw - image).abs() * (1 + (self.HOLE_WEIGHT - 1) * mask)).mean()
+                perc = self.perceptual(composite, image)
+                loss = l1 + self.PERCEPTUAL_WEIGHT * perc
+                if phase == "gan":
+                    adv = hinge_g_loss(self.d_train(self._critic_input(composite, mask)).float())
+                    loss = loss + cfg.lambda_adv * adv
+                    losses["adv"] = adv.item()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+            losses["l1"] = l1.item()
+            losses["perc"] = perc.item()
+        return losses
+
+    @torch.no_grad()
+    def sample_grid(self) -> np.ndarray:
+        """Rows: input with holes | inpainted | original."""
+        self.g.eval()
+        image, mask = self.fixed["image"].to(self.device), self.fixed["mask"].to(self.device)
+        out = self.g(image, mask).cpu()
+        self.g.train()
+        holes = (
+            image.cpu() * (1 - mask.cpu()) + mask.cpu() * torch.tensor([1.0, 0, 1])[:, None, None]
+        )
+        columns = [holes, out, image.cpu()]
+        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
+        return (grid.permute(1, 2, 0).numpy().clip(0, 1) * 255 + 0.5).astype(np.uint8)

@@ -1,0 +1,210 @@
+"""Restoration pipeline contract: only masked pixels change, damage-free tiles are skipped,
+full-resolution handling, OOM retries, cancellation, the classical fill and clear errors."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from colorstudio.ml.damage import synthesize_damage
+from colorstudio.ml.engine import Engine, EngineError
+from colorstudio.ml.jobs import Cancelled, CancelToken
+from colorstudio.ml.networks import define_generator
+from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
+from colorstudio.ml.restore import pull_push_fill
+
+
+def photo(rng, h=96, w=128):
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([60 + xx, 90 + yy / 2, 140 - xx / 3], -1)
+    return np.clip(base + rng.normal(0, 2, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+class CountingInpainter(nn.Module):
+    """Wraps a random inpainter and records the tile shapes it sees."""
+
+    def __init__(self, oom_above: int | None = None) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.inner = define_generator("inpainter_gated", width=8)
+        self.shapes: list[tuple[int, int]] = []
+        self.oom_above = oom_above
+
+    def forward(self, image, mask):
+        self.shapes.append(tuple(image.shape[-2:]))
+        if self.oom_above and max(image.shape[-2:]) > self.oom_above:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(image, mask)
+
+
+class ThresholdDetector(nn.Module):
+    """'Damage' = very bright pixels, so the expected mask is known exactly."""
+
+    def probabilities(self, rgb01):
+        return (rgb01.mean(1, keepdim=True) > 0.9).float()
+
+
+@pytest.fixture
+def inpainter():
+    return CountingInpainter()
+
+
+def engine_with(tmp_path, **models):
+    return Engine(models_dir=tmp_path / "no-models", device="cpu", **models)
+
+
+def test_only_masked_pixels_change(tmp_path, rng, inpainter):
+    image = photo(rng)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[20:30, 10:90] = 255
+    mask[60, 5:120] = 128  # a soft scratch: blended half-way
+    result = engine_with(tmp_path, inpainter=inpainter).run(RestoreRequest(image, mask))
+    changed = np.any(result.image != image, axis=2)
+    assert not changed[mask == 0].any()
+    assert changed[20:30, 10:90].mean() > 0.5
+    assert result.bbox == (20, 5, 61, 120)
+    assert result.engine == "inpainter"
+
+
+def test_alpha_is_kept_and_input_untouched(tmp_path, rng, inpainter):
+    rgba = np.dstack([photo(rng), np.full((96, 128), 200, np.uint8)])
+    before = rgba.copy()
+    mask = np.zeros((96, 128), np.uint8)
+    mask[40:50, 40:50] = 255
+    result = engine_with(tmp_path, inpainter=inpainter).run(RestoreRequest(rgba, mask))
+    assert (result.image[..., 3] == 200).all()
+    assert np.array_equal(rgba, before)
+
+
+def test_tiles_without_damage_are_skipped(tmp_path, rng, inpainter):
+    image = photo(rng, 256, 512)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[10:14, 10:14] = 255  # one speck in the top-left tile
+    engine = engine_with(tmp_path, inpainter=inpainter)
+    engine.run(RestoreRequest(image, mask, tile_size=128, tile_overlap=32))
+    assert len(inpainter.shapes) == 1  # of 3 x 5 tiles, only the one holding the speck ran
+
+
+def test_large_images_are_inpainted_at_the_working_size(tmp_path, rng, inpainter):
+    image = photo(rng, 300, 400)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[100:104, :] = 255
+    result = engine_with(tmp_path, inpainter=inpainter).run(
+        RestoreRequest(image, mask, working_size=200, tile_size=512)
+    )
+    assert max(inpainter.shapes[0]) <= 200  # ran downscaled
+    assert result.image.shape == image.shape
+    changed = np.any(result.image != image, axis=2)
+    assert not changed[mask == 0].any() and changed[100:104].mean() > 0.5
+
+
+def test_out_of_memory_halves_the_tile(tmp_path, rng):
+    model = CountingInpainter(oom_above=130)
+    image = photo(rng, 256, 256)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[::17, :] = 255
+    result = engine_with(tmp_path, inpainter=model).run(
+        RestoreRequest(image, mask, tile_size=512, tile_overlap=32)
+    )
+    assert "out of memory: retried with 256 px tiles" in result.notes
+    assert "out of memory: retried with 128 px tiles" in result.notes
+    assert max(model.shapes[-1]) <= 128
+
+
+def test_cancel_stops_between_tiles(tmp_path, rng, inpainter):
+    image = photo(rng, 256, 256)
+    mask = np.full(image.shape[:2], 255, np.uint8)
+    token = CancelToken()
+
+    def progress(fraction, message):
+        if message == "filling damage":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine_with(tmp_path, inpainter=inpainter).run(
+            RestoreRequest(image, mask, tile_size=128, tile_overlap=16),
+            cancel=token,
+            progress=progress,
+        )
+    assert len(inpainter.shapes) == 1  # cancelled while tile 1 ran: tiles 2..9 never started
+
+
+def test_classical_fill_without_a_model(tmp_path, rng):
+    image = photo(rng)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[40:44, :] = 255
+    damaged = image.copy()
+    damaged[mask > 0] = 255
+    result = engine_with(tmp_path).run(RestoreRequest(damaged, mask))
+    assert result.engine == "pull-push"
+    error = np.abs(result.image.astype(int) - image)[mask > 0].mean()
+    assert error < 12  # a smooth gradient is filled almost exactly (the scratch was +100..190)
+    assert np.array_equal(result.image[mask == 0], damaged[mask == 0])
+    with pytest.raises(EngineError, match="no inpainting model is installed"):
+        engine_with(tmp_path).run(RestoreRequest(damaged, mask, engine="gan"))
+
+
+def test_pull_push_fills_from_the_surroundings():
+    image = np.zeros((32, 32, 3), np.float32)
+    image[:, :16] = 50
+    image[:, 16:] = 200
+    hole = np.zeros((32, 32), bool)
+    hole[10:20, 4:10] = True  # inside the dark half
+    filled = pull_push_fill(image, hole)
+    assert np.allclose(filled[~hole], image[~hole])
+    assert np.abs(filled[hole] - 50).max() < 30
+    everything = pull_push_fill(image, np.ones((32, 32), bool))
+    assert np.allclose(everything, 127.5)
+
+
+def test_empty_mask_changes_nothing(tmp_path, rng, inpainter):
+    image = photo(rng)
+    result = engine_with(tmp_path, inpainter=inpainter).run(
+        RestoreRequest(image, np.zeros(image.shape[:2], np.uint8))
+    )
+    assert np.array_equal(result.image, image) and inpainter.shapes == []
+
+
+def test_a_restore_request_needs_a_mask(rng):
+    with pytest.raises(ValueError, match="needs the damage mask"):
+        RestoreRequest(photo(rng))
+
+
+def test_detection_thresholds_grows_and_upsamples(tmp_path, rng):
+    image = photo(rng, 200, 300)
+    image[100, 50:250] = 255  # a bright 1 px scratch
+    engine = engine_with(tmp_path, detector=ThresholdDetector())
+    exact = engine.run(DetectDamageRequest(image, grow=0, working_size=300))
+    assert exact.mask.dtype == np.uint8 and exact.mask.shape == (200, 300)
+    assert exact.mask[100, 60:240].all() and exact.mask.sum() // 255 <= 202
+    grown = engine.run(DetectDamageRequest(image, grow=2, working_size=300))
+    assert grown.mask[98:103, 60:240].all() and not grown.mask[95].any()
+    assert np.array_equal(grown.image, image)
+    image[99:103, 50:250] = 255  # wide enough to survive halving for the toy detector
+    small = engine.run(DetectDamageRequest(image, grow=1, working_size=150))
+    assert small.mask.shape == (200, 300) and small.mask[99:103, 60:240].all()
+    assert not small.mask[:90].any()
+
+
+def test_detection_reports_when_nothing_is_found(tmp_path, rng):
+    result = engine_with(tmp_path, detector=ThresholdDetector()).run(
+        DetectDamageRequest(photo(rng))
+    )
+    assert not result.mask.any()
+    assert any("no damage found" in note for note in result.notes)
+
+
+def test_detection_without_a_model_says_so(tmp_path, rng):
+    with pytest.raises(EngineError, match="no damage detection model is installed"):
+        engine_with(tmp_path).run(DetectDamageRequest(photo(rng)))
+
+
+def test_random_detector_runs_on_odd_sizes(tmp_path, rng):
+    torch.manual_seed(0)
+    model = define_generator("detector_unet", widths=(4, 8, 8, 8)).eval()
+    image, _ = synthesize_damage(photo(rng, 77, 131), rng)
+    result = engine_with(tmp_path, detector=model).run(
+        DetectDamageRequest(image, tile_size=64, tile_overlap=16)
+    )
+    assert result.mask.shape == (77, 131)
+    assert set(np.unique(result.mask)) <= {0, 255}
