@@ -167,35 +167,139 @@ def stylize_command(argv: Sequence[str]) -> int:
     return _run(build, args)
 
 
+@subcommand("restore")
+def restore_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="colorstudio restore",
+        description="Repair an old photo: find scratches, dust, cracks, stains, folds and torn "
+        "corners (or use --mask), fill them in, and optionally colourize.",
+    )
+    parser.add_argument("input", help="photo to repair")
+    parser.add_argument("output", help="where to write the result (.png, .jpg, .tif, .webp)")
+    parser.add_argument("--mask", help="damage mask image (white = damaged); skips detection")
+    parser.add_argument("--save-mask", help="also write the detected damage mask here")
+    parser.add_argument(
+        "--sensitivity", type=float, default=0.5, help="detection 0..1: higher finds more"
+    )
+    parser.add_argument("--grow", type=int, default=1, help="pixels added around found damage")
+    parser.add_argument("--colorize", action="store_true", help="colourize after repairing")
+    parser.add_argument("--reference", action="append", default=[], help="palette for --colorize")
+    parser.add_argument("--size", type=int, default=2048, help="inpainting working size")
+    parser.add_argument("--engine", default="auto", choices=["auto", "gan", "classical"])
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, help="CPU threads")
+    parser.add_argument("--models", help="model folder (default: the shipped models)")
+    parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality")
+    args = parser.parse_args(argv)
+    require_torch()
+    from colorstudio.ml.engine import EngineError
+
+    started = time.perf_counter()
+    try:
+        imported = load_image(args.input)
+        rgba = imported.rgba
+        engine = _engine(args)
+        result = restore_image(engine, rgba, args)
+        save_image(args.output, result.image, quality=args.quality, exif=imported.exif)
+    except (CommandError, FileFormatError, EngineError, OSError, ValueError) as err:
+        print(f"colorstudio: {err}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - started
+    print(f"{args.output}: {result.summary}, {seconds:.2f} s on {engine.device}")
+    return 0
+
+
+class RestoreOutcome:
+    def __init__(self, image: np.ndarray, summary: str) -> None:
+        self.image = image
+        self.summary = summary
+
+
+def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
+    """detect (or --mask) → inpaint → optionally colourize; shared with ``batch restore``."""
+    from colorstudio.ml.requests import (
+        ColorizeRequest,
+        DetectDamageRequest,
+        ReferenceImage,
+        RestoreRequest,
+    )
+
+    h, w = rgba.shape[:2]
+    steps = []
+    if getattr(args, "mask", None):
+        mask = _mask(args.mask, (h, w))
+    else:
+        found = engine.run(
+            DetectDamageRequest(rgba[..., :3], sensitivity=args.sensitivity, grow=args.grow)
+        )
+        mask = found.mask
+        steps.append(f"detector found {np.count_nonzero(mask) / mask.size:.2%} damaged")
+        if getattr(args, "save_mask", None):
+            save_image(args.save_mask, np.dstack([mask, mask, mask, np.full_like(mask, 255)]))
+    repaired = engine.run(
+        RestoreRequest(rgba, mask, engine=args.engine, working_size=args.size)
+    ).image
+    steps.append("nothing to repair" if not np.any(mask) else "repaired")
+    if args.colorize:
+        refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
+        colour = engine.run(ColorizeRequest(repaired[..., :3], references=refs, working_size=384))
+        repaired = np.dstack([colour.image[..., :3], repaired[..., 3]])
+        steps.append(f"colourized ({colour.engine})")
+    return RestoreOutcome(repaired, ", ".join(steps))
+
+
 @subcommand("eval")
 def eval_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="colorstudio eval", description="Evaluate a model on a folder of photos."
     )
-    parser.add_argument("task", choices=["colorize", "style"])
+    parser.add_argument("task", choices=["colorize", "style", "restore"])
     parser.add_argument("folder", help="folder of colour photos (ground truth / content)")
     parser.add_argument("--styles", help="folder of paintings (style evaluation)")
     parser.add_argument("--out", default="eval", help="folder for report.md and contact_sheet.png")
-    parser.add_argument("--size", type=int, default=256, help="working size")
+    parser.add_argument(
+        "--size", type=int, help="working size (colorize and style: 256; restore: 384)"
+    )
     parser.add_argument("--limit", type=int, help="only the first N images")
     parser.add_argument("--models", help="model folder (default: the shipped models)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     require_torch()
-    from colorstudio.ml.evaluate import evaluate_colorize
+    from colorstudio.ml.engine import EngineError
     from colorstudio.ml.train.data import list_images
 
     try:
         files = list_images([args.folder])[: args.limit]
-    except FileNotFoundError as err:
+        if args.task == "style" and not args.styles:
+            raise CommandError("eval style needs --styles FOLDER (paintings)")
+        paintings = list_images([args.styles]) if args.task == "style" else []
+    except (FileNotFoundError, CommandError) as err:
         print(f"colorstudio: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = evaluate_colorize(
-        _engine(args), files, working_size=args.size, sheet_path=out / "contact_sheet.png"
-    )
+    sheet = out / "contact_sheet.png"
+    try:
+        if args.task == "colorize":
+            from colorstudio.ml.evaluate import evaluate_colorize
+
+            report = evaluate_colorize(
+                _engine(args), files, working_size=args.size or 256, sheet_path=sheet
+            )
+        elif args.task == "style":
+            from colorstudio.ml.evaluate import evaluate_style
+
+            report = evaluate_style(
+                _engine(args), files, paintings, size=args.size or 256, sheet_path=sheet
+            )
+        else:
+            from colorstudio.ml.evaluate_restore import evaluate_restore
+
+            report = evaluate_restore(_engine(args), files, size=args.size or 384, sheet_path=sheet)
+    except (EngineError, RuntimeError) as err:
+        print(f"colorstudio: {err}", file=sys.stderr)
+        return 2
     text = report.markdown()
     (out / "report.md").write_text(text + "\n")
     print(text)
@@ -208,7 +312,7 @@ def batch_command(argv: Sequence[str]) -> int:
         prog="colorstudio batch",
         description="Process a folder tree of photos. Resumable: finished outputs are skipped.",
     )
-    parser.add_argument("task", choices=["colorize", "stylize"])
+    parser.add_argument("task", choices=["colorize", "stylize", "restore"])
     parser.add_argument("input_dir")
     parser.add_argument("output_dir")
     parser.add_argument("--size", type=int, help="working size (default 384; stylize: 768)")
@@ -220,6 +324,10 @@ def batch_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--keep-colour", action="store_true", help="stylize: keep the photo's colours"
     )
+    parser.add_argument(
+        "--sensitivity", type=float, default=0.5, help="restore: damage detection 0..1"
+    )
+    parser.add_argument("--colorize", action="store_true", help="restore: colourize afterwards")
     parser.add_argument("--report", help="CSV report (default OUTPUT_DIR/report.csv)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int)
@@ -248,6 +356,21 @@ def batch_command(argv: Sequence[str]) -> int:
 
     def process(imported):
         rgb = imported.rgba[..., :3]
+        if args.task == "restore":
+            options = argparse.Namespace(
+                mask=None,
+                save_mask=None,
+                sensitivity=args.sensitivity,
+                grow=1,
+                engine="auto",
+                size=args.size or 2048,
+                colorize=args.colorize,
+                reference=args.reference,
+            )
+            try:
+                return restore_image(engine, imported.rgba, options)
+            except EngineError as err:
+                raise RuntimeError(str(err)) from None
         if args.task == "colorize":
             request = ColorizeRequest(rgb, references=refs, working_size=args.size or 384)
         else:

@@ -67,3 +67,28 @@ def random_rgba(rng, height: int, width: int, opaque: bool = False) -> np.ndarra
     if opaque:
         rgba[..., 3] = 255
     return rgba
+
+
+@pytest.fixture
+def exported_restorers(tmp_path):
+    """A model folder with a tiny random damage detector and inpainter, exported for real."""
+    import torch
+
+    from colorstudio.ml.networks import define_generator
+    from colorstudio.ml.weights import export_generator
+
+    models = tmp_path / "restore-models"
+    torch.manual_seed(0)
+    for name, task, architecture, config in (
+        ("d", "detect", "detector_unet", {"widths": [4, 8, 8, 8]}),
+        ("i", "inpaint", "inpainter_gated", {"width": 8}),
+    ):
+        export_generator(
+            define_generator(architecture, **config),
+            name=name,
+            task=task,
+            architecture=architecture,
+            models_dir=models,
+            config=config,
+        )
+    return models

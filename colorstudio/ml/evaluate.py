@@ -132,7 +132,7 @@ def evaluate_colorize(
             if n == 10:
                 row.append(outputs["levin"])
         if len(sheet) < sheet_rows:
-            sheet.append(_sheet_row(row))
+            sheet.append(sheet_row(row))
         log.info("evaluated %s", path.name)
     count = len(files)
     report = ColorizeReport(
@@ -156,7 +156,7 @@ def save_sheet(rows: list[np.ndarray], path: Path) -> None:
     image.save(path, **({"quality": 85} if Path(path).suffix.lower() in (".jpg", ".jpeg") else {}))
 
 
-def _sheet_row(images: list[np.ndarray], height: int = 160) -> np.ndarray:
+def sheet_row(images: list[np.ndarray], height: int = 160) -> np.ndarray:
     tiles = []
     for image in images:
         im = Image.fromarray(image)
@@ -254,7 +254,7 @@ def evaluate_style(
             sums[method]["style"] += s
         count += 1
         if len(sheet) < sheet_rows:
-            sheet.append(_sheet_row([content, painting, reinhard, styled]))
+            sheet.append(sheet_row([content, painting, reinhard, styled]))
     report = StyleReport(count, {m: {k: v / count for k, v in d.items()} for m, d in sums.items()})
     if sheet_path is not None and sheet:
         save_sheet(sheet, sheet_path)
