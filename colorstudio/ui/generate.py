@@ -19,8 +19,10 @@ from colorstudio.core.layer import ReferenceRole
 from colorstudio.ml.requests import (
     AdjustRequest,
     ColorizeRequest,
+    DetectDamageRequest,
     RecolourRequest,
     ReferenceImage,
+    RestoreRequest,
     Result,
     StylizeRequest,
     SuggestRequest,
@@ -34,6 +36,10 @@ class Mode(str, Enum):
     STYLIZE = "Stylize"
     COLOURIZE_STYLIZE = "Colourize + stylize"
     ADJUST = "Adjust colour"
+    RESTORE = "Repair damage (fill the mask)"
+
+
+DAMAGE_MASK_NAME = "Damage (detected)"
 
 
 PREVIEW_MAX_SIDE = 800  #: previews are computed at most this large, shown scaled (Apply: full size)
@@ -58,6 +64,7 @@ class GenerateSettings:
     saturation: float = 1.0
     lightness: float = 0.0
     provenance: bool = False
+    sensitivity: float = 0.5  #: damage detection: higher finds fainter damage
 
 
 def document_rgb(doc: Document) -> np.ndarray:
@@ -162,6 +169,17 @@ def build_request(
         image = _shrink(document_rgb(doc), size)
     mask = None
     masks = {m.id: m for m in doc.masks if m.name != STRENGTH_MASK_NAME}
+    if settings.mode is Mode.RESTORE:
+        if active_mask_id not in masks or not masks[active_mask_id].pixels.any():
+            raise RequestError(
+                "mark the damage first: Detect damage, or paint it with the mask brush"
+            )
+        return RestoreRequest(
+            image,
+            _shrink(masks[active_mask_id].pixels, size),
+            request_id=request_id,
+            preview=preview,
+        )
     if settings.only_in_mask or settings.mode is Mode.RECOLOUR:
         if active_mask_id not in masks:
             raise RequestError(
@@ -214,6 +232,20 @@ def build_request(
         lightness=settings.lightness,
         **common,
     )
+
+
+def build_detect_request(
+    doc: Document, sensitivity: float, request_id: int, cache: CompositeCache | None = None
+) -> DetectDamageRequest:
+    """Find damage in the visible image at full resolution (the mask must fit the document)."""
+    image = cache.full() if cache is not None else document_rgb(doc)
+    return DetectDamageRequest(image, sensitivity=sensitivity, request_id=request_id)
+
+
+def damage_mask_edit(doc: Document, mask: np.ndarray) -> tuple[Edit, str]:
+    """The undoable edit adding a detected damage mask as an ordinary mask (and its id)."""
+    node = doc.new_mask(DAMAGE_MASK_NAME, np.array(mask, np.uint8))
+    return InsertNode("masks", len(doc.masks), node, "Detect damage"), node.id
 
 
 def result_edit(

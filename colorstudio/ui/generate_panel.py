@@ -39,6 +39,7 @@ class GeneratePanel(QWidget):
     preview_requested = Signal()
     apply_requested = Signal()
     cancel_requested = Signal()
+    detect_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +67,13 @@ class GeneratePanel(QWidget):
         self.saturation.setValue(1.0)
         self.lightness = QDoubleSpinBox()
         self.lightness.setRange(-50, 50)
+        self.sensitivity = _percent_slider(50)
+        self.sensitivity.setToolTip("Higher finds fainter damage (and more false alarms)")
+        self.detect_button = QPushButton("Detect damage")
+        self.detect_button.setToolTip(
+            "Find scratches, dust, cracks, stains, folds and torn corners; the result is a mask "
+            "you can refine with the mask brush and eraser"
+        )
         form = QFormLayout()
         form.addRow("Mode", self.mode)
         form.addRow("Engine", self.engine)
@@ -78,7 +86,8 @@ class GeneratePanel(QWidget):
             ("Saturation ×", self.saturation),
             ("Lightness", self.lightness),
         ]
-        for label, widget in self.style_rows + self.adjust_rows:
+        self.restore_rows = [("Sensitivity", self.sensitivity), ("", self.detect_button)]
+        for label, widget in self.style_rows + self.adjust_rows + self.restore_rows:
             form.addRow(label, widget)
         self.form = form
         self.preview_button = QPushButton("Preview")
@@ -106,13 +115,14 @@ class GeneratePanel(QWidget):
             combo.currentIndexChanged.connect(self._on_control_changed)
         for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_colour):
             check.toggled.connect(self._on_control_changed)
-        for slider in (self.strength, self.alpha):
+        for slider in (self.strength, self.alpha, self.sensitivity):
             slider.sliderReleased.connect(self._on_control_changed)
         for spin in (self.hue, self.saturation, self.lightness):
             spin.editingFinished.connect(self._on_control_changed)
         self.preview_button.clicked.connect(self.preview_requested)
         self.apply_button.clicked.connect(self.apply_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.detect_button.clicked.connect(self.detect_requested)
         self._on_control_changed()
 
     def _on_control_changed(self, *_args) -> None:
@@ -126,6 +136,7 @@ class GeneratePanel(QWidget):
         s.as_new_layer = self.as_new_layer.isChecked()
         s.alpha = self.alpha.value() / 100
         s.keep_colour = self.keep_colour.isChecked()
+        s.sensitivity = min(0.99, max(0.01, self.sensitivity.value() / 100))
         s.hue, s.saturation, s.lightness = (
             self.hue.value(),
             self.saturation.value(),
@@ -136,8 +147,16 @@ class GeneratePanel(QWidget):
             self.form.setRowVisible(widget, styling)
         for _label, widget in self.adjust_rows:
             self.form.setRowVisible(widget, s.mode is Mode.ADJUST)
+        for _label, widget in self.restore_rows:
+            self.form.setRowVisible(widget, s.mode is Mode.RESTORE)
         self.form.setRowVisible(self.engine, s.mode in (Mode.COLOURIZE, Mode.RECOLOUR))
+        self.form.setRowVisible(self.strength, s.mode is not Mode.RESTORE)
+        self.form.setRowVisible(self.size, s.mode is not Mode.RESTORE)
+        self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)
         self.settings_changed.emit()
+
+    def set_mode(self, mode: Mode) -> None:
+        self.mode.setCurrentIndex(list(Mode).index(mode))
 
     def set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

@@ -14,9 +14,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from colorstudio.ui.generate import (
     CompositeCache,
+    Mode,
     RequestError,
+    build_detect_request,
     build_request,
     build_suggest_request,
+    damage_mask_edit,
     result_edit,
 )
 
@@ -35,6 +38,7 @@ class GenerationController(QObject):
         self.latest_preview = 0
         self.apply_ids: set[int] = set()
         self.suggest_ids: set[int] = set()
+        self.detect_ids: set[int] = set()
         self._submitted_at: dict[int, float] = {}
         self._cache: CompositeCache | None = None
         self.preview_timer = QTimer(self)
@@ -100,6 +104,43 @@ class GenerationController(QObject):
             self.apply_ids.add(request_id)
         return request_id
 
+    def detect_damage(self) -> int | None:
+        """Run the damage detector on the visible image; the mask arrives as an undoable edit."""
+        w = self.window
+        if w.document is None:
+            return None
+        request_id = next(self._ids)
+        self.detect_ids.add(request_id)
+        self._submitted_at[request_id] = time.perf_counter()
+        self.worker.submit(
+            build_detect_request(
+                w.document,
+                w.generate_panel.settings.sensitivity,
+                request_id,
+                self.composite_cache(),
+            )
+        )
+        return request_id
+
+    def _on_damage_found(self, result, seconds: float) -> None:
+        w = self.window
+        if w.document is None or w.history is None or result.mask is None:
+            return
+        edit, mask_id = damage_mask_edit(w.document, result.mask)
+        w.history.do(edit)
+        w.controller.active_mask_id = mask_id
+        w.layers_panel.refresh()
+        w.generate_panel.set_mode(Mode.RESTORE)
+        share = float((result.mask > 0).mean())
+        w.banner.show_message(
+            f"Damage found on {share:.1%} of the photo ({seconds:.1f} s). Refine the mask with "
+            "the mask brush and eraser, then Apply to repair it."
+            if share > 0
+            else "No damage found: raise the sensitivity, or paint the damage with the mask brush.",
+            "info",
+        )
+        self.schedule_preview()
+
     def ask_suggestions(self, x: int, y: int) -> None:
         if self.window.document is None:
             return
@@ -123,6 +164,10 @@ class GenerationController(QObject):
             w.tool_options.set_suggestions(list(result.suggestions))
             return
         seconds = time.perf_counter() - self._submitted_at.pop(request_id, time.perf_counter())
+        if request_id in self.detect_ids:
+            self.detect_ids.discard(request_id)
+            self._on_damage_found(result, seconds)
+            return
         if request_id in self.apply_ids:
             self.apply_ids.discard(request_id)
             edit = result_edit(
@@ -153,6 +198,10 @@ class GenerationController(QObject):
             return
         self.apply_ids.discard(request_id)
         self._submitted_at.pop(request_id, None)
+        if request_id in self.detect_ids:
+            self.detect_ids.discard(request_id)
+            self.window.show_error(f"Damage detection failed: {message}")
+            return
         self.window.show_error(f"Generation failed: {message}")
 
     def _on_worker_cancelled(self, request_id: int) -> None:

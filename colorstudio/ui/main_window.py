@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         )
         self.generate_panel.apply_requested.connect(self.generation.apply_generation)
         self.generate_panel.cancel_requested.connect(self.worker_cancel)
+        self.generate_panel.detect_requested.connect(self.generation.detect_damage)
 
     # ================================================================== documents
     def set_document(self, doc: Document, path: Path | None, exif: bytes | None = None) -> None:

@@ -116,6 +116,13 @@ def build_actions(window) -> None:
     window.act_cancel = make_action(
         window, "&Cancel Generation", "fa5s.stop", window.worker_cancel, "Esc"
     )
+    window.act_detect = make_action(
+        window,
+        "&Detect Damage (old photo)",
+        "fa5s.band-aid",
+        lambda: window.generation.detect_damage(),
+        "Ctrl+Shift+D",
+    )
     window.act_about = make_action(window, "&About ColorStudio", "fa5s.info-circle", window.about)
     window.tool_group = QActionGroup(window)
     window.tool_actions: dict[Tool, QAction] = {}
@@ -155,6 +162,8 @@ def build_menus(window) -> None:
     tools.addActions([window.act_bigger, window.act_smaller])
     generate = window.menuBar().addMenu("&Generate")
     generate.addActions([window.act_generate, window.act_cancel])
+    generate.addSeparator()
+    generate.addAction(window.act_detect)
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction(window.act_about)
     main = window.addToolBar("Main")

@@ -1,0 +1,88 @@
+"""The restoration pipeline in the editor: detect → refine the mask → repair → colourize, each
+one undoable step, with the real engine (tiny exported models)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorstudio.ml.engine import Engine
+from colorstudio.ui.generate import DAMAGE_MASK_NAME, Mode
+from colorstudio.ui.tools import Tool
+from tests.ui.conftest import drag
+
+
+class BrightDetector:
+    """Finds 'damage' = near-white pixels, so the test knows what must be found."""
+
+    def probabilities(self, rgb01):
+        return (rgb01.mean(1, keepdim=True) > 0.95).float()
+
+    def to(self, _device):
+        return self
+
+    def eval(self):
+        return self
+
+
+@pytest.fixture
+def scratched(tmp_path):
+    yy, xx = np.mgrid[0:120, 0:160]
+    grey = (50 + xx + 10 * np.sin(yy / 5)).clip(0, 200).astype(np.uint8)
+    grey[60, 10:150] = 255  # a bright scratch
+    path = tmp_path / "scratched.png"
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(path)
+    return path
+
+
+def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
+    editor = make_editor(
+        lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
+    )
+    editor.open_path(scratched)
+    editor.generate_panel.live.setChecked(False)
+    doc = editor.document
+    with qtbot.waitSignal(editor.worker.finished_job, timeout=20000):
+        editor.act_detect.trigger()
+    qtbot.waitUntil(lambda: any(m.name == DAMAGE_MASK_NAME for m in doc.masks), timeout=5000)
+    mask = next(m for m in doc.masks if m.name == DAMAGE_MASK_NAME)
+    assert mask.pixels[60, 20:140].all() and not mask.pixels[:50].any()
+    assert editor.controller.active_mask_id == mask.id
+    assert editor.generate_panel.settings.mode is Mode.RESTORE
+    assert "Damage found" in editor.banner.label.text()
+    assert editor.history.labels()[-1] == "Detect damage"
+
+    editor.set_tool(Tool.MASK)  # the user adds a dust speck the detector missed
+    drag(editor.canvas, [(100, 20), (102, 20)])
+    assert mask.pixels[20, 101] > 0
+
+    before = doc.layers[0].pixels.copy()
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    assert len(doc.layers) == 2  # the repair is a new layer over the photo
+    repaired = doc.layers[1].pixels
+    assert repaired[60, 80, 3] == 255 and repaired[60, 80, 0] < 230  # scratch filled
+    assert not repaired[100:, :, 3].any()  # nothing outside the mask
+    assert editor.history.labels()[-1] == "Generate: pull-push"
+
+    editor.undo()  # repair gone, mask kept
+    assert len(doc.layers) == 1 and np.array_equal(doc.layers[0].pixels, before)
+    editor.undo()  # the speck
+    editor.undo()  # the detection
+    assert not any(m.name == DAMAGE_MASK_NAME for m in doc.masks)
+
+
+def test_repair_without_a_mask_says_what_to_do(make_editor, scratched, tmp_path):
+    editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    editor.open_path(scratched)
+    editor.generate_panel.set_mode(Mode.RESTORE)
+    assert editor.apply_generation() is None
+    assert "Detect damage" in editor.banner.label.text()
+
+
+def test_detection_without_a_model_reports_it(qtbot, make_editor, scratched, tmp_path):
+    editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    editor.open_path(scratched)
+    with qtbot.waitSignal(editor.worker.failed, timeout=20000):
+        editor.act_detect.trigger()
+    qtbot.waitUntil(lambda: "no damage detection model" in editor.banner.label.text())
+    assert not editor.document.masks
