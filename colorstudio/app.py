@@ -23,12 +23,26 @@ def _report_environment(window: MainWindow, ok: bool, message: str, torch_versio
     window.set_device_status(ok, message, torch_version)
 
 
+def application_icon():
+    """The app icon from resources/icons (every rendered size, so docks pick a sharp one)."""
+    from PySide6.QtGui import QIcon
+
+    from colorstudio import paths
+
+    icon = QIcon()
+    for png in sorted((paths.resources_dir() / "icons").glob("colorstudio-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
 def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
     """Start the editor; ``quit_after`` (seconds) closes it again, for smoke tests."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("ColorStudio")
     app.setOrganizationName("ColorStudio")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("colorstudio")  # matches packaging/colorstudio.desktop (Wayland)
+    app.setWindowIcon(application_icon())
     window = create_window()
     probe = EnvironmentProbe(window)
     probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
