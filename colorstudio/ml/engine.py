@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.masks import as_unit, bbox_of, blend_weights
-from colorstudio.ml import fullres, restore
+from colorstudio.ml import fullres, fusion, restore
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom, unchanged
@@ -297,9 +297,14 @@ class Engine:
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
                     if bool(hint_mask.any()):
                         grid = CORRECTION_SIZE_PREVIEW if request.preview else CORRECTION_SIZE
-                        ab_small = self._propagate_corrections(
+                        corrected = self._propagate_corrections(
                             l_small, ab_small, hint_ab, hint_mask, grid
                         )
+                        if not recolour:
+                            corrected = self._fuse_with_levin(
+                                l_small, ab_small, corrected, hint_ab, hint_mask, request.preview
+                            )
+                        ab_small = corrected
                     if request.provenance:
                         influence, confidence = self._provenance(
                             request, l_small, hint_ab, hint_mask, job
@@ -363,6 +368,18 @@ class Engine:
             align_corners=False,
         )
         return torch.where(hint_mask > 0, hint_ab, ab_small + spread)
+
+    @staticmethod
+    def _fuse_with_levin(l_small, ab_net, corrected, hint_ab, hint_mask, preview: bool):
+        """Blend with Levin by how well each predicts held-out hints (:mod:`fusion`)."""
+        weight = fusion.leave_one_out_weight(
+            l_small, ab_net, hint_ab, hint_mask, grid=32 if preview else 64
+        )
+        if weight is None or weight > 0.99:
+            return corrected
+        levin = fusion.levin_at(l_small, hint_ab, hint_mask, 64 if preview else LEVIN_MAX_SIZE)
+        fused = weight * corrected + (1 - weight) * levin
+        return torch.where(hint_mask > 0, hint_ab, fused)
 
     def _provenance(self, request, l_small, hint_ab, hint_mask, job: Job):
         from colorstudio.ml.insight import predict_variants, provenance_maps

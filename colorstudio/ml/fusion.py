@@ -1,0 +1,96 @@
+"""Let the user's hints decide how far to trust the network: leave-one-out fusion with Levin.
+
+With several hints there is a way to *measure*, per photo, which colourization explains the
+user's intent better: hide one hint, predict its colour from the others with (a) the network +
+propagated corrections and (b) Levin's optimisation, and compare with the hidden hint's colour.
+Summed over the hints this gives each method an error; the result is the two a*b* maps blended
+with inverse-error weights. A photo where the network guesses wrong (a sepia-toned print it
+paints in bright colours, say) falls back to Levin; one where it knows better keeps it.
+
+Measured on 12 devval photos at working size 256 (PSNR, dB): 5 hints 22.09 → 23.27 (Levin 23.01);
+10 hints 22.21 → 23.63 (Levin 23.76); 50 hints 23.02 → 25.19 (Levin 26.00). The optimal
+least-squares blend weight was also tried and scored lower (23.37 at 10 hints): with a dozen
+held-out hints it overfits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from colorstudio.ml.classical import levin_colorize
+
+MAX_HELD_OUT = 12  #: hints tried (each costs two small sparse solves)
+
+
+def _grid_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
+    scale = min(1.0, long_side / max(shape))
+    return max(4, round(shape[0] * scale)), max(4, round(shape[1] * scale))
+
+
+def _pool(t: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    return F.adaptive_avg_pool2d(t, grid)
+
+
+def _hwc(t: torch.Tensor) -> np.ndarray:
+    return t[0].permute(1, 2, 0).numpy()
+
+
+def leave_one_out_weight(
+    l_small: torch.Tensor,
+    ab_net: torch.Tensor,
+    hint_ab: torch.Tensor,
+    hint_mask: torch.Tensor,
+    grid: int = 64,
+) -> float | None:
+    """Weight of the network (0..1) against Levin, or None with fewer than two hints.
+
+    Tensors at the working size: L* (1, 1, h, w), the raw network a*b* and the hints (1, 2, h, w),
+    the hint mask (1, 1, h, w). Runs on a coarse ``grid`` (long side) — the test is of colours,
+    not of edges.
+    """
+    labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
+    if count < 2:
+        return None
+    g = _grid_shape(tuple(ab_net.shape[-2:]), grid)
+    lightness = _pool(l_small, g)[0, 0].numpy()
+    net = _hwc(_pool(ab_net, g))
+    error_net = error_levin = 0.0
+    chosen = np.random.default_rng(0).permutation(count)[:MAX_HELD_OUT] + 1
+    for label in chosen:
+        held = torch.from_numpy(labels == label)[None, None].float()
+        others = hint_mask * (1 - held)
+        coverage = _pool(others, g)
+        known = coverage[0, 0].numpy() > 0
+        held_g = _pool(held, g)[0, 0].numpy()
+        if not known.any() or held_g.max() <= 0:
+            continue
+        where = held_g > 0.3 if (held_g > 0.3).any() else held_g >= 0.5 * held_g.max()
+        colour = _pool(hint_ab * others, g) / coverage.clamp(min=1e-6)
+        levin = levin_colorize(lightness, _hwc(colour), known)
+        residual = _pool((hint_ab - ab_net) * others, g) / coverage.clamp(min=1e-6)
+        corrected = net + levin_colorize(lightness, _hwc(residual), known)
+        target = _hwc(_pool(hint_ab * held, g) / _pool(held, g).clamp(min=1e-6))[where]
+        error_net += float(((corrected[where] - target) ** 2).sum(-1).mean())
+        error_levin += float(((levin[where] - target) ** 2).sum(-1).mean())
+    if error_net + error_levin == 0:
+        return None
+    return error_levin / (error_net + error_levin)
+
+
+def levin_at(
+    l_small: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, long_side: int
+) -> torch.Tensor:
+    """Levin's colourization from the hints on a grid of ``long_side``, back at the working size
+    (1, 2, h, w)."""
+    shape = tuple(l_small.shape[-2:])
+    g = _grid_shape(shape, long_side)
+    coverage = _pool(hint_mask, g)
+    colour = _pool(hint_ab * hint_mask, g) / coverage.clamp(min=1e-6)
+    ab = levin_colorize(_pool(l_small, g)[0, 0].numpy(), _hwc(colour), coverage[0, 0].numpy() > 0)
+    ab_t = torch.from_numpy(ab).permute(2, 0, 1)[None]
+    if g == shape:
+        return ab_t
+    return F.interpolate(ab_t, size=shape, mode="bilinear", align_corners=False)
