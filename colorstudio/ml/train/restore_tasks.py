@@ -40,7 +40,7 @@ def _to_uint8(t: torch.Tensor) -> np.ndarray:
 
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(a))
+    t = torch.from_numpy(np.array(a))  # a copy: JPEG-decoded arrays are read-only
     return t.permute(2, 0, 1).float() / 255.0 if t.ndim == 3 else t[None].float()
 
 

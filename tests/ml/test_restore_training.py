@@ -1,0 +1,106 @@
+"""Restoration training: synthetic samples, both tasks train, resume and export with a card."""
+
+import numpy as np
+import pytest
+import torch
+
+from colorstudio.ml.engine import Engine
+from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
+from colorstudio.ml.train.export import export_run
+from colorstudio.ml.train.restore_tasks import (
+    DetectTask,
+    InpaintTask,
+    damaged_sample,
+    hole_mask,
+    old_print_look,
+)
+from colorstudio.ml.train.trainer import TrainConfig, Trainer
+
+
+def config(tmp_path, photo_folder, task, **overrides):
+    values = dict(
+        task=task,
+        data=(str(photo_folder),),
+        out=str(tmp_path / task),
+        size=32,
+        batch=2,
+        steps_pretrain=3,
+        steps_critic=1 if task == "inpaint" else 0,
+        steps_gan=1 if task == "inpaint" else 0,
+        checkpoint_every=2,
+        sample_every=2,
+        device="cpu",
+        threads=1,
+        short_side=64,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_damaged_samples_mark_what_changed():
+    rng = np.random.default_rng(0)
+    rgb = np.full((64, 64, 3), 120, np.uint8)
+    seen_damage = seen_clean = 0
+    for _ in range(30):
+        clean, damaged, mask = damaged_sample(rgb, rng)
+        assert clean.shape == damaged.shape == (64, 64, 3) and mask.shape == (64, 64)
+        if mask.any():
+            seen_damage += 1
+            assert np.abs(damaged.astype(int) - clean)[mask].max() > 10
+        else:
+            seen_clean += 1
+    assert seen_damage > 20 and seen_clean >= 1  # a tenth stay clean on purpose
+
+
+def test_old_print_look_makes_grey_and_sepia():
+    rng = np.random.default_rng(1)
+    rgb = np.dstack([np.full((8, 8), 200), np.full((8, 8), 40), np.full((8, 8), 90)])
+    looks = [old_print_look(rgb.astype(np.uint8), rng) for _ in range(60)]
+    grey = sum(
+        1 for im in looks if (im[..., 0] == im[..., 1]).all() and (im[..., 1] == im[..., 2]).all()
+    )
+    sepia = sum(1 for im in looks if im[0, 0, 0] > im[0, 0, 1] > im[0, 0, 2] and im[0, 0, 0] < 200)
+    assert grey > 10 and sepia > 2 and any(np.array_equal(im, rgb) for im in looks)
+
+
+def test_hole_masks_are_never_empty():
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        assert hole_mask((48, 48), rng).any()
+
+
+@pytest.mark.parametrize("task", ["detect", "inpaint"])
+def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
+    kind = DetectTask if task == "detect" else InpaintTask
+    full = config(tmp_path / "a", photo_folder, task)
+    Trainer(full, kind(full)).run()
+    split = config(tmp_path / "b", photo_folder, task, max_minutes=0.0)
+    Trainer(split, kind(split)).run()  # stops at once, after a checkpoint at step 0
+    resumed = config(tmp_path / "b", photo_folder, task)
+    Trainer(resumed, kind(resumed)).run(resume=True)
+    a = torch.load(tmp_path / "a" / task / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / task / "checkpoint.pt", weights_only=True)
+    for key, value in a["task"]["generator"].items():
+        assert torch.equal(value, b["task"]["generator"][key]), key
+    assert (tmp_path / "a" / task / "samples").is_dir()
+
+    models = tmp_path / "models"
+    entry, metrics = (
+        export_run(
+            tmp_path / "a" / task, f"{task}-test", models, eval_dir=photo_folder, eval_limit=2
+        )
+        if task == "detect"
+        else export_run(tmp_path / "a" / task, f"{task}-test", models)
+    )
+    card = (models / f"{task}-test.md").read_text()
+    assert entry.task == task and entry.sha256 in card
+    assert "trained from scratch" in card
+    engine = Engine(models_dir=models, device="cpu")
+    image = np.full((40, 56, 3), 128, np.uint8)
+    if task == "detect":
+        assert "damage detector" in metrics and metrics in card
+        assert engine.run(DetectDamageRequest(image)).mask.shape == (40, 56)
+    else:
+        mask = np.zeros((40, 56), np.uint8)
+        mask[10:20, 10:20] = 255
+        assert engine.run(RestoreRequest(image, mask)).engine == "inpainter"
