@@ -17,7 +17,7 @@ from colorstudio.ml.train.losses import (
     rebalancing_table,
 )
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
-from colorstudio.ml.train.task_base import AdversarialTask
+from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 P_NO_REFERENCE = 0.4
 P_SAME_PHOTO = 0.4  # else: another photo, target moved to its palette
@@ -96,9 +96,7 @@ class ColorizeTask(AdversarialTask):
                 real_logits = self.d_train(self._d_input(batch["lightness"], batch["target"]))
                 fake_logits = self.d_train(self._d_input(batch["lightness"], fake))
                 d_loss = hinge_d_loss(real_logits.float(), fake_logits.float())
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            optimise(self.opt_d, d_loss)
             losses["d"] = d_loss.item()
         if phase in ("pretrain", "gan"):
             with amp:
@@ -122,9 +120,7 @@ class ColorizeTask(AdversarialTask):
                     )
                     loss = loss + cfg.lambda_adv * adv
                     losses["adv"] = adv.item()
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
+            optimise(self.opt_g, loss)
             losses["l1"] = l1.item()
             losses["perc"] = perceptual.item()
             losses["hint"] = hint_l1.item()
@@ -148,6 +144,5 @@ class ColorizeTask(AdversarialTask):
             self._rgb(batch["l_raw"], pred),
             self._rgb(batch["l_raw"], batch["target"]),
         ]
-        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)  # 3, n*H, 4*W
         self.g.train()
-        return (grid.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+        return sample_grid_image(columns)

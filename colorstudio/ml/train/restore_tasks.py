@@ -27,7 +27,7 @@ from colorstudio.ml.damage import brush_strokes, synthesize_damage
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
-from colorstudio.ml.train.task_base import AdversarialTask
+from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 P_GREY = 0.4
 P_SEPIA = 0.15
@@ -122,9 +122,7 @@ class DetectTask:
         inter = (prob * target).sum((1, 2, 3))
         dice = 1 - (2 * inter + 1) / (prob.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
         loss = bce + dice.mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        optimise(self.opt_g, loss)
         return {"bce": bce.item(), "dice": dice.mean().item()}
 
     @torch.no_grad()
@@ -135,8 +133,7 @@ class DetectTask:
         prob = self.g.probabilities(damaged).cpu().expand(-1, 3, -1, -1)
         self.g.train()
         columns = [damaged.cpu(), prob, self.fixed["mask"].expand(-1, 3, -1, -1)]
-        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
-        return (grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        return sample_grid_image(columns)
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.g.state_dict(), "opt_g": self.opt_g.state_dict()}
@@ -195,9 +192,7 @@ class InpaintTask(AdversarialTask):
                     self.d_train(self._critic_input(image, mask)).float(),
                     self.d_train(self._critic_input(fake, mask)).float(),
                 )
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            optimise(self.opt_d, d_loss)
             losses["d"] = d_loss.item()
         if phase in ("pretrain", "gan"):
             with amp:
@@ -210,9 +205,7 @@ class InpaintTask(AdversarialTask):
                     adv = hinge_g_loss(self.d_train(self._critic_input(composite, mask)).float())
                     loss = loss + cfg.lambda_adv * adv
                     losses["adv"] = adv.item()
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
+            optimise(self.opt_g, loss)
             losses["l1"] = l1.item()
             losses["perc"] = perc.item()
         return losses
@@ -228,5 +221,4 @@ class InpaintTask(AdversarialTask):
             image.cpu() * (1 - mask.cpu()) + mask.cpu() * torch.tensor([1.0, 0, 1])[:, None, None]
         )
         columns = [holes, out, image.cpu()]
-        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
-        return (grid.permute(1, 2, 0).numpy().clip(0, 1) * 255 + 0.5).astype(np.uint8)
+        return sample_grid_image(columns)

@@ -23,7 +23,7 @@ from colorstudio.ml.networks.encoders import STYLE_TAPS
 from colorstudio.ml.networks.stylizer import AdaINStylizer, adain
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
-from colorstudio.ml.train.task_base import AdversarialTask
+from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 
 class StyleTask(AdversarialTask):
@@ -65,9 +65,7 @@ class StyleTask(AdversarialTask):
                 d_loss = hinge_d_loss(
                     self.d_train(batch["style"]).float(), self.d_train(fake).float()
                 )
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            optimise(self.opt_d, d_loss)
             losses["d"] = d_loss.item()
         if phase in ("pretrain", "gan"):
             with amp:
@@ -82,9 +80,7 @@ class StyleTask(AdversarialTask):
                     adv = hinge_g_loss(self.d_train(out).float())
                     loss = loss + cfg.lambda_adv * adv
                     losses["adv"] = adv.item()
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
+            optimise(self.opt_g, loss)
             losses["content"] = content.item()
             losses["style"] = style.item()
         return losses
@@ -95,5 +91,4 @@ class StyleTask(AdversarialTask):
         batch = {k: v.to(self.device) for k, v in self.fixed.items() if k != "identity"}
         out = self.g(batch["content"], batch["style"]).clamp(0, 1)
         columns = [batch["content"], batch["style"], out]
-        grid = torch.cat([torch.cat(list(c), dim=1) for c in columns], dim=2)
-        return (grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+        return sample_grid_image(columns)

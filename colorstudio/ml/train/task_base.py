@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+
+def optimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimiser step on ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def sample_grid_image(columns: Sequence[torch.Tensor]) -> np.ndarray:
+    """A sample grid: each column a batch (N, 3, h, w) in 0..1 stacked downwards, the columns
+    side by side → H x W x 3 uint8."""
+    grid = torch.cat([torch.cat(list(c.detach().cpu()), dim=1) for c in columns], dim=2)
+    return (grid.permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
 
 class AdversarialTask:
