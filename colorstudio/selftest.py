@@ -1,8 +1,11 @@
 """``colorstudio --self-test``: prove an installation (or a frozen build) works end to end.
 
-Opens the main window offscreen, colourizes a generated black-and-white scene with two hint
-strokes through the real worker thread and the default model, checks that the hinted regions got
-their colours and the lightness was kept, prints what it found and exits 0 (or 1).
+First checks the installation itself: torch and torchvision import as a matching pair (a
+frozen build that misses torchvision's operator library fails here), and every model in the
+manifest loads with its SHA-256 verified. Then opens the main window offscreen, colourizes a
+generated black-and-white scene with two hint strokes through the real worker thread and the
+default model, checks that the hinted regions got their colours and the lightness was kept,
+prints what it found and exits 0 (or 1).
 """
 
 from __future__ import annotations
@@ -31,8 +34,44 @@ def sample_scene(height: int = 240, width: int = 320) -> np.ndarray:
     return rgba
 
 
+def check_installation(models_dir: Path | None = None) -> list[str]:
+    """Failures of the torch stack and of loading each installed model (empty when all is well).
+
+    Runs before any window exists: this is a diagnostic, not the editor, so loading models on
+    the main thread here does not break the threading rule."""
+    from colorstudio.ml.environment import check_torch_stack
+
+    status = check_torch_stack()
+    if not status.ok:
+        return [status.message]
+    print(f"self-test: torch {status.torch_version}, torchvision {status.torchvision_version}")
+    from colorstudio import paths
+    from colorstudio.ml.manifest import ModelError, load_manifest
+    from colorstudio.ml.weights import load_model
+
+    folder = Path(models_dir) if models_dir is not None else paths.models_dir()
+    failures = []
+    try:
+        entries = load_manifest(folder)
+    except ModelError as err:
+        return [str(err)]
+    for entry in entries:
+        try:
+            load_model(entry, folder)
+        except ModelError as err:
+            failures.append(str(err))
+        else:
+            print(f"self-test: model {entry.name} ({entry.task}) loaded, hash verified")
+    return failures
+
+
 def run_self_test(timeout_s: float = 180.0) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    failures = check_installation()
+    if failures:
+        for failure in failures:
+            print(f"self-test FAILED: {failure}", flush=True)
+        return 1
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -42,7 +81,6 @@ def run_self_test(timeout_s: float = 180.0) -> int:
     from colorstudio.ui.tools import Tool
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    failures: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         window = MainWindow(Path(folder) / "recovery")
         window.show()

@@ -89,3 +89,39 @@ def test_self_test_colourizes_with_the_shipped_model(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "model: colorizer" in result.stdout and "self-test passed" in result.stdout
+
+
+def test_installation_check_passes_and_names_each_model(exported_colorizer, capsys):
+    from colorstudio.selftest import check_installation
+
+    assert check_installation(exported_colorizer) == []
+    assert "model c (colorize) loaded, hash verified" in capsys.readouterr().out
+
+
+def test_installation_check_names_a_tampered_model(exported_colorizer):
+    from colorstudio.selftest import check_installation
+
+    path = exported_colorizer / "c.pt"
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    (failure,) = check_installation(exported_colorizer)
+    assert "c.pt" in failure and "modified or damaged" in failure
+
+
+def test_installation_check_reports_a_broken_torchvision(monkeypatch, tmp_path):
+    """What a frozen build without torchvision's operator library printed before the fix."""
+    from colorstudio.ml import environment
+    from colorstudio.selftest import check_installation
+
+    broken = environment.TorchStatus(False, "torchvision does not match torch. Fix: pip …")
+    monkeypatch.setattr(environment, "check_torch_stack", lambda: broken)
+    assert check_installation(tmp_path) == [broken.message]
+
+
+def test_installation_check_reports_a_damaged_manifest(tmp_path):
+    from colorstudio.selftest import check_installation
+
+    (tmp_path / "manifest.json").write_text("{not json")
+    (failure,) = check_installation(tmp_path)
+    assert "manifest.json" in failure and "damaged" in failure

