@@ -192,6 +192,14 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument(
+        "--style-level",
+        type=int,
+        choices=[3, 4],
+        default=4,
+        help="style: AdaIN on VGG relu4_1 (4, the paper's) or relu3_1 (3: keeps more structure, "
+        "trains about twice as fast)",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
@@ -214,6 +222,7 @@ def _train(argv: Sequence[str]) -> int:
         device=args.device,
         threads=args.threads,
         limit_images=args.limit_images,
+        style_level=args.style_level,
     )
     if args.task == "colorize":
         from colorstudio.ml.train.colorize_task import ColorizeTask

@@ -117,7 +117,7 @@ def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stat
         def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
             th, tw = piece.shape[-2:]
             pad_h, pad_w = (-th) % 8, (-tw) % 8
-            if pad_h or pad_w:  # VGG pools three times: sizes must be multiples of 8
+            if pad_h or pad_w:  # VGG pools up to three times: use multiples of 8
                 piece = F.pad(piece, (0, pad_w, 0, pad_h), mode="reflect")
 
             def forward(device: torch.device) -> torch.Tensor:

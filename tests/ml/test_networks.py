@@ -54,6 +54,22 @@ def test_stylizer_output_and_alpha_zero_is_content_reconstruction(random_stylize
     )
 
 
+def test_level_3_stylizer_works_on_relu3_1():
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+
+    model = AdaINStylizer(widths=(32, 16, 8), pretrained=False, level=3).eval()
+    content, style = torch.rand(1, 3, 64, 48), torch.rand(1, 3, 40, 40)
+    assert model.encode(content).shape == (1, 256, 16, 12) and model.stride == 4
+    assert set(model.encoder(content)) == {"block1_conv1", "block2_conv1", "block3_conv1"}
+    with torch.no_grad():
+        assert model(content, style).shape == content.shape
+    level_4 = AdaINStylizer(widths=(32, 16, 8), pretrained=False, level=4)
+    with pytest.raises(RuntimeError):  # strict loading tells the two decoders apart
+        level_4.load_exportable_state_dict(model.exportable_state_dict())
+    with pytest.raises(ValueError, match="level"):
+        AdaINStylizer(pretrained=False, level=2)
+
+
 def test_blocks_start_as_identity():
     x = torch.rand(2, 16, 8, 8)
     assert torch.equal(SelfAttention(16)(x), x)

@@ -219,7 +219,8 @@ def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
     assert state["step"] == 4
 
 
-def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_folder):
+@pytest.mark.parametrize("level", [4, 3])
+def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_folder, level):
     cfg = config(
         tmp_path,
         photo_folder,
@@ -227,6 +228,7 @@ def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_fo
         style_data=(str(photo_folder),),
         steps_critic=0,
         steps_gan=0,
+        style_level=level,
     )
     Trainer(cfg, StyleTask(cfg)).run()
     models = tmp_path / "models"
@@ -240,7 +242,10 @@ def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_fo
     assert "| AdaIN (ours) |" in card and "Reinhard transfer" in card and "relative AdaIN" in card
     painting = ReferenceImage(np.full((16, 16, 3), 200, np.uint8), "style")
     request = StylizeRequest(np.zeros((40, 48, 3), np.uint8), style=painting, working_size=48)
-    assert Engine(models_dir=models).run(request).image.shape == (40, 48, 3)
+    engine = Engine(models_dir=models)
+    assert engine.run(request).image.shape == (40, 48, 3)
+    assert engine.stylizer().level == level  # the manifest carries the architecture's level
+    assert entry.config == ({} if level == 4 else {"level": 3})
 
 
 def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, photo_folder):

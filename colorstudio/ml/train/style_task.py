@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
-from colorstudio.ml.networks.encoders import STYLE_TAPS
 from colorstudio.ml.networks.stylizer import AdaINStylizer, adain
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
@@ -32,7 +31,9 @@ class StyleTask(AdversarialTask):
         self.device = device
         self.content = self.photo_bank()
         self.styles = ImageBank(list_images(cfg.style_data), max(cfg.short_side, 256))
-        self.g = (self.generator or AdaINStylizer(pretrained=True)).to(device)
+        self.g = (self.generator or AdaINStylizer(pretrained=True, level=cfg.style_level)).to(
+            device
+        )
         self.d = PatchDiscriminator(3).to(device)
         self.loss = AdaINLoss(self.g.encoder)
         self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
@@ -56,7 +57,7 @@ class StyleTask(AdversarialTask):
         identity = int(batch["identity"])
         style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():
-            target = adain(self.g.encode(batch["content"]), style_targets[STYLE_TAPS[-1]])
+            target = adain(self.g.encode(batch["content"]), style_targets[self.g.content_layer])
         losses: dict[str, float] = {}
         if phase in ("critic", "gan"):
             with torch.no_grad(), amp:

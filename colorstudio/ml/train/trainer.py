@@ -51,6 +51,7 @@ class TrainConfig:
     lambda_adv: float = 0.02
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
     lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
+    style_level: int = 4  # style: AdaIN on relu4_1 (4) or relu3_1 (3, faster to train)
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
