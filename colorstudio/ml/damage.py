@@ -7,6 +7,10 @@ changed brightness) and **torn** corners (paper missing, replaced by the scanner
 Optionally film grain and JPEG recompression on top, which are *not* damage (not in the mask):
 the detector must learn to ignore them.
 
+The mask holds the pixels the damage *visibly* changed (by more than ``VISIBLE`` levels in some
+channel): a bright scratch across a white sky or dirt on a black coat leaves the photo as it was,
+needs no repair, and no detector could see it — marking it would only teach a detector to guess.
+
 numpy + Pillow + scipy only. Images are H x W x 3 uint8; masks H x W bool (True = damaged).
 """
 
@@ -20,6 +24,8 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 KINDS = ("scratches", "cracks", "dust", "spots", "folds", "torn")
+#: smallest change (0..255, largest channel) that makes a pixel count as damaged
+VISIBLE = 6.0
 
 
 def _draw_lines(shape, lines, width: int) -> np.ndarray:
@@ -196,6 +202,7 @@ def synthesize_damage(
         region = GENERATORS[kind]((h, w), rng, counts[kind])
         if not region.any():
             continue
+        before = out.copy()
         if kind == "spots":  # stains: tinted and softened, yellow-brown or bleached
             tint = np.array([185, 150, 90]) if rng.random() < 0.6 else np.array([245, 240, 230])
             soft = ndimage.gaussian_filter(region.astype(np.float32), 2.0)[..., None] * rng.uniform(
@@ -213,7 +220,7 @@ def synthesize_damage(
             value = 235.0 if rng.random() < 0.6 else 25.0  # bright (emulsion gone) or dark (dirt)
             alpha = rng.uniform(0.75, 1.0)
             out[region] = out[region] * (1 - alpha) + value * alpha
-        mask |= region
+        mask |= region & (np.abs(out - before).max(axis=2) > VISIBLE)
     if grain > 0:
         out += rng.normal(0, grain, out.shape[:2])[..., None]
     damaged = np.clip(out + 0.5, 0, 255).astype(np.uint8)
