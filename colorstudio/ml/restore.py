@@ -25,6 +25,7 @@ from scipy import ndimage
 from colorstudio.core.masks import apply_weighted, as_unit, bbox_of
 from colorstudio.ml import fullres
 from colorstudio.ml.jobs import Job, is_oom, unchanged
+from colorstudio.ml.networks.restore import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
 
@@ -111,33 +112,14 @@ def detect_damage(engine: Engine, request: DetectDamageRequest, job: Job) -> Res
 
 # ---------------------------------------------------------------------- inpainting
 def pull_push_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Fill ``hole`` (H x W bool) smoothly from the pixels around it: average the known pixels
-    down an image pyramid until nothing is missing, then bring the coarse values back up into
-    the holes. float32 H x W x C in, same out; known pixels unchanged."""
-    known = (~hole).astype(np.float32)
-    values = rgb.astype(np.float32) * known[..., None]
-    levels: list[tuple[np.ndarray, np.ndarray]] = []
-    while True:
-        levels.append((values, known))
-        if known.min() > 0 or min(known.shape) <= 1:
-            break
-        h, w = known.shape
-        ph, pw = h % 2, w % 2
-        k = np.pad(known, ((0, ph), (0, pw)))
-        v = np.pad(values, ((0, ph), (0, pw), (0, 0)))
-        k4 = k.reshape(k.shape[0] // 2, 2, k.shape[1] // 2, 2).sum((1, 3))
-        v4 = v.reshape(v.shape[0] // 2, 2, v.shape[1] // 2, 2, -1).sum((1, 3))
-        known = np.minimum(k4, 1.0)
-        values = np.where(k4[..., None] > 0, v4 / np.maximum(k4, 1e-6)[..., None], 0.0)
-    filled = levels[-1][0]
-    if levels[-1][1].min() == 0:  # nothing known at all
-        filled = np.full_like(filled, 127.5)
-    for values, known in reversed(levels[:-1]):
-        h, w = known.shape
-        up = np.repeat(np.repeat(filled, 2, 0), 2, 1)[:h, :w]
-        up = ndimage.uniform_filter(up, size=(3, 3, 1), mode="nearest")
-        filled = values + up * (1 - known)[..., None]
-    return filled
+    """Fill ``hole`` (H x W bool) smoothly from the pixels around it (the classical engine; see
+    :func:`colorstudio.ml.networks.restore.pull_push`). float32 H x W x C in 0..255, same out;
+    known pixels unchanged."""
+    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32) / 255.0).permute(2, 0, 1)
+    mask = torch.from_numpy(np.ascontiguousarray(hole, np.float32))[None, None]
+    with torch.no_grad():
+        filled = pull_push(image[None], mask)[0]
+    return filled.permute(1, 2, 0).numpy() * 255.0
 
 
 def inpaint(engine: Engine, request: RestoreRequest, job: Job) -> Result:

@@ -1,0 +1,103 @@
+"""Take the README's screenshots from the real editor window with the shipped models.
+
+    python packaging/make_screenshots.py PHOTO --painting PAINTING [--out resources/screenshots]
+
+- ``restore.png``: PHOTO made into a damaged old print (grey, sepia, seeded synthetic damage),
+  *Detect Damage*, then *Apply* in the Repair mode; the compare split shows before | after.
+- ``stylize.png``: PHOTO with PAINTING as the style reference, stylized; compare split on.
+
+Renders offscreen by default (``QWidget.grab`` paints the window as it appears on a screen); set
+``QT_QPA_PLATFORM=xcb`` under Xvfb to use the real platform plugin. The same steps as a user:
+the window, its worker thread and the models in ``models/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def old_print(photo: Path, out: Path, seed: int = 3) -> Path:
+    """Grey, sepia-toned copy of ``photo`` with synthetic scratches, dust, cracks and a fold."""
+    from colorstudio.ml.damage import synthesize_damage
+
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    sepia = np.clip(grey[..., None] * np.array([1.07, 0.95, 0.74]) + 0.5, 0, 255).astype(np.uint8)
+    kinds = ("scratches", "cracks", "dust", "folds")
+    damaged, _ = synthesize_damage(sepia, np.random.default_rng(seed), kinds, severity=0.8)
+    Image.fromarray(damaged).save(out)
+    return out
+
+
+def wait_for(signal, timeout_s: float = 300.0) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    signal.connect(lambda *_: loop.quit())
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+
+
+def grab(window, path: Path) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(5):
+        QApplication.processEvents()
+    window.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("--painting", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from colorstudio.core.layer import ReferenceRole
+    from colorstudio.ui.generate import Mode
+    from colorstudio.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        window = MainWindow(Path(folder) / "recovery")
+        window.resize(1400, 860)
+        window.show()
+        window.generate_panel.live.setChecked(False)
+
+        window.open_path(old_print(args.photo, Path(folder) / "old-print.png"))
+        window.act_detect.trigger()
+        wait_for(window.worker.finished_job)
+        window.apply_generation()
+        wait_for(window.result_applied)
+        window.act_split.setChecked(True)
+        grab(window, args.out / "restore.png")
+        window.document.mark_clean()
+
+        window.open_path(args.photo)
+        window.references_panel.add_file(args.painting, ReferenceRole.STYLE)
+        window.generate_panel.set_mode(Mode.STYLIZE)
+        window.apply_generation()
+        wait_for(window.result_applied)
+        window.act_split.setChecked(True)
+        grab(window, args.out / "stylize.png")
+        window.document.mark_clean()
+        window.close()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
