@@ -3,8 +3,8 @@
     python packaging/make_screenshots.py PHOTO --painting PAINTING [--out resources/screenshots]
 
 - ``restore.png``: PHOTO made into a damaged old print (grey, sepia, seeded synthetic damage),
-  *Detect Damage*, then *Apply* in the Repair mode; the compare split shows before | after.
-- ``stylize.png``: PHOTO with PAINTING as the style reference, stylized; compare split on.
+  *Detect Damage*, then the Repair mode's preview; the compare split shows before | after.
+- ``stylize.png``: PHOTO with PAINTING as the style reference, the Stylize preview; split on.
 
 Renders offscreen by default (``QWidget.grab`` paints the window as it appears on a screen); set
 ``QT_QPA_PLATFORM=xcb`` under Xvfb to use the real platform plugin. The same steps as a user:
@@ -56,6 +56,16 @@ def grab(window, path: Path) -> None:
     print(f"wrote {path}")
 
 
+def compare(window, path: Path) -> None:
+    """Preview the current mode, show it beside the document with the compare split, grab."""
+    window.request_preview(force=True)
+    wait_for(window.worker.finished_job)
+    window.act_split.trigger()  # as the user does (Ctrl+K): checks it and shows the split
+    window.canvas.fit()
+    grab(window, path)
+    window.act_split.trigger()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", type=Path)
@@ -80,19 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         window.open_path(old_print(args.photo, Path(folder) / "old-print.png"))
         window.act_detect.trigger()
         wait_for(window.worker.finished_job)
-        window.apply_generation()
-        wait_for(window.result_applied)
-        window.act_split.setChecked(True)
-        grab(window, args.out / "restore.png")
+        window.act_mask.trigger()  # hide the red mask overlay: it would cover the repair
+        compare(window, args.out / "restore.png")
         window.document.mark_clean()
 
         window.open_path(args.photo)
         window.references_panel.add_file(args.painting, ReferenceRole.STYLE)
         window.generate_panel.set_mode(Mode.STYLIZE)
-        window.apply_generation()
-        wait_for(window.result_applied)
-        window.act_split.setChecked(True)
-        grab(window, args.out / "stylize.png")
+        compare(window, args.out / "stylize.png")
         window.document.mark_clean()
         window.close()
     app.processEvents()
