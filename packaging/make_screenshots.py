@@ -27,11 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def old_print(photo: Path, out: Path, seed: int = 3) -> Path:
     """Grey, sepia-toned copy of ``photo`` with synthetic scratches, dust, cracks and a fold."""
-    from colorstudio.ml.damage import synthesize_damage
+    from colorstudio.ml.damage import synthesize_damage, toned_print
 
-    rgb = np.asarray(Image.open(photo).convert("RGB"))
-    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    sepia = np.clip(grey[..., None] * np.array([1.07, 0.95, 0.74]) + 0.5, 0, 255).astype(np.uint8)
+    sepia = toned_print(np.asarray(Image.open(photo).convert("RGB")), sepia=True)
     kinds = ("scratches", "cracks", "dust", "folds")
     damaged, _ = synthesize_damage(sepia, np.random.default_rng(seed), kinds, severity=0.8)
     Image.fromarray(damaged).save(out)

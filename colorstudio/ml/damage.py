@@ -26,6 +26,15 @@ from scipy import ndimage
 KINDS = ("scratches", "cracks", "dust", "spots", "folds", "torn")
 #: smallest change (0..255, largest channel) that makes a pixel count as damaged
 VISIBLE = 6.0
+#: per-channel gain of a sepia-toned print over its grey value
+SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
+
+
+def toned_print(rgb: np.ndarray, sepia: bool) -> np.ndarray:
+    """An old print's look: ``rgb`` (H x W x 3 uint8) made grey, or sepia-toned; same shape."""
+    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    tone = SEPIA if sepia else np.ones(3, np.float32)
+    return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
 
 
 def _draw_lines(shape, lines, width: int) -> np.ndarray:

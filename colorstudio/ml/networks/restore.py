@@ -105,8 +105,9 @@ def pull_push(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     image (N, C, H, W), mask (N, 1, H, W) with 1 = hole → (N, C, H, W) with the known pixels
     unchanged. Pull: average the known pixels down a pyramid until every pixel is known; push:
-    bring the coarse values back up (upsampled and 3×3-smoothed) into the holes. The same
-    algorithm as the numpy classical fill in :mod:`colorstudio.ml.restore`, batched in torch.
+    bring the coarse values back up (upsampled and 3×3-smoothed) into the holes. Batched; also
+    the classical engine (:func:`colorstudio.ml.restore.pull_push_fill`) and the inpainter's
+    prefill. ``mask`` is thresholded at 0.5.
     """
     known = (mask < 0.5).to(image.dtype)
     values = image * known

@@ -91,8 +91,6 @@ class AdaINStylizer(nn.Module):
         self.level = level
         #: the encoder layer AdaIN works on; style statistics come from relu1_1 up to it
         self.content_layer = STYLE_TAPS[level - 1]
-        #: images must be multiples of this (the encoder pools level − 1 times)
-        self.stride = 2 ** (level - 1)
         self.decoder = AdaINDecoder(widths, level)
         self.encoder = VGG19Features(
             self.content_layer, taps=STYLE_TAPS[:level], pretrained=pretrained

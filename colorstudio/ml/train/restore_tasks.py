@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from colorstudio.ml.damage import brush_strokes, synthesize_damage
+from colorstudio.ml.damage import brush_strokes, synthesize_damage, toned_print
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
@@ -32,7 +32,6 @@ from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_gri
 P_GREY = 0.4
 P_SEPIA = 0.15
 P_CLEAN = 0.1
-SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
 
 
 def _to_uint8(t: torch.Tensor) -> np.ndarray:
@@ -49,9 +48,7 @@ def old_print_look(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     r = rng.random()
     if r >= P_GREY + P_SEPIA:
         return rgb
-    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    tone = SEPIA if r >= P_GREY else np.ones(3, np.float32)
-    return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
+    return toned_print(rgb, sepia=r >= P_GREY)
 
 
 def damaged_sample(
