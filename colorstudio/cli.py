@@ -200,6 +200,13 @@ def _train(argv: Sequence[str]) -> int:
         help="style: AdaIN on VGG relu4_1 (4, the paper's) or relu3_1 (3: keeps more structure, "
         "trains about twice as fast)",
     )
+    parser.add_argument(
+        "--detector-context",
+        type=int,
+        nargs="*",
+        default=[2, 4, 8],
+        help="detect: dilation rates of the context block at 1/8 scale (none: no block)",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
@@ -223,6 +230,7 @@ def _train(argv: Sequence[str]) -> int:
         threads=args.threads,
         limit_images=args.limit_images,
         style_level=args.style_level,
+        detector_context=tuple(args.detector_context) if args.task == "detect" else (),
     )
     if args.task == "colorize":
         from colorstudio.ml.train.colorize_task import ColorizeTask
@@ -234,9 +242,16 @@ def _train(argv: Sequence[str]) -> int:
             generator = load_generator_file(args.init_from, "colorizer_lite0", trainable=True)
         task = ColorizeTask(config, generator)
     elif args.task == "detect":
+        from colorstudio.ml.networks.restore import DamageDetector
         from colorstudio.ml.train.restore_tasks import DetectTask
 
-        task = DetectTask(config)
+        detector = DamageDetector(context=config.detector_context)
+        if args.init_from:
+            from colorstudio.ml.weights import warm_start
+
+            added = warm_start(detector, args.init_from)
+            print(f"started from {args.init_from}; new: {len(added)} tensors")
+        task = DetectTask(config, detector)
     elif args.task == "inpaint":
         from colorstudio.ml.train.restore_tasks import InpaintTask
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import factorized
+from scipy.sparse.linalg import splu
 
 _OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
@@ -22,8 +22,9 @@ def levin_colorize(
 ) -> np.ndarray:
     """Propagate scribbles.
 
-    lightness: H x W float32 L* (0..100); hint_ab: H x W x 2 float32 (a*, b*);
-    hint_mask: H x W bool (True where scribbled). Returns H x W x 2 float32 a*, b*.
+    lightness: H x W float32 L* (0..100); hint_ab: H x W x C float32 (a*, b*; or any C channels
+    propagated together — one matrix factorisation serves them all); hint_mask: H x W bool (True
+    where scribbled). Returns H x W x C float32.
 
     ``screening`` > 0 adds a pull towards 0 at every free pixel (a screened Poisson variant), so
     values fade with distance from the scribbles, over about 1 / sqrt(screening) pixels — used to
@@ -31,8 +32,9 @@ def levin_colorize(
     """
     h, w = lightness.shape
     n = h * w
+    channels = hint_ab.shape[-1]
     if not hint_mask.any():
-        return np.zeros((h, w, 2), np.float32)
+        return np.zeros((h, w, channels), np.float32)
     y = lightness.astype(np.float64) / 100.0
     padded = np.pad(y, 1, mode="edge")
     window = np.stack(
@@ -72,12 +74,17 @@ def levin_colorize(
     matrix = sparse.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
-    solve = factorized(matrix)
-    out = np.empty((h, w, 2), np.float32)
-    for channel in range(2):
-        b = np.where(hint_mask, hint_ab[..., channel], 0.0).ravel()
-        out[..., channel] = solve(b).reshape(h, w)
-    return out
+    # The matrix is an M-matrix (unit diagonal, non-positive neighbours summing to at most 1,
+    # every scribble row an identity row) with a symmetric pattern: LU needs no pivoting, and
+    # minimum-degree ordering on A + Aᵀ halves the factorisation time against the default.
+    lu = splu(
+        matrix,
+        permc_spec="MMD_AT_PLUS_A",
+        diag_pivot_thresh=0.0,
+        options={"SymmetricMode": True},
+    )
+    b = np.where(hint_mask[..., None], hint_ab, 0.0).reshape(n, channels)
+    return lu.solve(b).reshape(h, w, channels).astype(np.float32)
 
 
 def reinhard_ab(

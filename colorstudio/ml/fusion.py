@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from colorstudio.ml.classical import levin_colorize
 
-MAX_HELD_OUT = 12  #: hints tried (each costs two small sparse solves)
+MAX_HELD_OUT = 12  #: hints tried (one small sparse solve each)
 
 
 def _grid_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
@@ -38,18 +38,40 @@ def _hwc(t: torch.Tensor) -> np.ndarray:
     return t[0].permute(1, 2, 0).numpy()
 
 
+def spread(
+    l_small: torch.Tensor, masked: torch.Tensor, hint_mask: torch.Tensor, grid: tuple[int, int]
+) -> torch.Tensor:
+    """Levin-propagate values known under the hints, solved on ``grid`` (h, w) and brought back
+    to the working size bilinearly.
+
+    l_small (1, 1, h, w) L*; masked (1, C, h, w) values already multiplied by the hint mask
+    (1, 1, h, w). All C channels share one factorisation, so propagating the user's colours and
+    the corrections to the network together costs one solve."""
+    shape = tuple(l_small.shape[-2:])
+    coverage = _pool(hint_mask, grid)
+    values = _pool(masked, grid) / coverage.clamp(min=1e-6)
+    out = levin_colorize(
+        _pool(l_small, grid)[0, 0].numpy(), _hwc(values), coverage[0, 0].numpy() > 0
+    )
+    out_t = torch.from_numpy(out).permute(2, 0, 1)[None]
+    if tuple(grid) == shape:
+        return out_t
+    return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
+
+
 def leave_one_out_weight(
     l_small: torch.Tensor,
     ab_net: torch.Tensor,
     hint_ab: torch.Tensor,
     hint_mask: torch.Tensor,
     grid: int = 64,
+    max_held_out: int = MAX_HELD_OUT,
 ) -> float | None:
     """Weight of the network (0..1) against Levin, or None with fewer than two hints.
 
     Tensors at the working size: L* (1, 1, h, w), the raw network a*b* and the hints (1, 2, h, w),
     the hint mask (1, 1, h, w). Runs on a coarse ``grid`` (long side) — the test is of colours,
-    not of edges.
+    not of edges — holding out at most ``max_held_out`` hints (chosen at random, seeded).
     """
     labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
     if count < 2:
@@ -58,7 +80,7 @@ def leave_one_out_weight(
     lightness = _pool(l_small, g)[0, 0].numpy()
     net = _hwc(_pool(ab_net, g))
     error_net = error_levin = 0.0
-    chosen = np.random.default_rng(0).permutation(count)[:MAX_HELD_OUT] + 1
+    chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1
     for label in chosen:
         held = torch.from_numpy(labels == label)[None, None].float()
         others = hint_mask * (1 - held)
@@ -68,10 +90,11 @@ def leave_one_out_weight(
         if not known.any() or held_g.max() <= 0:
             continue
         where = held_g > 0.3 if (held_g > 0.3).any() else held_g >= 0.5 * held_g.max()
-        colour = _pool(hint_ab * others, g) / coverage.clamp(min=1e-6)
-        levin = levin_colorize(lightness, _hwc(colour), known)
-        residual = _pool((hint_ab - ab_net) * others, g) / coverage.clamp(min=1e-6)
-        corrected = net + levin_colorize(lightness, _hwc(residual), known)
+        # the hints' own colours (Levin) and their corrections to the network, in one solve
+        known_values = torch.cat([hint_ab * others, (hint_ab - ab_net) * others], dim=1)
+        values = _pool(known_values, g) / coverage.clamp(min=1e-6)
+        solved = levin_colorize(lightness, _hwc(values), known)
+        levin, corrected = solved[..., :2], net + solved[..., 2:]
         target = _hwc(_pool(hint_ab * held, g) / _pool(held, g).clamp(min=1e-6))[where]
         error_net += float(((corrected[where] - target) ** 2).sum(-1).mean())
         error_levin += float(((levin[where] - target) ** 2).sum(-1).mean())
@@ -85,12 +108,5 @@ def levin_at(
 ) -> torch.Tensor:
     """Levin's colourization from the hints on a grid of ``long_side``, back at the working size
     (1, 2, h, w)."""
-    shape = tuple(l_small.shape[-2:])
-    g = _grid_shape(shape, long_side)
-    coverage = _pool(hint_mask, g)
-    colour = _pool(hint_ab * hint_mask, g) / coverage.clamp(min=1e-6)
-    ab = levin_colorize(_pool(l_small, g)[0, 0].numpy(), _hwc(colour), coverage[0, 0].numpy() > 0)
-    ab_t = torch.from_numpy(ab).permute(2, 0, 1)[None]
-    if g == shape:
-        return ab_t
-    return F.interpolate(ab_t, size=shape, mode="bilinear", align_corners=False)
+    grid = _grid_shape(tuple(l_small.shape[-2:]), long_side)
+    return spread(l_small, hint_ab * hint_mask, hint_mask, grid)

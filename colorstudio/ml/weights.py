@@ -100,6 +100,20 @@ def load_generator_file(
     return model.train(trainable)
 
 
+def warm_start(model: nn.Module, path: str | Path) -> list[str]:
+    """Start ``model`` from exported weights of a smaller version of it (``train --init-from``
+    after a block was added): every tensor of the file must fit a parameter of the same name and
+    shape; the model's extra parameters keep their initialisation. Returns their names."""
+    path = Path(path)
+    state = _read_state(path)
+    own = model.state_dict()
+    misfits = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if misfits:
+        raise ModelError(f"{path.name} does not fit this network: {', '.join(misfits[:5])}")
+    model.load_state_dict(state, strict=False)
+    return [k for k in own if k not in state]
+
+
 def export_generator(
     model: nn.Module,
     *,

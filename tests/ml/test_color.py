@@ -60,3 +60,25 @@ def test_gamut_fit_keeps_lightness_and_hue():
     assert ratio[0] == pytest.approx(ratio[1]) and 0 < ratio[0] < 1  # same hue, less chroma
     out = fullres.lab_to_rgb(lab[None])
     assert np.abs(rgb_to_lab(out)[0, :, 0] - lab[:, 0]).max() < 0.5
+
+
+def test_grey_lightness_table_matches_the_formula(rng):
+    grey = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    expected = fullres.rgb_to_lab(rgb)[..., 0]
+    assert np.abs(fullres.lightness(rgb) - expected).max() < 1e-4
+    tinted = rgb.copy()
+    tinted[..., 2] //= 2  # not grey: the general path
+    assert np.abs(fullres.lightness(tinted) - fullres.rgb_to_lab(tinted)[..., 0]).max() < 1e-4
+
+
+@pytest.mark.parametrize("rows", [(0, 90), (17, 53), (89, 90)])
+def test_resize_rows_is_bilinear_on_any_band(rows):
+    src = torch.rand(2, 13, 21)
+    whole = torch.nn.functional.interpolate(
+        src[None], size=(90, 140), mode="bilinear", align_corners=False
+    )[0]
+    y0, y1 = rows
+    band = fullres.resize_rows(src, 90, 140, y0, y1, 30, 101)
+    assert band.shape == (2, y1 - y0, 71)
+    assert torch.allclose(band, whole[:, y0:y1, 30:101], atol=1e-6)

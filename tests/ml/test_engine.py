@@ -232,6 +232,23 @@ def test_levin_respects_edges():
     assert np.abs(out[:, 34:] - [-30, 60]).max() < 2.0
 
 
+def test_levin_solves_any_number_of_channels_at_once(rng):
+    lightness = rng.uniform(0, 100, (24, 32)).astype(np.float32)
+    mask = rng.random((24, 32)) < 0.05
+    values = rng.uniform(-40, 40, (24, 32, 4)).astype(np.float32)
+    together = levin_colorize(lightness, values, mask)
+    apart = np.concatenate(
+        [
+            levin_colorize(lightness, values[..., :2], mask),
+            levin_colorize(lightness, values[..., 2:], mask),
+        ],
+        -1,
+    )
+    assert together.shape == (24, 32, 4)
+    assert np.abs(together - apart).max() < 1e-4
+    assert np.abs(together[mask] - values[mask]).max() < 1e-4  # scribbles are kept
+
+
 def test_levin_through_the_engine_without_a_model(classical_engine, rng):
     image = np.full((60, 80, 3), 128, np.uint8)
     hints = hint_layer(60, 80, [(30, 40, (200, 60, 60))])

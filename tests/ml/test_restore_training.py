@@ -11,6 +11,7 @@ from colorstudio.ml.train.restore_tasks import (
     DetectTask,
     InpaintTask,
     damaged_sample,
+    hole_l1,
     hole_mask,
     old_print_look,
 )
@@ -69,14 +70,26 @@ def test_hole_masks_are_never_empty():
         assert hole_mask((48, 48), rng).any()
 
 
+def test_hole_l1_ignores_pixels_outside_the_holes():
+    image = torch.zeros(2, 3, 8, 8)
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[:, :, 2:4, 2:4] = 1
+    raw = image.clone()
+    raw[:, :, 5:, 5:] = 1.0  # wrong only outside the holes: costs nothing
+    assert hole_l1(raw, image, mask).item() == 0.0
+    raw[:, :, 2:4, 2:4] = 0.5  # every hole pixel off by 0.5
+    assert abs(hole_l1(raw, image, mask).item() - 0.5) < 1e-6
+
+
 @pytest.mark.parametrize("task", ["detect", "inpaint"])
 def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     kind = DetectTask if task == "detect" else InpaintTask
-    full = config(tmp_path / "a", photo_folder, task)
+    extra = {"detector_context": (2, 4)} if task == "detect" else {}
+    full = config(tmp_path / "a", photo_folder, task, **extra)
     Trainer(full, kind(full)).run()
-    split = config(tmp_path / "b", photo_folder, task, max_minutes=0.0)
+    split = config(tmp_path / "b", photo_folder, task, max_minutes=0.0, **extra)
     Trainer(split, kind(split)).run()  # stops at once, after a checkpoint at step 0
-    resumed = config(tmp_path / "b", photo_folder, task)
+    resumed = config(tmp_path / "b", photo_folder, task, **extra)
     Trainer(resumed, kind(resumed)).run(resume=True)
     a = torch.load(tmp_path / "a" / task / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "b" / task / "checkpoint.pt", weights_only=True)
@@ -98,6 +111,7 @@ def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     engine = Engine(models_dir=models, device="cpu")
     image = np.full((40, 56, 3), 128, np.uint8)
     if task == "detect":
+        assert entry.config == {"context": [2, 4]}  # the manifest rebuilds the context block
         assert "damage detector" in metrics and metrics in card
         assert engine.run(DetectDamageRequest(image)).mask.shape == (40, 56)
     else:

@@ -95,3 +95,21 @@ def test_damaged_manifest(tmp_path):
     with pytest.raises(ModelError, match="manifest.json is damaged"):
         load_manifest(tmp_path)
     assert load_manifest(tmp_path / "empty") == []
+
+
+def test_warm_start_adds_a_block_to_trained_weights(tmp_path):
+    from colorstudio.ml.networks.restore import DamageDetector
+    from colorstudio.ml.weights import warm_start
+
+    torch.manual_seed(0)
+    old = DamageDetector().eval()
+    torch.save(old.state_dict(), tmp_path / "old.pt")
+    grown = DamageDetector(context=(2, 4)).eval()
+    added = warm_start(grown, tmp_path / "old.pt")
+    assert added and all(name.startswith("context.") for name in added)
+    x = torch.rand(1, 3, 32, 40)
+    with torch.no_grad():
+        assert torch.allclose(grown(x), old(x), atol=1e-6)  # the new block starts as identity
+    smaller = DamageDetector(widths=(8, 16, 32, 48))
+    with pytest.raises(ModelError, match="does not fit"):
+        warm_start(smaller, tmp_path / "old.pt")

@@ -3,7 +3,11 @@
 Detector: a compact U-Net (RGB → one logit per pixel: "this pixel is damage"). Damage on prints
 is thin and local (1–3 px scratches, dust specks), so it keeps a full-resolution path and needs
 no ImageNet semantics; from scratch it learns the synthetic damage of :mod:`colorstudio.ml.damage`
-in minutes on a CPU. Fully convolutional: any size that is a multiple of 8.
+in minutes on a CPU. Stains and torn corners are large and flat inside, so an optional *context*
+block at the 1/8 level (dilated convolutions, rates 2, 4, 8, as in DeepLab's atrous context)
+widens the receptive field to the whole working image at little cost; its last layer starts at
+zero, so it can be added to a trained detector and fine-tuned. Fully convolutional: any size
+that is a multiple of 8.
 
 Inpainter: a single-stage version of DeepFill v2 (Yu et al. 2019, "Free-form image inpainting
 with gated convolution"): every convolution is *gated* — ``φ(conv_f(x)) · σ(conv_g(x))`` — so the
@@ -36,17 +40,46 @@ class _ConvBlock(nn.Sequential):
         )
 
 
+class _DilatedBlock(nn.Sequential):
+    def __init__(self, width: int, dilation: int) -> None:
+        super().__init__(
+            nn.Conv2d(width, width, 3, 1, dilation, dilation, bias=False),
+            nn.GroupNorm(min(8, width // 4), width),
+            nn.SiLU(inplace=True),
+        )
+
+
+class ContextBlock(nn.Module):
+    """Residual atrous context: ``x + proj(dilated convs(x))``, ``proj`` zero at init."""
+
+    def __init__(self, width: int, dilations: tuple[int, ...]) -> None:
+        super().__init__()
+        self.body = nn.Sequential(*[_DilatedBlock(width, d) for d in dilations])
+        self.proj = nn.Conv2d(width, width, 1)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.proj(self.body(x))
+
+
 class DamageDetector(nn.Module):
     """Soft damage mask: ``forward`` gives logits (N, 1, H, W); ``probabilities`` their sigmoid.
-    Input: sRGB (N, 3, H, W) in 0..1; grey photos as three equal channels."""
+    Input: sRGB (N, 3, H, W) in 0..1; grey photos as three equal channels. ``context``: dilation
+    rates of the context block at the 1/8 level (empty: none, the first shipped detector)."""
 
-    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 96)) -> None:
+    def __init__(
+        self,
+        widths: tuple[int, int, int, int] = (16, 32, 64, 96),
+        context: tuple[int, ...] | list[int] = (),
+    ) -> None:
         super().__init__()
         w0, w1, w2, w3 = widths
         self.stem = nn.Sequential(_ConvBlock(3, w0), _ConvBlock(w0, w0))
         self.down1 = nn.Sequential(_ConvBlock(w0, w1, 2), _ConvBlock(w1, w1))
         self.down2 = nn.Sequential(_ConvBlock(w1, w2, 2), _ConvBlock(w2, w2))
         self.down3 = nn.Sequential(_ConvBlock(w2, w3, 2), _ConvBlock(w3, w3))
+        self.context = ContextBlock(w3, tuple(context)) if context else nn.Identity()
         self.up2 = _ConvBlock(w3 + w2, w2)
         self.up1 = _ConvBlock(w2 + w1, w1)
         self.up0 = nn.Sequential(_ConvBlock(w1 + w0, w0), _ConvBlock(w0, w0))
@@ -60,7 +93,7 @@ class DamageDetector(nn.Module):
         x0 = self.stem(rgb01 * 2 - 1)
         x1 = self.down1(x0)
         x2 = self.down2(x1)
-        x3 = self.down3(x2)
+        x3 = self.context(self.down3(x2))
         y = self.up2(self._up(x3, x2))
         y = self.up1(self._up(y, x1))
         y = self.up0(self._up(y, x0))

@@ -69,6 +69,8 @@ def architecture_config(config: TrainConfig) -> dict:
     """Constructor arguments that the manifest must carry to rebuild the trained network."""
     if config.task == "style" and config.style_level != 4:
         return {"level": config.style_level}
+    if config.task == "detect" and config.detector_context:
+        return {"context": list(config.detector_context)}
     return {}
 
 

@@ -10,8 +10,10 @@ exact, so no labelled old photos are needed.
   evaluation reports. No adversarial phase: detection is not a generation task.
 - ``inpaint``: holes from three sources — synthetic damage masks grown by 1–2 px (what the
   detector hands over), free-form brush strokes (what users paint) and a mix of both. Losses:
-  L1 on the raw prediction with holes weighted ×6 (DeepFill v2), VGG perceptual on the
-  composite, and in the GAN phase a hinge SN-PatchGAN that sees the image and the mask.
+  L1 on the raw prediction inside the holes only (a first run weighted holes ×6 as DeepFill v2
+  does, but with a pull–push prefill the pixels outside are already right and only diluted the
+  gradient), VGG perceptual on the composite, and in the GAN phase a hinge SN-PatchGAN that
+  sees the image and the mask.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ def hole_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
+def hole_l1(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the hole pixels only: only they reach the composite, so the
+    error outside (where the net need only output its prefill) carries no signal."""
+    return ((raw - image).abs() * mask).sum() / (mask.sum() * image.shape[1]).clamp(min=1.0)
+
+
 class DetectTask:
     """Trains :class:`DamageDetector` (one phase; ``steps_critic``/``steps_gan`` should be 0)."""
 
@@ -94,7 +102,8 @@ class DetectTask:
     def setup(self, device: torch.device, distributed: bool) -> None:
         self.device = device
         self.bank = AdversarialTask.photo_bank(self)
-        self.g = (self.generator or DamageDetector()).to(device)
+        context = self.config.detector_context
+        self.g = (self.generator or DamageDetector(context=context)).to(device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), self.config.lr_g)
         self.fixed = self._batch(np.random.default_rng(7), 6)
         self.g_train = AdversarialTask.wrap(self.g, device, distributed)
@@ -143,7 +152,6 @@ class DetectTask:
 class InpaintTask(AdversarialTask):
     """Trains :class:`GatedInpainter` with the NoGAN schedule."""
 
-    HOLE_WEIGHT = 6.0
     #: VGG losses start near 8 against a weighted L1 near 0.3: 0.01 keeps them a supporting term
     PERCEPTUAL_WEIGHT = 0.01
 
@@ -195,7 +203,7 @@ class InpaintTask(AdversarialTask):
             with amp:
                 raw = self.g_train(image, mask, composite=False).float()
                 composite = image * (1 - mask) + raw * mask
-                l1 = ((raw - image).abs() * (1 + (self.HOLE_WEIGHT - 1) * mask)).mean()
+                l1 = hole_l1(raw, image, mask)
                 perc = self.perceptual(composite, image)
                 loss = l1 + self.PERCEPTUAL_WEIGHT * perc
                 if phase == "gan":

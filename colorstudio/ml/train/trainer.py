@@ -52,6 +52,7 @@ class TrainConfig:
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
     lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
     style_level: int = 4  # style: AdaIN on relu4_1 (4) or relu3_1 (3, faster to train)
+    detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
@@ -80,7 +81,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("data", "style_data"):
+        for key in ("data", "style_data", "detector_context"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
