@@ -96,13 +96,13 @@ def dust(shape, rng: np.random.Generator, count: int) -> np.ndarray:
     return np.asarray(canvas) > 0
 
 
-def spots(shape, rng: np.random.Generator, count: int) -> np.ndarray:
+def spots(shape, rng: np.random.Generator, count: int, scale: float = 1.0) -> np.ndarray:
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w]
     mask = np.zeros(shape, bool)
     for _ in range(count):
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        r = rng.uniform(0.02, 0.07) * min(h, w)
+        r = rng.uniform(0.02, 0.07) * min(h, w) * scale
         wobble = 1 + 0.12 * np.sin(
             np.arctan2(yy - cy, xx - cx) * rng.integers(2, 4) + rng.uniform(0, 6)
         )
@@ -123,14 +123,14 @@ def folds(shape, rng: np.random.Generator, count: int) -> np.ndarray:
     return _draw_lines(shape, lines, width=int(rng.integers(2, 5)))
 
 
-def torn(shape, rng: np.random.Generator, count: int) -> np.ndarray:
+def torn(shape, rng: np.random.Generator, count: int, scale: float = 1.0) -> np.ndarray:
     h, w = shape
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
     corners = [(0, 0), (w, 0), (w, h), (0, h)]
     for index in rng.choice(4, size=min(count, 4), replace=False):
         cx, cy = corners[index]
-        size = rng.uniform(0.06, 0.18) * min(h, w)
+        size = rng.uniform(0.06, 0.18) * min(h, w) * scale
         sx, sy = (1 if cx == 0 else -1), (1 if cy == 0 else -1)
         edge = [
             (
@@ -186,12 +186,15 @@ def synthesize_damage(
     severity: float = 0.5,
     grain: float = 0.0,
     jpeg_quality: int | None = None,
+    region_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Damage ``rgb`` (H x W x 3 uint8). Returns (damaged image, damage mask).
 
     ``kinds``: a subset of KINDS (default: a random mix). ``severity`` 0..1 scales how much.
     ``grain`` (noise std in 0..255 units) and ``jpeg_quality`` degrade the whole image but are
-    not damage, so they are not in the mask.
+    not damage, so they are not in the mask. ``region_scale`` enlarges the damage that covers
+    areas (stains, torn corners, the band beside a fold) relative to the image: a training crop
+    is a small part of a photo, and the damage on it should be as large as on the whole photo.
     """
     h, w = rgb.shape[:2]
     if kinds is None:
@@ -208,7 +211,8 @@ def synthesize_damage(
     out = rgb.astype(np.float32)
     mask = np.zeros((h, w), bool)
     for kind in kinds:
-        region = GENERATORS[kind]((h, w), rng, counts[kind])
+        sized = {"scale": region_scale} if kind in ("spots", "torn") else {}
+        region = GENERATORS[kind]((h, w), rng, counts[kind], **sized)
         if not region.any():
             continue
         before = out.copy()
@@ -222,7 +226,7 @@ def synthesize_damage(
         elif kind == "torn":
             out[region] = rng.uniform(20, 250)  # the scanner lid or the album page behind
         elif kind == "folds":
-            band = ndimage.binary_dilation(region, iterations=int(3 * scale) + 2)
+            band = ndimage.binary_dilation(region, iterations=int(3 * scale * region_scale) + 2)
             out[band & ~region] *= rng.uniform(0.85, 1.15)
             out[region] = np.clip(out[region] * 0.3 + 200, 0, 255)
         else:

@@ -80,3 +80,18 @@ def test_toned_print_is_grey_or_sepia(clean):
     assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
     brown = toned_print(colour, sepia=True).astype(int)
     assert (brown[..., 0] >= brown[..., 1]).all() and (brown[..., 1] >= brown[..., 2]).all()
+
+
+def test_region_scale_enlarges_stains_and_tears_only():
+    clean = np.full((96, 96, 3), 128, np.uint8)
+    areas = {}
+    for scale in (1.0, 2.0):
+        _, stains = synthesize_damage(
+            clean, np.random.default_rng(5), kinds=("spots",), severity=0.0, region_scale=scale
+        )
+        _, scratch = synthesize_damage(
+            clean, np.random.default_rng(5), kinds=("scratches",), region_scale=scale
+        )
+        areas[scale] = (stains.sum(), scratch.sum())
+    assert areas[2.0][0] > 2.5 * areas[1.0][0]  # area grows with the square of the scale
+    assert areas[2.0][1] == areas[1.0][1]  # thin damage keeps its width

@@ -11,7 +11,7 @@ from colorstudio.ml.engine import Engine, EngineError
 from colorstudio.ml.jobs import Cancelled, CancelToken
 from colorstudio.ml.networks import define_generator
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
-from colorstudio.ml.restore import pull_push_fill
+from colorstudio.ml.restore import WINDOW_MARGIN, hole_windows, pull_push_fill
 
 
 def photo(rng, h=96, w=128):
@@ -83,6 +83,37 @@ def test_tiles_without_damage_are_skipped(tmp_path, rng, inpainter):
     engine = engine_with(tmp_path, inpainter=inpainter)
     engine.run(RestoreRequest(image, mask, tile_size=128, tile_overlap=32))
     assert len(inpainter.shapes) == 1  # of 3 x 5 tiles, only the one holding the speck ran
+
+
+def test_specks_run_in_small_windows_with_context(tmp_path, rng, inpainter):
+    image = photo(rng, 256, 512)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[100:104, 100:104] = 255
+    mask[200:203, 450:453] = 255
+    engine_with(tmp_path, inpainter=inpainter).run(RestoreRequest(image, mask, tile_size=512))
+    assert len(inpainter.shapes) == 2  # one window per speck, not the whole 256 x 512 tile
+    assert all(
+        min(s) >= WINDOW_MARGIN * 2 and max(s) <= 4 * WINDOW_MARGIN for s in inpainter.shapes
+    )
+
+
+def test_hole_windows_cover_every_hole_with_context(rng):
+    hole = rng.random((300, 400)) < 0.002  # scattered dust
+    hole[150:160, 20:380] = True  # and a long scratch
+    boxes = hole_windows(hole, tile=512)
+    inside = np.zeros_like(hole)
+    context = np.zeros_like(hole)
+    for y0, x0, y1, x1 in boxes:
+        inside[y0:y1, x0:x1] = True
+        context[
+            max(0, y0 + WINDOW_MARGIN) : y1 - WINDOW_MARGIN, x0 + WINDOW_MARGIN : x1 - WINDOW_MARGIN
+        ] = True
+    assert inside[hole].all()
+    # away from the photo's edges, every hole pixel has at least WINDOW_MARGIN px of context
+    centre = np.zeros_like(hole)
+    centre[WINDOW_MARGIN:-WINDOW_MARGIN, WINDOW_MARGIN:-WINDOW_MARGIN] = True
+    assert context[hole & centre].all()
+    assert hole_windows(np.zeros((50, 60), bool), tile=512) == []
 
 
 def test_large_images_are_inpainted_at_the_working_size(tmp_path, rng, inpainter):
