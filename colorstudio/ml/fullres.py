@@ -105,15 +105,16 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
 
 
 def _in_gamut(lin: torch.Tensor) -> torch.Tensor:
-    return ((lin >= -1e-5) & (lin <= 1 + 1e-5)).all(0)
+    lo, hi = torch.aminmax(lin, dim=0)
+    return (lo >= -1e-5) & (hi <= 1 + 1e-5)
 
 
 def _fitted_linear(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     """(..., 3) Lab → (3, ...) linear RGB in 0..1, out-of-gamut colours losing chroma (not L*)."""
     lin = _lab_to_planes(lab)
-    outside = ~_in_gamut(lin)
-    if bool(outside.any()):
-        sub = lab[outside]
+    outside = (~_in_gamut(lin)).reshape(-1).nonzero().squeeze(1)  # usually a few per cent
+    if outside.numel():
+        sub = lab.reshape(-1, 3).index_select(0, outside)
         lo = torch.zeros(sub.shape[0])
         hi = torch.ones(sub.shape[0])
         for _ in range(iterations):
@@ -122,7 +123,7 @@ def _fitted_linear(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
             lo = torch.where(ok, mid, lo)
             hi = torch.where(ok, hi, mid)
         fixed = torch.cat([sub[:, :1], sub[:, 1:] * lo[:, None]], 1)
-        lin[:, outside] = _lab_to_planes(fixed)
+        lin.view(3, -1)[:, outside] = _lab_to_planes(fixed)
     return lin.clamp_(0.0, 1.0)
 
 
