@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from colorstudio.ml.engine import Engine
+from colorstudio.ml.train.trainer import TrainConfig
 
 
 @pytest.fixture
@@ -34,3 +35,26 @@ def photo_folder(tmp_path_factory):
         rgb = np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
         Image.fromarray(rgb).save(folder / f"p{i}.png")
     return folder
+
+
+def train_config(tmp_path, photo_folder, task: str = "colorize", **overrides) -> TrainConfig:
+    """A training run small enough for a test: 32 px crops, a few steps of every phase the task
+    has (detection has no adversarial phases), CPU, written to ``tmp_path / "run"``."""
+    gan_steps = 0 if task == "detect" else 1
+    values = dict(
+        task=task,
+        data=(str(photo_folder),),
+        out=str(tmp_path / "run"),
+        size=32,
+        batch=2,
+        steps_pretrain=2,
+        steps_critic=gan_steps,
+        steps_gan=gan_steps,
+        checkpoint_every=2,
+        sample_every=2,
+        log_every=1,
+        device="cpu",
+        short_side=64,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)

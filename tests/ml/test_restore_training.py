@@ -15,27 +15,8 @@ from colorstudio.ml.train.restore_tasks import (
     hole_mask,
     old_print_look,
 )
-from colorstudio.ml.train.trainer import TrainConfig, Trainer
-
-
-def config(tmp_path, photo_folder, task, **overrides):
-    values = dict(
-        task=task,
-        data=(str(photo_folder),),
-        out=str(tmp_path / task),
-        size=32,
-        batch=2,
-        steps_pretrain=3,
-        steps_critic=1 if task == "inpaint" else 0,
-        steps_gan=1 if task == "inpaint" else 0,
-        checkpoint_every=2,
-        sample_every=2,
-        device="cpu",
-        threads=1,
-        short_side=64,
-    )
-    values.update(overrides)
-    return TrainConfig(**values)
+from colorstudio.ml.train.trainer import Trainer
+from tests.ml.conftest import train_config
 
 
 def test_damaged_samples_mark_what_changed():
@@ -85,25 +66,25 @@ def test_hole_l1_ignores_pixels_outside_the_holes():
 def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     kind = DetectTask if task == "detect" else InpaintTask
     extra = {"detector_context": (2, 4)} if task == "detect" else {}
-    full = config(tmp_path / "a", photo_folder, task, **extra)
+    full = train_config(tmp_path / "a", photo_folder, task, **extra)
     Trainer(full, kind(full)).run()
-    split = config(tmp_path / "b", photo_folder, task, max_minutes=0.0, **extra)
+    split = train_config(tmp_path / "b", photo_folder, task, max_minutes=0.0, **extra)
     Trainer(split, kind(split)).run()  # stops at once, after a checkpoint at step 0
-    resumed = config(tmp_path / "b", photo_folder, task, **extra)
+    resumed = train_config(tmp_path / "b", photo_folder, task, **extra)
     Trainer(resumed, kind(resumed)).run(resume=True)
-    a = torch.load(tmp_path / "a" / task / "checkpoint.pt", weights_only=True)
-    b = torch.load(tmp_path / "b" / task / "checkpoint.pt", weights_only=True)
+    a = torch.load(tmp_path / "a" / "run" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "run" / "checkpoint.pt", weights_only=True)
     for key, value in a["task"]["generator"].items():
         assert torch.equal(value, b["task"]["generator"][key]), key
-    assert (tmp_path / "a" / task / "samples").is_dir()
+    assert (tmp_path / "a" / "run" / "samples").is_dir()
 
     models = tmp_path / "models"
     entry, metrics = (
         export_run(
-            tmp_path / "a" / task, f"{task}-test", models, eval_dir=photo_folder, eval_limit=2
+            tmp_path / "a" / "run", f"{task}-test", models, eval_dir=photo_folder, eval_limit=2
         )
         if task == "detect"
-        else export_run(tmp_path / "a" / task, f"{task}-test", models)
+        else export_run(tmp_path / "a" / "run", f"{task}-test", models)
     )
     card = (models / f"{task}-test.md").read_text()
     assert entry.task == task and entry.sha256 in card

@@ -14,26 +14,8 @@ from colorstudio.ml.train.export import export_run
 from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
 from colorstudio.ml.train.style_task import StyleTask
-from colorstudio.ml.train.trainer import TrainConfig, Trainer
-
-
-def config(tmp_path, photo_folder, **overrides):
-    values = dict(
-        task="colorize",
-        data=(str(photo_folder),),
-        out=str(tmp_path / "run"),
-        size=32,
-        batch=2,
-        steps_pretrain=2,
-        steps_critic=1,
-        steps_gan=1,
-        checkpoint_every=2,
-        sample_every=2,
-        log_every=1,
-        short_side=64,
-    )
-    values.update(overrides)
-    return TrainConfig(**values)
+from colorstudio.ml.train.trainer import Trainer
+from tests.ml.conftest import train_config
 
 
 def test_simulated_hints_take_ground_truth_colours():
@@ -84,7 +66,7 @@ def test_rebalancing_favours_rare_colours():
 
 
 def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
-    cfg = config(tmp_path, photo_folder)
+    cfg = train_config(tmp_path, photo_folder)
     trainer = Trainer(cfg, ColorizeTask(cfg))
     run = trainer.run()
     assert trainer.step == 4
@@ -92,7 +74,7 @@ def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
     assert rows[0].startswith("step,phase,images_per_s") and len(rows) == 5
     assert [r.split(",")[1] for r in rows[1:]] == ["pretrain", "pretrain", "critic", "gan"]
     assert any((run / "samples").iterdir())
-    longer = config(tmp_path, photo_folder, steps_gan=2)
+    longer = train_config(tmp_path, photo_folder, steps_gan=2)
     resumed = Trainer(longer, ColorizeTask(longer))
     resumed.run(resume=True)
     assert resumed.step == 5  # continued, did not start over
@@ -122,28 +104,32 @@ def test_resume_is_exact(tmp_path, photo_folder):
     def weights(task):
         return torch.cat([p.detach().flatten() for p in task.g.parameters() if p.requires_grad])
 
-    straight_cfg = config(
+    straight_cfg = train_config(
         tmp_path / "a", photo_folder, steps_pretrain=4, steps_critic=0, steps_gan=0
     )
     straight = ColorizeTask(straight_cfg)
     Trainer(straight_cfg, straight).run()
-    first_cfg = config(tmp_path / "b", photo_folder, steps_pretrain=2, steps_critic=0, steps_gan=0)
+    first_cfg = train_config(
+        tmp_path / "b", photo_folder, steps_pretrain=2, steps_critic=0, steps_gan=0
+    )
     Trainer(first_cfg, ColorizeTask(first_cfg)).run()
-    second_cfg = config(tmp_path / "b", photo_folder, steps_pretrain=4, steps_critic=0, steps_gan=0)
+    second_cfg = train_config(
+        tmp_path / "b", photo_folder, steps_pretrain=4, steps_critic=0, steps_gan=0
+    )
     resumed = ColorizeTask(second_cfg)
     Trainer(second_cfg, resumed).run(resume=True)
     assert torch.equal(weights(straight), weights(resumed))
 
 
 def test_time_budget_stops_after_a_checkpoint(tmp_path, photo_folder):
-    cfg = config(tmp_path, photo_folder, steps_pretrain=1000, max_minutes=0.0)
+    cfg = train_config(tmp_path, photo_folder, steps_pretrain=1000, max_minutes=0.0)
     trainer = Trainer(cfg, ColorizeTask(cfg))
     trainer.run()
     assert trainer.step == 0 and (tmp_path / "run" / "checkpoint.pt").is_file()
 
 
 def test_style_task_steps(tmp_path, photo_folder):
-    cfg = config(
+    cfg = train_config(
         tmp_path, photo_folder, task="style", style_data=(str(photo_folder),), lambda_style=1.0
     )
     task = StyleTask(cfg)
@@ -221,7 +207,7 @@ def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
 
 @pytest.mark.parametrize("level", [4, 3])
 def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_folder, level):
-    cfg = config(
+    cfg = train_config(
         tmp_path,
         photo_folder,
         task="style",
