@@ -9,6 +9,8 @@ kinds; a third are made grey, half get film grain and JPEG recompression (not da
   photo, for the trained inpainter, OpenCV's Telea and Navier–Stokes inpainting (radius 3) and our
   classical pull–push fill.
 - End to end: PSNR of the whole photo after detect → inpaint, against the damaged input's.
+- Per damage kind: detection precision, recall and F1 with one kind of damage at a time, on the
+  first ``KIND_PHOTOS`` photos — which kinds the detector misses and which it over-marks.
 
 OpenCV is only needed here (``pip install opencv-python-headless``, in the ``test`` extra).
 """
@@ -24,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from colorstudio.core.io.images import load_image
-from colorstudio.ml.damage import synthesize_damage
+from colorstudio.ml.damage import KINDS, synthesize_damage
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
@@ -51,14 +53,19 @@ def masked_l1(output: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     return float(error.mean()) if error.size else 0.0
 
 
+KIND_PHOTOS = 20
+
+
 @dataclass
-class RestoreReport:
-    photos: int = 0
+class Counts:
     tp: int = 0
     fp: int = 0
     fn: int = 0
-    inpaint: dict[str, dict[str, float]] = field(default_factory=dict)
-    end_to_end: dict[str, float] = field(default_factory=dict)
+
+    def add(self, found: np.ndarray, truth: np.ndarray) -> None:
+        self.tp += int((found & truth).sum())
+        self.fp += int((found & ~truth).sum())
+        self.fn += int((~found & truth).sum())
 
     @property
     def precision(self) -> float:
@@ -72,6 +79,17 @@ class RestoreReport:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+@dataclass
+class RestoreReport(Counts):
+    """Detection counts over all photos (the mix of kinds), plus the other measurements."""
+
+    photos: int = 0
+    inpaint: dict[str, dict[str, float]] = field(default_factory=dict)
+    end_to_end: dict[str, float] = field(default_factory=dict)
+    per_kind: dict[str, Counts] = field(default_factory=dict)
+    kind_photos: int = 0
 
     def markdown(self) -> str:
         lines = [
@@ -87,6 +105,14 @@ class RestoreReport:
         lines += ["", "| end to end (whole photo) | PSNR (dB) |", "|---|---|"]
         for method, value in self.end_to_end.items():
             lines.append(f"| {method} | {value:.2f} |")
+        if self.per_kind:
+            lines += [
+                "",
+                f"| one kind at a time ({self.kind_photos} photos) | precision | recall | F1 |",
+                "|---|---|---|---|",
+            ]
+            for kind, c in self.per_kind.items():
+                lines.append(f"| {kind} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} |")
         lines.append("")
         lines.append(
             f"{self.photos} photos with seeded synthetic damage; pixel-exact masks; "
@@ -95,9 +121,10 @@ class RestoreReport:
         return "\n".join(lines)
 
 
-def damaged_case(path: Path, index: int, size: int):
-    """(clean, damaged, mask) for photo ``index`` — the same every run."""
-    rng = np.random.default_rng(1000 + index)
+def damaged_case(path: Path, index: int, size: int, kinds: tuple[str, ...] | None = None):
+    """(clean, damaged, mask) for photo ``index`` — the same every run. ``kinds``: only these
+    kinds of damage (default: the seeded random mix)."""
+    rng = np.random.default_rng(1000 + index if kinds is None else 5000 + index)
     im = Image.fromarray(load_image(path).rgba[..., :3])
     im.thumbnail((size, size), Image.Resampling.LANCZOS)
     clean = np.asarray(im)
@@ -107,6 +134,7 @@ def damaged_case(path: Path, index: int, size: int):
     damaged, mask = synthesize_damage(
         clean,
         rng,
+        kinds=kinds,
         severity=float(rng.uniform(0.2, 0.9)),
         grain=4.0 if index % 2 else 0.0,
         jpeg_quality=80 if index % 2 else None,
@@ -130,9 +158,7 @@ def evaluate_restore(
     for index, path in enumerate(photos):
         clean, damaged, mask = damaged_case(path, index, size)
         found = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask > 0
-        report.tp += int((found & mask).sum())
-        report.fp += int((found & ~mask).sum())
-        report.fn += int((~found & mask).sum())
+        report.add(found, mask)
         mask_u8 = mask.astype(np.uint8) * 255
         outputs = {
             "OpenCV Telea": cv2.inpaint(damaged, mask_u8, 3, cv2.INPAINT_TELEA),
@@ -157,6 +183,13 @@ def evaluate_restore(
             shown = [damaged, np.repeat(found[..., None] * np.uint8(255), 3, axis=2)]
             shown += [outputs["OpenCV Telea"], restored, clean]
             sheet.append(sheet_row(shown))
+    for kind in KINDS:
+        counts = report.per_kind.setdefault(kind, Counts())
+        for index, path in enumerate(photos[:KIND_PHOTOS]):
+            _, damaged, mask = damaged_case(path, index, size, kinds=(kind,))
+            found = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask > 0
+            counts.add(found, mask)
+    report.kind_photos = min(len(photos), KIND_PHOTOS)
     n = max(1, report.photos)
     report.inpaint = {m: {k: v / n for k, v in d.items()} for m, d in sums.items()}
     report.end_to_end = {m: v / n for m, v in whole.items()}

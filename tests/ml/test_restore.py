@@ -266,3 +266,17 @@ def test_random_detector_runs_on_odd_sizes(tmp_path, rng):
     )
     assert result.mask.shape == (77, 131)
     assert set(np.unique(result.mask)) <= {0, 255}
+
+
+def test_detection_counts():
+    from colorstudio.ml.evaluate_restore import Counts
+
+    truth = np.zeros((4, 4), bool)
+    truth[0, :] = True  # 4 damaged pixels
+    found = np.zeros((4, 4), bool)
+    found[0, :2] = found[3, 3] = True  # 2 hits, 1 false alarm, 2 misses
+    counts = Counts()
+    counts.add(found, truth)
+    assert (counts.tp, counts.fp, counts.fn) == (2, 1, 2)
+    assert counts.precision == 2 / 3 and counts.recall == 0.5
+    assert abs(counts.f1 - 2 * (2 / 3) * 0.5 / (2 / 3 + 0.5)) < 1e-12
