@@ -18,6 +18,7 @@ token is checked between stages and tiles; results are deterministic for a given
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -55,6 +56,7 @@ LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at th
 CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are propagated
 CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections are smooth)
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
+AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
@@ -102,6 +104,7 @@ class Engine:
         self._lock = threading.Lock()
         self._detector = detector
         self._inpainter = inpainter
+        self._automatic_cache: dict[tuple, torch.Tensor] = {}
         for model in (colorizer, stylizer, detector, inpainter):
             if model is not None:
                 model.eval().to(self.device)
@@ -297,7 +300,12 @@ class Engine:
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
                     if bool(hint_mask.any()):
                         ab_small = self._honour_hints(
-                            l_small, ab_small, hint_ab, hint_mask, request.preview, not recolour
+                            l_small,
+                            ab_small,
+                            hint_ab,
+                            hint_mask,
+                            request.preview,
+                            None if recolour else lambda: self._automatic(request, l_small, job),
                         )
                     if request.provenance:
                         influence, confidence = self._provenance(
@@ -337,27 +345,31 @@ class Engine:
         )
 
     @staticmethod
-    def _honour_hints(l_small, ab_net, hint_ab, hint_mask, preview: bool, fuse: bool):
+    def _honour_hints(
+        l_small, ab_net, hint_ab, hint_mask, preview: bool, automatic: Callable | None
+    ):
         """Make the prediction honour the hints.
 
         The corrections the hints ask for (hint − prediction) spread edge-aware by Levin
         propagation on a coarse grid (they are smooth; a screened variant that fades with
         distance, screening 0.002 or 0.0005, scored lower on devval), and hinted pixels take the
         hint colour:
-        the network supplies the semantics, the user the final word. With ``fuse`` and two or
-        more hints, the result is then blended with Levin's colourization from the same hints
-        by how well each predicts held-out hints (:mod:`fusion`). Previews hold out fewer hints
-        and solve Levin on the correction grid, sharing that factorisation.
+        the network supplies the semantics, the user the final word. Given ``automatic`` (the
+        network's prediction without hints, on demand) and two or more hints, the result is
+        then blended with Levin's colourization from the same hints by how well each predicts
+        held-out hints (:mod:`fusion`). The test uses the automatic prediction because the
+        hinted one has seen the held-out hints. Previews hold out fewer hints and solve Levin
+        on the correction grid, sharing that factorisation.
         """
         shape = tuple(ab_net.shape[-2:])
         grid = working_shape(
             *shape, CORRECTION_SIZE_PREVIEW if preview else CORRECTION_SIZE, multiple=8
         )
         weight = None
-        if fuse:
+        if automatic is not None and fusion.hint_count(hint_mask) >= 2:
             weight = fusion.leave_one_out_weight(
                 l_small,
-                ab_net,
+                automatic(),
                 hint_ab,
                 hint_mask,
                 grid=32 if preview else 64,
@@ -379,6 +391,22 @@ class Engine:
             levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
         fused = weight * corrected + (1 - weight) * levin
         return torch.where(hint_mask > 0, hint_ab, fused)
+
+    def _automatic(self, request: ColorizeRequest, l_small, job: Job) -> torch.Tensor:
+        """The network's a*b* without hints. It depends only on the photo, the references and
+        the working size, so it is cached: while the user paints hints on one photo, only the
+        first preview pays for it."""
+        code, strength = self._reference_code(request.references)
+        digest = hashlib.blake2b(l_small.numpy().tobytes(), digest_size=16)
+        digest.update(code.numpy().tobytes())
+        key = (digest.hexdigest(), tuple(l_small.shape), strength, id(self.colorizer()))
+        if key not in self._automatic_cache:
+            no_hints = torch.zeros(1, 2, *l_small.shape[-2:])
+            ab = self._run_colorizer(request, l_small, no_hints, no_hints[:, :1], job)
+            while len(self._automatic_cache) >= AUTOMATIC_CACHE:
+                self._automatic_cache.pop(next(iter(self._automatic_cache)))
+            self._automatic_cache[key] = ab
+        return self._automatic_cache[key]
 
     def _provenance(self, request, l_small, hint_ab, hint_mask, job: Job):
         from colorstudio.ml.insight import predict_variants, provenance_maps

@@ -34,6 +34,27 @@ def hint_layer(h, w, spots):
     return hints
 
 
+def test_fusion_tests_hints_on_the_hint_free_prediction_computed_once(engine, rng):
+    """The held-out test must not use a prediction that saw the held-out hints; the hint-free
+    prediction depends only on the photo, so painting more hints does not recompute it."""
+    calls = []
+    hook = engine.colorizer().register_forward_hook(  # the model is shared: remove the hook
+        lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
+    )
+    try:
+        image = np.repeat(rng.integers(0, 256, (64, 96, 1), dtype=np.uint8), 3, axis=2)
+        spots = [(10, 10, (200, 40, 40)), (50, 80, (40, 200, 40))]
+        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
+        assert sorted(c == 0 for c in calls) == [False, True]  # hinted + hint-free prediction
+        spots.append((30, 50, (40, 40, 200)))
+        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
+        assert len(calls) == 3 and calls[-1] > 0  # only the hinted prediction ran again
+        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots[:1]), preview=True))
+        assert len(calls) == 4  # one hint: nothing to hold out, no fusion
+    finally:
+        hook.remove()
+
+
 def test_working_shape():
     assert working_shape(4000, 6000, 256) == (160, 256)
     assert working_shape(100, 50, 256) == (96, 64)  # never upsamples past the image (rounded)
