@@ -145,6 +145,13 @@ def _export(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--eval-styles", help="paintings for the style evaluation (default: the run's)"
     )
+    parser.add_argument(
+        "--calibrate-dir",
+        help="detect: photos (not the evaluation set) to choose the detection threshold on",
+    )
+    parser.add_argument(
+        "--calibrate-limit", type=int, default=40, help="photos taken evenly from that folder"
+    )
     args = parser.parse_args(argv)
     require_torch()
     from pathlib import Path
@@ -155,8 +162,14 @@ def _export(argv: Sequence[str]) -> int:
     models = Path(args.models) if args.models else paths.models_dir()
     eval_dir = Path(args.eval_dir) if args.eval_dir else None
     styles = Path(args.eval_styles) if args.eval_styles else None
+    calibrate = []
+    if args.calibrate_dir:
+        from colorstudio.ml.train.data import list_images
+
+        found = list_images([Path(args.calibrate_dir)])
+        calibrate = found[:: max(1, len(found) // args.calibrate_limit)][: args.calibrate_limit]
     entry, metrics = export_run(
-        Path(args.run), args.name, models, eval_dir, args.eval_limit, styles
+        Path(args.run), args.name, models, eval_dir, args.eval_limit, styles, calibrate
     )
     print(f"exported {entry.file} ({entry.sha256[:12]}…) to {models}")
     if metrics:

@@ -81,7 +81,12 @@ def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     models = tmp_path / "models"
     entry, metrics = (
         export_run(
-            tmp_path / "a" / "run", f"{task}-test", models, eval_dir=photo_folder, eval_limit=2
+            tmp_path / "a" / "run",
+            f"{task}-test",
+            models,
+            eval_dir=photo_folder,
+            eval_limit=2,
+            calibrate=sorted(photo_folder.iterdir())[:2],
         )
         if task == "detect"
         else export_run(tmp_path / "a" / "run", f"{task}-test", models)
@@ -93,9 +98,27 @@ def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     image = np.full((40, 56, 3), 128, np.uint8)
     if task == "detect":
         assert entry.config == {"context": [2, 4]}  # the manifest rebuilds the context block
+        assert "Operating point: probability threshold" in card
         assert "damage detector" in metrics and metrics in card
         assert engine.run(DetectDamageRequest(image)).mask.shape == (40, 56)
     else:
         mask = np.zeros((40, 56), np.uint8)
         mask[10:20, 10:20] = 255
         assert engine.run(RestoreRequest(image, mask)).engine == "inpainter"
+
+
+def test_calibration_moves_the_operating_point_into_the_weights(photo_folder):
+    from colorstudio.ml.evaluate_restore import CALIBRATION_THRESHOLDS, calibrate_threshold
+    from colorstudio.ml.networks.restore import DamageDetector
+
+    torch.manual_seed(0)
+    detector = DamageDetector().eval()
+    threshold, f1 = calibrate_threshold(detector, sorted(photo_folder.iterdir())[:2], size=64)
+    assert threshold in CALIBRATION_THRESHOLDS and f1[threshold] == max(f1.values())
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        before = detector.probabilities(x)
+        detector.calibrate(0.7)
+        after = detector.probabilities(x)
+    clear = (before - 0.7).abs() > 1e-4  # away from the threshold itself
+    assert torch.equal((before >= 0.7)[clear], (after >= 0.5)[clear])

@@ -102,6 +102,13 @@ class DamageDetector(nn.Module):
     def probabilities(self, rgb01: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.forward(rgb01))
 
+    @torch.no_grad()
+    def calibrate(self, threshold: float) -> None:
+        """Make probability 0.5 mean what ``threshold`` meant: the head's bias moves by
+        −logit(threshold), so the editor's default sensitivity (0.5) uses the calibrated
+        operating point."""
+        self.head.bias -= float(torch.logit(torch.tensor(threshold)))
+
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
         return self.state_dict()
 

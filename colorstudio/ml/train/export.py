@@ -12,6 +12,7 @@ import json
 import logging
 import platform
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -131,10 +132,25 @@ def export_run(
     eval_dir: Path | None = None,
     eval_limit: int | None = None,
     eval_styles: Path | None = None,
+    calibrate: Sequence[Path] = (),
 ) -> tuple[ModelEntry, str]:
+    """Write the run's generator into ``models_dir`` with a model card. ``calibrate`` (detect):
+    photos, not the evaluation set, on which the detector's operating threshold is chosen and
+    folded into its weights."""
     model, config, progress = load_run_generator(run)
     task = TASK_NAMES[config.task]
     card_name = f"{name}.md"
+    calibration = []
+    if calibrate and config.task == "detect":
+        from colorstudio.ml.evaluate_restore import calibrate_threshold
+
+        threshold, f1 = calibrate_threshold(model, calibrate)
+        model.calibrate(threshold)
+        calibration = [
+            f"- Operating point: probability threshold {threshold:.2f}, the best pixel F1 on "
+            f"synthetic damage over {len(calibrate)} training photos (F1 {f1[threshold]:.3f}; "
+            f"at 0.50: {f1[0.5]:.3f}), folded into the output bias, so sensitivity 0.5 uses it.",
+        ]
     entry = export_generator(
         model,
         name=name,
@@ -190,6 +206,7 @@ def export_run(
             f"- Hardware: {platform.machine()} CPU ({threads} threads), "
             f"device `{config.device}`; "
             f"training time {hours:.2f} h",
+            *calibration,
             "",
             *last_losses(run),
             "",
