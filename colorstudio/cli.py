@@ -214,6 +214,13 @@ def _train(argv: Sequence[str]) -> int:
         "trains about twice as fast)",
     )
     parser.add_argument(
+        "--lambda-style",
+        type=float,
+        default=1.0,
+        help="style: weight of the style loss against the content loss (lower keeps more of "
+        "the photo's structure)",
+    )
+    parser.add_argument(
         "--detector-context",
         type=int,
         nargs="*",
@@ -243,6 +250,7 @@ def _train(argv: Sequence[str]) -> int:
         threads=args.threads,
         limit_images=args.limit_images,
         style_level=args.style_level,
+        lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
     )
     if args.task == "colorize":
