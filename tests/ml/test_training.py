@@ -281,3 +281,15 @@ def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, photo_folder):
     assert process.returncode == 0, err[-2000:]
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] > 0  # the steps done before the signal were kept
+
+
+def test_resume_applies_the_new_learning_rate(tmp_path, photo_folder):
+    first = train_config(tmp_path, photo_folder, steps_pretrain=2, steps_critic=0, steps_gan=0)
+    Trainer(first, ColorizeTask(first)).run()
+    lower = train_config(
+        tmp_path, photo_folder, steps_pretrain=3, steps_critic=0, steps_gan=0, lr_g=1e-5, lr_d=2e-5
+    )
+    task = ColorizeTask(lower)
+    Trainer(lower, task).run(resume=True)
+    assert [g["lr"] for g in task.opt_g.param_groups] == [1e-5]
+    assert [g["lr"] for g in task.opt_d.param_groups] == [2e-5]

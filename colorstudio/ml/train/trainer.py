@@ -157,6 +157,12 @@ class Trainer:
         self.step = int(state["step"])
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.task.load_state_dict(state["task"])
+        # The optimisers' saved state carries the old learning rates: this run's settings win,
+        # so a resume with a lower --lr is a learning-rate step.
+        for name, lr in (("opt_g", self.config.lr_g), ("opt_d", self.config.lr_d)):
+            optimizer = getattr(self.task, name, None)
+            for group in optimizer.param_groups if optimizer is not None else ():
+                group["lr"] = lr
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed %s at step %d", self.checkpoint_path, self.step)
