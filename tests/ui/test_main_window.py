@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QRect, Qt, QThread
 from PySide6.QtWidgets import QDockWidget
 
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
@@ -170,3 +170,20 @@ def test_periodic_autosave_runs_off_the_gui_thread(qtbot, window, photo):
     from colorstudio.core.io.autosave import find_recoveries
 
     assert len(find_recoveries(window.autosaver.folder)) == 1
+
+
+def test_a_long_banner_message_shows_every_line(qtbot, window):
+    window.resize(700, 600)
+    text = "Damage found on 6.8% of the photo. Refine the mask, then Apply to repair it. " * 4
+    window.banner.show_message(text, "info")
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    qtbot.wait(50)
+    label = window.banner.label
+    lines = label.fontMetrics().boundingRect(
+        QRect(0, 0, label.width(), 1 << 20), int(Qt.TextFlag.TextWordWrap), text
+    )
+    assert lines.height() > 2 * label.fontMetrics().height()  # the message wraps
+    assert label.height() >= lines.height() + 8  # every line, and the text margins, fit
+    window.banner.show_message("one line", "info")
+    qtbot.wait(50)
+    assert label.height() < lines.height()  # and the banner shrinks again
