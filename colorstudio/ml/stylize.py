@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MIN_TILE = 128
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
+EDGE_MARGIN = 16  # px mirrored around the photo so its border is not stylized as an edge
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -90,7 +91,13 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
             return torch.stack([s_mean, s_std, c_mean, c_std]).cpu()
 
         s_mean, s_std, c_mean, c_std = engine.forward(model, job, statistics).unbind(0)
-        styled = _tiled(engine, model, request, job, content, (s_mean, s_std), (c_mean, c_std))
+        # VGG's zero padding makes the photo's border look like an edge: the decoder drew a
+        # band along it. Mirror a margin around the photo and crop it off afterwards.
+        m = min(EDGE_MARGIN, content.shape[-2] - 1, content.shape[-1] - 1)
+        padded = F.pad(content, (m, m, m, m), mode="reflect") if m > 0 else content
+        styled = _tiled(engine, model, request, job, padded, (s_mean, s_std), (c_mean, c_std))
+        if m > 0:
+            styled = styled[..., m:-m, m:-m]
     with job.stage("upsample", 0.9):
         styled_full = _to_full(styled, h, w)
         if request.keep_colour:  # luminance-only transfer: keep the photo's a*b*

@@ -174,6 +174,25 @@ class OomAboveStylizer(nn.Module):
         return self.inner(content, style, alpha, content_stats)
 
 
+def test_the_stylizer_sees_a_mirrored_margin_around_the_photo(tmp_path, random_stylizer, rng):
+    """VGG's zero padding made the decoder draw a band along the photo's border."""
+    from colorstudio.ml.stylize import EDGE_MARGIN
+
+    seen = []
+    model = OomAboveStylizer(random_stylizer, limit=10_000)
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
+    image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    style = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "style")
+    result = engine.run(StylizeRequest(image, style=style, working_size=96))
+    assert result.image.shape == image.shape
+    m = EDGE_MARGIN
+    assert tuple(seen[0].shape[-2:]) == (64 + 2 * m, 96 + 2 * m)
+    photo = torch.from_numpy(image).permute(2, 0, 1).float() / 255
+    assert torch.allclose(seen[0][0, :, m : m + 64, m : m + 96], photo, atol=1e-6)
+    assert torch.allclose(seen[0][0, :, m - 1], seen[0][0, :, m + 1])  # mirrored, not zeros
+
+
 def test_out_of_memory_retries_with_smaller_tiles(tmp_path, random_stylizer, rng):
     model = OomAboveStylizer(random_stylizer, limit=130)
     engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
