@@ -353,13 +353,12 @@ class Engine:
         The corrections the hints ask for (hint − prediction) spread edge-aware by Levin
         propagation on a coarse grid (they are smooth; a screened variant that fades with
         distance, screening 0.002 or 0.0005, scored lower on devval), and hinted pixels take the
-        hint colour:
-        the network supplies the semantics, the user the final word. Given ``automatic`` (the
-        network's prediction without hints, on demand) and two or more hints, the result is
-        then blended with Levin's colourization from the same hints by how well each predicts
-        held-out hints (:mod:`fusion`). The test uses the automatic prediction because the
-        hinted one has seen the held-out hints. Previews hold out fewer hints and solve Levin
-        on the correction grid, sharing that factorisation.
+        hint colour: the network supplies the semantics, the user the final word. Given
+        ``automatic`` (the network's prediction without hints, on demand) and two or more
+        hints, the result is then blended with Levin's colourization from the same hints by
+        how well each predicts held-out hints (:mod:`fusion`). The test uses the automatic
+        prediction because the hinted one has seen the held-out hints. Previews hold out fewer
+        hints and solve Levin on the correction grid, sharing that factorisation.
         """
         shape = tuple(ab_net.shape[-2:])
         grid = working_shape(
