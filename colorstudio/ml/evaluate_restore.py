@@ -31,6 +31,7 @@ from colorstudio.ml.damage import KINDS, synthesize_damage
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
+from colorstudio.ml.restore import damage_probability
 
 
 def _opencv():
@@ -152,15 +153,12 @@ def calibrate_threshold(
 ) -> tuple[float, dict[float, float]]:
     """The probability threshold with the best pixel F1 on synthetic damage over ``photos``
     (use photos that are not the evaluation set), and the F1 at every threshold tried."""
-    from colorstudio.ml.restore import _pad_to, _tensor
-
     counts = {t: Counts() for t in CALIBRATION_THRESHOLDS}
     for index, path in enumerate(photos):
         _, damaged, mask = damaged_case(path, 7000 + index, size)
-        h, w = mask.shape
-        padded, _, _ = _pad_to(_tensor(damaged), 8)
+        rgb01 = torch.from_numpy(np.array(damaged)).permute(2, 0, 1)[None].float() / 255
         with torch.inference_mode():
-            prob = detector.probabilities(padded)[0, 0, :h, :w].numpy()
+            prob = damage_probability(detector, rgb01)[0, 0].numpy()
         for t, c in counts.items():
             c.add(prob >= t, mask)
     f1 = {t: c.f1 for t, c in counts.items()}

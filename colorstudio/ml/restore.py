@@ -5,8 +5,7 @@
 - Inpainting runs the gated-convolution inpainter only on windows around the damage, with
   context (a few dust specks on a 24 MP scan cost a few small windows, not hundreds of tiles).
   Images larger than ``working_size`` are inpainted downscaled and the fill is upscaled into
-  the holes. Every pixel outside the mask
-  is returned bit for bit; soft mask values blend.
+  the holes. Every pixel outside the mask is returned bit for bit; soft mask values blend.
 - Without a trained inpainter (or with ``engine="classical"``) a pull–push fill (mask-weighted
   image pyramid, Gortler et al. 1996) gives a smooth fill: fine for specks and thin scratches.
 
@@ -62,6 +61,13 @@ def _pad_to(t: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
 
 
 # ---------------------------------------------------------------------- detection
+def damage_probability(detector, rgb01: torch.Tensor) -> torch.Tensor:
+    """The detector's probability map for (N, 3, H, W) sRGB in 0..1, any size (padded to the
+    multiple of 8 it needs, cropped back): (N, 1, H, W)."""
+    padded, h, w = _pad_to(rgb01, 8)
+    return detector.probabilities(padded)[..., :h, :w]
+
+
 def detect_damage(engine: Engine, request: DetectDamageRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
@@ -75,10 +81,8 @@ def detect_damage(engine: Engine, request: DetectDamageRequest, job: Job) -> Res
             last_try = tile <= MIN_TILE
 
             def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
-                padded, th, tw = _pad_to(piece, 8)
-
                 def forward(device: torch.device) -> torch.Tensor:
-                    return model.probabilities(padded.to(device))[..., :th, :tw].cpu()
+                    return damage_probability(model, piece.to(device)).cpu()
 
                 return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
 
