@@ -56,6 +56,7 @@ LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at th
 CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are propagated
 CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections are smooth)
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
+HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, skip that run
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
@@ -297,7 +298,9 @@ class Engine:
         else:
             with job.stage(engine, 0.4):
                 if engine == "gan":
-                    ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                    ab_small = self._network_prior(
+                        request, l_small, hint_ab, hint_mask, recolour, job
+                    )
                     if bool(hint_mask.any()):
                         ab_small = self._honour_hints(
                             l_small,
@@ -343,6 +346,31 @@ class Engine:
             hint_influence=influence,
             confidence=confidence,
         )
+
+    def _network_prior(self, request, l_small, hint_ab, hint_mask, recolour: bool, job: Job):
+        """The network's a*b* that the hints then correct.
+
+        The network given the hints propagates them itself, but as a base for the explicit
+        propagation its hinted output does worse than its hint-free one as soon as there are a
+        few hints: it paints blobs around each hint that the corrections cannot undo. Measured
+        on 12 devval photos at working size 256 (PSNR, dB, engine with fusion; hinted base /
+        hint-free base): 1 hint 21.56 / 21.39, 5 hints 23.23 / 23.57, 10 hints 23.82 / 24.40,
+        50 hints 25.43 / 26.45. With one hint, half of each scored 22.17. So the base is the
+        hinted prediction weighted 1 / (1 + hints) plus the hint-free one (cached per photo);
+        below HINTED_MIN_WEIGHT (10 hints and more) the hinted run is skipped. A recolour keeps
+        the hinted prediction: its "hints" are the known colours around the region.
+        """
+        if recolour:
+            return self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+        automatic = self._automatic(request, l_small, job)
+        count = fusion.hint_count(hint_mask) if bool(hint_mask.any()) else 0
+        if count == 0:
+            return automatic.clone()
+        weight = 1.0 / (1 + count)
+        if weight < HINTED_MIN_WEIGHT:
+            return automatic.clone()
+        hinted = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+        return weight * hinted + (1 - weight) * automatic
 
     @staticmethod
     def _honour_hints(

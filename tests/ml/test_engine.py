@@ -55,6 +55,27 @@ def test_fusion_tests_hints_on_the_hint_free_prediction_computed_once(engine, rn
         hook.remove()
 
 
+def test_many_hints_skip_the_hinted_network_run(engine, rng):
+    """From 10 hints on, the hinted prediction's share (1 / (1 + hints)) is below
+    HINTED_MIN_WEIGHT: only the cached hint-free prediction runs, and the hints still win."""
+    calls = []
+    hook = engine.colorizer().register_forward_hook(
+        lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
+    )
+    try:
+        image = grey_photo(rng)
+        spots = [(10 + 10 * (i // 4), 12 + 36 * (i % 4), (200, 60, 40)) for i in range(12)]
+        hints = hint_layer(120, 160, spots)
+        out = engine.run(ColorizeRequest(image, hints=hints)).image
+        assert calls == [0.0]
+        engine.run(ColorizeRequest(image, hints=hint_layer(120, 160, spots[:3])))
+        assert len(calls) == 2 and calls[-1] > 0  # few hints: the hinted run is back
+    finally:
+        hook.remove()
+    y, x = spots[5][:2]
+    assert rgb_to_lab(out[y : y + 1, x : x + 1])[0, 0, 1] > 20  # red hint honoured (a* > 0)
+
+
 def test_working_shape():
     assert working_shape(4000, 6000, 256) == (160, 256)
     assert working_shape(100, 50, 256) == (96, 64)  # never upsamples past the image (rounded)
