@@ -227,6 +227,13 @@ def _train(argv: Sequence[str]) -> int:
         default=[2, 4, 8],
         help="detect: dilation rates of the context block at 1/8 scale (none: no block)",
     )
+    parser.add_argument(
+        "--inpaint-holes",
+        choices=["mixed", "damage", "strokes"],
+        default="mixed",
+        help="inpaint: train on synthetic damage and brush strokes (mixed), on damage only "
+        "(what detection hands over), or on brush strokes only",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
@@ -252,6 +259,7 @@ def _train(argv: Sequence[str]) -> int:
         style_level=args.style_level,
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
+        inpaint_holes=args.inpaint_holes,
     )
     if args.task == "colorize":
         from colorstudio.ml.train.colorize_task import ColorizeTask
@@ -274,9 +282,16 @@ def _train(argv: Sequence[str]) -> int:
             print(f"started from {args.init_from}; new: {len(added)} tensors")
         task = DetectTask(config, detector)
     elif args.task == "inpaint":
+        from colorstudio.ml.networks.restore import GatedInpainter
         from colorstudio.ml.train.restore_tasks import InpaintTask
 
-        task = InpaintTask(config)
+        inpainter = GatedInpainter()
+        if args.init_from:
+            from colorstudio.ml.weights import warm_start
+
+            warm_start(inpainter, args.init_from)
+            print(f"started from {args.init_from}")
+        task = InpaintTask(config, inpainter)
     else:
         from colorstudio.ml.train.style_task import StyleTask
 

@@ -45,10 +45,34 @@ def test_old_print_look_makes_grey_and_sepia():
     assert grey > 10 and sepia > 2 and any(np.array_equal(im, rgb) for im in looks)
 
 
-def test_hole_masks_are_never_empty():
+@pytest.mark.parametrize("kind", ["mixed", "damage", "strokes"])
+def test_hole_masks_are_never_empty(kind):
     rng = np.random.default_rng(2)
     for _ in range(20):
-        assert hole_mask((48, 48), rng).any()
+        assert hole_mask((48, 48), rng, kind).any()
+
+
+def test_damage_holes_are_the_damage_grown_by_at_most_two_pixels(monkeypatch):
+    """``--inpaint-holes damage`` trains on what detection hands over: the synthetic damage
+    mask, grown by 0–2 px, and no brush strokes; ``strokes`` never draws damage."""
+    from colorstudio.ml.train import restore_tasks
+
+    line = np.zeros((48, 48), bool)
+    line[24, 8:40] = True
+    monkeypatch.setattr(restore_tasks, "synthesize_damage", lambda rgb, rng, **kw: (rgb, line))
+    rng = np.random.default_rng(3)
+    widths = set()
+    for _ in range(30):
+        mask = hole_mask((48, 48), rng, "damage")
+        assert mask[line].all() and not mask[:, :5].any() and not mask[:21].any()
+        widths.add(int(mask[:, 24].sum()))
+    assert widths == {1, 3, 5}  # grown by 0, 1 and 2 px
+
+    def no_damage(rgb, rng, **kw):
+        raise AssertionError("strokes drew damage")
+
+    monkeypatch.setattr(restore_tasks, "synthesize_damage", no_damage)
+    assert hole_mask((48, 48), rng, "strokes").any()
 
 
 def test_hole_l1_ignores_pixels_outside_the_holes():
@@ -122,3 +146,34 @@ def test_calibration_moves_the_operating_point_into_the_weights(photo_folder):
         after = detector.probabilities(x)
     clear = (before - 0.7).abs() > 1e-4  # away from the threshold itself
     assert torch.equal((before >= 0.7)[clear], (after >= 0.5)[clear])
+
+
+def test_inpaint_training_starts_from_exported_weights_on_damage_holes(tmp_path, photo_folder):
+    """``train inpaint --init-from FILE --inpaint-holes damage``: the run records the hole kind
+    and its generator starts from the file (a step at a negligible rate leaves it there)."""
+    import json
+
+    from colorstudio.cli import main
+    from colorstudio.ml.networks.restore import GatedInpainter
+    from colorstudio.ml.weights import export_generator
+
+    torch.manual_seed(0)
+    start = GatedInpainter()
+    with torch.no_grad():
+        for p in start.parameters():
+            p.add_(0.05)  # unlike a fresh initialisation anywhere
+    entry = export_generator(
+        start, name="start", task="inpaint", architecture="inpainter_gated", models_dir=tmp_path
+    )
+    run = tmp_path / "run"
+    code = main(
+        ["train", "inpaint", "--data", str(photo_folder), "--out", str(run), "--size", "32"]
+        + ["--batch", "2", "--steps-pretrain", "1", "--steps-critic", "0", "--steps-gan", "0"]
+        + ["--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage"]
+        + ["--init-from", str(tmp_path / entry.file)]
+    )
+    assert code == 0
+    assert json.loads((run / "config.json").read_text())["inpaint_holes"] == "damage"
+    trained = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
+    for name, value in start.state_dict().items():
+        assert torch.allclose(trained[name].float(), value.half().float(), atol=1e-3), name

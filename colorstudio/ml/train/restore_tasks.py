@@ -77,17 +77,34 @@ def damaged_sample(
     return clean, damaged, mask
 
 
-def hole_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """An inpainting hole: grown damage, brush strokes, or both."""
-    r = rng.random()
+def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mixed") -> np.ndarray:
+    """An inpainting hole.
+
+    ``mixed``: grown damage, brush strokes, or both. ``damage``: synthetic damage only (stains
+    and torn corners at REGION_SCALE, as the detector trains), grown by 0–2 px as detected masks
+    are — the holes the evaluation and the restore pipeline fill. ``strokes``: brush strokes.
+    """
     mask = np.zeros(shape, bool)
-    if r < 0.65:
+    if kind == "damage":
         _, damage = synthesize_damage(
-            np.zeros((*shape, 3), np.uint8), rng, severity=float(rng.uniform(0.2, 1.0))
+            np.zeros((*shape, 3), np.uint8),
+            rng,
+            severity=float(rng.uniform(0.2, 1.0)),
+            region_scale=float(rng.uniform(*REGION_SCALE)),
         )
-        mask |= ndimage.binary_dilation(damage, iterations=int(rng.integers(1, 3)))
-    if r >= 0.5:
+        grow = int(rng.integers(0, 3))
+        mask |= ndimage.binary_dilation(damage, iterations=grow) if grow else damage
+    elif kind == "strokes":
         mask |= brush_strokes(shape, rng, int(rng.integers(1, 4)))
+    else:
+        r = rng.random()
+        if r < 0.65:
+            _, damage = synthesize_damage(
+                np.zeros((*shape, 3), np.uint8), rng, severity=float(rng.uniform(0.2, 1.0))
+            )
+            mask |= ndimage.binary_dilation(damage, iterations=int(rng.integers(1, 3)))
+        if r >= 0.5:
+            mask |= brush_strokes(shape, rng, int(rng.integers(1, 4)))
     if not mask.any():
         mask |= brush_strokes(shape, rng, 1)
     return mask
@@ -186,7 +203,9 @@ class InpaintTask(AdversarialTask):
                 noise = rng.normal(0, rng.uniform(2, 8), clean.shape[:2])[..., None]
                 clean = np.clip(clean + noise + 0.5, 0, 255).astype(np.uint8)
             images.append(_to_tensor(clean))
-            masks.append(_to_tensor(hole_mask((size, size), rng).astype(np.uint8)))
+            masks.append(
+                _to_tensor(hole_mask((size, size), rng, self.config.inpaint_holes).astype(np.uint8))
+            )
         return {"image": torch.stack(images), "mask": torch.stack(masks)}
 
     def _critic_input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

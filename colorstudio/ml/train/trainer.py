@@ -53,6 +53,7 @@ class TrainConfig:
     lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
     style_level: int = 4  # style: AdaIN on relu4_1 (4) or relu3_1 (3, faster to train)
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
+    inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
