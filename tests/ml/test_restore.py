@@ -280,3 +280,21 @@ def test_detection_counts():
     assert (counts.tp, counts.fp, counts.fn) == (2, 1, 2)
     assert counts.precision == 2 / 3 and counts.recall == 0.5
     assert abs(counts.f1 - 2 * (2 / 3) * 0.5 / (2 / 3 + 0.5)) < 1e-12
+
+
+def test_detail_kept_tells_a_smooth_fill_from_a_grainy_one(rng):
+    from scipy import ndimage
+
+    from colorstudio.ml.evaluate_restore import detail_kept
+
+    truth = np.clip(128 + rng.normal(0, 12, (64, 64, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[20:40, 10:50] = True
+    smooth = truth.copy()
+    smooth[mask] = 128
+    blurred = ndimage.uniform_filter(truth.astype(float), (3, 3, 1)).astype(np.uint8)
+    assert detail_kept(truth, truth, mask) == 1.0
+    assert detail_kept(smooth, truth, mask) < 0.1  # only the rim sees the grain around it
+    assert detail_kept(smooth, truth, mask) < detail_kept(blurred, truth, mask) < 0.6
+    other_grain = np.clip(128 + rng.normal(0, 12, truth.shape), 0, 255).astype(np.uint8)
+    assert abs(detail_kept(other_grain, truth, mask) - 1.0) < 0.1  # same amount, other noise

@@ -167,11 +167,11 @@ def test_inpaint_training_starts_from_exported_weights_on_damage_holes(tmp_path,
     )
     run = tmp_path / "run"
     code = main(
-        ["train", "inpaint", "--data", str(photo_folder), "--out", str(run), "--size", "32"]
-        + ["--batch", "2", "--steps-pretrain", "1", "--steps-critic", "0", "--steps-gan", "0"]
-        + ["--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage"]
-        + ["--init-from", str(tmp_path / entry.file)]
-    )
+        ["train", "inpaint", "--data", str(photo_folder), "--out", str(run), "--size", "32",
+         "--batch", "2", "--steps-pretrain", "1", "--steps-critic", "0", "--steps-gan", "0",
+         "--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage",
+         "--init-from", str(tmp_path / entry.file)]
+    )  # fmt: skip
     assert code == 0
     assert json.loads((run / "config.json").read_text())["inpaint_holes"] == "damage"
     trained = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
