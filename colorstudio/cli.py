@@ -234,6 +234,12 @@ def _train(argv: Sequence[str]) -> int:
         help="inpaint: train on synthetic damage and brush strokes (mixed), on damage only "
         "(what detection hands over), or on brush strokes only",
     )
+    parser.add_argument(
+        "--inpaint-fine",
+        action="store_true",
+        help="inpaint: add the full-resolution branch (thin damage); with --init-from it starts "
+        "from a model trained without it",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
@@ -260,6 +266,7 @@ def _train(argv: Sequence[str]) -> int:
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         inpaint_holes=args.inpaint_holes,
+        inpaint_fine=args.inpaint_fine and args.task == "inpaint",
     )
     if args.task == "colorize":
         from colorstudio.ml.train.colorize_task import ColorizeTask
@@ -285,7 +292,7 @@ def _train(argv: Sequence[str]) -> int:
         from colorstudio.ml.networks.restore import GatedInpainter
         from colorstudio.ml.train.restore_tasks import InpaintTask
 
-        inpainter = GatedInpainter()
+        inpainter = GatedInpainter(fine=config.inpaint_fine)
         if args.init_from:
             from colorstudio.ml.weights import warm_start
 

@@ -148,13 +148,16 @@ def test_calibration_moves_the_operating_point_into_the_weights(photo_folder):
     assert torch.equal((before >= 0.7)[clear], (after >= 0.5)[clear])
 
 
-def test_inpaint_training_starts_from_exported_weights_on_damage_holes(tmp_path, photo_folder):
-    """``train inpaint --init-from FILE --inpaint-holes damage``: the run records the hole kind
-    and its generator starts from the file (a step at a negligible rate leaves it there)."""
+def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, photo_folder):
+    """``train inpaint --init-from FILE --inpaint-fine --inpaint-holes damage``: the run records
+    its options, starts from the file (a step at a negligible rate leaves it there) with a
+    zero-initialised full-resolution branch, so it fills exactly as the file did; the export
+    carries the branch in its manifest config and the engine rebuilds it."""
     import json
 
     from colorstudio.cli import main
     from colorstudio.ml.networks.restore import GatedInpainter
+    from colorstudio.ml.train.export import export_run
     from colorstudio.ml.weights import export_generator
 
     torch.manual_seed(0)
@@ -169,11 +172,24 @@ def test_inpaint_training_starts_from_exported_weights_on_damage_holes(tmp_path,
     code = main(
         ["train", "inpaint", "--data", str(photo_folder), "--out", str(run), "--size", "32",
          "--batch", "2", "--steps-pretrain", "1", "--steps-critic", "0", "--steps-gan", "0",
-         "--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage",
+         "--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage", "--inpaint-fine",
          "--init-from", str(tmp_path / entry.file)]
     )  # fmt: skip
     assert code == 0
-    assert json.loads((run / "config.json").read_text())["inpaint_holes"] == "damage"
+    config = json.loads((run / "config.json").read_text())
+    assert config["inpaint_holes"] == "damage" and config["inpaint_fine"] is True
     trained = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
+    assert any(name.startswith("fine.") for name in trained)
     for name, value in start.state_dict().items():
         assert torch.allclose(trained[name].float(), value.half().float(), atol=1e-3), name
+    models = tmp_path / "models"
+    exported, _ = export_run(run, "inpainter", models)
+    assert exported.config == {"fine": True}
+    image = torch.rand(1, 3, 32, 40)
+    mask = torch.zeros(1, 1, 32, 40)
+    mask[..., 10:14, 5:30] = 1
+    rebuilt = Engine(models_dir=models, device="cpu").inpainter()
+    assert rebuilt.fine is not None
+    with torch.no_grad():
+        expected = start.half().float()(image, mask)
+        assert torch.allclose(rebuilt.float()(image, mask), expected, atol=2e-3)

@@ -177,7 +177,9 @@ class GatedInpainter(nn.Module):
     """Fills the masked pixels of an image. ``forward(image, mask)``: image (N, 3, H, W) 0..1,
     mask (N, 1, H, W) 0..1 (1 = hole) → (N, 3, H, W) the filled image, composited."""
 
-    def __init__(self, width: int = 32, dilations: tuple[int, ...] = (2, 4, 8, 16)) -> None:
+    def __init__(
+        self, width: int = 32, dilations: tuple[int, ...] = (2, 4, 8, 16), fine: bool = False
+    ) -> None:
         super().__init__()
         w = width
         self.encoder = nn.Sequential(
@@ -198,17 +200,33 @@ class GatedInpainter(nn.Module):
         self.head = nn.Conv2d(w // 2, 3, 3, 1, 1)
         nn.init.zeros_(self.head.weight)  # start as the classical fill exactly
         nn.init.zeros_(self.head.bias)
+        # ``fine``: a full-resolution branch. Everything above passes through a quarter-size
+        # bottleneck, too coarse to continue an edge across a 2 px scratch; this branch sees the
+        # prefill at full size and adds its own zero-initialised correction, so a model trained
+        # without it starts from exactly where that model was (``train --init-from``).
+        self.fine = (
+            nn.Sequential(GatedConv(5, w // 2), GatedConv(w // 2, w // 2, dilation=2))
+            if fine
+            else None
+        )
+        self.fine_head = nn.Conv2d(w, 3, 3, 1, 1) if fine else None
+        if self.fine_head is not None:
+            nn.init.zeros_(self.fine_head.weight)
+            nn.init.zeros_(self.fine_head.bias)
 
     def raw(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The prediction everywhere (before compositing), in 0..1: the pull–push fill plus the
         network's correction."""
         mask = (mask > 0).to(image.dtype)
         prefill = pull_push(image, mask)
-        x = torch.cat([prefill * 2 - 1, mask, 1 - mask], dim=1)
-        x = self.encoder(x)
+        inputs = torch.cat([prefill * 2 - 1, mask, 1 - mask], dim=1)
+        x = self.encoder(inputs)
         x = x + self.middle(x)
         x = self.decoder(x)
-        return (prefill + self.head(x)).clamp(0, 1)
+        out = prefill + self.head(x)
+        if self.fine is not None:
+            out = out + self.fine_head(torch.cat([x, self.fine(inputs)], dim=1))
+        return out.clamp(0, 1)
 
     def forward(
         self, image: torch.Tensor, mask: torch.Tensor, composite: bool = True

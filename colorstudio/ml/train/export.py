@@ -72,6 +72,8 @@ def architecture_config(config: TrainConfig) -> dict:
         return {"level": config.style_level}
     if config.task == "detect" and config.detector_context:
         return {"context": list(config.detector_context)}
+    if config.task == "inpaint" and config.inpaint_fine:
+        return {"fine": True}
     return {}
 
 

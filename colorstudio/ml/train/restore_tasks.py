@@ -184,7 +184,7 @@ class InpaintTask(AdversarialTask):
         cfg = self.config
         self.device = device
         self.bank = self.photo_bank()
-        self.g = (self.generator or GatedInpainter()).to(device)
+        self.g = (self.generator or GatedInpainter(fine=cfg.inpaint_fine)).to(device)
         self.d = PatchDiscriminator(4).to(device)
         self.perceptual = PerceptualLoss().to(device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), cfg.lr_g, betas=(0.5, 0.99))

@@ -54,6 +54,7 @@ class TrainConfig:
     style_level: int = 4  # style: AdaIN on relu4_1 (4) or relu3_1 (3, faster to train)
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
+    inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
