@@ -378,22 +378,34 @@ class Engine:
     ):
         """Make the prediction honour the hints.
 
-        The corrections the hints ask for (hint − prediction) spread edge-aware by Levin
-        propagation on a coarse grid (they are smooth; a screened variant that fades with
-        distance, screening 0.002 or 0.0005, scored lower on devval), and hinted pixels take the
-        hint colour: the network supplies the semantics, the user the final word. Given
-        ``automatic`` (the network's prediction without hints, on demand) and two or more
-        hints, the result is then blended with Levin's colourization from the same hints by
-        how well each predicts held-out hints (:mod:`fusion`). The test uses the automatic
-        prediction because the hinted one has seen the held-out hints. Previews hold out fewer
-        hints and solve Levin on the correction grid, sharing that factorisation.
+        Colourize (``automatic`` given: the network's hint-free prediction, on demand): the
+        corrections the hints ask for (hint − prediction) reach every pixel by likeness — the
+        kernel-weighted mean over the hints, by L*, the network's a*b* and position
+        (:func:`fusion.regress_corrections`, on the correction grid) — and hinted pixels take
+        the hint colour: the network supplies the semantics, the user the final word. Measured
+        on 12 devval photos (PSNR dB at 5 / 10 / 50 hints): Levin-propagated corrections 23.55
+        / 24.40 / 26.45, by likeness 24.20 / 25.04 / 27.18 (on the 128 grid; at working size
+        24.19 / 25.01 / 27.16, on the 64 grid 0.05–0.09 dB lower). With two or more hints the
+        result is then blended with Levin's colourization from the same hints by how well each
+        predicts held-out hints (:mod:`fusion`); the test uses the hint-free prediction, because
+        the hinted one has seen the held-out hints. Previews hold out fewer hints and solve
+        Levin on the coarser correction grid.
+
+        Recolour (no ``automatic``; the "hints" are the known colours around the region): the
+        corrections spread edge-aware by Levin propagation on a coarse grid (they are smooth),
+        inwards from the region's border.
         """
         shape = tuple(ab_net.shape[-2:])
         grid = working_shape(
             *shape, CORRECTION_SIZE_PREVIEW if preview else CORRECTION_SIZE, multiple=8
         )
+        if automatic is None:
+            residual = (hint_ab - ab_net) * hint_mask
+            corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
+            return torch.where(hint_mask > 0, hint_ab, corrected)
+        corrected = ab_net + fusion.regress_corrections(l_small, ab_net, hint_ab, hint_mask, grid)
         weight = None
-        if automatic is not None and fusion.hint_count(hint_mask) >= 2:
+        if fusion.hint_count(hint_mask) >= 2:
             weight = fusion.leave_one_out_weight(
                 l_small,
                 automatic(),
@@ -402,19 +414,11 @@ class Engine:
                 grid=32 if preview else 64,
                 max_held_out=PREVIEW_HELD_OUT if preview else fusion.MAX_HELD_OUT,
             )
-            if weight is not None and weight > 0.99:
-                weight = None
-        residual = (hint_ab - ab_net) * hint_mask
-        if weight is None:
-            corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
+        if weight is None or weight > 0.99:
             return torch.where(hint_mask > 0, hint_ab, corrected)
         if preview:
-            both = fusion.spread(
-                l_small, torch.cat([residual, hint_ab * hint_mask], 1), hint_mask, grid
-            )
-            corrected, levin = ab_net + both[:, :2], both[:, 2:]
+            levin = fusion.spread(l_small, hint_ab * hint_mask, hint_mask, grid)
         else:
-            corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
             levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
         fused = weight * corrected + (1 - weight) * levin
         return torch.where(hint_mask > 0, hint_ab, fused)

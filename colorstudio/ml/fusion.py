@@ -69,6 +69,92 @@ def spread(
     return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
 
 
+#: the feature scales of :func:`regress_corrections`: L* units, a*b* units, and the spatial
+#: reach in long sides at one hint (it shrinks as 1 / sqrt(hints): denser hints, shorter reach)
+KERNEL_L = 5.0
+KERNEL_AB = 5.0
+KERNEL_REACH = 0.9
+MAX_SAMPLES = 512  #: hinted grid cells the regression uses at most (a long stroke has many)
+SAMPLE_GRID = 64  #: long side of the grid that turns hinted pixels into samples
+
+
+def _features(lab: np.ndarray, where: np.ndarray, reach: float) -> np.ndarray:
+    """(..., 5) features: L*, a*, b* (``lab`` (..., 3)) and position (``where`` (..., 2), in
+    long sides), each divided by its kernel scale."""
+    scales = np.array([KERNEL_L, KERNEL_AB, KERNEL_AB, reach, reach], np.float32)
+    return (np.concatenate([lab, where], axis=-1) / scales).astype(np.float32)
+
+
+def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Nadaraya–Watson: each query (M, 5) gets the Gaussian-weighted mean of the samples'
+    values (S, C), with weights exp(-|q - s|² / 2) (shifted per query, for stability)."""
+    out = np.empty((len(queries), values.shape[1]), np.float32)
+    sample_sq = (samples**2).sum(1)
+    for start in range(0, len(queries), 16384):  # bounded memory: 16k x S distances at a time
+        q = queries[start : start + 16384]
+        d2 = (q**2).sum(1)[:, None] + sample_sq[None] - 2 * q @ samples.T
+        weights = np.exp(-0.5 * (d2 - d2.min(1, keepdims=True)))
+        out[start : start + len(q)] = weights @ values / weights.sum(1, keepdims=True)
+    return out
+
+
+def _positions(shape: tuple[int, int]) -> torch.Tensor:
+    """(1, 2, h, w): each pixel's y and x in long sides."""
+    h, w = shape
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    return torch.stack([yy, xx]).float()[None] / max(h, w)
+
+
+def regress_corrections(
+    l_small: torch.Tensor,
+    base: torch.Tensor,
+    hint_ab: torch.Tensor,
+    hint_mask: torch.Tensor,
+    grid: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """The corrections (hint − base) the hints ask for, spread by likeness rather than by
+    connection: each pixel takes the kernel-weighted mean of the hints' corrections, weighted by
+    how alike pixel and hint are in L*, in the base a*b* (the network's reading of the photo)
+    and in position. Levin's propagation carries a correction only as far as the lightness
+    stays connected; this one also reaches the other patch of the same sky or lawn.
+
+    Tensors (1, C, h, w) at the working size; returns (1, 2, h, w). The hints become samples on
+    a grid of SAMPLE_GRID (each hinted cell: the mean of its hinted pixels), at most MAX_SAMPLES
+    of them; the spatial reach is KERNEL_REACH / sqrt(hints). Given ``grid`` (h, w), the
+    corrections are computed on that grid and brought back bilinearly: the cost is one
+    distance per grid cell and sample.
+    """
+    reach = KERNEL_REACH / np.sqrt(max(1, hint_count(hint_mask)))
+    shape = tuple(l_small.shape[-2:])
+    pixels = torch.cat([l_small, base, _positions(shape)], dim=1)  # (1, 5, h, w)
+    samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
+    where = pixels if grid is None or tuple(grid) == shape else _pool(pixels, grid)
+    queries = _features(_hwc(where[:, :3]), _hwc(where[:, 3:]), reach).reshape(-1, 5)
+    out = _regress(queries, samples, asked).reshape(*where.shape[-2:], 2)
+    out_t = torch.from_numpy(out).permute(2, 0, 1)[None]
+    if out_t.shape[-2:] == shape:
+        return out_t
+    return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
+
+
+def _hint_samples(
+    pixels: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The regression's samples: features (S, 5) of the hinted cells of the sample grid (means
+    over their hinted pixels) and the corrections (S, 2) asked for there. ``pixels`` (1, 5, h, w)
+    holds L*, the base a*b* and the positions."""
+    g = _grid_shape(tuple(pixels.shape[-2:]), SAMPLE_GRID)
+    coverage = _pool(hint_mask, g)
+    cells = coverage[0, 0].numpy() > 0
+    at_hints = _hwc(_pool(pixels * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
+    hinted = _hwc(_pool(hint_ab * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
+    asked = hinted - at_hints[:, 1:3]
+    if len(at_hints) > MAX_SAMPLES:
+        keep = np.random.default_rng(0).choice(len(at_hints), MAX_SAMPLES, replace=False)
+        at_hints, asked = at_hints[keep], asked[keep]
+    return _features(at_hints[:, :3], at_hints[:, 3:], reach), asked
+
+
 def leave_one_out_weight(
     l_small: torch.Tensor,
     ab_net: torch.Tensor,
@@ -80,15 +166,18 @@ def leave_one_out_weight(
     """Weight of the network (0..1) against Levin, or None with fewer than two hints.
 
     Tensors at the working size: L* (1, 1, h, w), the raw network a*b* and the hints (1, 2, h, w),
-    the hint mask (1, 1, h, w). Runs on a coarse ``grid`` (long side) — the test is of colours,
-    not of edges — holding out at most ``max_held_out`` hints (chosen at random, seeded).
+    the hint mask (1, 1, h, w). The network's guess of a hidden hint is its a*b* there plus the
+    corrections the other hints ask for (:func:`regress_corrections`); Levin's is solved on a
+    coarse ``grid`` (long side) — the test is of colours, not of edges. At most
+    ``max_held_out`` hints are held out (chosen at random, seeded).
     """
     labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
     if count < 2:
         return None
     g = _grid_shape(tuple(ab_net.shape[-2:]), grid)
     lightness = _pool(l_small, g)[0, 0].numpy()
-    net = _hwc(_pool(ab_net, g))
+    reach = KERNEL_REACH / np.sqrt(count - 1)
+    pixels = torch.cat([l_small, ab_net, _positions(tuple(l_small.shape[-2:]))], dim=1)
     error_net = error_levin = 0.0
     chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1
     for label in chosen:
@@ -96,17 +185,19 @@ def leave_one_out_weight(
         others = hint_mask * (1 - held)
         coverage = _pool(others, g)
         known = coverage[0, 0].numpy() > 0
-        held_g = _pool(held, g)[0, 0].numpy()
-        if not known.any() or held_g.max() <= 0:
+        held_g = _pool(held, g)
+        if not known.any() or float(held_g.max()) <= 0:
             continue
-        where = held_g > 0.3 if (held_g > 0.3).any() else held_g >= 0.5 * held_g.max()
-        # the hints' own colours (Levin) and their corrections to the network, in one solve
-        known_values = torch.cat([hint_ab * others, (hint_ab - ab_net) * others], dim=1)
-        values = _pool(known_values, g) / coverage.clamp(min=1e-6)
-        solved = levin_colorize(lightness, _hwc(values), known)
-        levin, corrected = solved[..., :2], net + solved[..., 2:]
-        target = _hwc(_pool(hint_ab * held, g) / _pool(held, g).clamp(min=1e-6))[where]
-        error_net += float(((corrected[where] - target) ** 2).sum(-1).mean())
+        held_np = held_g[0, 0].numpy()
+        where = held_np > 0.3 if (held_np > 0.3).any() else held_np >= 0.5 * held_np.max()
+        values = _pool(hint_ab * others, g) / coverage.clamp(min=1e-6)
+        levin = levin_colorize(lightness, _hwc(values), known)
+        at_held = _hwc(_pool(pixels * held, g) / held_g.clamp(min=1e-6))[where]
+        samples, asked = _hint_samples(pixels, hint_ab, others, reach)
+        queries = _features(at_held[:, :3], at_held[:, 3:], reach)
+        corrected = at_held[:, 1:3] + _regress(queries, samples, asked)
+        target = _hwc(_pool(hint_ab * held, g) / held_g.clamp(min=1e-6))[where]
+        error_net += float(((corrected - target) ** 2).sum(-1).mean())
         error_levin += float(((levin[where] - target) ** 2).sum(-1).mean())
     if error_net + error_levin == 0:
         return None

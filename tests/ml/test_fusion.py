@@ -1,9 +1,11 @@
-"""Leave-one-out fusion: the hints decide between the network and Levin."""
+"""Spreading the hints' corrections, and leave-one-out fusion: the hints decide between the
+network and Levin."""
 
 import numpy as np
 import torch
 
-from colorstudio.ml.fusion import leave_one_out_weight, levin_at
+from colorstudio.ml import fusion
+from colorstudio.ml.fusion import leave_one_out_weight, levin_at, regress_corrections, spread
 
 
 def hints_from(truth: torch.Tensor, points, half=1):
@@ -52,3 +54,54 @@ def test_levin_at_a_coarse_grid_returns_the_working_size():
     ab = levin_at(torch.full((1, 1, 48, 80), 60.0), hint_ab, hint_mask, long_side=32)
     assert ab.shape == (1, 2, 48, 80)
     assert np.allclose(ab[0, 1].numpy(), -30.0, atol=0.5)
+
+
+def two_squares():
+    """Two bright squares on a dark ground, apart: L* (1, 1, 64, 96)."""
+    lightness = torch.full((1, 1, 64, 96), 20.0)
+    lightness[..., 16:48, 8:40] = 80.0
+    lightness[..., 16:48, 56:88] = 80.0
+    return lightness
+
+
+def test_corrections_reach_a_separate_region_alike_to_the_hint():
+    """One hint on the left square asks for red, one on the ground for nothing: the right
+    square, alike to the left one but not connected to it, gets the red; Levin's propagation,
+    which follows connection, gives it much less."""
+    lightness = two_squares()
+    base = torch.zeros(1, 2, 64, 96)
+    hint_ab = torch.zeros(1, 2, 64, 96)
+    hint_ab[:, 0, 30:33, 20:23] = 40.0
+    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_mask[..., 30:33, 20:23] = 1
+    hint_mask[..., 4:7, 46:49] = 1  # the ground: a* stays 0
+    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    right_square = out[0, 0, 20:44, 60:84]
+    ground = out[0, 0, 54:62, 40:56]
+    assert right_square.mean() > 35 and ground.abs().max() < 2
+    levin = spread(lightness, (hint_ab - base) * hint_mask, hint_mask, (64, 96))
+    assert levin[0, 0, 20:44, 60:84].mean() < right_square.mean() - 10
+
+
+def test_one_correction_asked_everywhere_is_given_everywhere():
+    lightness = two_squares()
+    base = torch.randn(1, 2, 64, 96, generator=torch.Generator().manual_seed(1)) * 20
+    hint_mask = torch.zeros(1, 1, 64, 96)
+    for y, x in [(5, 5), (30, 20), (40, 70), (60, 90)]:
+        hint_mask[..., y - 1 : y + 2, x - 1 : x + 2] = 1
+    hint_ab = (base + torch.tensor([12.0, -7.0])[None, :, None, None]) * hint_mask
+    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    assert torch.allclose(out[0, 0], torch.tensor(12.0), atol=1e-3)
+    assert torch.allclose(out[0, 1], torch.tensor(-7.0), atol=1e-3)
+
+
+def test_a_long_stroke_is_sampled_within_bounds(monkeypatch):
+    monkeypatch.setattr(fusion, "MAX_SAMPLES", 50)
+    lightness = two_squares()
+    base = torch.zeros(1, 2, 64, 96)
+    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_mask[..., 10:54, 4:92] = 1  # one stroke over most of the photo: ~1,000 cells
+    hint_ab = torch.full((1, 2, 64, 96), 30.0) * hint_mask
+    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    assert out.shape == (1, 2, 64, 96) and torch.isfinite(out).all()
+    assert torch.allclose(out, torch.tensor(30.0), atol=1e-3)
