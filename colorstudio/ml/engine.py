@@ -312,7 +312,7 @@ class Engine:
                         )
                     if request.provenance:
                         influence, confidence = self._provenance(
-                            request, l_small, hint_ab, hint_mask, job
+                            request, l_small, hint_ab, hint_mask, ab_small, job
                         )
                 else:
                     ab = levin_colorize(
@@ -439,7 +439,10 @@ class Engine:
             self._automatic_cache[key] = ab
         return self._automatic_cache[key]
 
-    def _provenance(self, request, l_small, hint_ab, hint_mask, job: Job):
+    def _provenance(self, request, l_small, hint_ab, hint_mask, ab_small, job: Job):
+        """Hint influence and confidence maps; the influence compares ``ab_small`` — the
+        colours the hints produced, after their corrections and the fusion — with the network's
+        hint-free guess."""
         from colorstudio.ml.insight import predict_variants, provenance_maps
 
         model = self.colorizer()
@@ -448,7 +451,7 @@ class Engine:
         variants = self.forward(
             model, job, lambda device: predict_variants(model, l_small, hints, code, device)
         )
-        return provenance_maps(variants)
+        return provenance_maps(variants, ab_small)
 
     def suggest(self, request: SuggestRequest, job: Job) -> Result:
         """Colours the model finds likely at (x, y); needs the trained colourizer."""

@@ -5,7 +5,9 @@ hints, without them, and under a fixed set of prototype palettes (eight hues plu
 - Suggestions at (x, y): the distinct colours among those predictions (ΔE00 ≥ 8 apart), the
   prediction with the user's hints first — the colours the model finds likely there.
 - Hint influence: |ab(with hints) − ab(without)| / 20, clipped to 0..1 — where the colour
-  comes from the user rather than the model's guess.
+  comes from the user rather than the model's guess. "With hints" is the engine's result (the
+  hints' corrections spread by likeness, fused with Levin), not the network's own answer to the
+  hints, which the engine mostly replaces.
 - Confidence: exp(−std / 15) of the predictions across prototype palettes — where the model
   would answer the same whatever the palette.
 """
@@ -53,9 +55,13 @@ def predict_variants(
     return model(lightness, hint_batch.to(device), codes).float().cpu() * AB_SCALE
 
 
-def provenance_maps(variants: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """(hint influence, confidence), each h x w float32 in 0..1."""
-    influence = ((variants[0] - variants[1]).norm(dim=0) / 20.0).clamp(0, 1)
+def provenance_maps(
+    variants: torch.Tensor, hinted: torch.Tensor | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hint influence, confidence), each h x w float32 in 0..1. ``hinted`` (1, 2, h, w): the
+    colours the hints produced; default: the network's prediction with the hints."""
+    with_hints = variants[0] if hinted is None else hinted[0]
+    influence = ((with_hints - variants[1]).norm(dim=0) / 20.0).clamp(0, 1)
     spread = variants[2:].std(dim=0).norm(dim=0)
     confidence = torch.exp(-spread / 15.0)
     # Where the user hinted, the hint decides: treat those colours as certain.

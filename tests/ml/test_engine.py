@@ -391,9 +391,24 @@ def test_provenance_maps_mark_hinted_regions(engine, rng):
     assert result.hint_influence.min() >= 0 and result.hint_influence.max() <= 1
     h, w = result.hint_influence.shape
     near = result.hint_influence[h // 2 - 1 : h // 2 + 2, w // 2 - 1 : w // 2 + 2].mean()
-    assert near > result.hint_influence[:4, :4].mean()  # the hint's colour comes from the user
+    assert near > 0.5  # the hint's colour comes from the user
     plain = engine.run(ColorizeRequest(image, hints=hints))
     assert plain.hint_influence is None and np.array_equal(plain.image, result.image)
+
+
+def test_hint_influence_measures_the_engine_result_not_the_networks_answer():
+    """The influence map compares the colours the engine produced from the hints with the
+    network's hint-free guess; the network's own answer to the hints (variants[0]), which the
+    engine mostly replaces, does not enter."""
+    from colorstudio.ml.insight import provenance_maps
+
+    variants = torch.zeros(11, 2, 8, 8)
+    variants[0, 0] = 50.0  # the network's answer to the hints: red everywhere
+    hinted = torch.zeros(1, 2, 8, 8)
+    hinted[0, 1, :, :4] = 30.0  # the engine's result: yellower on the left half only
+    influence, _ = provenance_maps(variants, hinted)
+    assert np.allclose(influence[:, :4], 1.0) and np.allclose(influence[:, 4:], 0.0)
+    assert np.allclose(provenance_maps(variants)[0], 1.0)  # without: the network's answer
 
 
 def test_suggestions_need_the_model(classical_engine):
