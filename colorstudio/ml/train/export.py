@@ -40,9 +40,9 @@ LOSS_TEXT = {
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage (scratches, cracks, dust, "
     "stains, folds, torn corners) over grey, sepia and colour crops with film grain and JPEG",
-    "inpaint": "- Losses: L1 (holes ×6) on the raw prediction, VGG19 perceptual ×0.01 on the "
-    "composite, hinge SN-PatchGAN on image + mask ×{c.lambda_adv} in the GAN phase; holes from "
-    "grown synthetic damage and free-form brush strokes",
+    "inpaint": "- Losses: L1 inside the holes on the raw prediction, VGG19 perceptual ×0.01 on "
+    "the composite, hinge SN-PatchGAN on image + mask ×{c.lambda_adv} in the GAN phase; holes: "
+    "{c.inpaint_holes} (restore_tasks.hole_mask); full-resolution branch: {c.inpaint_fine}",
 }
 SHEET_COLUMNS = {
     "colorize": "Contact sheet columns: ground truth, grey input, GAN automatic, "
