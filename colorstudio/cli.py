@@ -177,6 +177,17 @@ def _export(argv: Sequence[str]) -> int:
     return 0
 
 
+def _warm_started(model, init_from: str | None):
+    """``model`` started from exported weights (``--init-from``) where given; the tensors the
+    file lacks (a block added since) keep their initialisation."""
+    if init_from:
+        from colorstudio.ml.weights import warm_start
+
+        added = warm_start(model, init_from)
+        print(f"started from {init_from}; new: {len(added)} tensors")
+    return model
+
+
 @subcommand("train")
 def _train(argv: Sequence[str]) -> int:
     if argv and argv[0] == "export":
@@ -281,24 +292,16 @@ def _train(argv: Sequence[str]) -> int:
         from colorstudio.ml.networks.restore import DamageDetector
         from colorstudio.ml.train.restore_tasks import DetectTask
 
-        detector = DamageDetector(context=config.detector_context)
-        if args.init_from:
-            from colorstudio.ml.weights import warm_start
-
-            added = warm_start(detector, args.init_from)
-            print(f"started from {args.init_from}; new: {len(added)} tensors")
-        task = DetectTask(config, detector)
+        task = DetectTask(
+            config, _warm_started(DamageDetector(context=config.detector_context), args.init_from)
+        )
     elif args.task == "inpaint":
         from colorstudio.ml.networks.restore import GatedInpainter
         from colorstudio.ml.train.restore_tasks import InpaintTask
 
-        inpainter = GatedInpainter(fine=config.inpaint_fine)
-        if args.init_from:
-            from colorstudio.ml.weights import warm_start
-
-            warm_start(inpainter, args.init_from)
-            print(f"started from {args.init_from}")
-        task = InpaintTask(config, inpainter)
+        task = InpaintTask(
+            config, _warm_started(GatedInpainter(fine=config.inpaint_fine), args.init_from)
+        )
     else:
         from colorstudio.ml.train.style_task import StyleTask
 

@@ -363,7 +363,7 @@ class Engine:
         if recolour:
             return self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
         automatic = self._automatic(request, l_small, job)
-        count = fusion.hint_count(hint_mask) if bool(hint_mask.any()) else 0
+        count = fusion.hint_count(hint_mask)
         if count == 0:
             return automatic.clone()
         weight = 1.0 / (1 + count)

@@ -63,8 +63,13 @@ def spread(
     out = levin_colorize(
         _pool(l_small, grid)[0, 0].numpy(), _hwc(values), coverage[0, 0].numpy() > 0
     )
+    return _to_working(out, shape)
+
+
+def _to_working(out: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """An h x w x C result on a grid → (1, C, H, W) at the working ``shape`` (bilinear)."""
     out_t = torch.from_numpy(out).permute(2, 0, 1)[None]
-    if tuple(grid) == shape:
+    if tuple(out_t.shape[-2:]) == tuple(shape):
         return out_t
     return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
 
@@ -98,11 +103,17 @@ def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np
     return out
 
 
-def _positions(shape: tuple[int, int]) -> torch.Tensor:
-    """(1, 2, h, w): each pixel's y and x in long sides."""
-    h, w = shape
+def _reach(hints: int) -> float:
+    """The kernel's spatial scale in long sides: shorter as the hints get denser."""
+    return KERNEL_REACH / float(np.sqrt(max(1, hints)))
+
+
+def _pixels(l_small: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """(1, 5, h, w): L*, the base a*b* and each pixel's y and x in long sides."""
+    h, w = l_small.shape[-2:]
     yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    return torch.stack([yy, xx]).float()[None] / max(h, w)
+    positions = torch.stack([yy, xx]).float()[None] / max(h, w)
+    return torch.cat([l_small, base, positions], dim=1)
 
 
 def regress_corrections(
@@ -124,17 +135,14 @@ def regress_corrections(
     corrections are computed on that grid and brought back bilinearly: the cost is one
     distance per grid cell and sample.
     """
-    reach = KERNEL_REACH / np.sqrt(max(1, hint_count(hint_mask)))
+    reach = _reach(hint_count(hint_mask))
     shape = tuple(l_small.shape[-2:])
-    pixels = torch.cat([l_small, base, _positions(shape)], dim=1)  # (1, 5, h, w)
+    pixels = _pixels(l_small, base)
     samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
     where = pixels if grid is None or tuple(grid) == shape else _pool(pixels, grid)
     queries = _features(_hwc(where[:, :3]), _hwc(where[:, 3:]), reach).reshape(-1, 5)
     out = _regress(queries, samples, asked).reshape(*where.shape[-2:], 2)
-    out_t = torch.from_numpy(out).permute(2, 0, 1)[None]
-    if out_t.shape[-2:] == shape:
-        return out_t
-    return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
+    return _to_working(out, shape)
 
 
 def _hint_samples(
@@ -176,8 +184,8 @@ def leave_one_out_weight(
         return None
     g = _grid_shape(tuple(ab_net.shape[-2:]), grid)
     lightness = _pool(l_small, g)[0, 0].numpy()
-    reach = KERNEL_REACH / np.sqrt(count - 1)
-    pixels = torch.cat([l_small, ab_net, _positions(tuple(l_small.shape[-2:]))], dim=1)
+    reach = _reach(count - 1)
+    pixels = _pixels(l_small, ab_net)
     error_net = error_levin = 0.0
     chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1
     for label in chosen:
