@@ -20,6 +20,9 @@ class CommandError(Exception):
     """Bad input on the command line; printed as one line."""
 
 
+DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
+
+
 def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
     """hints.json (a list of {x, y, radius, rgb}) → H x W x 4 uint8 hint layer."""
     try:
@@ -144,6 +147,7 @@ def stylize_command(argv: Sequence[str]) -> int:
     _common(parser)
     parser.add_argument("--style", required=True, help="the painting whose style to use")
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength 0..1")
+    parser.add_argument("--detail", type=float, default=1.0, help=DETAIL_HELP)
     parser.add_argument("--keep-colour", action="store_true", help="keep the photo's colours")
     parser.add_argument("--size", type=int, default=768, help="processing size (long side)")
     parser.add_argument("--tile", type=int, default=512, help="tile size for large images")
@@ -157,6 +161,7 @@ def stylize_command(argv: Sequence[str]) -> int:
             rgba[..., :3],
             style=style,
             alpha=args.alpha,
+            detail=args.detail,
             keep_colour=args.keep_colour,
             mask=_mask(args.mask, rgba.shape[:2]),
             strength=args.strength,
@@ -321,6 +326,7 @@ def batch_command(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--style", help="painting (stylize)")
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength 0..1")
+    parser.add_argument("--detail", type=float, default=1.0, help="stylize: " + DETAIL_HELP)
     parser.add_argument(
         "--keep-colour", action="store_true", help="stylize: keep the photo's colours"
     )
@@ -378,6 +384,7 @@ def batch_command(argv: Sequence[str]) -> int:
                 rgb,
                 style=style,
                 alpha=args.alpha,
+                detail=args.detail,
                 keep_colour=args.keep_colour,
                 working_size=args.size or 768,
             )

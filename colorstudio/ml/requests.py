@@ -139,11 +139,16 @@ class StylizeRequest(_Request):
     """Restyle ``image`` after ``style``. ``alpha``: 0 = content .. 1 = full style.
     ``keep_colour``: transfer only the luminance (texture) and keep the image's colours.
     ``colorize_first``: colourize a grey image in the painting's palette first (None = auto).
+    ``detail``: how much of the photo's own detail to keep, 0..1. The decoder redraws the photo
+    at ``working_size`` and loses fine detail on the way; with ``detail`` = 1 the result is the
+    full-resolution photo plus what the style changes (stylised minus the decoder's own
+    reconstruction), so edges and texture stay sharp at any size; 0 = the decoder's drawing only.
     ``working_size``: long side processed (tiled above ``tile_size``)."""
 
     image: np.ndarray
     style: ReferenceImage | None = None
     alpha: float = 1.0
+    detail: float = 1.0
     keep_colour: bool = False
     colorize_first: bool | None = None
     hints: np.ndarray | None = None
@@ -166,6 +171,8 @@ class StylizeRequest(_Request):
             raise ValueError("a stylize request needs a style reference (a painting)")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError("alpha must be within 0..1")
+        if not 0.0 <= self.detail <= 1.0:
+            raise ValueError("detail must be within 0..1")
 
 
 @dataclass(frozen=True, eq=False)

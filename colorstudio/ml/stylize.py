@@ -43,11 +43,20 @@ def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
     return np.array(im.resize(size, Image.Resampling.LANCZOS))
 
 
-def _to_full(styled: torch.Tensor, h: int, w: int) -> np.ndarray:
-    """(1, 3, ph, pw) in 0..1 → H x W x 3 uint8, bilinearly upscaled in bands."""
+def _to_full(
+    styled: torch.Tensor, base: np.ndarray, recon: torch.Tensor | None, detail: float
+) -> np.ndarray:
+    """(1, 3, ph, pw) in 0..1 → H x W x 3 uint8 like ``base``, bilinearly upscaled in bands.
+
+    With a reconstruction, ``detail`` × (base − reconstruction) is added back: the full-size
+    photo's detail that the decoder did not redraw."""
+    h, w = base.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     for y0, y1 in fullres.bands(h, w):
         band = fullres.resize_rows(styled[0], h, w, y0, y1)
+        if recon is not None:
+            photo = torch.from_numpy(np.array(base[y0:y1, :, :3])).permute(2, 0, 1)
+            band += detail * (photo.float() / 255.0 - fullres.resize_rows(recon[0], h, w, y0, y1))
         out[y0:y1] = (band.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
     return out
 
@@ -68,17 +77,18 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         spread = np.abs(content_u8.astype(np.int16) - content_u8[..., :1]).max()
         grey = int(spread) <= 2
     name = "adain"
+    base = image[..., :3]  # the full-size photo that the style's change is added to
     if request.colorize_first if request.colorize_first is not None else grey:
         with job.stage("colourize first", 0.05):
             palette = ReferenceImage(request.style.image, "palette", 1.0, request.style.mask)
-            hints = None
-            if request.hints is not None:
-                size = (content_u8.shape[1], content_u8.shape[0])
-                hints = np.array(
-                    Image.fromarray(request.hints).resize(size, Image.Resampling.NEAREST)
-                )
-            sub = ColorizeRequest(content_u8, hints=hints, references=(palette,), seed=request.seed)
-            content_u8 = engine.colour(sub, Job(job.cancel)).image[..., :3]
+            sub = ColorizeRequest(
+                np.ascontiguousarray(base),
+                hints=request.hints,
+                references=(palette,),
+                seed=request.seed,
+            )
+            base = engine.colour(sub, Job(job.cancel)).image[..., :3]
+            content_u8 = _resized(base, request.working_size)
             name = "colourize+adain"
     with job.stage("style", 0.1):
         content = _to_tensor(content_u8)
@@ -98,8 +108,9 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         styled = _tiled(engine, model, request, job, padded, (s_mean, s_std), (c_mean, c_std))
         if m > 0:
             styled = styled[..., m:-m, m:-m]
+        recon = styled[:, 3:] if styled.shape[1] == 6 else None
     with job.stage("upsample", 0.9):
-        styled_full = _to_full(styled, h, w)
+        styled_full = _to_full(styled[:, :3], base, recon, request.detail)
         if request.keep_colour:  # luminance-only transfer: keep the photo's a*b*
             lab = fullres.rgb_to_lab(image[..., :3])
             styled_lab = fullres.rgb_to_lab(styled_full)
@@ -133,6 +144,7 @@ def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stat
                     tuple(s.to(device) for s in style_stats),
                     request.alpha,
                     tuple(c.to(device) for c in content_stats),
+                    reconstruct=request.detail > 0,
                 )
                 return out[..., :th, :tw].cpu()
 
@@ -142,7 +154,7 @@ def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stat
             job.check(0.1 + 0.75 * fraction, "stylizing")
 
         try:
-            return run_tiled(content, tile_fn, tile, request.tile_overlap, check).clamp(0, 1)
+            return run_tiled(content, tile_fn, tile, request.tile_overlap, check)
         except RuntimeError as err:
             if not is_oom(err) or last_try:
                 raise

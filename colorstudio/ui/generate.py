@@ -59,6 +59,7 @@ class GenerateSettings:
     live_preview: bool = True
     as_new_layer: bool = True
     alpha: float = 1.0
+    detail: float = 1.0  #: stylize: how much of the photo's fine detail to keep
     keep_colour: bool = False
     hue: float = 0.0
     saturation: float = 1.0
@@ -219,6 +220,7 @@ def build_request(
             image,
             style=styles[0],
             alpha=settings.alpha * styles[0].strength,
+            detail=settings.detail,
             keep_colour=settings.keep_colour,
             colorize_first=settings.mode is Mode.COLOURIZE_STYLIZE,
             hints=hints,

@@ -57,6 +57,11 @@ class GeneratePanel(QWidget):
         self.as_new_layer = QCheckBox("Apply as a new layer")
         self.as_new_layer.setChecked(True)
         self.alpha = _percent_slider(100)
+        self.detail = _percent_slider(100)
+        self.detail.setToolTip(
+            "How much of the photo's own fine detail to keep: 100 % keeps edges sharp at any "
+            "size; lower lets the painting redraw them"
+        )
         self.keep_colour = QCheckBox("Keep the photo's colours (texture only)")
         self.hue = QDoubleSpinBox()
         self.hue.setRange(-180, 180)
@@ -80,7 +85,11 @@ class GeneratePanel(QWidget):
         form.addRow("Strength", self.strength)
         form.addRow("Working size", self.size)
         form.addRow(self.only_in_mask)
-        self.style_rows = [("Style strength", self.alpha), ("", self.keep_colour)]
+        self.style_rows = [
+            ("Style strength", self.alpha),
+            ("Keep detail", self.detail),
+            ("", self.keep_colour),
+        ]
         self.adjust_rows = [
             ("Hue", self.hue),
             ("Saturation ×", self.saturation),
@@ -115,7 +124,7 @@ class GeneratePanel(QWidget):
             combo.currentIndexChanged.connect(self._on_control_changed)
         for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_colour):
             check.toggled.connect(self._on_control_changed)
-        for slider in (self.strength, self.alpha, self.sensitivity):
+        for slider in (self.strength, self.alpha, self.detail, self.sensitivity):
             slider.sliderReleased.connect(self._on_control_changed)
         for spin in (self.hue, self.saturation, self.lightness):
             spin.editingFinished.connect(self._on_control_changed)
@@ -135,6 +144,7 @@ class GeneratePanel(QWidget):
         s.live_preview = self.live.isChecked()
         s.as_new_layer = self.as_new_layer.isChecked()
         s.alpha = self.alpha.value() / 100
+        s.detail = self.detail.value() / 100
         s.keep_colour = self.keep_colour.isChecked()
         s.sensitivity = min(0.99, max(0.01, self.sensitivity.value() / 100))
         s.hue, s.saturation, s.lightness = (

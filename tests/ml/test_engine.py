@@ -105,7 +105,9 @@ def test_pixels_outside_the_mask_are_bit_identical(engine, rng, kind):
     request = {
         "colourize": ColorizeRequest(image, hints=hints, mask=mask),
         "recolour": RecolourRequest(image, hints=hints, mask=mask, feather=3),
-        "stylize": StylizeRequest(image, style=style, mask=mask, working_size=128),
+        # detail 0: the untrained decoder's drawing barely depends on the style, so the style's
+        # change added to the photo would round away
+        "stylize": StylizeRequest(image, style=style, mask=mask, detail=0.0, working_size=128),
         "adjust": AdjustRequest(image, hue=90, saturation=1.5, mask=mask, strength=0.8),
     }[kind]
     result = engine.run(request)
@@ -186,13 +188,65 @@ class OomAboveStylizer(nn.Module):
     def style_stats(self, x):
         return self.inner.style_stats(x)
 
-    def forward(self, content, style, alpha=1.0, content_stats=None):
+    def forward(self, content, style, alpha=1.0, content_stats=None, reconstruct=False):
         self.tile_sizes.append(max(content.shape[-2:]))
         if max(content.shape[-2:]) > self.limit:
             raise torch.OutOfMemoryError(
                 "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
             )
-        return self.inner(content, style, alpha, content_stats)
+        return self.inner(content, style, alpha, content_stats, reconstruct=reconstruct)
+
+
+@pytest.fixture(scope="module")
+def shipped_engine():
+    """The shipped models: properties that an untrained decoder would pass trivially."""
+    from colorstudio.paths import models_dir
+
+    return Engine(models_dir=models_dir(), device="cpu")
+
+
+def test_full_detail_at_zero_strength_gives_back_the_photo_at_full_size(shipped_engine, rng):
+    """detail = 1 adds the style's change (stylised − reconstruction) to the full-size photo:
+    with no style (alpha 0) the change is nil and the photo comes back, above the working size
+    too; the decoder's drawing alone (detail 0) does not."""
+    image = grey_photo(rng, 150, 200)
+    image[..., 0] = np.roll(image[..., 0], 20, axis=1)
+    style = ReferenceImage(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), "style")
+    run = shipped_engine.run
+    kept = run(StylizeRequest(image, style=style, alpha=0.0, working_size=96)).image
+    assert np.abs(kept.astype(int) - image.astype(int)).max() <= 1
+    drawn = run(StylizeRequest(image, style=style, alpha=0.0, detail=0.0, working_size=96)).image
+    assert np.abs(drawn.astype(int) - image.astype(int)).mean() > 2
+
+
+def test_detail_keeps_fine_structure_that_the_working_size_cannot_hold(shipped_engine, rng):
+    """A 1-px checkerboard over a gradient, stylised at 0.4 of its size: with detail the
+    result keeps the checkerboard's contrast; the decoder's drawing, upscaled, cannot. Both
+    take the painting's colours."""
+    h, w = 160, 240
+    yy, xx = np.mgrid[0:h, 0:w]
+    value = 40 + 40 * xx / w + 30 * ((yy + xx) % 2)  # dark enough not to clip once styled
+    image = np.repeat(value[..., None], 3, axis=2).astype(np.uint8)
+    painting = np.zeros((48, 48, 3), np.uint8)
+    painting[..., 0] = rng.integers(150, 200, (48, 48))
+    painting[..., 1:] = rng.integers(70, 110, (48, 48, 1))
+    style = ReferenceImage(painting, "style")
+
+    def checker_contrast(rgb):
+        grey = rgb.astype(float).mean(2)
+        sign = np.where((yy + xx) % 2 == 1, 1.0, -1.0)
+        return float((grey * sign).mean() * 2)  # mean odd − even difference
+
+    run = shipped_engine.run
+    sharp = run(StylizeRequest(image, style=style, colorize_first=False, working_size=96)).image
+    soft = run(
+        StylizeRequest(image, style=style, colorize_first=False, detail=0.0, working_size=96)
+    ).image
+    assert checker_contrast(image) == pytest.approx(30, abs=1)
+    assert checker_contrast(sharp) > 20
+    assert abs(checker_contrast(soft)) < 5
+    for out in (sharp, soft):  # red painting: red now leads green
+        assert out[..., 0].mean() > out[..., 1].mean() + 20
 
 
 def test_the_stylizer_sees_a_mirrored_margin_around_the_photo(tmp_path, random_stylizer, rng):

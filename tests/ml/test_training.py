@@ -152,11 +152,34 @@ def test_style_evaluation_compares_with_reinhard(tmp_path, photo_folder, random_
         engine, files[:2], files[2:4], size=64, sheet_path=tmp_path / "sheet.png"
     )
     assert report.pairs == 2
-    assert set(report.rows) == {"content (identity)", "Reinhard transfer", "AdaIN (ours)"}
+    assert list(report.rows)[:3] == ["content (identity)", "Reinhard transfer", "AdaIN (ours)"]
+    assert "AdaIN (ours), strength 0.5" in report.rows
+    assert "AdaIN (ours), decoder only (detail 0)" in report.rows
     assert report.rows["content (identity)"]["content"] == pytest.approx(0.0, abs=1e-6)
     assert report.rows["Reinhard transfer"]["content"] > 0
+    # the untrained decoder draws noise; keeping the photo's detail keeps the content
+    rows = report.rows
+    assert (
+        rows["AdaIN (ours), decoder only (detail 0)"]["content"] > rows["AdaIN (ours)"]["content"]
+    )
     assert "| AdaIN (ours) |" in report.markdown()
+    assert report.against_reinhard() in report.markdown() and "style loss" in report.markdown()
     assert (tmp_path / "sheet.png").is_file()
+
+
+def test_style_verdict_takes_the_best_style_at_no_more_content_than_reinhard():
+    from colorstudio.ml.evaluate import StyleReport
+
+    def report(**ours):
+        rows = {"Reinhard transfer": {"content": 100.0, "style": 500.0}}
+        rows.update({f"AdaIN (ours){k}": {"content": c, "style": s} for k, (c, s) in ours.items()})
+        return StyleReport(4, rows)
+
+    verdict = report(a=(90.0, 400.0), b=(99.0, 350.0), c=(150.0, 100.0)).against_reinhard()
+    assert "`AdaIN (ours)b`" in verdict and "-30% style loss" in verdict and "(-1%)" in verdict
+    assert "No setting" in report(a=(101.0, 100.0)).against_reinhard()
+    assert "No setting" in report(a=(101.0, 100.0)).markdown()
+    assert StyleReport(1, {"AdaIN (ours)": {"content": 1.0, "style": 1.0}}).against_reinhard() == ""
 
 
 def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):

