@@ -83,7 +83,27 @@ def test_corrections_reach_a_separate_region_alike_to_the_hint():
     assert levin[0, 0, 20:44, 60:84].mean() < right_square.mean() - 10
 
 
-def test_one_correction_asked_everywhere_is_given_everywhere():
+def test_one_hint_recolours_what_is_alike_and_leaves_the_rest(monkeypatch):
+    """One red hint on the left square: the right square, alike, turns red; the dark ground,
+    unlike it, keeps the network's colour. Without the phantom "no correction" sample the one
+    correction was given everywhere: the whole photo took a tint."""
+    lightness = two_squares()
+    base = torch.zeros(1, 2, 64, 96)
+    hint_ab = torch.zeros(1, 2, 64, 96)
+    hint_ab[:, 0, 30:33, 20:23] = 40.0
+    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_mask[..., 30:33, 20:23] = 1
+    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    assert out[0, 0, 20:44, 60:84].mean() > 35
+    assert out[0, 0, 54:62, 40:56].abs().max() < 2
+    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
+    tinted = regress_corrections(lightness, base, hint_ab, hint_mask)
+    assert torch.allclose(tinted[0, 0], torch.tensor(40.0), atol=1e-3)
+
+
+def test_one_correction_asked_everywhere_is_given_everywhere(monkeypatch):
+    """Without the phantom sample, the regression is the plain kernel-weighted mean."""
+    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
     lightness = two_squares()
     base = torch.randn(1, 2, 64, 96, generator=torch.Generator().manual_seed(1)) * 20
     hint_mask = torch.zeros(1, 1, 64, 96)
