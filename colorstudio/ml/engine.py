@@ -106,6 +106,8 @@ class Engine:
         self._detector = detector
         self._inpainter = inpainter
         self._automatic_cache: dict[tuple, torch.Tensor] = {}
+        #: the stylizer's reconstructions of unstyled photos (see :mod:`stylize`), same bound
+        self.reconstruction_cache: dict[tuple, torch.Tensor] = {}
         for model in (colorizer, stylizer, detector, inpainter):
             if model is not None:
                 model.eval().to(self.device)

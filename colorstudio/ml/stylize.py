@@ -9,6 +9,7 @@ palette — "colourize + stylize" in one call.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 MIN_TILE = 128
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
 EDGE_MARGIN = 16  # px mirrored around the photo so its border is not stylized as an edge
+RECONSTRUCTION_CACHE = 4  # decoder reconstructions kept (photo x working size x tiling)
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -105,12 +107,34 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         # band along it. Mirror a margin around the photo and crop it off afterwards.
         m = min(EDGE_MARGIN, content.shape[-2] - 1, content.shape[-1] - 1)
         padded = F.pad(content, (m, m, m, m), mode="reflect") if m > 0 else content
-        styled = _tiled(engine, model, request, job, padded, (s_mean, s_std), (c_mean, c_std))
+        # The decoder's reconstruction of the unstyled photo depends on neither the painting
+        # nor the strength: a live preview computes it once per photo and working size.
+        key = recon = None
+        if request.detail > 0:
+            digest = hashlib.sha1(padded.numpy().tobytes()).hexdigest()
+            key = (digest, request.tile_size, request.tile_overlap, id(model))
+            recon = engine.reconstruction_cache.get(key)
+        styled = _tiled(
+            engine,
+            model,
+            request,
+            job,
+            padded,
+            (s_mean, s_std),
+            (c_mean, c_std),
+            reconstruct=key is not None and recon is None,
+        )
+        if styled.shape[1] == 6:
+            styled, recon = styled[:, :3], styled[:, 3:]
+            cache = engine.reconstruction_cache
+            while len(cache) >= RECONSTRUCTION_CACHE:
+                cache.pop(next(iter(cache)))
+            cache[key] = recon
         if m > 0:
             styled = styled[..., m:-m, m:-m]
-        recon = styled[:, 3:] if styled.shape[1] == 6 else None
+            recon = None if recon is None else recon[..., m:-m, m:-m]
     with job.stage("upsample", 0.9):
-        styled_full = _to_full(styled[:, :3], base, recon, request.detail)
+        styled_full = _to_full(styled, base, recon, request.detail)
         if request.keep_colour:  # luminance-only transfer: keep the photo's a*b*
             lab = fullres.rgb_to_lab(image[..., :3])
             styled_lab = fullres.rgb_to_lab(styled_full)
@@ -126,8 +150,18 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
     )
 
 
-def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stats, content_stats):
-    """Run the stylizer over tiles; on OOM halve the tile size, at ``MIN_TILE`` allow the CPU."""
+def _tiled(
+    engine,
+    model,
+    request: StylizeRequest,
+    job: Job,
+    content,
+    style_stats,
+    content_stats,
+    reconstruct: bool,
+):
+    """Run the stylizer over tiles; on OOM halve the tile size, at ``MIN_TILE`` allow the CPU.
+    ``reconstruct``: also the decoder's reconstruction (channels 3..5)."""
     tile = request.tile_size
     while True:
         last_try = tile <= MIN_TILE
@@ -144,7 +178,7 @@ def _tiled(engine, model, request: StylizeRequest, job: Job, content, style_stat
                     tuple(s.to(device) for s in style_stats),
                     request.alpha,
                     tuple(c.to(device) for c in content_stats),
-                    reconstruct=request.detail > 0,
+                    reconstruct=reconstruct,
                 )
                 return out[..., :th, :tw].cpu()
 

@@ -184,12 +184,14 @@ class OomAboveStylizer(nn.Module):
         self.inner = inner
         self.limit = limit
         self.tile_sizes = []
+        self.reconstructs = []
 
     def style_stats(self, x):
         return self.inner.style_stats(x)
 
     def forward(self, content, style, alpha=1.0, content_stats=None, reconstruct=False):
         self.tile_sizes.append(max(content.shape[-2:]))
+        self.reconstructs.append(reconstruct)
         if max(content.shape[-2:]) > self.limit:
             raise torch.OutOfMemoryError(
                 "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
@@ -247,6 +249,31 @@ def test_detail_keeps_fine_structure_that_the_working_size_cannot_hold(shipped_e
     assert abs(checker_contrast(soft)) < 5
     for out in (sharp, soft):  # red painting: red now leads green
         assert out[..., 0].mean() > out[..., 1].mean() + 20
+
+
+def test_a_new_strength_or_painting_reuses_the_photos_reconstruction(tmp_path, rng):
+    """The decoder's reconstruction of the unstyled photo is cached per photo: the second
+    request decodes once per tile, not twice, and gives what a fresh engine gives."""
+    from colorstudio.paths import models_dir
+
+    shipped = Engine(models_dir=models_dir(), device="cpu").stylizer()
+    model = OomAboveStylizer(shipped, limit=10_000)
+    engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
+    image = grey_photo(rng, 120, 160)
+    image[..., 2] = np.roll(image[..., 2], 9, axis=0)
+    first = ReferenceImage(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), "style")
+    second = ReferenceImage(np.full((48, 48, 3), (200, 120, 40), np.uint8), "style")
+    engine.run(StylizeRequest(image, style=first, working_size=96))
+    assert model.reconstructs == [True]
+    again = engine.run(StylizeRequest(image, style=second, alpha=0.5, working_size=96)).image
+    assert model.reconstructs == [True, False]
+    fresh = Engine(models_dir=models_dir(), device="cpu")
+    expected = fresh.run(StylizeRequest(image, style=second, alpha=0.5, working_size=96)).image
+    assert np.abs(again.astype(int) - expected.astype(int)).max() <= 1
+    other = image.copy()
+    other[:10] = 255  # another photo: a new reconstruction
+    engine.run(StylizeRequest(other, style=second, working_size=96))
+    assert model.reconstructs == [True, False, True]
 
 
 def test_the_stylizer_sees_a_mirrored_margin_around_the_photo(tmp_path, random_stylizer, rng):
