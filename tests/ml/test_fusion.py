@@ -64,16 +64,22 @@ def two_squares():
     return lightness
 
 
-def test_corrections_reach_a_separate_region_alike_to_the_hint():
-    """One hint on the left square asks for red, one on the ground for nothing: the right
-    square, alike to the left one but not connected to it, gets the red; Levin's propagation,
-    which follows connection, gives it much less."""
-    lightness = two_squares()
+def red_hint_on_the_left_square():
+    """Zero base a*b*, and one hint asking for a* = 40 on the left square: (base, ab, mask)."""
     base = torch.zeros(1, 2, 64, 96)
     hint_ab = torch.zeros(1, 2, 64, 96)
     hint_ab[:, 0, 30:33, 20:23] = 40.0
     hint_mask = torch.zeros(1, 1, 64, 96)
     hint_mask[..., 30:33, 20:23] = 1
+    return base, hint_ab, hint_mask
+
+
+def test_corrections_reach_a_separate_region_alike_to_the_hint():
+    """One hint on the left square asks for red, one on the ground for nothing: the right
+    square, alike to the left one but not connected to it, gets the red; Levin's propagation,
+    which follows connection, gives it much less."""
+    lightness = two_squares()
+    base, hint_ab, hint_mask = red_hint_on_the_left_square()
     hint_mask[..., 4:7, 46:49] = 1  # the ground: a* stays 0
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     right_square = out[0, 0, 20:44, 60:84]
@@ -88,11 +94,7 @@ def test_one_hint_recolours_what_is_alike_and_leaves_the_rest(monkeypatch):
     unlike it, keeps the network's colour. Without the phantom "no correction" sample the one
     correction was given everywhere: the whole photo took a tint."""
     lightness = two_squares()
-    base = torch.zeros(1, 2, 64, 96)
-    hint_ab = torch.zeros(1, 2, 64, 96)
-    hint_ab[:, 0, 30:33, 20:23] = 40.0
-    hint_mask = torch.zeros(1, 1, 64, 96)
-    hint_mask[..., 30:33, 20:23] = 1
+    base, hint_ab, hint_mask = red_hint_on_the_left_square()
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     assert out[0, 0, 20:44, 60:84].mean() > 35
     assert out[0, 0, 54:62, 40:56].abs().max() < 2
