@@ -23,6 +23,14 @@ class CommandError(Exception):
 DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
 
 
+def check_fractions(args: argparse.Namespace, *names: str) -> None:
+    """Options that must lie within 0..1 (strength, alpha, detail…): one clear line if not."""
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise CommandError(f"--{name.replace('_', '-')} must be within 0..1, not {value:g}")
+
+
 def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
     """hints.json (a list of {x, y, radius, rgb}) → H x W x 4 uint8 hint layer."""
     try:
@@ -123,6 +131,7 @@ def colorize_command(argv: Sequence[str]) -> int:
     def build(rgba: np.ndarray):
         from colorstudio.ml.requests import ColorizeRequest, ReferenceImage
 
+        check_fractions(args, "strength")
         h, w = rgba.shape[:2]
         hints = hints_from_json(args.hints, h, w) if args.hints else None
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
@@ -156,6 +165,7 @@ def stylize_command(argv: Sequence[str]) -> int:
     def build(rgba: np.ndarray):
         from colorstudio.ml.requests import ReferenceImage, StylizeRequest
 
+        check_fractions(args, "alpha", "detail", "strength")
         style = ReferenceImage(load_image(args.style).rgba[..., :3], "style")
         return StylizeRequest(
             rgba[..., :3],
@@ -351,12 +361,13 @@ def batch_command(argv: Sequence[str]) -> int:
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
         if args.task == "stylize" and not args.style:
             raise BatchError("stylize needs --style PAINTING")
+        check_fractions(args, "alpha", "detail")
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
         style = (
             ReferenceImage(load_image(args.style).rgba[..., :3], "style") if args.style else None
         )
         engine = _engine(args)
-    except (BatchError, FileFormatError, EngineError) as err:
+    except (BatchError, CommandError, FileFormatError, EngineError) as err:
         print(f"colorstudio: {err}", file=sys.stderr)
         return 2
 

@@ -108,10 +108,15 @@ def test_stylize_with_an_exported_model(tmp_path, photo, random_stylizer, capsys
         "--size",
         "96",
     ]
-    assert cli.main([*args, "--alpha", "0.7"]) == 0
+    assert cli.main([*args, "--alpha", "0.7", "--detail", "0.5"]) == 0
     assert "on cpu" in capsys.readouterr().out
     with Image.open(out) as im:
         assert im.size == (120, 90)
+    out.unlink()
+    assert cli.main([*args, "--detail", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--detail must be within 0..1, not 1.5" in err
+    assert not out.exists()
 
 
 def test_errors_are_one_line(tmp_path, photo, capsys):
