@@ -316,3 +316,18 @@ def test_resume_applies_the_new_learning_rate(tmp_path, photo_folder):
     Trainer(lower, task).run(resume=True)
     assert [g["lr"] for g in task.opt_g.param_groups] == [1e-5]
     assert [g["lr"] for g in task.opt_d.param_groups] == [2e-5]
+
+
+def test_the_cards_loss_table_stops_at_the_exported_checkpoint(tmp_path):
+    """A run copied between two checkpoints has log rows past the checkpoint's step; the card
+    must show the losses of the weights it describes."""
+    from colorstudio.ml.train.export import last_losses
+
+    rows = ["step,phase,l1"] + [f"{s},pretrain,{s / 1000:.3f}" for s in range(10, 101, 10)]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    table = last_losses(tmp_path, 70)
+    assert table[0] == "| step | phase | l1 |"
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| 50", "| 60", "| 70"]
+    assert "| 100 |" in last_losses(tmp_path)[-1]
+    assert last_losses(tmp_path, 5) == []
+    assert last_losses(tmp_path / "missing", 70) == []

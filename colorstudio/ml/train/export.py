@@ -113,17 +113,21 @@ def data_summary(folders: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def last_losses(run: Path, rows: int = 3) -> list[str]:
+def last_losses(run: Path, up_to_step: int | None = None, rows: int = 3) -> list[str]:
+    """The log's last ``rows`` rows as a markdown table, up to the exported checkpoint's step:
+    the log runs ahead of the checkpoint when a run is exported between two checkpoints."""
     path = run / "log.csv"
     if not path.is_file():
         return []
     with path.open(newline="") as handle:
         data = list(csv.reader(handle))
-    if len(data) < 2:
+    header, body = data[0] if data else [], data[1:]
+    if up_to_step is not None:
+        body = [r for r in body if not r or not r[0].isdigit() or int(r[0]) <= up_to_step]
+    if not body:
         return []
-    header = data[0]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in data[-rows:]]
+    lines += ["| " + " | ".join(r) + " |" for r in body[-rows:]]
     return lines
 
 
@@ -210,7 +214,7 @@ def export_run(
             f"training time {hours:.2f} h",
             *calibration,
             "",
-            *last_losses(run),
+            *last_losses(run, progress["step"]),
             "",
             "## Evaluation",
             metrics or "(not evaluated)",
