@@ -58,6 +58,12 @@ CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections ar
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
 HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, skip that run
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
+#: the hint-free prediction is the mean of the network's at these multiples of the working size.
+#: Devval (40 photos, PSNR dB, working size 256; one scale / 1 and 1.5): automatic 21.39 / 21.57,
+#: 1 hint 22.47 / 22.56, 5 hints 24.81 / 24.78, 10 hints 25.75 / 25.82, 50 hints 28.24 / 28.28.
+#: 1.5 alone scored 21.38; adding 0.75 as well, 21.52. It costs 2.25 more network runs, once
+#: per photo (the prediction is cached).
+AUTOMATIC_SCALES = (1.0, 1.5)
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
@@ -434,12 +440,25 @@ class Engine:
         digest.update(code.numpy().tobytes())
         key = (digest.hexdigest(), tuple(l_small.shape), strength, id(self.colorizer()))
         if key not in self._automatic_cache:
-            no_hints = torch.zeros(1, 2, *l_small.shape[-2:])
-            ab = self._run_colorizer(request, l_small, no_hints, no_hints[:, :1], job)
+            scales = AUTOMATIC_SCALES
+            ab = sum(self._automatic_at(request, l_small, s, job) for s in scales) / len(scales)
             while len(self._automatic_cache) >= AUTOMATIC_CACHE:
                 self._automatic_cache.pop(next(iter(self._automatic_cache)))
             self._automatic_cache[key] = ab
         return self._automatic_cache[key]
+
+    def _automatic_at(self, request: ColorizeRequest, l_small, scale: float, job: Job):
+        """The network's hint-free a*b* with the lightness resized by ``scale`` (to multiples
+        of 32), brought back to the working size."""
+        h, w = l_small.shape[-2:]
+        size = (max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32))
+        if size != (h, w):
+            l_small = F.interpolate(l_small, size=size, mode="bilinear", align_corners=False)
+        no_hints = torch.zeros(1, 2, *size)
+        ab = self._run_colorizer(request, l_small, no_hints, no_hints[:, :1], job)
+        if size == (h, w):
+            return ab
+        return F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
 
     def _provenance(self, request, l_small, hint_ab, hint_mask, ab_small, job: Job):
         """Hint influence and confidence maps; the influence compares ``ab_small`` — the

@@ -45,14 +45,44 @@ def test_fusion_tests_hints_on_the_hint_free_prediction_computed_once(engine, rn
         image = np.repeat(rng.integers(0, 256, (64, 96, 1), dtype=np.uint8), 3, axis=2)
         spots = [(10, 10, (200, 40, 40)), (50, 80, (40, 200, 40))]
         engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
-        assert sorted(c == 0 for c in calls) == [False, True]  # hinted + hint-free prediction
+        # the hinted prediction, and the hint-free one at each of AUTOMATIC_SCALES
+        assert sorted(c == 0 for c in calls) == [False, True, True]
         spots.append((30, 50, (40, 40, 200)))
         engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
-        assert len(calls) == 3 and calls[-1] > 0  # only the hinted prediction ran again
+        assert len(calls) == 4 and calls[-1] > 0  # only the hinted prediction ran again
         engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots[:1]), preview=True))
-        assert len(calls) == 4  # one hint: nothing to hold out, no fusion
+        assert len(calls) == 5  # one hint: nothing to hold out, no fusion
     finally:
         hook.remove()
+
+
+def test_the_hint_free_guess_averages_the_network_at_two_scales(engine, rng):
+    """AUTOMATIC_SCALES: one run at the working size, one at 1.5 times it (multiples of 32);
+    the result is their mean, at the working size."""
+    from colorstudio.ml import engine as engine_module
+
+    shapes, outputs = [], []
+
+    def record(module, args, out):
+        shapes.append(tuple(args[0].shape[-2:]))
+        outputs.append(out.detach().clone())
+
+    hook = engine.colorizer().register_forward_hook(record)
+    try:
+        image = grey_photo(rng)  # 120 x 160: working size 256 gives 192 x 256
+        l_small = torch.rand(1, 1, 192, 256) * 100
+        request = ColorizeRequest(image)
+        guess = engine._automatic(request, l_small, Job())
+    finally:
+        hook.remove()
+    assert engine_module.AUTOMATIC_SCALES == (1.0, 1.5)
+    assert shapes == [(192, 256), (288, 384)]
+    assert guess.shape == (1, 2, 192, 256)
+    down = torch.nn.functional.interpolate(
+        outputs[1], size=(192, 256), mode="bilinear", align_corners=False
+    )
+    expected = (outputs[0] + down) / 2 * engine_module.AB_SCALE
+    assert torch.allclose(guess, expected, atol=1e-4)
 
 
 def test_many_hints_skip_the_hinted_network_run(engine, rng):
@@ -67,9 +97,9 @@ def test_many_hints_skip_the_hinted_network_run(engine, rng):
         spots = [(10 + 10 * (i // 4), 12 + 36 * (i % 4), (200, 60, 40)) for i in range(12)]
         hints = hint_layer(120, 160, spots)
         out = engine.run(ColorizeRequest(image, hints=hints)).image
-        assert calls == [0.0]
+        assert calls == [0.0, 0.0]  # the hint-free prediction at its two scales
         engine.run(ColorizeRequest(image, hints=hint_layer(120, 160, spots[:3])))
-        assert len(calls) == 2 and calls[-1] > 0  # few hints: the hinted run is back
+        assert len(calls) == 3 and calls[-1] > 0  # few hints: the hinted run is back
     finally:
         hook.remove()
     y, x = spots[5][:2]
