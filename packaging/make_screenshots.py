@@ -1,7 +1,10 @@
 """Take the README's screenshots from the real editor window with the shipped models.
 
     python packaging/make_screenshots.py PHOTO --painting PAINTING [--out resources/screenshots]
+        [--colourize COLOUR_PHOTO]
 
+- ``editor.png`` (with ``--colourize``): COLOUR_PHOTO made black-and-white, two hint strokes
+  painted with the mouse in the colours the photo had there, and the Colourize preview.
 - ``restore.png``: PHOTO made into a damaged old print (grey, sepia, seeded synthetic damage),
   *Detect Damage*, then the Repair mode's preview; the compare split shows before | after.
 - ``stylize.png``: PHOTO with PAINTING as the style reference, the Stylize preview; split on.
@@ -54,10 +57,64 @@ def grab(window, path: Path) -> None:
     print(f"wrote {path}")
 
 
+def hint_strokes(window, truth: np.ndarray) -> None:
+    """Two short horizontal hint strokes, near the left edge a third down the photo and near
+    the right edge two thirds down, painted with the mouse like a user who remembers the
+    colours: each in the photo's median colour under it."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from colorstudio.ui.tools import Tool
+
+    canvas = window.canvas
+    h, w = truth.shape[:2]
+    window.set_tool(Tool.HINT)
+    for row, (x0, x1) in ((h // 3, (w // 20, w // 4)), (4 * h // 5, (3 * w // 4, 19 * w // 20))):
+        xs = range(x0, x1 + 1, max(1, w // 60))
+        colour = np.median(truth[max(0, row - 4) : row + 5, x0:x1].reshape(-1, 3), axis=0)
+        window.tool_options.set_colour(tuple(int(c) for c in colour))
+        points = [canvas.image_to_widget(x, row) for x in xs]
+        kinds = (
+            [QEvent.Type.MouseButtonPress]
+            + [QEvent.Type.MouseMove] * (len(points) - 2)
+            + [QEvent.Type.MouseButtonRelease]
+        )
+        for kind, pos in zip(kinds, points, strict=True):
+            moving = kind == QEvent.Type.MouseMove
+            released = kind == QEvent.Type.MouseButtonRelease
+            event = QMouseEvent(
+                kind,
+                QPointF(pos),
+                canvas.mapToGlobal(QPointF(pos)),
+                Qt.MouseButton.NoButton if moving else Qt.MouseButton.LeftButton,
+                Qt.MouseButton.NoButton if released else Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
+            QApplication.sendEvent(canvas, event)
+
+
+def wait_for_preview(window, timeout_s: float = 120) -> None:
+    """Until the worker finishes a job that is not a colour suggestion (the hint brush asks
+    for those when it touches the photo)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+
+    def finished(_request_id, result) -> None:
+        if not getattr(result, "suggestions", ()):
+            loop.quit()
+
+    window.worker.finished_job.connect(finished)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    window.worker.finished_job.disconnect(finished)
+
+
 def compare(window, path: Path) -> None:
     """Preview the current mode, show it beside the document with the compare split, grab."""
     window.request_preview(force=True)
-    wait_for(window.worker.finished_job)
+    wait_for_preview(window)
     window.act_split.trigger()  # as the user does (Ctrl+K): checks it and shows the split
     window.canvas.fit()
     grab(window, path)
@@ -69,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("photo", type=Path)
     parser.add_argument("--painting", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
+    parser.add_argument("--colourize", type=Path, help="colour photo for editor.png")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -97,6 +155,17 @@ def main(argv: list[str] | None = None) -> int:
         window.generate_panel.set_mode(Mode.STYLIZE)
         compare(window, args.out / "stylize.png")
         window.document.mark_clean()
+
+        if args.colourize:
+            truth = np.asarray(Image.open(args.colourize).convert("RGB"))
+            bw = Path(folder) / f"{args.colourize.stem}.png"
+            Image.fromarray(truth).convert("L").save(bw)
+            window.open_path(bw)
+            window.generate_panel.set_mode(Mode.COLOURIZE)
+            window.canvas.fit()
+            hint_strokes(window, truth)
+            compare(window, args.out / "editor.png")
+            window.document.mark_clean()
         window.close()
     app.processEvents()
     return 0

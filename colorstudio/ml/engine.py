@@ -58,6 +58,7 @@ CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections ar
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
 HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, skip that run
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
+FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see _honour_hints)
 #: the hint-free prediction is the mean of the network's at these multiples of the working size.
 #: Devval (40 photos, PSNR dB, working size 256; one scale / 1 and 1.5): automatic 21.39 / 21.57,
 #: 1 hint 22.47 / 22.56, 5 hints 24.81 / 24.78, 10 hints 25.75 / 25.82, 50 hints 28.24 / 28.28.
@@ -413,7 +414,7 @@ class Engine:
             return torch.where(hint_mask > 0, hint_ab, corrected)
         corrected = ab_net + fusion.regress_corrections(l_small, ab_net, hint_ab, hint_mask, grid)
         weight = None
-        if fusion.hint_count(hint_mask) >= 2:
+        if fusion.hint_count(hint_mask) >= FUSION_MIN_HINTS:
             weight = fusion.leave_one_out_weight(
                 l_small,
                 automatic(),
