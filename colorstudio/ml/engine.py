@@ -18,7 +18,6 @@ token is checked between stages and tiles; results are deterministic for a given
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -34,7 +33,16 @@ from colorstudio.core.masks import as_unit, bbox_of, blend_weights
 from colorstudio.ml import fullres, fusion, restore
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
-from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn, is_oom, unchanged
+from colorstudio.ml.jobs import (
+    CancelToken,
+    EngineError,
+    Job,
+    ProgressFn,
+    ResultCache,
+    content_digest,
+    is_oom,
+    unchanged,
+)
 from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import (
     AdjustRequest,
@@ -58,6 +66,7 @@ CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections ar
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
 HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, skip that run
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
+RECONSTRUCTION_CACHE = 4  # stylizer reconstructions kept (photo x working size x tiling)
 FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see _honour_hints)
 #: the hint-free prediction is the mean of the network's at these multiples of the working size.
 #: Devval (40 photos, PSNR dB, working size 256; one scale / 1 and 1.5): automatic 21.39 / 21.57,
@@ -112,9 +121,9 @@ class Engine:
         self._lock = threading.Lock()
         self._detector = detector
         self._inpainter = inpainter
-        self._automatic_cache: dict[tuple, torch.Tensor] = {}
-        #: the stylizer's reconstructions of unstyled photos (see :mod:`stylize`), same bound
-        self.reconstruction_cache: dict[tuple, torch.Tensor] = {}
+        self._automatic_cache = ResultCache(AUTOMATIC_CACHE)
+        #: the stylizer's reconstructions of unstyled photos (see :mod:`stylize`)
+        self.reconstruction_cache = ResultCache(RECONSTRUCTION_CACHE)
         for model in (colorizer, stylizer, detector, inpainter):
             if model is not None:
                 model.eval().to(self.device)
@@ -437,15 +446,11 @@ class Engine:
         the working size, so it is cached: while the user paints hints on one photo, only the
         first preview pays for it."""
         code, strength = self._reference_code(request.references)
-        digest = hashlib.blake2b(l_small.numpy().tobytes(), digest_size=16)
-        digest.update(code.numpy().tobytes())
-        key = (digest.hexdigest(), tuple(l_small.shape), strength, id(self.colorizer()))
+        key = (content_digest(l_small, code), tuple(l_small.shape), strength, id(self.colorizer()))
         if key not in self._automatic_cache:
             scales = AUTOMATIC_SCALES
             ab = sum(self._automatic_at(request, l_small, s, job) for s in scales) / len(scales)
-            while len(self._automatic_cache) >= AUTOMATIC_CACHE:
-                self._automatic_cache.pop(next(iter(self._automatic_cache)))
-            self._automatic_cache[key] = ab
+            self._automatic_cache.put(key, ab)
         return self._automatic_cache[key]
 
     def _automatic_at(self, request: ColorizeRequest, l_small, scale: float, job: Job):

@@ -6,11 +6,35 @@ torch-free at import, so the GUI side (workers, ui) can use CancelToken and the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 ProgressFn = Callable[[float, str], None]
+
+
+class ResultCache(dict):
+    """Results that outlive a request (the same photo, previewed again), keyed by all they
+    depend on; beyond ``limit`` entries the oldest is dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key, value):
+        while len(self) >= self.limit:
+            self.pop(next(iter(self)))
+        self[key] = value
+        return value
+
+
+def content_digest(*arrays) -> str:
+    """A short digest of tensors' or arrays' contents (anything with ``.numpy()`` or bytes)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update((array.numpy() if hasattr(array, "numpy") else array).tobytes())
+    return digest.hexdigest()
 
 
 class EngineError(Exception):

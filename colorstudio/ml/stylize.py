@@ -9,7 +9,6 @@ palette — "colourize + stylize" in one call.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +18,7 @@ from PIL import Image
 
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
-from colorstudio.ml.jobs import Job, is_oom, unchanged
+from colorstudio.ml.jobs import Job, content_digest, is_oom, unchanged
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 MIN_TILE = 128
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
 EDGE_MARGIN = 16  # px mirrored around the photo so its border is not stylized as an edge
-RECONSTRUCTION_CACHE = 4  # decoder reconstructions kept (photo x working size x tiling)
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -111,8 +109,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         # nor the strength: a live preview computes it once per photo and working size.
         key = recon = None
         if request.detail > 0:
-            digest = hashlib.sha1(padded.numpy().tobytes()).hexdigest()
-            key = (digest, request.tile_size, request.tile_overlap, id(model))
+            key = (content_digest(padded), request.tile_size, request.tile_overlap, id(model))
             recon = engine.reconstruction_cache.get(key)
         styled = _tiled(
             engine,
@@ -125,11 +122,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
             reconstruct=key is not None and recon is None,
         )
         if styled.shape[1] == 6:
-            styled, recon = styled[:, :3], styled[:, 3:]
-            cache = engine.reconstruction_cache
-            while len(cache) >= RECONSTRUCTION_CACHE:
-                cache.pop(next(iter(cache)))
-            cache[key] = recon
+            styled, recon = styled[:, :3], engine.reconstruction_cache.put(key, styled[:, 3:])
         if m > 0:
             styled = styled[..., m:-m, m:-m]
             recon = None if recon is None else recon[..., m:-m, m:-m]
