@@ -281,13 +281,12 @@ def test_detail_keeps_fine_structure_that_the_working_size_cannot_hold(shipped_e
         assert out[..., 0].mean() > out[..., 1].mean() + 20
 
 
-def test_a_new_strength_or_painting_reuses_the_photos_reconstruction(tmp_path, rng):
+def test_a_new_strength_or_painting_reuses_the_photos_reconstruction(tmp_path, rng, shipped_engine):
     """The decoder's reconstruction of the unstyled photo is cached per photo: the second
     request decodes once per tile, not twice, and gives what a fresh engine gives."""
     from colorstudio.paths import models_dir
 
-    shipped = Engine(models_dir=models_dir(), device="cpu").stylizer()
-    model = OomAboveStylizer(shipped, limit=10_000)
+    model = OomAboveStylizer(shipped_engine.stylizer(), limit=10_000)
     engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
     image = grey_photo(rng, 120, 160)
     image[..., 2] = np.roll(image[..., 2], 9, axis=0)
