@@ -251,6 +251,12 @@ def _train(argv: Sequence[str]) -> int:
         help="inpaint: add the full-resolution branch (thin damage); with --init-from it starts "
         "from a model trained without it",
     )
+    parser.add_argument(
+        "--no-hint-spread",
+        action="store_true",
+        help="colorize: leave out the hints' normalised-convolution spread as a decoder input "
+        "(the architecture of models shipped before session 6)",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
@@ -278,15 +284,17 @@ def _train(argv: Sequence[str]) -> int:
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         inpaint_holes=args.inpaint_holes,
         inpaint_fine=args.inpaint_fine and args.task == "inpaint",
+        hint_spread=not args.no_hint_spread,
     )
     if args.task == "colorize":
+        from colorstudio.ml.networks.colorizer import HintColorizer
         from colorstudio.ml.train.colorize_task import ColorizeTask
 
         generator = None
-        if args.init_from:
-            from colorstudio.ml.weights import load_generator_file
-
-            generator = load_generator_file(args.init_from, "colorizer_lite0", trainable=True)
+        if args.init_from:  # a file without the hint-spread inputs: they start at zero
+            generator = _warm_started(
+                HintColorizer(pretrained=False, hint_spread=config.hint_spread), args.init_from
+            ).train(True)
         task = ColorizeTask(config, generator)
     elif args.task == "detect":
         from colorstudio.ml.networks.restore import DamageDetector

@@ -194,7 +194,10 @@ def restore_command(argv: Sequence[str]) -> int:
     parser.add_argument("--mask", help="damage mask image (white = damaged); skips detection")
     parser.add_argument("--save-mask", help="also write the detected damage mask here")
     parser.add_argument(
-        "--sensitivity", type=float, default=0.5, help="detection, between 0 and 1 (exclusive): higher finds more"
+        "--sensitivity",
+        type=float,
+        default=0.5,
+        help="detection, between 0 and 1 (exclusive): higher finds more",
     )
     parser.add_argument("--grow", type=int, default=1, help="pixels added around found damage")
     parser.add_argument("--colorize", action="store_true", help="colourize after repairing")
@@ -341,7 +344,10 @@ def batch_command(argv: Sequence[str]) -> int:
         "--keep-colour", action="store_true", help="stylize: keep the photo's colours"
     )
     parser.add_argument(
-        "--sensitivity", type=float, default=0.5, help="restore: damage detection, between 0 and 1 (exclusive)"
+        "--sensitivity",
+        type=float,
+        default=0.5,
+        help="restore: damage detection, between 0 and 1 (exclusive)",
     )
     parser.add_argument("--colorize", action="store_true", help="restore: colourize afterwards")
     parser.add_argument("--report", help="CSV report (default OUTPUT_DIR/report.csv)")

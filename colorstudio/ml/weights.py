@@ -91,27 +91,41 @@ def load_model(
     return model.to(device).eval()
 
 
-def load_generator_file(
-    path: str | Path, architecture: str, trainable: bool = False, config=None
-) -> nn.Module:
-    """Load exported weights without a manifest (``train --init-from``)."""
-    path = Path(path)
-    model = build_and_load(architecture, config or {}, _read_state(path), path.name)
-    return model.train(trainable)
-
-
 def warm_start(model: nn.Module, path: str | Path) -> list[str]:
     """Start ``model`` from exported weights of a smaller version of it (``train --init-from``
-    after a block was added): every tensor of the file must fit a parameter of the same name and
-    shape; the model's extra parameters keep their initialisation. Returns their names."""
+    after a block or an input was added): every tensor of the file must fit a parameter of the
+    same name, with the same shape — or, for a convolution that has gained input channels, the
+    leading channels of a wider one; the new input channels start at zero, so the warm-started
+    network computes what the file's did. The model's extra parameters keep their
+    initialisation. Returns the names of the new and the widened tensors."""
     path = Path(path)
     state = _read_state(path)
     own = model.state_dict()
-    misfits = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+
+    def widened(name: str, value: torch.Tensor) -> bool:
+        mine = own[name]
+        return (
+            value.dim() == 4
+            and mine.dim() == 4
+            and mine.shape[0] == value.shape[0]
+            and mine.shape[2:] == value.shape[2:]
+            and mine.shape[1] > value.shape[1]
+        )
+
+    misfits = [
+        k
+        for k, v in state.items()
+        if k not in own or (own[k].shape != v.shape and not widened(k, v))
+    ]
     if misfits:
         raise ModelError(f"{path.name} does not fit this network: {', '.join(misfits[:5])}")
+    grown = [k for k, v in state.items() if own[k].shape != v.shape]
+    for name in grown:
+        weight = torch.zeros_like(own[name])
+        weight[:, : state[name].shape[1]] = state[name]
+        state[name] = weight
     model.load_state_dict(state, strict=False)
-    return [k for k in own if k not in state]
+    return [k for k in own if k not in state] + grown
 
 
 def export_generator(

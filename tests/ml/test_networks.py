@@ -119,3 +119,39 @@ def test_a_few_training_steps_lower_the_loss(random_colorizer):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] * 0.7
+
+
+def test_hint_spread_carries_a_hints_colour_to_its_neighbourhood():
+    from colorstudio.ml.networks.colorizer import hint_spread
+
+    hints = torch.zeros(1, 3, 128, 160)
+    assert torch.equal(hint_spread(hints, (128, 160)), torch.zeros(1, 3, 128, 160))
+    hints[0, 0, 30:33, 40:43], hints[0, 1, 30:33, 40:43], hints[0, 2, 30:33, 40:43] = 0.5, -0.2, 1
+    out = hint_spread(hints, (64, 80))[0]  # at another size: the decoder's scales
+    assert out.shape == (3, 64, 80)
+    near, farther, far = out[:, 20, 25], out[:, 20, 45], out[:, 60, 78]
+    assert torch.allclose(near[:2], torch.tensor([0.5, -0.2]), atol=1e-4)  # the hint's colour
+    assert near[2] > farther[2] > 0  # confidence falls with distance…
+    assert torch.equal(far, torch.zeros(3))  # …and is nothing beyond the reach
+
+
+def test_hint_spread_inputs_start_at_zero_on_a_warm_started_colourizer(tmp_path):
+    """A trained colourizer warm-starts the hint-spread one: the widened convolutions keep the
+    trained weights on their old input channels and start at zero on the new ones, so the two
+    networks agree, hints or none."""
+    from colorstudio.ml.networks.colorizer import HintColorizer
+    from colorstudio.ml.weights import warm_start
+
+    torch.manual_seed(0)
+    old = HintColorizer(pretrained=False).eval()
+    torch.save(old.state_dict(), tmp_path / "old.pt")
+    new = HintColorizer(pretrained=False, hint_spread=True).eval()
+    grown = warm_start(new, tmp_path / "old.pt")
+    assert sorted(grown) == [f"{b}.body.0.0.weight" for b in ("up1", "up4", "up8")]
+    assert torch.equal(new.up1.body[0][0].weight[:, -3:], torch.zeros(16, 3, 3, 3))
+    lightness = torch.rand(1, 1, 64, 96) * 2 - 1
+    hints = torch.zeros(1, 3, 64, 96)
+    hints[0, :, 20:24, 30:34] = torch.tensor([0.4, 0.3, 1.0])[:, None, None]
+    code = torch.rand(1, CODE_DIM)
+    with torch.no_grad():
+        assert torch.allclose(new(lightness, hints, code), old(lightness, hints, code), atol=1e-6)

@@ -8,7 +8,12 @@ as a grey sRGB image), with
   without gradients, which makes CPU training about twice as fast;
 - a reference palette code (see :mod:`colorstudio.ml.palette`) modulating the bottleneck and
   the coarse decoder stages with FiLM;
-- SAGAN self-attention at 1/16 resolution (the DeOldify recipe).
+- SAGAN self-attention at 1/16 resolution (the DeOldify recipe);
+- optionally (``hint_spread``) each hint's colour spread to its neighbourhood by normalised
+  convolution (:func:`hint_spread`), fed to the decoder at 1/8, 1/4 and full resolution: the
+  network then only has to learn *where* a nearby hint applies, not to carry its colour there
+  through its layers. Added in session 6 with zero-initialised weights on a trained network, so
+  the warm start computes exactly what the network did before (see ``weights.warm_start``).
 
 Tensor ranges: ``lightness`` (N, 1, H, W) is ``L / 50 - 1`` in [-1, 1]; ``hints`` (N, 3, H, W)
 holds ``ab / 110`` (zero where no hint) and the hint mask in 0..1; ``code`` (N, CODE_DIM). The
@@ -36,6 +41,33 @@ def lightness_to_grey_rgb255(lightness: torch.Tensor) -> torch.Tensor:
     return (srgb * 255.0).expand(-1, 3, -1, -1)
 
 
+#: hint_spread: the grid cell (input pixels) and the box-blur passes; reach about 3.5 cells
+SPREAD_CELL = 16
+SPREAD_PASSES = 3
+
+
+def hint_spread(hints: torch.Tensor, size) -> torch.Tensor:
+    """(N, 3, H, W) hints → (N, 3, h, w): the mean hint colour near each pixel and a confidence.
+
+    Normalised convolution on a grid of SPREAD_CELL-pixel cells: hinted a*b* (times the mask)
+    and the mask are area-averaged onto the grid, box-blurred SPREAD_PASSES times, divided, and
+    brought to ``size`` bilinearly. The confidence is the blurred hint coverage, 1 when a whole
+    cell is hinted (square root, so a point hint still counts). Zero everywhere without hints.
+    """
+    h, w = hints.shape[-2:]
+    grid = (max(2, h // SPREAD_CELL), max(2, w // SPREAD_CELL))
+    ab, mask = hints[:, :2], hints[:, 2:3]
+    total = F.adaptive_avg_pool2d(ab * mask, grid)
+    coverage = F.adaptive_avg_pool2d(mask, grid)
+    for _ in range(SPREAD_PASSES):
+        total = F.avg_pool2d(total, 3, 1, 1, count_include_pad=False)
+        coverage = F.avg_pool2d(coverage, 3, 1, 1, count_include_pad=False)
+    colour = total / coverage.clamp(min=1e-6) * (coverage > 0)
+    confidence = (coverage * SPREAD_CELL * SPREAD_CELL).clamp(max=1.0) ** 0.5
+    out = torch.cat([colour, confidence], dim=1)
+    return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+
+
 class HintColorizer(nn.Module):
     def __init__(
         self,
@@ -43,8 +75,11 @@ class HintColorizer(nn.Module):
         pretrained: bool = True,
         attention: bool = True,
         freeze_encoder: bool = True,
+        hint_spread: bool = False,
     ) -> None:
         super().__init__()
+        self.hint_spread = hint_spread
+        extra = 3 if hint_spread else 0  # hint_spread's channels at 1/8, 1/4 and full size
         self.encoder = EfficientNetLite0Encoder()
         if pretrained:
             self.encoder.load_pretrained()
@@ -60,11 +95,11 @@ class HintColorizer(nn.Module):
         self.up16 = UpBlock(c32, c16 + 3, w16)
         self.attention = SelfAttention(w16) if attention else nn.Identity()
         self.film16 = FiLM(128, w16)
-        self.up8 = UpBlock(w16, c8 + 3, w8)
+        self.up8 = UpBlock(w16, c8 + 3 + extra, w8)
         self.film8 = FiLM(128, w8)
-        self.up4 = UpBlock(w8, c4 + 3, w4, convs=1)
+        self.up4 = UpBlock(w8, c4 + 3 + extra, w4, convs=1)
         self.up2 = UpBlock(w4, c2 + 3, w2, convs=1)
-        self.up1 = UpBlock(w2, 4, w1, convs=1)  # skip: L + hints at full resolution
+        self.up1 = UpBlock(w2, 4 + extra, w1, convs=1)  # skip: L + hints at full resolution
         self.head = nn.Conv2d(w1, 2, 3, padding=1)
         nn.init.normal_(self.head.weight, std=1e-3)
         nn.init.zeros_(self.head.bias)
@@ -84,17 +119,23 @@ class HintColorizer(nn.Module):
         self, lightness: torch.Tensor, hints: torch.Tensor, code: torch.Tensor
     ) -> torch.Tensor:
         f2, f4, f8, f16, f32 = self.encode(lightness)
+        spread = hint_spread(hints, lightness.shape[-2:]) if self.hint_spread else None
 
-        def with_hints(features: torch.Tensor) -> torch.Tensor:
-            return torch.cat([features, _area(hints, features.shape[-2:])], dim=1)
+        def with_hints(features: torch.Tensor, spread_too: bool = False) -> torch.Tensor:
+            size = features.shape[-2:]
+            parts = [features, _area(hints, size)]
+            if spread_too and spread is not None:
+                parts.append(F.adaptive_avg_pool2d(spread, size))
+            return torch.cat(parts, dim=1)
 
         g = self.code_mlp(code)
         x = self.film32(self.bottleneck(with_hints(f32)), g)
         x = self.film16(self.attention(self.up16(x, with_hints(f16))), g)
-        x = self.film8(self.up8(x, with_hints(f8)), g)
-        x = self.up4(x, with_hints(f4))
+        x = self.film8(self.up8(x, with_hints(f8, True)), g)
+        x = self.up4(x, with_hints(f4, True))
         x = self.up2(x, with_hints(f2))
-        x = self.up1(x, torch.cat([lightness, hints], dim=1))
+        full = [lightness, hints] if spread is None else [lightness, hints, spread]
+        x = self.up1(x, torch.cat(full, dim=1))
         return torch.tanh(self.head(x))
 
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:

@@ -30,7 +30,7 @@ class ColorizeTask(AdversarialTask):
         self.device = device
         self.bank = self.photo_bank()
         if self.generator is None:
-            self.generator = HintColorizer(pretrained=True)
+            self.generator = HintColorizer(pretrained=True, hint_spread=cfg.hint_spread)
         self.g = self.generator.to(device)
         self.d = PatchDiscriminator(3).to(device)
         self.perceptual = PerceptualLoss().to(device)

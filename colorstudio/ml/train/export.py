@@ -34,7 +34,8 @@ ARCHITECTURES = {
 PRETRAINED = {"colorize": False, "style": True}
 LOSS_TEXT = {
     "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
-    "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase",
+    "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase; hint spread "
+    "input: {c.hint_spread}",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
@@ -74,6 +75,8 @@ def architecture_config(config: TrainConfig) -> dict:
         return {"context": list(config.detector_context)}
     if config.task == "inpaint" and config.inpaint_fine:
         return {"fine": True}
+    if config.task == "colorize" and config.hint_spread:
+        return {"hint_spread": True}
     return {}
 
 

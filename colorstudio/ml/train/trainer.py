@@ -55,6 +55,7 @@ class TrainConfig:
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
+    hint_spread: bool = True  # colorize: HintColorizer(hint_spread=…), the hints' spread as input
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
