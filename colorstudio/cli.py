@@ -257,9 +257,18 @@ def _train(argv: Sequence[str]) -> int:
         help="colorize: leave out the hints' normalised-convolution spread as a decoder input "
         "(the architecture of models shipped before session 6)",
     )
+    parser.add_argument(
+        "--spread-only",
+        action="store_true",
+        help="colorize: with --init-from, train only the hint-spread inputs; the rest stays "
+        "frozen, so the hint-free colourization stays exactly the file's",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
+
+    if args.spread_only and (args.no_hint_spread or args.task != "colorize"):
+        parser.error("--spread-only needs the colorize task with its hint-spread inputs")
 
     config = TrainConfig(
         task=args.task,
@@ -285,6 +294,7 @@ def _train(argv: Sequence[str]) -> int:
         inpaint_holes=args.inpaint_holes,
         inpaint_fine=args.inpaint_fine and args.task == "inpaint",
         hint_spread=not args.no_hint_spread,
+        spread_only=args.spread_only,
     )
     if args.task == "colorize":
         from colorstudio.ml.networks.colorizer import HintColorizer

@@ -155,3 +155,36 @@ def test_hint_spread_inputs_start_at_zero_on_a_warm_started_colourizer(tmp_path)
     code = torch.rand(1, CODE_DIM)
     with torch.no_grad():
         assert torch.allclose(new(lightness, hints, code), old(lightness, hints, code), atol=1e-6)
+
+
+def test_training_the_spread_inputs_only_keeps_the_hint_free_colourization():
+    """``train_spread_inputs_only``: optimiser steps on a loss with hints change what the
+    network does with hints and nothing it does without them (weights and BN statistics)."""
+    from colorstudio.ml.networks.colorizer import HintColorizer
+
+    torch.manual_seed(0)
+    net = HintColorizer(pretrained=False, hint_spread=True)
+    trainable = net.train_spread_inputs_only()
+    assert trainable == [f"{b}.body.0.0.weight" for b in ("up8", "up4", "up1")]
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    lightness = torch.rand(2, 1, 64, 64) * 2 - 1
+    hints = torch.zeros(2, 3, 64, 64)
+    hints[:, :, 10:14, 20:24] = torch.tensor([0.5, -0.3, 1.0])[:, None, None]
+    code, none = torch.rand(2, CODE_DIM), torch.zeros(2, 3, 64, 64)
+    with torch.no_grad():
+        free_before, hinted_before = net(lightness, none, code), net(lightness, hints, code)
+    optimiser = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
+    net.train()
+    for _ in range(3):
+        loss = (net(lightness, hints, code) - 0.5).abs().mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    net.eval()
+    with torch.no_grad():
+        assert torch.equal(net(lightness, none, code), free_before)
+        assert not torch.allclose(net(lightness, hints, code), hinted_before, atol=1e-4)
+    changed = [k for k, v in net.state_dict().items() if not torch.equal(v, before[k])]
+    assert sorted(changed) == sorted(trainable)
+    conv = net.up1.body[0][0].weight
+    assert torch.equal(conv[:, :-3], before["up1.body.0.0.weight"][:, :-3])

@@ -108,7 +108,29 @@ class HintColorizer(nn.Module):
         super().train(mode)
         if self.freeze_encoder:
             self.encoder.eval()  # keep ImageNet BN statistics
+        if getattr(self, "_spread_only", False):
+            nn.Module.train(self, False)  # every BN statistic stays as trained
         return self
+
+    def train_spread_inputs_only(self) -> list[str]:
+        """Freeze everything but the hint-spread input channels (and every BN statistic): the
+        network without hints then computes exactly what it did, and training can only teach it
+        to use the spread. Returns the names of the tensors that still train."""
+        if not self.hint_spread:
+            raise ValueError("this colourizer has no hint-spread inputs")
+        self._spread_only = True
+        for p in self.parameters():
+            p.requires_grad_(False)
+        names = []
+        for block in ("up8", "up4", "up1"):
+            conv = getattr(self, block).body[0][0]
+            keep = torch.zeros_like(conv.weight)
+            keep[:, -3:] = 1.0  # hint_spread's channels come last
+            conv.weight.requires_grad_(True)
+            conv.weight.register_hook(lambda grad, keep=keep: grad * keep)
+            names.append(f"{block}.body.0.0.weight")
+        self.train(self.training)
+        return names
 
     def encode(self, lightness: torch.Tensor) -> list[torch.Tensor]:
         """Encoder features at strides 2..32 (no gradients when the encoder is frozen)."""

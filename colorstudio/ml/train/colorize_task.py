@@ -31,6 +31,8 @@ class ColorizeTask(AdversarialTask):
         self.bank = self.photo_bank()
         if self.generator is None:
             self.generator = HintColorizer(pretrained=True, hint_spread=cfg.hint_spread)
+        if cfg.spread_only:
+            self.generator.train_spread_inputs_only()
         self.g = self.generator.to(device)
         self.d = PatchDiscriminator(3).to(device)
         self.perceptual = PerceptualLoss().to(device)

@@ -56,6 +56,7 @@ class TrainConfig:
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
     hint_spread: bool = True  # colorize: HintColorizer(hint_spread=…), the hints' spread as input
+    spread_only: bool = False  # colorize: train the spread inputs only (train_spread_inputs_only)
     checkpoint_every: int = 250
     sample_every: int = 500
     log_every: int = 10
