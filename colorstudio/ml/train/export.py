@@ -34,8 +34,8 @@ ARCHITECTURES = {
 PRETRAINED = {"colorize": False, "style": True}
 LOSS_TEXT = {
     "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
-    "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase; hint spread "
-    "input: {c.hint_spread}",
+    "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase; hint-spread "
+    "inputs: {c.hint_spread}, trained alone (--spread-only): {c.spread_only}",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
