@@ -82,7 +82,7 @@ def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
     entry, metrics = export_run(run, "colorizer-test", models, eval_dir=photo_folder, eval_limit=2)
     manifest = json.loads((models / "manifest.json").read_text())
     assert manifest["models"][0]["card"] == "colorizer-test.md"
-    assert "| 10 |" in metrics and "gan PSNR" in metrics
+    assert "| 10 |" in metrics and "gan PSNR" in metrics and "Local edit" in metrics
     card = (models / "colorizer-test.md").read_text()
     for needle in (
         "Training data",
@@ -367,3 +367,18 @@ def test_colorize_training_warm_starts_the_hint_spread_inputs(tmp_path, photo_fo
     assert exported.config == {"hint_spread": True}
     rebuilt = Engine(models_dir=tmp_path / "models", device="cpu").colorizer()
     assert rebuilt.hint_spread
+
+
+def test_colorize_evaluation_measures_the_local_edit(tmp_path, photo_folder):
+    """The report's local-edit line: a region shown grey and recoloured from its surroundings.
+    Levin's recolour must beat leaving it grey; the region is seeded and inside the photo."""
+    from colorstudio.ml.evaluate import edit_region, evaluate_colorize
+
+    region = edit_region((60, 90), 3)
+    assert region.any() and not region.all()
+    assert np.array_equal(region, edit_region((60, 90), 3))
+    files = sorted(photo_folder.iterdir())[:2]
+    report = evaluate_colorize(Engine(models_dir=tmp_path / "none"), files, hint_counts=(0, 1))
+    assert set(report.local_edit) == {"grey", "levin"}
+    assert report.local_edit["levin"] > report.local_edit["grey"] + 1.0
+    assert "Local edit" in report.markdown()
