@@ -65,6 +65,11 @@ CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are
 CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections are smooth)
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
 HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, skip that run
+#: recolour: Levin's share of the result (the known colours around the region propagate into it
+#: edge-aware). Devval's local edit (a region recoloured from its surroundings, PSNR inside it, on
+#: 10 photos; network alone / Levin alone / this blend): 26.63 / 27.77 / 27.99 dB, with hints
+#: inside the region 27.13 / 28.58 / 28.72; shares 0.5 and 1 scored lower.
+RECOLOUR_LEVIN_SHARE = 0.75
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
 RECONSTRUCTION_CACHE = 4  # stylizer reconstructions kept (photo x working size x tiling)
 FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see _honour_hints)
@@ -411,7 +416,8 @@ class Engine:
 
         Recolour (no ``automatic``; the "hints" are the known colours around the region): the
         corrections spread edge-aware by Levin propagation on a coarse grid (they are smooth),
-        inwards from the region's border.
+        inwards from the region's border; the result is then blended with Levin's colourization
+        from the same known colours (RECOLOUR_LEVIN_SHARE).
         """
         shape = tuple(ab_net.shape[-2:])
         grid = working_shape(
@@ -420,7 +426,9 @@ class Engine:
         if automatic is None:
             residual = (hint_ab - ab_net) * hint_mask
             corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
-            return torch.where(hint_mask > 0, hint_ab, corrected)
+            levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
+            blended = corrected + RECOLOUR_LEVIN_SHARE * (levin - corrected)
+            return torch.where(hint_mask > 0, hint_ab, blended)
         corrected = ab_net + fusion.regress_corrections(l_small, ab_net, hint_ab, hint_mask, grid)
         weight = None
         if fusion.hint_count(hint_mask) >= FUSION_MIN_HINTS:

@@ -538,3 +538,27 @@ def test_gan_results_honour_the_hints(engine, rng):
     assert np.abs(with_hint[60, 40, 1:] - target).max() < 6.0
     near = np.abs(with_hint[60, 50, 1:] - target).sum()
     assert near < np.abs(without[60, 50, 1:] - target).sum()  # the neighbourhood moved towards it
+
+
+def test_recolour_blends_the_network_with_levin(engine, rng, monkeypatch):
+    """A recolour is RECOLOUR_LEVIN_SHARE Levin's propagation of the known colours and the rest
+    the network's corrected prediction: at share 1 it is the Levin engine's result, at the
+    shipped share it lies that far from the network's own."""
+    from colorstudio.ml import engine as engine_module
+
+    share = engine_module.RECOLOUR_LEVIN_SHARE
+    image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    mask = np.zeros((64, 96), np.uint8)
+    mask[16:48, 24:72] = 255
+    levin = engine.run(RecolourRequest(image, mask=mask, engine="levin")).image.astype(float)
+
+    def recolour(share: float) -> np.ndarray:
+        monkeypatch.setattr(engine_module, "RECOLOUR_LEVIN_SHARE", share)
+        return engine.run(RecolourRequest(image, mask=mask, engine="gan")).image.astype(float)
+
+    assert np.abs(recolour(1.0) - levin).max() <= 1
+    network = recolour(0.0)
+    shipped = recolour(share)
+    gap = np.abs(network - levin).mean()
+    assert gap > 1.0  # the network's recolour is not Levin's
+    assert abs(np.abs(shipped - levin).mean() - (1 - share) * gap) < 0.15 * gap
