@@ -68,7 +68,10 @@ HINTED_MIN_WEIGHT = 0.1  # below this share of the network's hinted prediction, 
 #: recolour: Levin's share of the result (the known colours around the region propagate into it
 #: edge-aware). Devval's local edit (a region recoloured from its surroundings, PSNR inside it, on
 #: 10 photos; network alone / Levin alone / this blend): 26.63 / 27.77 / 27.99 dB, with hints
-#: inside the region 27.13 / 28.58 / 28.72; shares 0.5 and 1 scored lower.
+#: inside the region 27.13 / 28.58 / 28.72; shares 0.5 and 1 scored lower. Checked on 10
+#: training photos: 26.40 / 27.59 / 27.72 dB, with hints 26.92 / 28.90 / 28.82. On all 40 devval
+#: photos (no hints) 25.26 / 27.76 / 27.37: Levin alone is 0.39 dB ahead there, but it ignores
+#: palette references, which the network takes; a per-request share is the next step.
 RECOLOUR_LEVIN_SHARE = 0.75
 AUTOMATIC_CACHE = 4  # hint-free predictions kept (photo x references x working size)
 RECONSTRUCTION_CACHE = 4  # stylizer reconstructions kept (photo x working size x tiling)
