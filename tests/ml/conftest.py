@@ -58,3 +58,15 @@ def train_config(tmp_path, photo_folder, task: str = "colorize", **overrides) ->
     )
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def train_cli(task: str, photo_folder, run, *options: str, steps: int = 1) -> int:
+    """``colorstudio train TASK`` through the CLI, as small as :func:`train_config`'s runs:
+    32 px crops, batch 2, ``steps`` pretraining steps and no adversarial phases, on the CPU."""
+    from colorstudio.cli import main
+
+    return main(
+        ["train", task, "--data", str(photo_folder), "--out", str(run), "--size", "32",
+         "--batch", "2", "--steps-pretrain", str(steps), "--steps-critic", "0", "--steps-gan",
+         "0", "--device", "cpu", *options]
+    )  # fmt: skip

@@ -16,7 +16,7 @@ from colorstudio.ml.train.restore_tasks import (
     old_print_look,
 )
 from colorstudio.ml.train.trainer import Trainer
-from tests.ml.conftest import train_config
+from tests.ml.conftest import train_cli, train_config
 
 
 def test_damaged_samples_mark_what_changed():
@@ -155,7 +155,6 @@ def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, pho
     carries the branch in its manifest config and the engine rebuilds it."""
     import json
 
-    from colorstudio.cli import main
     from colorstudio.ml.networks.restore import GatedInpainter
     from colorstudio.ml.train.export import export_run
     from colorstudio.ml.weights import export_generator
@@ -169,11 +168,9 @@ def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, pho
         start, name="start", task="inpaint", architecture="inpainter_gated", models_dir=tmp_path
     )
     run = tmp_path / "run"
-    code = main(
-        ["train", "inpaint", "--data", str(photo_folder), "--out", str(run), "--size", "32",
-         "--batch", "2", "--steps-pretrain", "1", "--steps-critic", "0", "--steps-gan", "0",
-         "--device", "cpu", "--lr", "1e-12", "--inpaint-holes", "damage", "--inpaint-fine",
-         "--init-from", str(tmp_path / entry.file)]
+    code = train_cli(
+        "inpaint", photo_folder, run, "--lr", "1e-12", "--inpaint-holes", "damage",
+        "--inpaint-fine", "--init-from", str(tmp_path / entry.file),
     )  # fmt: skip
     assert code == 0
     config = json.loads((run / "config.json").read_text())

@@ -15,7 +15,7 @@ from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
 from colorstudio.ml.train.style_task import StyleTask
 from colorstudio.ml.train.trainer import Trainer
-from tests.ml.conftest import train_config
+from tests.ml.conftest import train_cli, train_config
 
 
 def test_simulated_hints_take_ground_truth_colours():
@@ -338,7 +338,6 @@ def test_colorize_training_warm_starts_the_hint_spread_inputs(tmp_path, photo_fo
     hint-spread inputs: the new input channels start at zero and are all that trains — every
     other weight and BN statistic stays the file's — and the export records the architecture
     for the engine."""
-    from colorstudio.cli import main
     from colorstudio.ml.networks.colorizer import HintColorizer
     from colorstudio.ml.weights import export_generator
 
@@ -348,11 +347,9 @@ def test_colorize_training_warm_starts_the_hint_spread_inputs(tmp_path, photo_fo
         start, name="start", task="colorize", architecture="colorizer_lite0", models_dir=tmp_path
     )
     run = tmp_path / "run"
-    code = main(
-        ["train", "colorize", "--data", str(photo_folder), "--out", str(run), "--size", "32",
-         "--batch", "2", "--steps-pretrain", "2", "--steps-critic", "0", "--steps-gan", "0",
-         "--device", "cpu", "--lr", "1e-3", "--spread-only",
-         "--init-from", str(tmp_path / entry.file)]
+    code = train_cli(
+        "colorize", photo_folder, run, "--lr", "1e-3", "--spread-only",
+        "--init-from", str(tmp_path / entry.file), steps=2,
     )  # fmt: skip
     assert code == 0
     config = json.loads((run / "config.json").read_text())

@@ -44,6 +44,9 @@ def lightness_to_grey_rgb255(lightness: torch.Tensor) -> torch.Tensor:
 #: hint_spread: the grid cell (input pixels) and the box-blur passes; reach about 3.5 cells
 SPREAD_CELL = 16
 SPREAD_PASSES = 3
+#: the decoder blocks that take hint_spread's channels, appended last to their skip input
+SPREAD_BLOCKS = ("up8", "up4", "up1")
+SPREAD_CHANNELS = 3  # colour (a*b*) and confidence
 
 
 def hint_spread(hints: torch.Tensor, size) -> torch.Tensor:
@@ -79,7 +82,8 @@ class HintColorizer(nn.Module):
     ) -> None:
         super().__init__()
         self.hint_spread = hint_spread
-        extra = 3 if hint_spread else 0  # hint_spread's channels at 1/8, 1/4 and full size
+        self._spread_only = False  # see train_spread_inputs_only
+        extra = SPREAD_CHANNELS if hint_spread else 0  # for the SPREAD_BLOCKS
         self.encoder = EfficientNetLite0Encoder()
         if pretrained:
             self.encoder.load_pretrained()
@@ -108,7 +112,7 @@ class HintColorizer(nn.Module):
         super().train(mode)
         if self.freeze_encoder:
             self.encoder.eval()  # keep ImageNet BN statistics
-        if getattr(self, "_spread_only", False):
+        if self._spread_only:
             nn.Module.train(self, False)  # every BN statistic stays as trained
         return self
 
@@ -122,10 +126,10 @@ class HintColorizer(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         names = []
-        for block in ("up8", "up4", "up1"):
+        for block in SPREAD_BLOCKS:
             conv = getattr(self, block).body[0][0]
             keep = torch.zeros_like(conv.weight)
-            keep[:, -3:] = 1.0  # hint_spread's channels come last
+            keep[:, -SPREAD_CHANNELS:] = 1.0
             conv.weight.requires_grad_(True)
             conv.weight.register_hook(lambda grad, keep=keep: grad * keep)
             names.append(f"{block}.body.0.0.weight")
