@@ -188,6 +188,16 @@ def _warm_started(model, init_from: str | None):
     return model
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 @subcommand("train")
 def _train(argv: Sequence[str]) -> int:
     if argv and argv[0] == "export":
@@ -216,6 +226,13 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument(
+        "--workers",
+        type=_non_negative,
+        default=0,
+        help="processes that make batches while the network trains (0: between steps, "
+        "reproducible to the batch; on a GPU give most of the CPU cores)",
+    )
     parser.add_argument(
         "--style-level",
         type=int,
@@ -287,6 +304,7 @@ def _train(argv: Sequence[str]) -> int:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
+        workers=args.workers,
         limit_images=args.limit_images,
         style_level=args.style_level,
         lambda_style=args.lambda_style,

@@ -10,6 +10,7 @@ from colorstudio.ml.color import AB_SCALE
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
 from colorstudio.ml.train.colorize_task import ColorizeTask
+from colorstudio.ml.train.data import BatchFeed
 from colorstudio.ml.train.export import export_run
 from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
 from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
@@ -379,3 +380,36 @@ def test_colorize_evaluation_measures_the_local_edit(tmp_path, photo_folder):
     assert set(report.local_edit) == {"grey", "levin"}
     assert report.local_edit["levin"] > report.local_edit["grey"] + 1.0
     assert "Local edit" in report.markdown()
+
+
+def _draw(rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+    return {"x": torch.from_numpy(rng.random((n, 3))).float(), "n": torch.tensor(n)}
+
+
+def test_batch_feed_workers_make_batches_of_their_own():
+    """Without workers the feed draws from the trainer's generator (so a run resumes batch for
+    batch); with them each worker process has its own stream, and a run started at another
+    step (the seed) gets other batches."""
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    inline = BatchFeed(_draw, 4)
+    assert torch.equal(inline.next(rng_a)["x"], _draw(rng_b, 4)["x"])
+    feed = BatchFeed(_draw, 4, workers=2, seed=(0, 0, 0))
+    batches = [feed.next(rng_a)["x"] for _ in range(6)]
+    feed.close()
+    assert all(b.shape == (4, 3) for b in batches)
+    assert len({tuple(b.flatten().tolist()) for b in batches}) == 6  # no worker repeats another
+    later = BatchFeed(_draw, 4, workers=2, seed=(0, 0, 100))
+    first_later = later.next(rng_a)["x"]
+    later.close()
+    assert not any(torch.equal(first_later, b) for b in batches)
+
+
+def test_training_with_batch_workers(tmp_path, photo_folder):
+    """``train --workers 2``: the steps run on batches made by worker processes and the run
+    records the setting."""
+    run = tmp_path / "run"
+    assert train_cli("colorize", photo_folder, run, "--workers", "2", steps=3) == 0
+    assert json.loads((run / "config.json").read_text())["workers"] == 2
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3
+    assert all(torch.isfinite(v).all() for v in state["task"]["generator"].values())

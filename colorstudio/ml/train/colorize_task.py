@@ -45,12 +45,12 @@ class ColorizeTask(AdversarialTask):
             probe_rng.integers(len(self.bank), size=min(64, len(self.bank))), 64, probe_rng
         )
         self.table = rebalancing_table(torch_srgb_to_lab(probe)[:, 1:]).to(device)
-        self.fixed = self._make_batch(np.random.default_rng(7), 6)
+        self.fixed = self.make_batch(np.random.default_rng(7), 6)
         self.g_train = self.wrap(self.g, device, distributed)
         self.d_train = self.wrap(self.d, device, distributed)
 
     # ------------------------------------------------------------------ data
-    def _make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+    def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
         indices = rng.integers(len(self.bank), size=n)
         lab = torch_srgb_to_lab(self.bank.batch(indices, size, rng))
@@ -86,9 +86,8 @@ class ColorizeTask(AdversarialTask):
     def _d_input(self, lightness, ab):
         return torch.cat([lightness, ab / AB_SCALE], dim=1)
 
-    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+    def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
-        batch = {k: v.to(self.device) for k, v in self._make_batch(rng, cfg.batch).items()}
         losses: dict[str, float] = {}
         self.g.train()
         if phase in ("critic", "gan"):

@@ -1,13 +1,16 @@
-"""Training images held in memory (2 CPU cores cannot afford JPEG decoding every step).
+"""Training images held in memory (2 CPU cores cannot afford JPEG decoding every step), and
+the feed that turns them into batches.
 
 Images are decoded once, shrunk so their short side is ``short_side`` and kept as uint8 arrays;
-each sample is a random resized crop with a random flip.
+each sample is a random resized crop with a random flip. :class:`BatchFeed` makes the batches in
+the training process or in worker processes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +96,73 @@ class ImageBank:
 
     def batch(self, indices: Sequence[int], size: int, rng: np.random.Generator) -> torch.Tensor:
         return torch.stack([self.crop(i, size, rng) for i in indices])
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Endless batches from ``make(rng, size)``; each worker process seeds its own generator."""
+
+    def __init__(self, make: Callable, size: int, seed: Sequence[int]) -> None:
+        super().__init__()
+        self.make, self.size, self.seed = make, size, tuple(seed)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([*self.seed, 0 if info is None else info.id])
+        while True:
+            yield self.make(rng, self.size)
+
+
+class BatchFeed:
+    """The training batches of ``make(rng, size)`` (CPU tensors).
+
+    With ``workers`` = 0 they are made in the training process from the trainer's generator
+    between steps: a run is then reproducible and resumes batch for batch. With ``workers`` > 0,
+    that many processes make them in the background while the network trains, each with its own
+    generator seeded from ``seed`` plus its index (give the step a run starts at, so a resumed
+    run does not repeat its batches). A GPU step takes milliseconds and a batch of crops and
+    simulated hints tens to hundreds on one core, so on a GPU the workers are what keep it busy.
+    Workers are forked processes; where fork is unavailable (Windows) batches are made in
+    process, with a warning."""
+
+    PREFETCH = 4  #: batches each worker keeps ready
+
+    def __init__(
+        self,
+        make: Callable[[np.random.Generator, int], dict[str, torch.Tensor]],
+        size: int,
+        workers: int = 0,
+        seed: Sequence[int] = (0,),
+        pin_memory: bool = False,
+    ) -> None:
+        self.make, self.size = make, size
+        if workers > 0 and "fork" not in multiprocessing.get_all_start_methods():
+            log.warning("batch workers need fork, unavailable here: batches are made in process")
+            workers = 0
+        self.workers = workers
+        self._loader = (
+            torch.utils.data.DataLoader(
+                _BatchStream(make, size, seed),
+                batch_size=None,
+                num_workers=workers,
+                multiprocessing_context="fork",
+                pin_memory=pin_memory,
+                prefetch_factor=self.PREFETCH,
+                persistent_workers=True,
+            )
+            if workers
+            else None
+        )
+        self._batches: Iterator[dict[str, torch.Tensor]] | None = None
+
+    def next(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """The next batch; ``rng`` (the trainer's) is used only without workers."""
+        if self._loader is None:
+            return self.make(rng, self.size)
+        if self._batches is None:
+            self._batches = iter(self._loader)
+        return next(self._batches)
+
+    def close(self) -> None:
+        """Stop the worker processes (a no-op without workers)."""
+        self._batches = None
+        self._loader = None

@@ -130,10 +130,10 @@ class DetectTask:
         context = self.config.detector_context
         self.g = (self.generator or DamageDetector(context=context)).to(device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), self.config.lr_g)
-        self.fixed = self._batch(np.random.default_rng(7), 6)
+        self.fixed = self.make_batch(np.random.default_rng(7), 6)
         self.g_train = AdversarialTask.wrap(self.g, device, distributed)
 
-    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+    def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         crops = self.bank.batch(rng.integers(len(self.bank), size=n), self.config.size, rng)
         damaged, masks = [], []
         for crop in crops:
@@ -142,8 +142,7 @@ class DetectTask:
             masks.append(_to_tensor(mask.astype(np.uint8)))
         return {"damaged": torch.stack(damaged), "mask": torch.stack(masks)}
 
-    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
-        batch = {k: v.to(self.device) for k, v in self._batch(rng, self.config.batch).items()}
+    def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         target = batch["mask"]
         with amp:
             logits = self.g_train(batch["damaged"]).float()
@@ -189,11 +188,11 @@ class InpaintTask(AdversarialTask):
         self.perceptual = PerceptualLoss().to(device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), cfg.lr_g, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
-        self.fixed = self._batch(np.random.default_rng(7), 6)
+        self.fixed = self.make_batch(np.random.default_rng(7), 6)
         self.g_train = self.wrap(self.g, device, distributed)
         self.d_train = self.wrap(self.d, device, distributed)
 
-    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+    def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
         crops = self.bank.batch(rng.integers(len(self.bank), size=n), size, rng)
         images, masks = [], []
@@ -211,9 +210,8 @@ class InpaintTask(AdversarialTask):
     def _critic_input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return torch.cat([image * 2 - 1, mask], dim=1)
 
-    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+    def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
-        batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
         image, mask = batch["image"], batch["mask"]
         losses: dict[str, float] = {}
         if phase in ("critic", "gan"):

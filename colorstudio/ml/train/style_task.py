@@ -39,11 +39,11 @@ class StyleTask(AdversarialTask):
         self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
         rng = np.random.default_rng(7)
-        self.fixed = self._batch(rng, 4)
+        self.fixed = self.make_batch(rng, 4)
         self.decoder_train = self.wrap(self.g.decoder, device, distributed)
         self.d_train = self.wrap(self.d, device, distributed)
 
-    def _batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
+    def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
         content = self.content.batch(rng.integers(len(self.content), size=n), size, rng)
         style = self.styles.batch(rng.integers(len(self.styles), size=n), size, rng)
@@ -51,9 +51,8 @@ class StyleTask(AdversarialTask):
         style[:identity] = content[:identity]
         return {"content": content, "style": style, "identity": torch.tensor(identity)}
 
-    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]:
+    def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
-        batch = {k: v.to(self.device) for k, v in self._batch(rng, cfg.batch).items()}
         identity = int(batch["identity"])
         style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():

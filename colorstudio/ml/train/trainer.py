@@ -3,7 +3,8 @@
 NoGAN schedule (DeOldify): ``pretrain`` the generator with L1/perceptual losses, then ``critic``
 (train only the discriminator on the generator's outputs), then a short ``gan`` phase. The loop
 checkpoints every N steps (atomically) and ``resume`` continues from the last checkpoint with the
-same data order and RNG state, so a run can be split across sessions. Under ``torchrun`` each
+same data order and RNG state (batches made in process; with ``workers`` the resumed run draws
+new ones), so a run can be split across sessions. Under ``torchrun`` each
 process trains on its own share of the batches with DistributedDataParallel; rank 0 writes.
 """
 
@@ -25,6 +26,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from PIL import Image
+
+from colorstudio.ml.train.data import BatchFeed
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
+    workers: int = 0  # processes making batches in the background (data.BatchFeed)
     short_side: int = 192
     limit_images: int | None = None
 
@@ -93,7 +97,8 @@ class TrainConfig:
 
 class Task(Protocol):
     def setup(self, device: torch.device, distributed: bool) -> None: ...
-    def train_step(self, phase: str, rng: np.random.Generator, amp) -> dict[str, float]: ...
+    def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]: ...
+    def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]: ...
     def sample_grid(self) -> np.ndarray: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
@@ -200,6 +205,13 @@ class Trainer:
             total=cfg.total_steps, initial=self.step, disable=not self.is_main, dynamic_ncols=True
         )
         window_start, window_steps = time.monotonic(), 0
+        feed = BatchFeed(
+            self.task.make_batch,
+            cfg.batch,
+            cfg.workers,
+            seed=(cfg.seed, self.rank, self.step),
+            pin_memory=device.type == "cuda",
+        )
         self.stop_requested = False
         previous_handlers = self._catch_stop_signals()
         try:
@@ -213,7 +225,8 @@ class Trainer:
                     log.info("stopped by a signal at step %d; checkpoint saved", self.step)
                     break
                 phase = cfg.phase_at(self.step)
-                losses = self.task.train_step(phase, rng, amp)
+                batch = {k: v.to(device, non_blocking=True) for k, v in feed.next(rng).items()}
+                losses = self.task.train_step(phase, batch, amp)
                 self.step += 1
                 window_steps += 1
                 bar.update(1)
@@ -232,6 +245,7 @@ class Trainer:
                 if self.is_main and self.step % cfg.sample_every == 0:
                     self._save_samples()
         finally:
+            feed.close()
             self._restore_signals(previous_handlers)
             self.save_checkpoint(rng)
             if self.is_main:
