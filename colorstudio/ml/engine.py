@@ -18,6 +18,7 @@ token is checked between stages and tiles; results are deterministic for a given
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -250,6 +251,15 @@ class Engine:
         job.check(1.0, "done")
         return result
 
+    def run_network_alone(self, request: ColorizeRequest) -> Result:
+        """The colourizer's own prediction for a colourize or recolour request (see
+        :meth:`colour`); for evaluation. Needs the trained colourizer."""
+        if request.engine not in ("gan", "auto"):
+            raise EngineError("the network alone is the GAN engine's: ask for engine 'gan'")
+        request = dataclasses.replace(request, engine="gan")  # no classical fallback
+        with self._lock:
+            return self.colour(request, Job(), network_alone=True)
+
     # ------------------------------------------------------------------ colour
     def _engine_for(self, request: ColorizeRequest, has_hints: bool) -> str:
         wanted = request.engine
@@ -278,8 +288,11 @@ class Engine:
             "to use the classical engines"
         )
 
-    def colour(self, request: ColorizeRequest, job: Job) -> Result:
-        """Colourize or recolour (see the module docstring)."""
+    def colour(self, request: ColorizeRequest, job: Job, network_alone: bool = False) -> Result:
+        """Colourize or recolour (see the module docstring). ``network_alone`` (evaluation,
+        ``engine`` "gan"): the network's own prediction from the hints (or the known colours
+        around the region), without the hints' propagation, the fusion with Levin or the blend
+        of scales — what the network itself has learned."""
         image = request.image
         h, w = image.shape[:2]
         recolour = isinstance(request, RecolourRequest)
@@ -323,7 +336,9 @@ class Engine:
                 ab_new = ab_orig + (ab_new - ab_orig) * float(ref.strength)
         else:
             with job.stage(engine, 0.4):
-                if engine == "gan":
+                if engine == "gan" and network_alone:
+                    ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                elif engine == "gan":
                     ab_small = self._network_prior(
                         request, l_small, hint_ab, hint_mask, recolour, job
                     )

@@ -3,11 +3,13 @@
 For every photo: make it grey (its own L*, a* = b* = 0), simulate N user hints (5x5 patches whose
 colour is the ground truth's mean there, at seeded random positions), colourize with the GAN and
 with Levin given the same hints, and compare to the ground truth: PSNR (RGB), mean CIEDE2000,
-and the Hasler–Süsstrunk colourfulness of the result.
+and the Hasler–Süsstrunk colourfulness of the result. The "network" method is the GAN engine's
+network alone (:meth:`Engine.run_network_alone`): its own prediction from the hints, without the
+engine's propagation of them or the fusion with Levin — what training has taught it.
 
 The local edit ("recolour this region"): an elliptic region of each photo (seeded) is shown
 grey, the rest in colour, and recoloured from its surroundings (``RecolourRequest``, no hints)
-by the GAN and by Levin; PSNR inside the region. The grey row is the region left grey.
+by each method; PSNR inside the region. The grey row is the region left grey.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def evaluate_colorize(
     seed: int = 0,
 ) -> ColorizeReport:
     has_gan = engine.colorizer() is not None
-    methods = ("grey", "levin") + (("gan",) if has_gan else ())
+    methods = ("grey", "levin") + (("gan", "network") if has_gan else ())
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     gt_colour = 0.0
     local: dict[str, float] = defaultdict(float)
@@ -133,9 +135,9 @@ def evaluate_colorize(
                 else grey
             )
             if has_gan:
-                outputs["gan"] = engine.run(
-                    ColorizeRequest(grey, hints=hints, engine="gan", working_size=working_size)
-                ).image
+                asked = ColorizeRequest(grey, hints=hints, engine="gan", working_size=working_size)
+                outputs["gan"] = engine.run(asked).image
+                outputs["network"] = engine.run_network_alone(asked).image
             for method, out in outputs.items():
                 cell = sums[(method, n)]
                 cell["psnr"] += psnr(out, gt)
@@ -150,8 +152,12 @@ def evaluate_colorize(
         mask = region.astype(np.uint8) * 255
         local["grey"] += psnr(grey[region], gt[region])
         for method in methods[1:]:
-            request = RecolourRequest(shown, mask=mask, engine=method, working_size=working_size)
-            local[method] += psnr(engine.run(request).image[region], gt[region])
+            alone = method == "network"
+            request = RecolourRequest(
+                shown, mask=mask, engine="gan" if alone else method, working_size=working_size
+            )
+            out = (engine.run_network_alone if alone else engine.run)(request).image
+            local[method] += psnr(out[region], gt[region])
         if len(sheet) < sheet_rows:
             sheet.append(sheet_row(row))
         log.info("evaluated %s", path.name)

@@ -562,3 +562,28 @@ def test_recolour_blends_the_network_with_levin(engine, rng, monkeypatch):
     gap = np.abs(network - levin).mean()
     assert gap > 1.0  # the network's recolour is not Levin's
     assert abs(np.abs(shipped - levin).mean() - (1 - share) * gap) < 0.15 * gap
+
+
+def test_the_network_alone_skips_the_engines_propagation(engine, rng, monkeypatch):
+    """``run_network_alone`` is the network's own answer to the hints: it never reaches the
+    hints' propagation or the fusion, it still depends on the hints, and the full engine's
+    answer at a hinted pixel is the hint while the (untrained) network's is not."""
+    image = grey_photo(rng)
+    hints = hint_layer(120, 160, [(60, 40, (40, 90, 220)), (30, 120, (220, 200, 40))])
+    request = ColorizeRequest(image, hints=hints)
+    full = rgb_to_lab(engine.run(request).image)
+
+    def untouched(*args, **kwargs):
+        raise AssertionError("the network alone must not use the engine's propagation")
+
+    monkeypatch.setattr(Engine, "_honour_hints", untouched)
+    monkeypatch.setattr(Engine, "_network_prior", untouched)
+    alone = rgb_to_lab(engine.run_network_alone(request).image)
+    blind = rgb_to_lab(engine.run_network_alone(ColorizeRequest(image)).image)
+    target = rgb_to_lab(np.array([[[40, 90, 220]]], np.uint8))[0, 0, 1:]
+    assert np.abs(full[60, 40, 1:] - target).max() < 6.0
+    assert np.abs(alone[60, 40, 1:] - target).max() > 6.0
+    assert np.abs(alone[..., 1:] - blind[..., 1:]).max() > 0.5  # the hints are its input
+    assert np.abs(alone[..., 0] - full[..., 0]).max() < 1.0  # the photo's lightness is kept
+    with pytest.raises(EngineError, match="GAN"):
+        engine.run_network_alone(ColorizeRequest(image, hints=hints, engine="levin"))

@@ -382,6 +382,21 @@ def test_colorize_evaluation_measures_the_local_edit(tmp_path, photo_folder):
     assert "Local edit" in report.markdown()
 
 
+def test_colorize_evaluation_reports_the_network_alone(tmp_path, photo_folder, random_colorizer):
+    """With a colourizer the report has the network's own row beside the engine's, at every
+    hint count and in the local edit; they differ once there are hints (the engine honours
+    them, the untrained network does not)."""
+    from colorstudio.ml.evaluate import evaluate_colorize
+
+    engine = Engine(models_dir=tmp_path / "none", device="cpu", colorizer=random_colorizer)
+    files = sorted(photo_folder.iterdir())[:2]
+    report = evaluate_colorize(engine, files, hint_counts=(0, 5))
+    assert report.methods == ("grey", "levin", "gan", "network")
+    assert set(report.local_edit) == {"grey", "levin", "gan", "network"}
+    assert report.value("gan", 5, "psnr") != report.value("network", 5, "psnr")
+    assert "network PSNR" in report.markdown()
+
+
 def _draw(rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
     return {"x": torch.from_numpy(rng.random((n, 3))).float(), "n": torch.tensor(n)}
 
