@@ -432,6 +432,14 @@ class Engine:
         the hinted one has seen the held-out hints. Previews hold out fewer hints and solve
         Levin on the coarser correction grid.
 
+        Levin's share is further scaled per pixel by the hints' support there
+        (:func:`fusion.corrections_and_support`): Levin gives every pixel some hint's colour,
+        so two yellow strokes on lanterns turned the man in front of them yellow too; where
+        no hint is alike, the corrected prediction now stands. Devval (40 photos, PSNR dB,
+        before / after): 3 hints 24.19 / 24.26, 5 hints 24.78 / 24.71, 10 hints 25.82 / 25.88,
+        50 hints 28.28 / 28.38; hints painted in one part of the photo only (a disc of 12 % of
+        the long side) 3 hints 23.52 / 23.80, 10 hints 24.26 / 24.30.
+
         Recolour (no ``automatic``; the "hints" are the known colours around the region): the
         corrections spread edge-aware by Levin propagation on a coarse grid (they are smooth),
         inwards from the region's border; the result is then blended with Levin's colourization
@@ -447,7 +455,10 @@ class Engine:
             levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
             blended = corrected + RECOLOUR_LEVIN_SHARE * (levin - corrected)
             return torch.where(hint_mask > 0, hint_ab, blended)
-        corrected = ab_net + fusion.regress_corrections(l_small, ab_net, hint_ab, hint_mask, grid)
+        corrections, support = fusion.corrections_and_support(
+            l_small, ab_net, hint_ab, hint_mask, grid
+        )
+        corrected = ab_net + corrections
         weight = None
         if fusion.hint_count(hint_mask) >= FUSION_MIN_HINTS:
             weight = fusion.leave_one_out_weight(
@@ -464,7 +475,7 @@ class Engine:
             levin = fusion.spread(l_small, hint_ab * hint_mask, hint_mask, grid)
         else:
             levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
-        fused = weight * corrected + (1 - weight) * levin
+        fused = corrected + (1 - weight) * support * (levin - corrected)
         return torch.where(hint_mask > 0, hint_ab, fused)
 
     def _automatic(self, request: ColorizeRequest, l_small, job: Job) -> torch.Tensor:

@@ -149,14 +149,31 @@ def regress_corrections(
     corrections are computed on that grid and brought back bilinearly: the cost is one
     distance per grid cell and sample.
     """
+    return corrections_and_support(l_small, base, hint_ab, hint_mask, grid)[0]
+
+
+def corrections_and_support(
+    l_small: torch.Tensor,
+    base: torch.Tensor,
+    hint_ab: torch.Tensor,
+    hint_mask: torch.Tensor,
+    grid: tuple[int, int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`regress_corrections` (1, 2, h, w) and the hints' support (1, 1, h, w), in one
+    pass: each pixel's share of the kernel weight held by the hints rather than by the phantom
+    "no correction" sample (PRIOR_DISTANCE). Near 1 where a pixel is like some hint (in L*, the
+    base colour and position), near 0 where it is like none — where the hints say nothing about
+    it. Without PRIOR_DISTANCE the support is 1 everywhere."""
     reach = _reach(hint_count(hint_mask))
     shape = tuple(l_small.shape[-2:])
     pixels = _pixels(l_small, base)
     samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
     where = pixels if grid is None or tuple(grid) == shape else _pool(pixels, grid)
     queries = _features(_hwc(where[:, :3]), _hwc(where[:, 3:]), reach).reshape(-1, 5)
-    out = _regress(queries, samples, asked).reshape(*where.shape[-2:], 2)
-    return _to_working(out, shape)
+    values = np.concatenate([asked, np.ones((len(asked), 1), np.float32)], axis=1)
+    out = _regress(queries, samples, values).reshape(*where.shape[-2:], 3)
+    both = _to_working(out, shape)
+    return both[:, :2], both[:, 2:]
 
 
 def _hint_samples(

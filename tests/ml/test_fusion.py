@@ -127,3 +127,46 @@ def test_a_long_stroke_is_sampled_within_bounds(monkeypatch):
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     assert out.shape == (1, 2, 64, 96) and torch.isfinite(out).all()
     assert torch.allclose(out, torch.tensor(30.0), atol=1e-3)
+
+
+def test_the_hints_support_is_where_a_pixel_is_like_a_hint(monkeypatch):
+    """Support near 1 on both bright squares (alike the hinted one), near 0 on the dark ground;
+    the corrections computed with it are :func:`regress_corrections`'. Without the phantom
+    sample every pixel is fully supported."""
+    lightness = two_squares()
+    base, hint_ab, hint_mask = red_hint_on_the_left_square()
+    corrections, support = fusion.corrections_and_support(lightness, base, hint_ab, hint_mask)
+    assert support.shape == (1, 1, 64, 96)
+    assert support[0, 0, 20:44, 60:84].min() > 0.9 and support[0, 0, 54:62, 40:56].max() < 0.05
+    assert torch.equal(corrections, regress_corrections(lightness, base, hint_ab, hint_mask))
+    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
+    _, everywhere = fusion.corrections_and_support(lightness, base, hint_ab, hint_mask)
+    assert torch.allclose(everywhere, torch.tensor(1.0), atol=1e-5)
+
+
+def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
+    """Two red hints on one bright square: held out in turn, each is predicted exactly by
+    Levin from the other, so the fusion hands over to Levin — which paints every pixel red.
+    Scaled by the hints' support, the squares turn red and the dark ground, unlike any hint,
+    keeps the network's colour. (A user's two yellow strokes on lanterns turned the man in
+    front of them yellow.)"""
+    from colorstudio.ml.engine import Engine
+
+    lightness = two_squares()
+    base, hint_ab, hint_mask = red_hint_on_the_left_square()
+    hint_ab[:, 0, 40:43, 30:33] = 40.0
+    hint_mask[..., 40:43, 30:33] = 1
+
+    def honoured() -> torch.Tensor:
+        return Engine._honour_hints(lightness, base, hint_ab, hint_mask, False, lambda: base)
+
+    out = honoured()
+    assert out[0, 0, 20:44, 60:84].mean() > 30  # the other square, alike: red
+    assert out[0, 0, 54:62, 40:56].abs().max() < 5  # the ground keeps the network's a* = 0
+    real = fusion.corrections_and_support
+
+    def full_support(*args):  # the same corrections, Levin's share everywhere: plain fusion
+        return real(*args)[0], torch.ones(1, 1, 64, 96)
+
+    monkeypatch.setattr(fusion, "corrections_and_support", full_support)
+    assert honoured()[0, 0, 54:62, 40:56].mean() > 30
