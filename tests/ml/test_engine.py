@@ -587,3 +587,18 @@ def test_the_network_alone_skips_the_engines_propagation(engine, rng, monkeypatc
     assert np.abs(alone[..., 0] - full[..., 0]).max() < 1.0  # the photo's lightness is kept
     with pytest.raises(EngineError, match="GAN"):
         engine.run_network_alone(ColorizeRequest(image, hints=hints, engine="levin"))
+
+
+def test_auto_recolours_by_levin_unless_a_palette_asks_for_the_network(engine, rng):
+    """Recolouring from the surroundings, Levin alone measured best, so "auto" uses it (and
+    says so); a palette reference brings the network in, since only it can use one."""
+    image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    mask = np.zeros((64, 96), np.uint8)
+    mask[16:48, 24:72] = 255
+    auto = engine.run(RecolourRequest(image, mask=mask))
+    levin = engine.run(RecolourRequest(image, mask=mask, engine="levin"))
+    assert auto.engine == "levin" and np.array_equal(auto.image, levin.image)
+    palette = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "palette")
+    guided = engine.run(RecolourRequest(image, mask=mask, references=(palette,)))
+    assert guided.engine == "gan" and not np.array_equal(guided.image, levin.image)
+    assert engine.run(RecolourRequest(image, mask=mask, engine="gan")).engine == "gan"
