@@ -326,6 +326,8 @@ class Engine:
         with job.stage("hints", 0.15):
             l_small = area_resize(lightness, shape)
             hint_ab, hint_mask = self._hints_small(request.hints, shape)
+            if engine == "gan":  # (Levin, the baseline, takes the strokes as they are)
+                hint_ab, hint_mask = fusion.drop_stray_hint_pixels(l_small, hint_ab, hint_mask)
             if recolour:  # known colours outside the region guide the network
                 region = weights if weights is not None else np.ones((h, w), np.float32)
                 outside = (area_resize(region, shape) < 0.5).float()

@@ -250,3 +250,35 @@ def levin_at(
     (1, 2, h, w)."""
     grid = _grid_shape(tuple(l_small.shape[-2:]), long_side)
     return spread(l_small, hint_ab * hint_mask, hint_mask, grid)
+
+
+#: a hinted pixel whose L* is further than this from its stroke's median L* is not taken as
+#: hinted (:func:`drop_stray_hint_pixels`)
+STROKE_TOLERANCE = 30.0
+
+
+def drop_stray_hint_pixels(
+    l_small: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hints without the pixels a stroke only crossed: a brush stroke painted on a bright
+    lantern also covers the black letters on it and the dark gaps beside it, and each hinted
+    pixel asks for the stroke's colour — at the lightness of a dark suit, which then turned
+    olive. So within each stroke (a connected hinted area) the pixels whose L* is more than
+    STROKE_TOLERANCE from the stroke's median L* are dropped; they are coloured like their
+    unhinted neighbours. Tensors (1, C, h, w) at the working size.
+
+    Devval (40 photos, random hints: 5x5 patches, PSNR dB, without / with): 5 hints 24.72 /
+    24.72, 10 hints 25.88 / 25.88; three hints painted in one area 23.81 / 23.77."""
+    hinted = hint_mask[0, 0].numpy() > 0
+    labels, count = ndimage.label(hinted)
+    if count == 0:
+        return hint_ab, hint_mask
+    lightness = l_small[0, 0].numpy()
+    medians = np.asarray(ndimage.median(lightness, labels, index=np.arange(1, count + 1)))
+    keep = hinted & (
+        np.abs(lightness - np.concatenate([[0.0], medians])[labels]) <= STROKE_TOLERANCE
+    )
+    if keep.sum() == hinted.sum():
+        return hint_ab, hint_mask
+    kept = torch.from_numpy(keep.astype(np.float32))[None, None]
+    return hint_ab * kept, hint_mask * kept

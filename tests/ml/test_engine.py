@@ -602,3 +602,22 @@ def test_auto_recolours_by_levin_unless_a_palette_asks_for_the_network(engine, r
     guided = engine.run(RecolourRequest(image, mask=mask, references=(palette,)))
     assert guided.engine == "gan" and not np.array_equal(guided.image, levin.image)
     assert engine.run(RecolourRequest(image, mask=mask, engine="gan")).engine == "gan"
+
+
+def test_the_gan_does_not_force_a_strokes_colour_on_pixels_it_only_crossed(engine):
+    """A yellow stroke on a bright half that runs onto the darker half: the bright pixels take
+    the yellow; the dark ones under the stroke keep the colour they have without the stroke
+    (Levin, the baseline, still takes the stroke as it is)."""
+    image = np.full((64, 96, 3), 200, np.uint8)
+    image[:, 48:] = 95
+    hints = np.zeros((64, 96, 4), np.uint8)
+    hints[30:34, 10:56] = (250, 200, 20, 255)  # 38 px on the bright half, 8 on the dark
+    yellow = rgb_to_lab(np.array([[[250, 200, 20]]], np.uint8))[0, 0, 1:]
+    out = rgb_to_lab(engine.run(ColorizeRequest(image, hints=hints, engine="gan")).image)
+    bright_only = hints.copy()
+    bright_only[:, 48:] = 0
+    reference = engine.run(ColorizeRequest(image, hints=bright_only, engine="gan")).image
+    levin = rgb_to_lab(engine.run(ColorizeRequest(image, hints=hints, engine="levin")).image)
+    assert np.abs(out[31, 20, 1:] - yellow).max() < 6.0
+    assert np.abs(out[31, 50:55, 1:] - rgb_to_lab(reference)[31, 50:55, 1:]).max() < 1.0
+    assert levin[31, 50:55, 2].min() > 20.0  # Levin paints the stroke's yellow there

@@ -170,3 +170,20 @@ def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
 
     monkeypatch.setattr(fusion, "corrections_and_support", full_support)
     assert honoured()[0, 0, 54:62, 40:56].mean() > 30
+
+
+def test_a_stroke_drops_the_pixels_it_only_crossed():
+    """A stroke mostly on a bright square that runs onto the dark ground: its dark pixels are
+    no longer hints; a stroke within one lightness is left as it is."""
+    lightness = two_squares()
+    hint_ab = torch.zeros(1, 2, 64, 96)
+    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_mask[..., 30:33, 12:46] = 1  # columns 12-39 on the square, 40-45 on the ground
+    hint_ab[:, 1] = 60.0 * hint_mask[:, 0]
+    ab, mask = fusion.drop_stray_hint_pixels(lightness, hint_ab, hint_mask)
+    assert mask[0, 0, 30:33, 12:40].min() == 1 and mask[0, 0, 30:33, 40:46].max() == 0
+    assert torch.equal(ab, hint_ab * mask)
+    inside = hint_mask.clone()
+    inside[..., 30:33, 40:46] = 0
+    same_ab, same_mask = fusion.drop_stray_hint_pixels(lightness, hint_ab * inside, inside)
+    assert torch.equal(same_mask, inside) and torch.equal(same_ab, hint_ab * inside)
