@@ -48,6 +48,11 @@ class GeneratePanel(QWidget):
         self.mode.addItems([m.value for m in Mode])
         self.engine = QComboBox()
         self.engine.addItems(list(ENGINES))
+        self.engine.setToolTip(
+            "Auto: the trained GAN; a recolour without a palette reference uses Levin's "
+            "propagation of the colours around the region (more accurate there); the classical "
+            "engines when no model is installed"
+        )
         self.strength = _percent_slider(100)
         self.only_in_mask = QCheckBox("Only inside the active mask")
         self.size = QComboBox()
