@@ -5,7 +5,8 @@ working size and brings the result to full resolution:
 
 - colour (colourize / recolour): the net predicts a*b* at the working size, the fast guided filter
   lifts it to full resolution following the full-resolution lightness, and the output keeps the
-  input's L* exactly (within 8-bit rounding);
+  input's L* exactly (within 8-bit rounding); a recolour on "auto" without references is
+  Levin's propagation of the colours around the region, which measured more accurate there;
 - style (:mod:`colorstudio.ml.stylize`): AdaIN over overlapping feathered tiles;
 - adjust: hue / saturation / lightness shifts in Lab;
 - everything: outside the mask the output is the input bit for bit; inside, blended by
