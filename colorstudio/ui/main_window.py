@@ -113,15 +113,19 @@ class MainWindow(QMainWindow):
         self.set_tool(Tool.HINT)
         self._update_actions()
 
-    @staticmethod
-    def _model_label() -> str:
+    def _model_label(self) -> str:
+        """The colourization model the engine loads: the one chosen in the settings, else the
+        first installed."""
         from colorstudio import paths
         from colorstudio.ml.manifest import ModelError, find_model
 
+        chosen = self.editor_settings.colorizer or None
         try:
-            entry = find_model(paths.models_dir(), "colorize")
+            entry = find_model(paths.models_dir(), "colorize", chosen)
         except ModelError:
             return "model: damaged manifest"
+        if entry is None and chosen:
+            return f"model: {chosen} is not installed (classical engines)"
         return f"model: {entry.name}" if entry else "model: none (classical engines)"
 
     def _engine_factory(self):

@@ -32,3 +32,27 @@ def test_dialog_returns_what_it_shows(qtbot):
     result = dialog.result_settings()
     assert result.device == "cpu" and result.autosave_seconds == 90 and result.history_mb == 256
     assert result.cpu_threads == 1 and result.colorizer == ""
+
+
+def test_the_status_bar_names_the_colourizer_the_settings_choose(editor, monkeypatch, tmp_path):
+    """The model label follows the settings' colourizer (the engine loads that one), says when
+    it is not installed, and otherwise names the first installed."""
+    import dataclasses
+    import json
+
+    models = tmp_path / "models"
+    models.mkdir()
+    entries = [
+        {"name": name, "task": "colorize", "file": f"{name}.pt", "architecture": "colorizer_lite0",
+         "sha256": "0" * 64, "config": {}, "working_size": 256, "card": "", "dtype": "float16"}
+        for name in ("first", "second")
+    ]  # fmt: skip
+    (models / "manifest.json").write_text(json.dumps({"models": entries}))
+    monkeypatch.setenv("COLORSTUDIO_MODELS_DIR", str(models))
+    settings = editor.editor_settings
+    editor.editor_settings = dataclasses.replace(settings, colorizer="")
+    assert editor._model_label() == "model: first"
+    editor.editor_settings = dataclasses.replace(settings, colorizer="second")
+    assert editor._model_label() == "model: second"
+    editor.editor_settings = dataclasses.replace(settings, colorizer="gone")
+    assert "gone is not installed" in editor._model_label()
