@@ -184,7 +184,8 @@ def test_style_verdict_takes_the_best_style_at_no_more_content_than_reinhard():
 
 
 def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
-    """Two processes on the CPU (gloo): DistributedDataParallel, rank 0 writes the checkpoint."""
+    """Two processes on the CPU (gloo): DistributedDataParallel, rank 0 writes the checkpoint;
+    each rank's batches come from a batch worker of its own (``--workers``, as on GPUs)."""
     import os
     import subprocess
     import sys
@@ -217,6 +218,8 @@ def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):
         "--device",
         "cpu",
         "--threads",
+        "1",
+        "--workers",
         "1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
