@@ -257,6 +257,10 @@ def levin_at(
 STROKE_TOLERANCE = 30.0
 
 
+def _lower_median(values: np.ndarray) -> float:
+    return float(np.sort(values)[(len(values) - 1) // 2])
+
+
 def drop_stray_hint_pixels(
     l_small: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,7 +279,11 @@ def drop_stray_hint_pixels(
     if count == 0:
         return hint_ab, hint_mask
     lightness = l_small[0, 0].numpy()
-    medians = np.asarray(ndimage.median(lightness, labels, index=np.arange(1, count + 1)))
+    # the lower median: a value some pixel of the stroke has, so no stroke loses every pixel
+    # (the mean of the middle two of [10, 90] would be 50, within 30 of neither)
+    medians = ndimage.labeled_comprehension(
+        lightness, labels, np.arange(1, count + 1), _lower_median, np.float64, 0.0
+    )
     keep = hinted & (
         np.abs(lightness - np.concatenate([[0.0], medians])[labels]) <= STROKE_TOLERANCE
     )

@@ -187,3 +187,15 @@ def test_a_stroke_drops_the_pixels_it_only_crossed():
     inside[..., 30:33, 40:46] = 0
     same_ab, same_mask = fusion.drop_stray_hint_pixels(lightness, hint_ab * inside, inside)
     assert torch.equal(same_mask, inside) and torch.equal(same_ab, hint_ab * inside)
+
+
+def test_no_stroke_loses_every_pixel():
+    """A hint two pixels wide across an edge (L* 10 and 90): the mean of its middle values (50)
+    is within the tolerance of neither, so the median taken is one the stroke has."""
+    lightness = torch.full((1, 1, 8, 8), 10.0)
+    lightness[..., :, 4:] = 90.0
+    hint_mask = torch.zeros(1, 1, 8, 8)
+    hint_mask[..., 3, 3:5] = 1
+    hint_ab = hint_mask * 30.0
+    _, mask = fusion.drop_stray_hint_pixels(lightness, hint_ab.expand(1, 2, 8, 8), hint_mask)
+    assert mask.sum() == 1
