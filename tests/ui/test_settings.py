@@ -40,13 +40,14 @@ def test_the_status_bar_names_the_colourizer_the_settings_choose(editor, monkeyp
     import dataclasses
     import json
 
+    from colorstudio.ml.manifest import ModelEntry
+
     models = tmp_path / "models"
     models.mkdir()
     entries = [
-        {"name": name, "task": "colorize", "file": f"{name}.pt", "architecture": "colorizer_lite0",
-         "sha256": "0" * 64, "config": {}, "working_size": 256, "card": "", "dtype": "float16"}
+        dataclasses.asdict(ModelEntry(name, "colorize", f"{name}.pt", "colorizer_lite0", "0" * 64))
         for name in ("first", "second")
-    ]  # fmt: skip
+    ]
     (models / "manifest.json").write_text(json.dumps({"models": entries}))
     monkeypatch.setenv("COLORSTUDIO_MODELS_DIR", str(models))
     settings = editor.editor_settings

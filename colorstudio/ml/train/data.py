@@ -138,7 +138,6 @@ class BatchFeed:
         if workers > 0 and "fork" not in multiprocessing.get_all_start_methods():
             log.warning("batch workers need fork, unavailable here: batches are made in process")
             workers = 0
-        self.workers = workers
         self._loader = (
             torch.utils.data.DataLoader(
                 _BatchStream(make, size, seed),
