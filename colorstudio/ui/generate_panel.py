@@ -49,9 +49,9 @@ class GeneratePanel(QWidget):
         self.engine = QComboBox()
         self.engine.addItems(list(ENGINES))
         self.engine.setToolTip(
-            "Auto: the trained GAN; a recolour without a palette reference uses Levin's "
-            "propagation of the colours around the region (more accurate there); the classical "
-            "engines when no model is installed"
+            "Auto: the trained GAN (the classical engines when no model is installed).\n"
+            "A recolour without a palette reference uses Levin's propagation\n"
+            "of the colours around the region: it measured more accurate there."
         )
         self.strength = _percent_slider(100)
         self.only_in_mask = QCheckBox("Only inside the active mask")
