@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorstudio.cli import require_torch, subcommand
+from colorstudio.cli import positive_int, require_torch, subcommand
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
 
@@ -279,6 +279,12 @@ def eval_command(argv: Sequence[str]) -> int:
         "--size", type=int, help="working size (colorize and style: 256; restore: 384)"
     )
     parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument(
+        "--draws",
+        type=positive_int,
+        default=3,
+        help="colorize: sets of random hints per photo and hint count (default 3)",
+    )
     parser.add_argument("--models", help="model folder (default: the shipped models)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int)
@@ -303,7 +309,11 @@ def eval_command(argv: Sequence[str]) -> int:
             from colorstudio.ml.evaluate import evaluate_colorize
 
             report = evaluate_colorize(
-                _engine(args), files, working_size=args.size or 256, sheet_path=sheet
+                _engine(args),
+                files,
+                working_size=args.size or 256,
+                sheet_path=sheet,
+                draws=args.draws,
             )
         elif args.task == "style":
             from colorstudio.ml.evaluate import evaluate_style

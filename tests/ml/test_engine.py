@@ -85,9 +85,9 @@ def test_the_hint_free_guess_averages_the_network_at_two_scales(engine, rng):
     assert torch.allclose(guess, expected, atol=1e-4)
 
 
-def test_many_hints_skip_the_hinted_network_run(engine, rng):
-    """From 10 hints on, the hinted prediction's share (1 / (1 + hints)) is below
-    HINTED_MIN_WEIGHT: only the cached hint-free prediction runs, and the hints still win."""
+def test_the_hinted_network_runs_once_per_request(engine, rng):
+    """The hinted prediction serves the base (few hints) and the second opinion (two or more
+    hints): it runs once per request, the hint-free one once per photo, and the hints win."""
     calls = []
     hook = engine.colorizer().register_forward_hook(
         lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
@@ -97,9 +97,10 @@ def test_many_hints_skip_the_hinted_network_run(engine, rng):
         spots = [(10 + 10 * (i // 4), 12 + 36 * (i % 4), (200, 60, 40)) for i in range(12)]
         hints = hint_layer(120, 160, spots)
         out = engine.run(ColorizeRequest(image, hints=hints)).image
-        assert calls == [0.0, 0.0]  # the hint-free prediction at its two scales
+        assert calls[:2] == [0.0, 0.0]  # the hint-free prediction at its two scales
+        assert len(calls) == 3 and calls[2] > 0  # and the hinted one, once
         engine.run(ColorizeRequest(image, hints=hint_layer(120, 160, spots[:3])))
-        assert len(calls) == 3 and calls[-1] > 0  # few hints: the hinted run is back
+        assert len(calls) == 4 and calls[-1] > 0  # the hint-free one came from the cache
     finally:
         hook.remove()
     y, x = spots[5][:2]

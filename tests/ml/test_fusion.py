@@ -199,3 +199,32 @@ def test_no_stroke_loses_every_pixel():
     hint_ab = hint_mask * 30.0
     _, mask = fusion.drop_stray_hint_pixels(lightness, hint_ab.expand(1, 2, 8, 8), hint_mask)
     assert mask.sum() == 1
+
+
+def test_the_second_opinion_moves_the_result_part_way_to_the_hinted_network():
+    """Two hints on the left square; the hinted network (unlike the hint-free one) calls the
+    dark ground blue. The result moves SECOND_OPINION_SHARE of the way to the second opinion,
+    whose base is SECOND_OPINION_HINTED hinted: the ground takes that fraction of the blue,
+    the squares stay red and the hinted pixels keep the hint."""
+    from colorstudio.ml import engine as engine_module
+    from colorstudio.ml.engine import Engine
+
+    lightness = two_squares()
+    base, hint_ab, hint_mask = red_hint_on_the_left_square()
+    hint_ab[:, 0, 40:43, 30:33] = 40.0
+    hint_mask[..., 40:43, 30:33] = 1
+    hinted = torch.zeros(1, 2, 64, 96)
+    hinted[:, 1] = -30.0 * (lightness[:, 0] < 50)
+
+    def honoured(with_hinted: bool) -> torch.Tensor:
+        return Engine._honour_hints(
+            lightness, base, hint_ab, hint_mask, False, lambda: base,
+            (lambda: hinted) if with_hinted else None,
+        )  # fmt: skip
+
+    alone, both = honoured(False), honoured(True)
+    expected = -30.0 * engine_module.SECOND_OPINION_SHARE * engine_module.SECOND_OPINION_HINTED
+    assert alone[0, 1, 54:62, 40:56].abs().max() < 1
+    assert (both[0, 1, 54:62, 40:56] - expected).abs().max() < 1.5  # the ground: part blue
+    assert both[0, 0, 20:44, 60:84].mean() > 30  # the right square: still red
+    assert torch.equal(both[..., 30:33, 20:23], hint_ab[..., 30:33, 20:23])

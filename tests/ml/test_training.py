@@ -400,6 +400,27 @@ def test_colorize_evaluation_reports_the_network_alone(tmp_path, photo_folder, r
     assert "network PSNR" in report.markdown()
 
 
+def test_colorize_evaluation_averages_draws_of_hints(tmp_path, photo_folder, random_colorizer):
+    """Several sets of random hints per photo: the hint-free row does not change (it has no
+    hints to draw), the hinted rows do, and the report gives the GAN's lead over Levin with a
+    standard error; a draw count below one is refused."""
+    from colorstudio.ml.evaluate import evaluate_colorize
+
+    engine = Engine(models_dir=tmp_path / "none", device="cpu", colorizer=random_colorizer)
+    files = sorted(photo_folder.iterdir())[:3]
+    one = evaluate_colorize(engine, files, hint_counts=(0, 5), draws=1)
+    two = evaluate_colorize(engine, files, hint_counts=(0, 5), draws=2)
+    assert two.draws == 2 and one.draws == 1
+    assert two.value("gan", 0, "psnr") == pytest.approx(one.value("gan", 0, "psnr"))
+    assert two.value("levin", 5, "psnr") != pytest.approx(one.value("levin", 5, "psnr"))
+    mean, error = two.lead[5]
+    assert mean == pytest.approx(two.value("gan", 5, "psnr") - two.value("levin", 5, "psnr"))
+    assert error > 0 and set(two.lead) == {5}
+    assert "± " in two.markdown() and "2 set(s) of random hints" in two.markdown()
+    with pytest.raises(ValueError, match="draws"):
+        evaluate_colorize(engine, files, hint_counts=(0,), draws=0)
+
+
 def _draw(rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
     return {"x": torch.from_numpy(rng.random((n, 3))).float(), "n": torch.tensor(n)}
 
