@@ -498,10 +498,12 @@ class Engine:
         from the same known colours (RECOLOUR_LEVIN_SHARE).
 
         With two or more hints and ``hinted`` given (the network's prediction from the hints,
-        on demand), the result is finally averaged with a second answer
+        on demand), the final render is averaged with a second answer
         (:func:`_second_opinion`): the same corrections applied to half hinted, half hint-free
         prediction. The network propagates a hint by what it knows of objects, the corrections
-        by likeness: their errors differ, and the average has less of either.
+        by likeness: their errors differ, and the average has less of either. Previews skip it:
+        from 10 hints on it costs a network run (a 320 px photo at 12 hints: 68 → 141 ms),
+        for a change of hundredths of a dB.
         """
         shape = tuple(ab_net.shape[-2:])
         grid = working_shape(
@@ -536,7 +538,7 @@ class Engine:
             else:
                 levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
             fused = corrected + (1 - weight) * support * (levin - corrected)
-        if hinted is not None and SECOND_OPINION_SHARE > 0:
+        if hinted is not None and not preview and SECOND_OPINION_SHARE > 0:
             second = _second_opinion(l_small, hinted(), automatic(), hint_ab, hint_mask, grid)
             fused = fused + SECOND_OPINION_SHARE * (second - fused)
         return torch.where(hint_mask > 0, hint_ab, fused)

@@ -87,7 +87,8 @@ def test_the_hint_free_guess_averages_the_network_at_two_scales(engine, rng):
 
 def test_the_hinted_network_runs_once_per_request(engine, rng):
     """The hinted prediction serves the base (few hints) and the second opinion (two or more
-    hints): it runs once per request, the hint-free one once per photo, and the hints win."""
+    hints, final renders): it runs once per request, the hint-free one once per photo, and
+    the hints win."""
     calls = []
     hook = engine.colorizer().register_forward_hook(
         lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
@@ -101,6 +102,8 @@ def test_the_hinted_network_runs_once_per_request(engine, rng):
         assert len(calls) == 3 and calls[2] > 0  # and the hinted one, once
         engine.run(ColorizeRequest(image, hints=hint_layer(120, 160, spots[:3])))
         assert len(calls) == 4 and calls[-1] > 0  # the hint-free one came from the cache
+        engine.run(ColorizeRequest(image, hints=hints, preview=True))
+        assert len(calls) == 4  # previews skip the second opinion, and its network run
     finally:
         hook.remove()
     y, x = spots[5][:2]
