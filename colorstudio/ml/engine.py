@@ -81,10 +81,12 @@ RECONSTRUCTION_CACHE = 4  # stylizer reconstructions kept (photo x working size 
 FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see _honour_hints)
 #: with FUSION_MIN_HINTS or more, the fused result moves this far towards the second opinion
 #: (:func:`_second_opinion`), whose base is SECOND_OPINION_HINTED hinted prediction and the rest
-#: hint-free. Chosen on 122 training photos (not devval); a*b* error at the working size,
-#: -10 log10 MSE, gain at 5 / 10 / 50 hints: share 0.2, hinted 0.5: +0.10 / +0.09 / +0.09
-#: (devval: +0.04 / +0.11 / -0.03); share 0.1: +0.06 / +0.06 / +0.07; 0.3: +0.11 / +0.09 /
-#: +0.07; hinted 0.25 or 0.75 at share 0.2: +0.05 / +0.04 / +0.09, +0.13 / +0.12 / +0.05.
+#: hint-free. Chosen on 122 training photos (not devval), screened by the a*b* error at the
+#: working size (-10 log10 MSE, gain at 5 / 10 / 50 hints): share 0.2, hinted 0.5: +0.10 /
+#: +0.09 / +0.09; share 0.1: +0.06 / +0.06 / +0.07; 0.3: +0.11 / +0.09 / +0.07; hinted 0.25 or
+#: 0.75 at share 0.2: +0.05 / +0.04 / +0.09, +0.13 / +0.12 / +0.05. At full resolution (RGB
+#: PSNR) the chosen pair gained +0.07 / +0.06 / +0.04 dB on those photos; devval, three draws
+#: of hints: 0.00 / +0.05 / -0.11.
 SECOND_OPINION_SHARE = 0.2
 SECOND_OPINION_HINTED = 0.5
 #: the hint-free prediction is the mean of the network's at these multiples of the working size.

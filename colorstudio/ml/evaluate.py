@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 HINT_COUNTS = (0, 1, 5, 10, 50)
 HINT_PATCH = 5
 DRAWS = 3  #: sets of random hints per photo and hint count
-DRAW_SEED_STRIDE = 1_000_000  #: draw d adds d x this to the seed (photo x 1000 + count stays below)
+#: draw d adds d x this to the seed: with fewer than 1000 photos (the seed is photo x 1000 + count)
+#: no two draws share a seed
+DRAW_SEED_STRIDE = 1_000_000
 
 
 def grey_of(rgb: np.ndarray) -> np.ndarray:
