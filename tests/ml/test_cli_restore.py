@@ -110,3 +110,13 @@ def test_eval_style_needs_paintings(tmp_path, capsys):
     Image.new("RGB", (32, 32)).save(photos / "a.png")
     assert cli.main(["eval", "style", str(photos), "--models", str(tmp_path)]) == 2
     assert "needs --styles" in capsys.readouterr().err
+
+
+def test_eval_refuses_fewer_than_one_draw_of_hints(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32)).save(photos / "a.png")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["eval", "colorize", str(photos), "--draws", "0"])
+    assert stopped.value.code == 2
+    assert "--draws: must be 1 or more, not 0" in capsys.readouterr().err
