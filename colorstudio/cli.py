@@ -203,7 +203,7 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-_non_negative = _at_least(0)
+non_negative_int = _at_least(0)
 positive_int = _at_least(1)
 
 
@@ -237,7 +237,7 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument(
         "--workers",
-        type=_non_negative,
+        type=non_negative_int,
         default=0,
         help="processes that make batches while the network trains (0: between steps, "
         "reproducible to the batch; on a GPU give most of the CPU cores)",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -105,18 +106,6 @@ def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tup
     h = max(multiple, round(height * scale / multiple) * multiple)
     w = max(multiple, round(width * scale / multiple) * multiple)
     return h, w
-
-
-def _once(compute: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
-    """``compute`` run on the first call only; later calls return that result."""
-    done: list[torch.Tensor] = []
-
-    def value() -> torch.Tensor:
-        if not done:
-            done.append(compute())
-        return done[0]
-
-    return value
 
 
 def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> torch.Tensor:
@@ -380,7 +369,7 @@ class Engine:
                 if engine == "gan" and network_alone:
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
                 elif engine == "gan":
-                    hinted = _once(
+                    hinted = functools.cache(  # run once, shared by base and second opinion
                         lambda: self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
                     )
                     ab_small = self._network_prior(

@@ -159,11 +159,10 @@ def evaluate_colorize(
                     has_gan, working_size,
                 )  # fmt: skip
                 scores = {}
+                times = 1 / draws if n else 1  # a 0-hint run stands for every draw
                 for method, out in outputs.items():
                     scores[method] = psnr(out, gt)
                     cell = sums[(method, n)]
-                    # a 0-hint run stands for every draw (it would repeat itself)
-                    times = 1 / draws if n else 1
                     cell["psnr"] += scores[method] * times
                     cell["deltae"] += mean_ciede2000(out, gt) * times
                     cell["colourfulness"] += colourfulness(out) * times
