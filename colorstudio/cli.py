@@ -284,6 +284,13 @@ def _train(argv: Sequence[str]) -> int:
         "(the architecture of models shipped before session 6)",
     )
     parser.add_argument(
+        "--lambda-correction",
+        type=float,
+        default=0.0,
+        help="colorize: half of each batch is predicted without hints and also scored after the "
+        "engine's likeness corrections from simulated hints, at this weight (0: off)",
+    )
+    parser.add_argument(
         "--spread-only",
         action="store_true",
         help="colorize: with --init-from, train only the hint-spread inputs; the rest stays "
@@ -322,6 +329,7 @@ def _train(argv: Sequence[str]) -> int:
         inpaint_fine=args.inpaint_fine and args.task == "inpaint",
         hint_spread=not args.no_hint_spread,
         spread_only=args.spread_only,
+        lambda_correction=args.lambda_correction if args.task == "colorize" else 0.0,
     )
     if args.task == "colorize":
         from colorstudio.ml.networks.colorizer import HintColorizer

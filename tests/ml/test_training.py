@@ -12,8 +12,13 @@ from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequ
 from colorstudio.ml.train.colorize_task import ColorizeTask
 from colorstudio.ml.train.data import BatchFeed
 from colorstudio.ml.train.export import export_run
-from colorstudio.ml.train.losses import AB_BINS, ab_bin_index, rebalancing_table
-from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
+from colorstudio.ml.train.losses import (
+    AB_BINS,
+    ab_bin_index,
+    likeness_corrected,
+    rebalancing_table,
+)
+from colorstudio.ml.train.simulate import probe_points, reinhard_ab, simulate_hints
 from colorstudio.ml.train.style_task import StyleTask
 from colorstudio.ml.train.trainer import Trainer
 from tests.ml.conftest import train_cli, train_config
@@ -64,6 +69,60 @@ def test_rebalancing_favours_rare_colours():
     rare_bin = ab_bin_index(torch.full((1, 2, 1, 1), 80.0)).item()
     assert table.shape == (AB_BINS**2,)
     assert table[rare_bin] > 2 * table[grey_bin]
+
+
+def test_probe_points_take_ground_truth_colours_in_the_asked_numbers():
+    rng = np.random.default_rng(3)
+    ab = torch.zeros(40, 2, 32, 32)
+    ab[:, 0, :, :16], ab[:, 1, :, 16:] = 40.0, -30.0
+    positions, colours, valid = probe_points(ab, rng, fewest=2, most=12)
+    counts = valid.sum(1)
+    assert counts.min() >= 2 and counts.max() <= 12 and counts.float().std() > 0
+    assert torch.all(positions[valid] >= 0) and torch.all(positions[valid] < 32)
+    assert not colours[~valid].any()
+    x = positions[..., 1]
+    inner = valid & (x >= 2) & (x < 14)  # patches of <= 3 px that stay in the left half
+    assert torch.allclose(colours[inner], torch.tensor([40.0, 0.0]).expand_as(colours[inner]))
+
+
+def test_likeness_corrected_carries_a_hint_to_what_is_alike_and_passes_gradients():
+    """Two regions of different lightness, the prediction wrong by a constant in each: one hint
+    in each makes the corrected prediction right everywhere (within the phantom's share), and
+    the loss after the corrections reaches the prediction's gradient."""
+    lightness = torch.full((1, 1, 16, 16), 30.0)
+    lightness[..., 8:] = 80.0
+    truth = torch.zeros(1, 2, 16, 16)
+    truth[:, 0, :, :8], truth[:, 1, :, 8:] = 20.0, -25.0
+    pred = (truth + torch.tensor([6.0, -4.0])[None, :, None, None]).requires_grad_(True)
+    positions = torch.tensor([[[3, 2], [12, 13]]])
+    colours = torch.stack([truth[0, :, 3, 2], truth[0, :, 12, 13]])[None]
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    corrected = likeness_corrected(lightness, pred, positions, colours, valid)
+    before = (pred - truth).abs().mean()
+    after = (corrected - truth).abs().mean()
+    assert before.item() == pytest.approx(5.0)
+    assert after.item() < 0.05 * before.item()
+    after.backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0
+    lost = likeness_corrected(lightness, pred, positions, colours, torch.zeros_like(valid))
+    assert torch.equal(lost, pred)  # no hint: no correction
+
+
+def test_colorize_training_with_the_correction_loss(tmp_path, photo_folder):
+    """``--lambda-correction``: half of each batch is predicted without hints and scored after
+    the likeness corrections too; the loss is logged and the config records the weight."""
+    code = train_cli("colorize", photo_folder, tmp_path / "cli", "--lambda-correction", "0.5")
+    assert code == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["lambda_correction"] == 0.5
+    cfg = train_config(tmp_path, photo_folder, lambda_correction=1.0, steps_critic=0, steps_gan=0)
+    task = ColorizeTask(cfg)
+    run = Trainer(cfg, task).run()
+    rows = [row.split(",") for row in (run / "log.csv").read_text().splitlines()]
+    values = [float(row[rows[0].index("corr")]) for row in rows[1:]]
+    assert len(values) == 2 and all(v > 0 for v in values)
+    batch = task.make_batch(np.random.default_rng(0), 4)
+    assert not batch["hints"][:2].any()  # the hint-free half
+    assert batch["probe_at"].shape[0] == 2 and batch["probe_valid"].any(1).all()
 
 
 def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):

@@ -13,10 +13,11 @@ from colorstudio.ml.train.losses import (
     PerceptualLoss,
     hinge_d_loss,
     hinge_g_loss,
+    likeness_corrected,
     rebalanced_l1,
     rebalancing_table,
 )
-from colorstudio.ml.train.simulate import reinhard_ab, simulate_hints
+from colorstudio.ml.train.simulate import probe_points, reinhard_ab, simulate_hints
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 P_NO_REFERENCE = 0.4
@@ -68,13 +69,22 @@ class ColorizeTask(AdversarialTask):
                 target_ab[i] = reinhard_ab(target_ab[i], ref[0, 1:])
             codes[i] = palette_code(ref)[0]
         hints = simulate_hints(target_ab, rng)
-        return {
+        batch = {
             "lightness": normalize_l(lab[:, :1]),
             "l_raw": lab[:, :1],
             "target": target_ab,
             "hints": hints,
             "code": codes,
         }
+        if self.config.lambda_correction > 0:
+            # The first half is predicted without hints, the base the engine corrects from the
+            # hints; the probe hints score it after those corrections.
+            half = n // 2
+            hints[:half] = 0
+            batch["probe_at"], batch["probe_ab"], batch["probe_valid"] = probe_points(
+                target_ab[:half], rng
+            )
+        return batch
 
     # ------------------------------------------------------------------ steps
     def _generate(self, batch):
@@ -115,6 +125,20 @@ class ColorizeTask(AdversarialTask):
                     / AB_SCALE
                 )
                 loss = l1 + cfg.lambda_perceptual * perceptual + cfg.lambda_hint * hint_l1
+                if "probe_at" in batch:
+                    half = batch["probe_at"].shape[0]
+                    corrected = likeness_corrected(
+                        batch["l_raw"][:half],
+                        fake[:half].float(),
+                        batch["probe_at"],
+                        batch["probe_ab"],
+                        batch["probe_valid"],
+                    )
+                    correction = (
+                        rebalanced_l1(corrected, batch["target"][:half], self.table) / AB_SCALE
+                    )
+                    loss = loss + cfg.lambda_correction * correction
+                    losses["corr"] = correction.item()
                 if phase == "gan":
                     adv = hinge_g_loss(
                         self.d_train(self._d_input(batch["lightness"], fake)).float()

@@ -108,3 +108,53 @@ class AdaINLoss(nn.Module):
             scale = sm.pow(2).mean() + ss.pow(2).mean() + eps
             style_loss = style_loss + (F.mse_loss(om, sm) + F.mse_loss(os_, ss)) / scale
         return content, style_loss
+
+
+def likeness_corrected(
+    lightness: torch.Tensor,
+    pred_ab: torch.Tensor,
+    positions: torch.Tensor,
+    colours: torch.Tensor,
+    valid: torch.Tensor,
+) -> torch.Tensor:
+    """``pred_ab`` (N, 2, H, W) after the engine's likeness corrections from probe hints
+    (:func:`colorstudio.ml.fusion.regress_corrections`, differentiable, at full training size):
+    each pixel adds the kernel-weighted mean of the corrections (hint − prediction) the hints ask
+    for, by likeness in L* (``lightness`` (N, 1, H, W), 0..100), predicted a*b* and position,
+    with the phantom "no correction" sample. The likeness itself is not differentiated (the
+    engine treats it as given); the corrections are, so the loss teaches the network to make
+    errors the hints can correct: the same error over things alike. ``positions`` (N, K, 2),
+    ``colours`` (N, K, 2), ``valid`` (N, K) as from :func:`simulate.probe_points`."""
+    from colorstudio.ml import fusion
+
+    n, _, h, w = pred_ab.shape
+    yy, xx = torch.meshgrid(
+        torch.arange(h, device=pred_ab.device),
+        torch.arange(w, device=pred_ab.device),
+        indexing="ij",
+    )
+    out = []
+    for i in range(n):
+        keep = valid[i]
+        if not keep.any():
+            out.append(pred_ab[i])
+            continue
+        ys, xs = positions[i, keep, 0], positions[i, keep, 1]
+        reach = fusion._reach(int(keep.sum()))
+        scales = torch.tensor(
+            [fusion.KERNEL_L, fusion.KERNEL_AB, fusion.KERNEL_AB, reach, reach],
+            device=pred_ab.device,
+        )
+        places = torch.stack([yy, xx]).float() / max(h, w)
+        pixels = torch.cat([lightness[i], pred_ab[i].detach(), places]) / scales[:, None, None]
+        queries = pixels.flatten(1).T  # (HW, 5)
+        samples = pixels[:, ys, xs].T  # (K, 5)
+        asked = colours[i, keep] - pred_ab[i, :, ys, xs].T  # (K, 2): gradients flow here
+        d2 = torch.cdist(queries, samples).square()
+        prior = float(fusion.PRIOR_DISTANCE or 1e3) ** 2
+        shift = d2.min(1, keepdim=True).values.clamp(max=prior)
+        weights = torch.exp(-0.5 * (d2 - shift))
+        total = weights.sum(1, keepdim=True) + torch.exp(-0.5 * (prior - shift))
+        corrections = (weights @ asked / total).T.reshape(2, h, w)
+        out.append(pred_ab[i] + corrections)
+    return torch.stack(out)

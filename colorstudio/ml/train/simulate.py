@@ -116,3 +116,27 @@ def downsample_hints(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor
     m = F.adaptive_avg_pool2d(mask, size)
     a = F.adaptive_avg_pool2d(ab * mask, size) / m.clamp(min=1e-6)
     return torch.cat([a * (m > 0), (m > 0).float()], dim=1)
+
+
+def probe_points(
+    ab: torch.Tensor, rng: np.random.Generator, fewest: int = 2, most: int = 30
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hint points the trainer's correction loss asks for *after* the prediction (they are not
+    the network's input): per image a count drawn log-uniformly in ``fewest``..``most``, uniform
+    positions, colour = the ground truth's mean over a 1–3 px patch (what the engine's working
+    size makes of a user's dab). Returns positions (N, K, 2) long (y, x), colours (N, K, 2) in Lab
+    units and a validity mask (N, K) bool, K = ``most``."""
+    n, _, h, w = ab.shape
+    positions = torch.zeros(n, most, 2, dtype=torch.long)
+    colours = torch.zeros(n, most, 2)
+    valid = torch.zeros(n, most, dtype=torch.bool)
+    for i in range(n):
+        count = int(np.exp(rng.uniform(np.log(fewest), np.log(most + 1))))
+        count = min(most, max(fewest, count))
+        for k in range(count):
+            y, x, size = int(rng.integers(0, h)), int(rng.integers(0, w)), int(rng.integers(1, 4))
+            y0, x0 = max(0, y - size // 2), max(0, x - size // 2)
+            colours[i, k] = ab[i, :, y0 : y0 + size, x0 : x0 + size].mean(dim=(1, 2))
+            positions[i, k] = torch.tensor([y, x])
+            valid[i, k] = True
+    return positions, colours, valid

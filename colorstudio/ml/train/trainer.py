@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 PHASES = ("pretrain", "critic", "gan")
 #: every loss a task may report, in the CSV's column order
-LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice")
+LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice", "corr")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class TrainConfig:
     steps_gan: int = 1500
     lambda_perceptual: float = 0.03
     lambda_hint: float = 2.0
+    #: colorize: weight of the loss after the hints' likeness corrections (losses.likeness_corrected)
+    #: on the hint-free half of each batch; 0: off (every image gets simulated hints as input)
+    lambda_correction: float = 0.0
     lambda_adv: float = 0.02
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
     lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
