@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 PHASES = ("pretrain", "critic", "gan")
 #: every loss a task may report, in the CSV's column order
-LOSS_COLUMNS = ("l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice", "corr")
+#: ("corr", added in session 9, comes last so older runs' logs keep their columns on resume)
+LOSS_COLUMNS = (
+    "l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice", "corr",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,8 @@ class TrainConfig:
     steps_gan: int = 1500
     lambda_perceptual: float = 0.03
     lambda_hint: float = 2.0
-    #: colorize: weight of the loss after the hints' likeness corrections (losses.likeness_corrected)
-    #: on the hint-free half of each batch; 0: off (every image gets simulated hints as input)
+    #: colorize: weight of the loss after the hints' likeness corrections
+    #: (losses.likeness_corrected) on the hint-free half of each batch; 0: off
     lambda_correction: float = 0.0
     lambda_adv: float = 0.02
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
