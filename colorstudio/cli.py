@@ -152,6 +152,14 @@ def _export(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--calibrate-limit", type=int, default=40, help="photos taken evenly from that folder"
     )
+    parser.add_argument(
+        "--average",
+        type=positive_int,
+        nargs="+",
+        metavar="STEP",
+        help="export the mean of the run's snapshots at these steps (trained with "
+        "--snapshot-every) instead of its last checkpoint",
+    )
     args = parser.parse_args(argv)
     require_torch()
     from pathlib import Path
@@ -168,9 +176,14 @@ def _export(argv: Sequence[str]) -> int:
 
         found = list_images([Path(args.calibrate_dir)])
         calibrate = found[:: max(1, len(found) // args.calibrate_limit)][: args.calibrate_limit]
-    entry, metrics = export_run(
-        Path(args.run), args.name, models, eval_dir, args.eval_limit, styles, calibrate
-    )
+    try:
+        entry, metrics = export_run(
+            Path(args.run), args.name, models, eval_dir, args.eval_limit, styles, calibrate,
+            args.average or (),
+        )  # fmt: skip
+    except FileNotFoundError as error:
+        print(f"colorstudio train export: {error}", file=sys.stderr)
+        return 2
     print(f"exported {entry.file} ({entry.sha256[:12]}…) to {models}")
     if metrics:
         print(metrics)
@@ -229,6 +242,12 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--steps-gan", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument(
+        "--snapshot-every",
+        type=non_negative_int,
+        default=0,
+        help="keep the generator's weights every N steps (for train export --average; 0: none)",
+    )
     parser.add_argument("--sample-every", type=int, default=500)
     parser.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) past this")
     parser.add_argument("--limit-images", type=int, help="use only the first N images")
@@ -315,6 +334,7 @@ def _train(argv: Sequence[str]) -> int:
         steps_critic=0 if args.task == "detect" else args.steps_critic,
         steps_gan=0 if args.task == "detect" else args.steps_gan,
         checkpoint_every=args.checkpoint_every,
+        snapshot_every=args.snapshot_every,
         sample_every=args.sample_every,
         max_minutes=args.max_minutes,
         seed=args.seed,

@@ -125,6 +125,33 @@ def test_colorize_training_with_the_correction_loss(tmp_path, photo_folder):
     assert batch["probe_at"].shape[0] == 2 and batch["probe_valid"].any(1).all()
 
 
+def test_snapshots_export_as_their_mean(tmp_path, photo_folder, capsys):
+    """``--snapshot-every N`` keeps the generator's weights every N steps; ``train export
+    --average`` writes their mean (BN statistics included) and says so on the card; a step
+    without a snapshot is refused with a message."""
+    from colorstudio.cli import main
+    from colorstudio.ml.train.trainer import snapshot_path
+
+    run = tmp_path / "run"
+    assert train_cli("colorize", photo_folder, run, "--snapshot-every", "1", steps=2) == 0
+    first, second = (torch.load(snapshot_path(run, s), weights_only=True) for s in (1, 2))
+    models = tmp_path / "models"
+    assert main(["train", "export", str(run), "--name", "c", "--models", str(models),
+                 "--average", "1", "2"]) == 0  # fmt: skip
+    exported = torch.load(models / "c.pt", weights_only=True)
+    moved = 0
+    for key, value in exported.items():
+        if value.is_floating_point():
+            mean = ((first[key] + second[key]) / 2).half()
+            assert torch.allclose(value.float(), mean.float(), atol=1e-3), key
+            moved += int(not torch.equal(first[key], second[key]))
+    assert moved > 10  # the two snapshots differ, so the mean is neither
+    assert "mean of the weights at steps 1, 2" in (models / "c.md").read_text()
+    assert main(["train", "export", str(run), "--name", "c", "--models", str(models),
+                 "--average", "1", "3"]) == 2  # fmt: skip
+    assert "no snapshot at step(s) 3" in capsys.readouterr().err
+
+
 def test_nogan_training_checkpoints_resumes_and_exports(tmp_path, photo_folder):
     cfg = train_config(tmp_path, photo_folder)
     trainer = Trainer(cfg, ColorizeTask(cfg))

@@ -19,7 +19,7 @@ import torch
 
 from colorstudio import __version__
 from colorstudio.ml.networks import define_generator
-from colorstudio.ml.train.trainer import TrainConfig
+from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
 
 log = logging.getLogger(__name__)
@@ -80,17 +80,48 @@ def architecture_config(config: TrainConfig) -> dict:
     return {}
 
 
-def load_run_generator(run: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
+def load_run_generator(
+    run: Path, average: Sequence[int] = ()
+) -> tuple[torch.nn.Module, TrainConfig, dict]:
+    """The run's generator as of its checkpoint; with ``average`` (steps), the mean of its
+    snapshots at those steps instead (weight averaging, as SWA / Polyak averaging: the mean of
+    points along the end of a run usually lies lower in the loss than any one of them, and
+    does not depend on which step the run happened to stop at). BatchNorm statistics are
+    averaged too; integer buffers are the last snapshot's."""
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = TrainConfig.from_dict(json.loads(state["config"]))
     extra = {"pretrained": PRETRAINED[config.task]} if config.task in PRETRAINED else {}
     model = define_generator(ARCHITECTURES[config.task], **extra, **architecture_config(config))
-    model.load_state_dict(state["task"]["generator"], strict=True)
-    return (
-        model.eval(),
-        config,
-        {"step": int(state["step"]), "elapsed_s": float(state.get("elapsed_s", 0.0))},
-    )
+    weights = state["task"]["generator"]
+    if average:
+        weights = average_snapshots(run, average)
+    model.load_state_dict(weights, strict=True)
+    progress = {"step": int(state["step"]), "elapsed_s": float(state.get("elapsed_s", 0.0))}
+    if average:
+        progress["averaged"] = sorted(average)
+    return model.eval(), config, progress
+
+
+def average_snapshots(run: Path, steps: Sequence[int]) -> dict[str, torch.Tensor]:
+    """The mean of the run's generator snapshots at ``steps`` (TrainConfig.snapshot_every)."""
+    missing = [step for step in steps if not snapshot_path(run, step).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{run} has no snapshot at step(s) {', '.join(map(str, missing))} "
+            "(train with --snapshot-every)"
+        )
+    states = [
+        torch.load(snapshot_path(run, step), map_location="cpu", weights_only=True)
+        for step in sorted(steps)
+    ]
+    return {
+        key: (
+            sum(state[key].double() for state in states) / len(states)
+            if value.is_floating_point()
+            else states[-1][key]
+        ).to(value.dtype)
+        for key, value in states[-1].items()
+    }
 
 
 def data_summary(folders: tuple[str, ...]) -> list[str]:
@@ -142,11 +173,13 @@ def export_run(
     eval_limit: int | None = None,
     eval_styles: Path | None = None,
     calibrate: Sequence[Path] = (),
+    average: Sequence[int] = (),
 ) -> tuple[ModelEntry, str]:
     """Write the run's generator into ``models_dir`` with a model card. ``calibrate`` (detect):
     photos, not the evaluation set, on which the detector's operating threshold is chosen and
-    folded into its weights."""
-    model, config, progress = load_run_generator(run)
+    folded into its weights. ``average``: steps whose snapshots are averaged into the exported
+    weights (:func:`load_run_generator`)."""
+    model, config, progress = load_run_generator(run, average)
     task = TASK_NAMES[config.task]
     card_name = f"{name}.md"
     calibration = []
@@ -194,6 +227,10 @@ def export_run(
         f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
         f"(planned); trained {progress['step']} steps"
     )
+    if "averaged" in progress:
+        phases += "; exported: the mean of the weights at steps " + ", ".join(
+            f"{step:,}" for step in progress["averaged"]
+        )
     threads = config.threads or torch.get_num_threads()
     hours = progress["elapsed_s"] / 3600
     card = "\n".join(

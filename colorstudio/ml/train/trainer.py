@@ -39,6 +39,11 @@ LOSS_COLUMNS = (
 )  # fmt: skip
 
 
+def snapshot_path(run: Path, step: int) -> Path:
+    """Where a run keeps its generator's weights at ``step`` (TrainConfig.snapshot_every)."""
+    return Path(run) / "snapshots" / f"step-{step}.pt"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     task: str
@@ -67,6 +72,9 @@ class TrainConfig:
     hint_spread: bool = True  # colorize: HintColorizer(hint_spread=…), the hints' spread as input
     spread_only: bool = False  # colorize: train the spread inputs only (train_spread_inputs_only)
     checkpoint_every: int = 250
+    #: keep the generator's weights every N steps (snapshots/step-N.pt) for ``train export
+    #: --average``; 0: none
+    snapshot_every: int = 0
     sample_every: int = 500
     log_every: int = 10
     max_minutes: float | None = None
@@ -165,6 +173,19 @@ class Trainer:
         torch.save(state, buffer)
         atomic_write_bytes(self.checkpoint_path, buffer.getvalue())
 
+    def save_snapshot(self) -> None:
+        """The generator's weights alone at this step (``snapshots/step-N.pt``), for an export
+        that averages several (:func:`colorstudio.ml.train.export.load_run_generator`)."""
+        if not self.is_main:
+            return
+        from colorstudio.core.io.atomic import atomic_write_bytes
+
+        path = snapshot_path(self.out, self.step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save(self.task.g.state_dict(), buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+
     def load_checkpoint(self, rng: np.random.Generator) -> bool:
         if not self.checkpoint_path.is_file():
             return False
@@ -248,6 +269,8 @@ class Trainer:
                     log_file.flush()
                 if self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint(rng)
+                if cfg.snapshot_every and self.step % cfg.snapshot_every == 0:
+                    self.save_snapshot()
                 if self.is_main and self.step % cfg.sample_every == 0:
                     self._save_samples()
         finally:
