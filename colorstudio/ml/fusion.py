@@ -117,7 +117,7 @@ def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np
     return out
 
 
-def _reach(hints: int) -> float:
+def kernel_reach(hints: int) -> float:
     """The kernel's spatial scale in long sides: shorter as the hints get denser."""
     return KERNEL_REACH / float(np.sqrt(max(1, hints)))
 
@@ -164,7 +164,7 @@ def corrections_and_support(
     "no correction" sample (PRIOR_DISTANCE). Near 1 where a pixel is like some hint (in L*, the
     base colour and position), near 0 where it is like none — where the hints say nothing about
     it. Without PRIOR_DISTANCE the support is 1 everywhere."""
-    reach = _reach(hint_count(hint_mask))
+    reach = kernel_reach(hint_count(hint_mask))
     shape = tuple(l_small.shape[-2:])
     pixels = _pixels(l_small, base)
     samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
@@ -215,7 +215,7 @@ def leave_one_out_weight(
         return None
     g = _grid_shape(tuple(ab_net.shape[-2:]), grid)
     lightness = _pool(l_small, g)[0, 0].numpy()
-    reach = _reach(count - 1)
+    reach = kernel_reach(count - 1)
     pixels = _pixels(l_small, ab_net)
     error_net = error_levin = 0.0
     chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1

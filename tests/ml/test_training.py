@@ -108,6 +108,25 @@ def test_likeness_corrected_carries_a_hint_to_what_is_alike_and_passes_gradients
     assert torch.equal(lost, pred)  # no hint: no correction
 
 
+def test_likeness_corrected_matches_the_engines_corrections():
+    """The training's differentiable corrections are the engine's (fusion.regress_corrections,
+    at full size) for single-pixel hints: what the loss optimises is what the engine does."""
+    from colorstudio.ml import fusion
+
+    generator = torch.Generator().manual_seed(4)
+    lightness = torch.rand(1, 1, 24, 20, generator=generator) * 100
+    pred = torch.randn(1, 2, 24, 20, generator=generator) * 15
+    positions = torch.tensor([[[2, 3], [20, 15], [11, 9], [5, 17]]])
+    colours = torch.randn(1, 4, 2, generator=generator) * 30
+    hint_ab, hint_mask = torch.zeros(1, 2, 24, 20), torch.zeros(1, 1, 24, 20)
+    for (y, x), colour in zip(positions[0], colours[0], strict=True):
+        hint_ab[0, :, y, x], hint_mask[0, 0, y, x] = colour, 1.0
+    engine = pred + fusion.regress_corrections(lightness, pred, hint_ab, hint_mask)
+    trained = likeness_corrected(lightness, pred, positions, colours, torch.ones(1, 4, dtype=bool))
+    assert (engine - pred).abs().max() > 1.0  # the hints do correct
+    assert torch.allclose(trained, engine, atol=1e-3)
+
+
 def test_colorize_training_with_the_correction_loss(tmp_path, photo_folder):
     """``--lambda-correction``: half of each batch is predicted without hints and scored after
     the likeness corrections too; the loss is logged and the config records the weight."""

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorstudio.ml import fusion
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
 from colorstudio.ml.networks.stylizer import mean_std
 
@@ -125,8 +126,6 @@ def likeness_corrected(
     engine treats it as given); the corrections are, so the loss teaches the network to make
     errors the hints can correct: the same error over things alike. ``positions`` (N, K, 2),
     ``colours`` (N, K, 2), ``valid`` (N, K) as from :func:`simulate.probe_points`."""
-    from colorstudio.ml import fusion
-
     n, _, h, w = pred_ab.shape
     yy, xx = torch.meshgrid(
         torch.arange(h, device=pred_ab.device),
@@ -140,7 +139,7 @@ def likeness_corrected(
             out.append(pred_ab[i])
             continue
         ys, xs = positions[i, keep, 0], positions[i, keep, 1]
-        reach = fusion._reach(int(keep.sum()))
+        reach = fusion.kernel_reach(int(keep.sum()))
         scales = torch.tensor(
             [fusion.KERNEL_L, fusion.KERNEL_AB, fusion.KERNEL_AB, reach, reach],
             device=pred_ab.device,
