@@ -440,6 +440,14 @@ def test_the_cards_loss_table_stops_at_the_exported_checkpoint(tmp_path):
     assert "| 100 |" in last_losses(tmp_path)[-1]
     assert last_losses(tmp_path, 5) == []
     assert last_losses(tmp_path / "missing", 70) == []
+    # the log has a column for every task's losses: the card shows those this run logged
+    rows = ["step,phase,images_per_s,l1,adv,corr", "10,pretrain,9.5,0.2,,0.1"]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    assert last_losses(tmp_path) == [
+        "| step | phase | images_per_s | l1 | corr |",
+        "|---|---|---|---|---|",
+        "| 10 | pretrain | 9.5 | 0.2 | 0.1 |",
+    ]
 
 
 def test_colorize_training_warm_starts_the_hint_spread_inputs(tmp_path, photo_folder):

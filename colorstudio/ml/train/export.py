@@ -35,7 +35,8 @@ PRETRAINED = {"colorize": False, "style": True}
 LOSS_TEXT = {
     "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
     "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase; hint-spread "
-    "inputs: {c.hint_spread}, trained alone (--spread-only): {c.spread_only}",
+    "inputs: {c.hint_spread}, trained alone (--spread-only): {c.spread_only}; L1 after the "
+    "likeness corrections from simulated hints (--lambda-correction) ×{c.lambda_correction}",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
@@ -160,8 +161,11 @@ def last_losses(run: Path, up_to_step: int | None = None, rows: int = 3) -> list
         body = [r for r in body if not r or not r[0].isdigit() or int(r[0]) <= up_to_step]
     if not body:
         return []
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in body[-rows:]]
+    body = body[-rows:]
+    # the columns of losses this task logs (the log has one for every task's)
+    keep = [i for i, name in enumerate(header) if i < 3 or any(i < len(r) and r[i] for r in body)]
+    lines = ["| " + " | ".join(header[i] for i in keep) + " |", "|" + "---|" * len(keep)]
+    lines += ["| " + " | ".join(r[i] if i < len(r) else "" for i in keep) + " |" for r in body]
     return lines
 
 
@@ -254,7 +258,7 @@ def export_run(
             f"training time {hours:.2f} h",
             *calibration,
             "",
-            *last_losses(run, progress["step"]),
+            *last_losses(run, max(progress.get("averaged", [progress["step"]]))),
             "",
             "## Evaluation",
             metrics or "(not evaluated)",
