@@ -163,7 +163,7 @@ def last_losses(run: Path, up_to_step: int | None = None, rows: int = 3) -> list
         return []
     body = body[-rows:]
     # the columns of losses this task logs (the log has one for every task's)
-    keep = [i for i, name in enumerate(header) if i < 3 or any(i < len(r) and r[i] for r in body)]
+    keep = [i for i in range(len(header)) if i < 3 or any(i < len(r) and r[i] for r in body)]
     lines = ["| " + " | ".join(header[i] for i in keep) + " |", "|" + "---|" * len(keep)]
     lines += ["| " + " | ".join(r[i] if i < len(r) else "" for i in keep) + " |" for r in body]
     return lines
