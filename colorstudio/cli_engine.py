@@ -282,8 +282,8 @@ def eval_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--draws",
         type=positive_int,
-        default=3,
-        help="colorize: sets of random hints per photo and hint count (default 3)",
+        help="colorize: sets of random hints per photo and hint count (default: "
+        "evaluate.DRAWS, 3)",
     )
     parser.add_argument("--models", help="model folder (default: the shipped models)")
     parser.add_argument("--device", default="auto")
@@ -306,14 +306,14 @@ def eval_command(argv: Sequence[str]) -> int:
     sheet = out / "contact_sheet.png"
     try:
         if args.task == "colorize":
-            from colorstudio.ml.evaluate import evaluate_colorize
+            from colorstudio.ml.evaluate import DRAWS, evaluate_colorize
 
             report = evaluate_colorize(
                 _engine(args),
                 files,
                 working_size=args.size or 256,
                 sheet_path=sheet,
-                draws=args.draws,
+                draws=args.draws or DRAWS,
             )
         elif args.task == "style":
             from colorstudio.ml.evaluate import evaluate_style

@@ -89,32 +89,47 @@ MAX_SAMPLES = 512  #: hinted grid cells the regression uses at most (a long stro
 SAMPLE_GRID = 64  #: long side of the grid that turns hinted pixels into samples
 
 
+def feature_scales(reach: float) -> tuple[float, ...]:
+    """The kernel scales of the five features: L*, a*, b*, y, x (positions in long sides)."""
+    return (KERNEL_L, KERNEL_AB, KERNEL_AB, reach, reach)
+
+
 def _features(lab: np.ndarray, where: np.ndarray, reach: float) -> np.ndarray:
     """(..., 5) features: L*, a*, b* (``lab`` (..., 3)) and position (``where`` (..., 2), in
     long sides), each divided by its kernel scale."""
-    scales = np.array([KERNEL_L, KERNEL_AB, KERNEL_AB, reach, reach], np.float32)
+    scales = np.array(feature_scales(reach), np.float32)
     return (np.concatenate([lab, where], axis=-1) / scales).astype(np.float32)
 
 
-def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np.ndarray:
+def kernel_mean(queries: torch.Tensor, samples: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """Nadaraya–Watson: each query (M, 5) gets the Gaussian-weighted mean of the samples'
     values (S, C), with weights exp(-|q - s|² / 2) (shifted per query, for stability). With
     PRIOR_DISTANCE set, a phantom sample of value 0 at that distance from every query joins
-    the mean: where no hint is alike, the correction fades to none."""
-    out = np.empty((len(queries), values.shape[1]), np.float32)
+    the mean: where no hint is alike, the correction fades to none. Differentiable in
+    ``values`` (the trainer's correction loss, :func:`colorstudio.ml.train.losses.
+    likeness_corrected`, goes through it)."""
+    out = []
     sample_sq = (samples**2).sum(1)
     for start in range(0, len(queries), 16384):  # bounded memory: 16k x S distances at a time
         q = queries[start : start + 16384]
-        d2 = (q**2).sum(1)[:, None] + sample_sq[None] - 2 * q @ samples.T
-        shift = d2.min(1, keepdims=True)
+        d2 = (q**2).sum(1, keepdim=True) + sample_sq[None] - 2 * q @ samples.T
+        shift = d2.min(1, keepdim=True).values
         if PRIOR_DISTANCE is not None:
-            shift = np.minimum(shift, PRIOR_DISTANCE**2)
-        weights = np.exp(-0.5 * (d2 - shift))
-        total = weights.sum(1, keepdims=True)
+            shift = shift.clamp(max=PRIOR_DISTANCE**2)
+        weights = torch.exp(-0.5 * (d2 - shift))
+        total = weights.sum(1, keepdim=True)
         if PRIOR_DISTANCE is not None:
-            total = total + np.exp(-0.5 * (PRIOR_DISTANCE**2 - shift))
-        out[start : start + len(q)] = weights @ values / total
-    return out
+            total = total + torch.exp(-0.5 * (PRIOR_DISTANCE**2 - shift))
+        out.append(weights @ values / total)
+    return torch.cat(out)
+
+
+def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """:func:`kernel_mean` on float32 arrays."""
+    arrays = (queries, samples, values)
+    return kernel_mean(
+        *(torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in arrays)
+    ).numpy()
 
 
 def kernel_reach(hints: int) -> float:

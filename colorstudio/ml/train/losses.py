@@ -139,21 +139,14 @@ def likeness_corrected(
             out.append(pred_ab[i])
             continue
         ys, xs = positions[i, keep, 0], positions[i, keep, 1]
-        reach = fusion.kernel_reach(int(keep.sum()))
         scales = torch.tensor(
-            [fusion.KERNEL_L, fusion.KERNEL_AB, fusion.KERNEL_AB, reach, reach],
-            device=pred_ab.device,
+            fusion.feature_scales(fusion.kernel_reach(int(keep.sum()))), device=pred_ab.device
         )
         places = torch.stack([yy, xx]).float() / max(h, w)
         pixels = torch.cat([lightness[i], pred_ab[i].detach(), places]) / scales[:, None, None]
         queries = pixels.flatten(1).T  # (HW, 5)
         samples = pixels[:, ys, xs].T  # (K, 5)
         asked = colours[i, keep] - pred_ab[i, :, ys, xs].T  # (K, 2): gradients flow here
-        d2 = torch.cdist(queries, samples).square()
-        prior = float(fusion.PRIOR_DISTANCE or 1e3) ** 2
-        shift = d2.min(1, keepdim=True).values.clamp(max=prior)
-        weights = torch.exp(-0.5 * (d2 - shift))
-        total = weights.sum(1, keepdim=True) + torch.exp(-0.5 * (prior - shift))
-        corrections = (weights @ asked / total).T.reshape(2, h, w)
+        corrections = fusion.kernel_mean(queries, samples, asked).T.reshape(2, h, w)
         out.append(pred_ab[i] + corrections)
     return torch.stack(out)
