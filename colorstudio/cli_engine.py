@@ -282,8 +282,7 @@ def eval_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--draws",
         type=positive_int,
-        help="colorize: sets of random hints per photo and hint count (default: "
-        "evaluate.DRAWS, 3)",
+        help="colorize: sets of random hints per photo and hint count (default: evaluate.DRAWS, 3)",
     )
     parser.add_argument("--models", help="model folder (default: the shipped models)")
     parser.add_argument("--device", default="auto")
