@@ -128,6 +128,15 @@ def warm_start(model: nn.Module, path: str | Path) -> list[str]:
     return [k for k in own if k not in state] + grown
 
 
+def save_atomic(obj: Any, path: str | Path) -> None:
+    """``torch.save(obj)`` to ``path`` atomically: a crash mid-write leaves the old file."""
+    from colorstudio.core.io.atomic import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
 def export_generator(
     model: nn.Module,
     *,
@@ -147,10 +156,8 @@ def export_generator(
         k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
         for k, v in model.exportable_state_dict().items()
     }
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
     file = f"{name}.pt"
-    atomic_write_bytes(models_dir / file, buffer.getvalue())
+    save_atomic(state, models_dir / file)
     entry = ModelEntry(
         name,
         task,

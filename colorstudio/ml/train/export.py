@@ -93,9 +93,7 @@ def load_run_generator(
     config = TrainConfig.from_dict(json.loads(state["config"]))
     extra = {"pretrained": PRETRAINED[config.task]} if config.task in PRETRAINED else {}
     model = define_generator(ARCHITECTURES[config.task], **extra, **architecture_config(config))
-    weights = state["task"]["generator"]
-    if average:
-        weights = average_snapshots(run, average)
+    weights = average_snapshots(run, average) if average else state["task"]["generator"]
     model.load_state_dict(weights, strict=True)
     progress = {"step": int(state["step"]), "elapsed_s": float(state.get("elapsed_s", 0.0))}
     if average:

@@ -132,6 +132,7 @@ def likeness_corrected(
         torch.arange(w, device=pred_ab.device),
         indexing="ij",
     )
+    places = torch.stack([yy, xx]).float() / max(h, w)
     out = []
     for i in range(n):
         keep = valid[i]
@@ -142,7 +143,6 @@ def likeness_corrected(
         scales = torch.tensor(
             fusion.feature_scales(fusion.kernel_reach(int(keep.sum()))), device=pred_ab.device
         )
-        places = torch.stack([yy, xx]).float() / max(h, w)
         pixels = torch.cat([lightness[i], pred_ab[i].detach(), places]) / scales[:, None, None]
         queries = pixels.flatten(1).T  # (HW, 5)
         samples = pixels[:, ys, xs].T  # (K, 5)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import logging
 import math
@@ -28,6 +27,7 @@ import torch.distributed as dist
 from PIL import Image
 
 from colorstudio.ml.train.data import BatchFeed
+from colorstudio.ml.weights import save_atomic
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,6 @@ class Trainer:
     def save_checkpoint(self, rng: np.random.Generator) -> None:
         if not self.is_main:
             return
-        from colorstudio.core.io.atomic import atomic_write_bytes
-
         state = {
             "step": self.step,
             "elapsed_s": self.elapsed_s + (time.monotonic() - self._run_started),
@@ -169,22 +167,16 @@ class Trainer:
             "numpy_rng": json.dumps(rng.bit_generator.state),
             "torch_rng": torch.get_rng_state(),
         }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(self.checkpoint_path, buffer.getvalue())
+        save_atomic(state, self.checkpoint_path)
 
     def save_snapshot(self) -> None:
         """The generator's weights alone at this step (``snapshots/step-N.pt``), for an export
         that averages several (:func:`colorstudio.ml.train.export.load_run_generator`)."""
         if not self.is_main:
             return
-        from colorstudio.core.io.atomic import atomic_write_bytes
-
         path = snapshot_path(self.out, self.step)
         path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(self.task.g.state_dict(), buffer)
-        atomic_write_bytes(path, buffer.getvalue())
+        save_atomic(self.task.g.state_dict(), path)
 
     def load_checkpoint(self, rng: np.random.Generator) -> bool:
         if not self.checkpoint_path.is_file():
