@@ -1,5 +1,6 @@
 """Atomic saves survive failures; autosave writes recovery copies that can be restored."""
 
+import json
 import os
 
 import numpy as np
@@ -8,7 +9,15 @@ import pytest
 from colorstudio.core.document import Document
 from colorstudio.core.io import ora
 from colorstudio.core.io.atomic import atomic_write, atomic_write_bytes
-from colorstudio.core.io.autosave import Autosaver, discard_recovery, find_recoveries, restore
+from colorstudio.core.io.autosave import (
+    Autosaver,
+    RecoveryFile,
+    clean_recovery_folder,
+    discard_recovery,
+    find_recoveries,
+    restore,
+)
+from colorstudio.core.io.errors import ProjectFileError
 from colorstudio.core.io.ora import load_ora, save_ora
 
 
@@ -72,7 +81,10 @@ def test_crashed_session_is_found_and_restored(tmp_path, rng):
     doc.mark_dirty()
     crashed = Autosaver(tmp_path)
     crashed.save(doc, "/photos/grandma.jpg")
-    # ...the process dies here; a new session starts:
+    # while it runs, another instance neither sees nor deletes its autosave
+    assert find_recoveries(tmp_path, exclude_session=Autosaver(tmp_path).session) == []
+    # ...the process dies here (the OS drops its lock); a new session starts:
+    crashed._lock.release()
     current = Autosaver(tmp_path)
     found = find_recoveries(tmp_path, exclude_session=current.session)
     assert len(found) == 1 and found[0].source_path == "/photos/grandma.jpg"
@@ -98,3 +110,43 @@ def test_broken_recovery_info_is_skipped(tmp_path):
     (tmp_path / "abc.json").write_text("{not json")
     (tmp_path / "abc.ora").write_bytes(b"junk")
     assert find_recoveries(tmp_path) == []
+
+
+def test_live_session_autosave_cannot_be_restored_or_deleted(tmp_path, rng):
+    doc = Document.from_rgba(rng.integers(0, 256, (6, 5, 4), dtype=np.uint8))
+    doc.mark_dirty()
+    live = Autosaver(tmp_path)
+    live.save(doc, None)
+    info = json.loads(live.info_path.read_text())
+    recovery = RecoveryFile(live.project_path, live.info_path, None, info["saved_at"], 1)
+    with pytest.raises(ProjectFileError, match="still running"):
+        discard_recovery(recovery)
+    with pytest.raises(ProjectFileError, match="still running"):
+        restore(recovery)
+    assert live.project_path.exists() and live.info_path.exists()
+
+
+def test_start_up_cleans_unfinished_writes_of_dead_processes(tmp_path):
+    dead = tmp_path / ".abc.ora.999999999-x1y2.part"  # no such pid
+    dead.write_bytes(b"half a project")
+    mine = tmp_path / f".abc.ora.{os.getpid()}-zz.part"  # a write in progress, this process
+    mine.write_bytes(b"being written")
+    orphan_lock = tmp_path / "0123456789ab.lock"
+    orphan_lock.write_bytes(b"")
+    clean_recovery_folder(tmp_path)
+    assert not dead.exists() and not orphan_lock.exists()
+    assert mine.exists()
+
+
+def test_atomic_write_that_fails_verification_keeps_the_old_file(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+
+    def refuse(written):
+        assert written.read_bytes() == b"new"
+        raise ProjectFileError("does not read back")
+
+    with pytest.raises(ProjectFileError), atomic_write(target, verify=refuse) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [target]

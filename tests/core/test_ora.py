@@ -242,7 +242,7 @@ def test_missing_stack_xml(tmp_path):
 
 def test_layer_png_that_fails_to_decode(tmp_path):
     path = tmp_path / "badlayer.ora"
-    stack = b'<image w="2" h="2"><stack><layer name="Sketch" src="data/a.png"/></stack></image>'
+    stack = b'<image w="20" h="20"><stack><layer name="Sketch" src="data/a.png"/></stack></image>'
     good = png(np.zeros((20, 20, 4), np.uint8), "RGBA")
     write_zip(path, {"stack.xml": stack, "data/a.png": good[: len(good) // 2]})
     with pytest.raises(ProjectFileError, match=r"layer 'Sketch' \(data/a.png\) cannot be decoded"):

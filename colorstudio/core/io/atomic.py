@@ -1,31 +1,49 @@
-"""Atomic file replacement: write beside, fsync, rename — a crash never damages the old file."""
+"""Atomic file replacement: write beside, fsync, verify, rename — a crash never damages the old
+file, and a write that does not read back never replaces it.
+
+The temporary file is ``.<name>.<pid>-<random>.part`` beside the target. A process killed while
+writing leaves it behind; :func:`clean_stale_parts` (run before every write of the same target
+and at start-up) removes those whose process is gone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+STALE_AFTER_S = 24 * 3600  #: a .part this old is stale even if its pid is alive (pid reuse)
+
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_write(
+    path: str | os.PathLike[str], verify: Callable[[Path], None] | None = None
+) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``path`` for binary writing; on success it replaces ``path``.
 
-    The data is flushed and fsynced before ``os.replace`` and the folder is fsynced after it, so
-    after a crash either the old or the new file is there, complete. On error the temporary file
-    is removed and ``path`` is untouched.
+    The data is flushed and fsynced, then ``verify(temporary path)`` (if given) checks what was
+    written, then ``os.replace`` and an fsync of the folder: after a crash either the old or the
+    new file is there, complete. On any error (``verify``'s included) the temporary file is
+    removed and ``path`` is untouched.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    clean_stale_parts(target.parent, target.name)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=".part", dir=target.parent
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if verify is not None:
+            verify(Path(tmp_name))
         if target.exists():
             with contextlib.suppress(OSError):
                 os.chmod(tmp_name, target.stat().st_mode & 0o777)
@@ -51,6 +69,54 @@ def atomic_save(path: str | os.PathLike[str], writer: Callable[[BinaryIO], None]
     """Call ``writer(handle)`` inside :func:`atomic_write`."""
     with atomic_write(path) as handle:
         writer(handle)
+
+
+def clean_stale_parts(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Remove the temporary files of writes that never finished (their process is gone, or
+    they are over a day old) in ``folder``, of target ``name`` or of any. Returns them."""
+    removed = []
+    pattern = f".{glob.escape(name)}.*.part" if name else ".*.part"
+    with contextlib.suppress(OSError):
+        for part in Path(folder).glob(pattern):
+            pid_text = part.name[: -len(".part")].rsplit(".", 1)[-1].split("-", 1)[0]
+            try:
+                age = time.time() - part.stat().st_mtime
+                alive = pid_text.isdigit() and process_alive(int(pid_text))
+                if not alive or age > STALE_AFTER_S:
+                    part.unlink()
+                    removed.append(part)
+            except OSError:
+                continue
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process with this id runs (this one included)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return False
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    ctypes.windll.kernel32.CloseHandle(handle)
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

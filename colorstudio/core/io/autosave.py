@@ -3,7 +3,12 @@
 Each editor session writes ``<session>.ora`` plus ``<session>.json`` (what was open, when) into
 the recovery folder whenever its document is dirty and the interval has passed. A clean exit or
 a save removes them; files still there at the next start belong to a session that crashed, and are
-offered for recovery. Writes are atomic, so a crash during autosave leaves the previous one intact.
+offered for recovery. Writes are atomic and verified, so a crash during autosave leaves the
+previous one intact.
+
+While a session has an autosave it holds an OS lock on ``<session>.lock`` (released by the OS
+when the process dies, kill -9 included): another running instance never offers, restores or
+deletes a live session's autosave.
 """
 
 from __future__ import annotations
@@ -18,13 +23,65 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorstudio.core.document import Document
-from colorstudio.core.io.atomic import atomic_write_bytes
+from colorstudio.core.io.atomic import atomic_write_bytes, clean_stale_parts
 from colorstudio.core.io.errors import ProjectFileError
 from colorstudio.core.io.ora import LoadedProject, load_ora, save_ora
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 120.0
+
+
+class SessionLock:
+    """An exclusive OS lock on one file, held by this process until :meth:`release`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process (or handle) holds it."""
+        if self._handle is not None:
+            return True
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open while locked
+        try:
+            _lock(handle)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing drops the lock
+            self._handle = None
+
+
+if os.name == "posix":
+    import fcntl
+
+    def _lock(handle) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+else:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock(handle) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+
+
+def session_is_live(folder: Path, session: str) -> bool:
+    """True when the session that wrote ``folder/<session>.*`` is still running."""
+    lock_path = Path(folder) / f"{session}.lock"
+    if not lock_path.exists():
+        return False
+    probe = SessionLock(lock_path)
+    if probe.acquire():
+        probe.release()
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -52,6 +109,7 @@ class Autosaver:
         self.interval_s = float(interval_s)
         self.session = uuid.uuid4().hex[:12]
         self.last_save: float | None = None
+        self._lock = SessionLock(self.folder / f"{self.session}.lock")
 
     @property
     def project_path(self) -> Path:
@@ -71,6 +129,8 @@ class Autosaver:
     def save(self, doc: Document, source_path: str | None, now: float | None = None) -> Path:
         """Write the recovery copy now (atomically). Returns its path."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._lock.acquire():
+            raise OSError(f"the recovery file {self._lock.path.name} is locked by another process")
         save_ora(doc, self.project_path, compress_level=1)
         info = {"source_path": source_path, "saved_at": time.time(), "pid": os.getpid()}
         atomic_write_bytes(self.info_path, json.dumps(info).encode())
@@ -83,19 +143,25 @@ class Autosaver:
         for path in (self.project_path, self.info_path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        self._lock.release()
+        with contextlib.suppress(OSError):
+            self._lock.path.unlink()
         self.last_save = None
 
 
 def find_recoveries(
     folder: str | os.PathLike[str], exclude_session: str | None = None
 ) -> list[RecoveryFile]:
-    """Recovery files left by sessions that did not close cleanly, newest first."""
+    """Recovery files left by sessions that did not close cleanly, newest first (never those
+    of a session still running)."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     found = []
     for info_path in folder.glob("*.json"):
-        if exclude_session and info_path.stem == exclude_session:
+        if (exclude_session and info_path.stem == exclude_session) or session_is_live(
+            folder, info_path.stem
+        ):
             continue
         project_path = info_path.with_suffix(".ora")
         if not project_path.is_file():
@@ -118,6 +184,8 @@ def find_recoveries(
 
 def restore(recovery: RecoveryFile) -> LoadedProject:
     """Open a recovery file as a new (dirty) document."""
+    if session_is_live(recovery.project_path.parent, recovery.project_path.stem):
+        raise ProjectFileError(f"{recovery.title} belongs to a ColorStudio that is still running")
     try:
         loaded = load_ora(recovery.project_path)
     except ProjectFileError as err:
@@ -127,6 +195,25 @@ def restore(recovery: RecoveryFile) -> LoadedProject:
 
 
 def discard_recovery(recovery: RecoveryFile) -> None:
-    for path in (recovery.project_path, recovery.info_path):
+    """Delete a crashed session's recovery files (never a running session's)."""
+    folder, session = recovery.project_path.parent, recovery.project_path.stem
+    if session_is_live(folder, session):
+        raise ProjectFileError(f"{recovery.title} belongs to a ColorStudio that is still running")
+    for path in (recovery.project_path, recovery.info_path, folder / f"{session}.lock"):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def clean_recovery_folder(folder: str | os.PathLike[str]) -> None:
+    """At start-up: remove unfinished writes and the lock files of sessions that are gone
+    without an autosave."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    clean_stale_parts(folder)
+    for lock_path in folder.glob("*.lock"):
+        session = lock_path.stem
+        orphan = not (folder / f"{session}.ora").exists()
+        if orphan and not session_is_live(folder, session):
+            with contextlib.suppress(OSError):
+                lock_path.unlink()

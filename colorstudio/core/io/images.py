@@ -1,8 +1,12 @@
 """Image import and export.
 
-Import: PNG, JPEG, TIFF (8/16 bit), WebP, BMP; modes 1, L, LA, P, RGB, RGBA, CMYK, I;16 (and
-other Pillow modes that convert cleanly). EXIF orientation is applied, embedded ICC profiles are
-converted to sRGB, and everything becomes H x W x 4 uint8 straight-alpha sRGB.
+Import: PNG, JPEG, TIFF (8/16 bit), WebP, BMP — an explicit allowlist, recognised by content
+(never by the file's extension), so no other Pillow plugin ever runs: PostScript/EPS would start
+Ghostscript, and GIF, ICO, TGA, PSD… are refused with a message naming what the file is. Modes
+1, L, LA, P, RGB, RGBA, CMYK, I;16 (and other Pillow modes that convert cleanly). EXIF
+orientation is applied, embedded ICC profiles are converted to sRGB, and everything becomes
+H x W x 4 uint8 straight-alpha sRGB. Of an animated or multi-page file the first frame is used,
+and the import says so.
 
 Export: PNG, JPEG (quality), TIFF, WebP with an sRGB ICC profile and the source EXIF (orientation
 reset to 1, since pixels are stored upright). Writes are atomic.
@@ -10,6 +14,7 @@ reset to 1, since pixels are stored upright). Writes are atomic.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -43,6 +48,24 @@ EXPORT_FORMATS = {
     ".webp": "WEBP",
 }
 IMPORT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+#: Pillow's plugin ids of the formats we decode; "JPEG" includes its multi-picture variant MPO.
+IMPORT_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
+ACCEPTED = "PNG, JPEG, TIFF, WebP or BMP"
+
+#: Leading bytes of formats we refuse, to name them in the message (never to decode them).
+_REFUSED_SIGNATURES = (
+    (b"GIF8", "a GIF image"),
+    (b"%!PS", "a PostScript/EPS file"),
+    (b"\xc5\xd0\xd3\xc6", "a PostScript/EPS file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x00\x00\x01\x00", "an icon (ICO)"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+    (b"\xff\x4f\xff\x51", "a JPEG 2000 image"),
+    (b"<?xml", "an XML/SVG file"),
+    (b"<svg", "an SVG drawing"),
+    (b"PK\x03\x04", "a zip archive (an .ora project is opened as a project, by its extension)"),
+)
 
 _ORIENTATION_TAG = 0x0112
 
@@ -57,6 +80,8 @@ class ImportedImage:
     source_mode: str
     bits_per_channel: int
     converted_from_icc: bool
+    #: what the user should know about the import (first frame of an animation…), one line each
+    notes: tuple[str, ...] = ()
 
     @property
     def has_alpha(self) -> bool:
@@ -103,11 +128,9 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(io.BytesIO(data), formats=IMPORT_FORMATS)
         except UnidentifiedImageError:
-            raise UnreadableImageError(
-                f"{name} is not an image ColorStudio can read (PNG, JPEG, TIFF, WebP or BMP)"
-            ) from None
+            raise _unrecognised(data, name) from None
         except Image.DecompressionBombError as err:
             raise _bomb_error(name, err) from None
         except (OSError, ValueError, SyntaxError) as err:
@@ -115,6 +138,7 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
         check_dimensions(im.width, im.height, max_pixels, name)
         fmt = im.format or "unknown"
         mode = im.mode
+        notes = _frame_notes(im)
         try:
             im.load()
         except Image.DecompressionBombError as err:
@@ -126,10 +150,45 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
     except Exception as err:  # malformed EXIF must not block opening the pixels
         log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, err)
     exif = _exif_bytes(im)  # after the transpose: its orientation no longer applies
-    bits = 16 if mode.startswith("I;16") or mode == "I" or "16" in mode else 8
     icc = im.info.get("icc_profile")
     rgba, used_icc = _to_srgb_rgba(im, icc, name)
-    return ImportedImage(rgba, exif, fmt, mode, bits, used_icc)
+    return ImportedImage(rgba, exif, fmt, mode, _bits_per_channel(data, fmt, mode), used_icc, notes)
+
+
+def _unrecognised(data: bytes, name: str) -> UnsupportedImageError | UnreadableImageError:
+    """The error for bytes no allowed decoder recognised: name the format when we know it."""
+    head = data[:16].lstrip()
+    for signature, what in _REFUSED_SIGNATURES:
+        if head.startswith(signature):
+            return UnsupportedImageError(
+                f"{name} is {what}; ColorStudio opens {ACCEPTED} images only — "
+                "convert it in another program first"
+            )
+    return UnreadableImageError(
+        f"{name} is not an image ColorStudio can read ({ACCEPTED}), or it is damaged"
+    )
+
+
+def _frame_notes(im: Image.Image) -> tuple[str, ...]:
+    """A note when only the first of several frames or pages is used (MPO's second picture
+    is a camera preview, not worth a note)."""
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    if frames <= 1 or im.format == "MPO":
+        return ()
+    kind = "pages" if im.format == "TIFF" else "frames"
+    return (f"it holds {frames} {kind}; only the first is used",)
+
+
+def _bits_per_channel(data: bytes, fmt: str, mode: str) -> int:
+    """Bits per channel of the file (Pillow decodes 16-bit RGB PNG and TIFF to 8-bit modes)."""
+    depth = 16 if mode.startswith("I;16") or mode == "I" else 8
+    if fmt == "PNG" and len(data) > 24 and data[12:16] == b"IHDR":
+        depth = int(data[24])  # IHDR: width, height, then the bit depth
+    elif fmt == "TIFF":
+        with contextlib.suppress(Exception):  # BitsPerSample: one value or one per channel
+            bits = Image.open(io.BytesIO(data), formats=("TIFF",)).tag_v2.get(258)
+            depth = int(max(bits) if isinstance(bits, tuple) else bits)
+    return 16 if depth == 16 else 8
 
 
 def _bomb_error(name: str, err: Exception) -> ImageTooLargeError:
@@ -195,26 +254,35 @@ def _to_srgb_rgba(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.nda
     used_icc = False
     if icc:
         try:
-            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            dst = ImageCms.createProfile("sRGB")
-            if mode == "LA":
-                alpha = im.getchannel("A")
-                rgb = ImageCms.profileToProfile(im.convert("L"), src, dst, outputMode="RGB")
-                im = rgb.convert("RGBA")
-                im.putalpha(alpha)
-            elif mode == "RGBA":
-                alpha = im.getchannel("A")
-                im = ImageCms.profileToProfile(im.convert("RGB"), src, dst, outputMode="RGB")
-                im = im.convert("RGBA")
-                im.putalpha(alpha)
-            else:
-                im = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            im = _profile_to_srgb(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)))
             used_icc = True
         except (ImageCms.PyCMSError, OSError, ValueError) as err:
             log.warning("%s: embedded colour profile ignored (%s)", name, err)
     # np.array (not asarray): a writable copy, since layers are painted in place.
     rgba = np.array(im.convert("RGBA"), dtype=np.uint8)
     return rgba, used_icc
+
+
+_PROFILE_MODES = {"GRAY": "L", "RGB": "RGB", "CMYK": "CMYK"}
+
+
+def _profile_to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
+    """Convert ``im`` from its embedded ``profile`` to sRGB (RGB or RGBA, alpha kept). The
+    pixels are first put in the profile's own colour space, so a greyscale image tagged with
+    an RGB profile (common) converts instead of failing."""
+    space = str(profile.profile.xcolor_space).strip()
+    if space not in _PROFILE_MODES:
+        raise ValueError(f"a {space} profile")
+    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
+    source = im.convert(_PROFILE_MODES[space]) if im.mode != _PROFILE_MODES[space] else im
+    rgb = ImageCms.profileToProfile(
+        source, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"
+    )
+    if alpha is None:
+        return rgb
+    rgb = rgb.convert("RGBA")
+    rgb.putalpha(alpha)
+    return rgb
 
 
 def export_format(path: str | os.PathLike[str]) -> str:
