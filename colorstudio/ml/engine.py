@@ -59,7 +59,7 @@ from colorstudio.ml.requests import (
     SuggestRequest,
 )
 from colorstudio.ml.stylize import stylize
-from colorstudio.ml.weights import ModelError, find_model, load_model
+from colorstudio.ml.weights import ModelError, load_task_model
 
 log = logging.getLogger(__name__)
 
@@ -171,34 +171,26 @@ class Engine:
 
     # ------------------------------------------------------------------ models
     def colorizer(self) -> torch.nn.Module | None:
+        """None when no colourizer is installed; ModelError when it cannot be used."""
         if self._colorizer is None:
-            entry = find_model(self.models_dir, "colorize", self.colorizer_name)
-            if entry is None:
-                return None
-            self._colorizer = load_model(entry, self.models_dir, self.device)
+            self._colorizer = load_task_model(
+                self.models_dir, "colorize", self.device, self.colorizer_name
+            )
         return self._colorizer
 
     def stylizer(self) -> torch.nn.Module:
-        if self._stylizer is None:
-            entry = find_model(self.models_dir, "stylize")
-            if entry is None:
-                raise EngineError("no style model is installed in the models folder")
-            try:
-                self._stylizer = load_model(entry, self.models_dir, self.device)
-            except ModelError as err:
-                raise EngineError(str(err)) from None
-        return self._stylizer
+        return self._task_model("_stylizer", "stylize", "style")
 
-    def _task_model(self, attribute: str, task: str, what: str) -> torch.nn.Module:
+    def _task_model(
+        self, attribute: str, task: str, what: str, required: bool = True
+    ) -> torch.nn.Module | None:
+        """The model for ``task``, loaded once; a damaged one raises ModelError (an
+        EngineError), a missing one EngineError unless not ``required`` (then None)."""
         model = getattr(self, attribute)
         if model is None:
-            entry = find_model(self.models_dir, task)
-            if entry is None:
+            model = load_task_model(self.models_dir, task, self.device)
+            if model is None and required:
                 raise EngineError(f"no {what} model is installed in the models folder")
-            try:
-                model = load_model(entry, self.models_dir, self.device)
-            except ModelError as err:
-                raise EngineError(str(err)) from None
             setattr(self, attribute, model)
         return model
 
@@ -208,10 +200,7 @@ class Engine:
     def inpainter(self, required: bool = True) -> torch.nn.Module | None:
         """The inpainter; ``required=False`` returns None when none is installed (the caller
         falls back to the classical fill) but still refuses a damaged model file."""
-        missing = self._inpainter is None and find_model(self.models_dir, "inpaint") is None
-        if missing and not required:
-            return None
-        return self._task_model("_inpainter", "inpaint", "inpainting")
+        return self._task_model("_inpainter", "inpaint", "inpainting", required)
 
     def _autocast(self):
         if self.device.type == "cuda" and torch.cuda.is_available():
@@ -284,37 +273,43 @@ class Engine:
             return self.colour(request, Job(), network_alone=True)
 
     # ------------------------------------------------------------------ colour
-    def _engine_for(self, request: ColorizeRequest, has_hints: bool) -> str:
+    def _engine_for(self, request: ColorizeRequest, has_hints: bool, job: Job) -> str:
         wanted = request.engine
         if wanted == "auto" and isinstance(request, RecolourRequest) and not request.references:
             # Recolouring from the known colours around the region, Levin's propagation alone
             # beats every share of the network (RECOLOUR_LEVIN_SHARE); the network is worth its
             # run only for what Levin cannot use: a palette reference.
             return "levin"
+        broken = None  # auto: why the installed colourizer cannot be used (told to the user)
         if wanted in ("gan", "auto"):
             try:
-                model = self.colorizer()
+                if self.colorizer() is not None:
+                    return "gan"
             except ModelError as err:
                 if wanted == "gan":
-                    raise EngineError(str(err)) from None
-                log.warning("colourizer unavailable (%s); using a classical engine", err)
-                model = None
-            if model is not None:
-                return "gan"
+                    raise
+                broken = err
             if wanted == "gan":
                 raise EngineError("no colourization model is installed in the models folder")
         if wanted in ("levin", "auto") and (has_hints or isinstance(request, RecolourRequest)):
-            return "levin"
-        if wanted in ("reinhard", "auto") and any(r.role == "palette" for r in request.references):
-            return "reinhard"
-        if wanted == "levin":
+            engine = "levin"
+        elif wanted in ("reinhard", "auto") and any(
+            r.role == "palette" for r in request.references
+        ):
+            engine = "reinhard"
+        elif wanted == "levin":
             raise EngineError("the Levin engine needs colour hints: paint some hint strokes first")
-        if wanted == "reinhard":
+        elif wanted == "reinhard":
             raise EngineError("Reinhard colour transfer needs a palette reference image")
-        raise EngineError(
-            "no colourization model is installed: paint colour hints or add a palette reference "
-            "to use the classical engines"
-        )
+        else:
+            reason = f"{broken}, or" if broken else "no colourization model is installed:"
+            raise EngineError(
+                f"{reason} paint colour hints or add a palette reference to use the classical "
+                "engines"
+            )
+        if broken is not None:
+            job.notes.append(f"{broken.problem}; used {engine.capitalize()} instead")
+        return engine
 
     def colour(self, request: ColorizeRequest, job: Job, network_alone: bool = False) -> Result:
         """Colourize or recolour (see the module docstring). ``network_alone`` (evaluation,
@@ -332,7 +327,7 @@ class Engine:
             if box is None:
                 return unchanged(request, job, str(self.device), "none")
             has_hints = request.hints is not None and bool(request.hints[..., 3].any())
-            engine = self._engine_for(request, has_hints)
+            engine = self._engine_for(request, has_hints, job)
             lightness = fullres.lightness(image[..., :3])
             y0, x0, y1, x1 = box
             crop = image[y0:y1, x0:x1, :3]

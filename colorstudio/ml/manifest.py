@@ -1,18 +1,54 @@
-"""models/manifest.json: the list of shipped models (torch-free, so the UI can read it)."""
+"""models/manifest.json: the list of shipped models (torch-free, so the UI can read it).
+
+Every entry is checked against a schema before anything uses it (:meth:`ModelEntry.from_dict`):
+the required fields and their types, a known task, a SHA-256 of 64 hex digits, a positive
+working size, and ``file`` / ``card`` as plain file names in the model folder. A model file is
+opened only through :func:`model_path`, which also refuses symbolic links and anything that
+resolves outside the folder. Any problem is a :class:`ModelError` of one line.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
+from colorstudio.ml.jobs import EngineError
+
 MANIFEST = "manifest.json"
+TASKS = ("colorize", "stylize", "detect", "inpaint")
+REINSTALL = "reinstall ColorStudio's models"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class ModelError(Exception):
-    """A missing, damaged, tampered or mismatched model. ``str()`` names the file."""
+def one_line(text: object, limit: int = 300) -> str:
+    """``text`` on one line (line breaks become spaces), at most ``limit`` characters."""
+    line = " ".join(str(text).split("\n")).replace("\r", " ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class ModelError(EngineError):
+    """A missing, damaged, tampered or mismatched model, or a bad manifest: one line that names
+    the file. ``problem`` is what is wrong, ``str()`` adds the advice. An EngineError, so a
+    model that cannot be loaded reaches the user as any request that cannot be served does."""
+
+    def __init__(self, problem: str, advice: str = "") -> None:
+        self.problem = one_line(problem)
+        super().__init__(f"{self.problem}; {advice}" if advice else self.problem)
+
+
+def file_name_problem(value: object) -> str | None:
+    """Why ``value`` is not a plain file name (no folders, no "..", not absolute); None if it is."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a file name"
+    if "/" in value or "\\" in value or "\0" in value or PureWindowsPath(value).drive:
+        return f"must be a plain file name in the model folder, not a path ({value!r})"
+    if value in (".", ".."):
+        return f"must be a file name, not {value!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,9 +64,49 @@ class ModelEntry:
     dtype: str = "float16"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelEntry:
+    def from_dict(cls, data: object) -> ModelEntry:
+        """A checked entry; ModelError (the field and what is wrong) if it breaks the schema.
+        Fields the schema does not know are ignored."""
+        if not isinstance(data, dict):
+            raise ModelError(f"is a {type(data).__name__}, not an object")
+        for key in ("name", "task", "file", "architecture", "sha256"):
+            if key not in data:
+                raise ModelError(f"lacks the required field {key!r}")
+            if not isinstance(data[key], str) or not data[key]:
+                raise ModelError(f"field {key!r} must be a non-empty string")
+        problems = {
+            "task": None if data["task"] in TASKS else f"is {data['task']!r}, not one of {TASKS}",
+            "sha256": None if _SHA256.fullmatch(data["sha256"].lower()) else "is not 64 hex digits",
+            "file": file_name_problem(data["file"]),
+            "card": None if data.get("card") is None else file_name_problem(data["card"]),
+            "config": None if isinstance(data.get("config", {}), dict) else "must be an object",
+            "dtype": None if isinstance(data.get("dtype", ""), str) else "must be a string",
+        }
+        size = data.get("working_size", 256)
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            problems["working_size"] = f"must be a positive whole number, not {size!r}"
+        for key, problem in problems.items():
+            if problem:
+                raise ModelError(f"field {key!r} {problem}")
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        entry = {k: v for k, v in data.items() if k in known}
+        return cls(**{**entry, "sha256": data["sha256"].lower()})
+
+
+def model_path(entry: ModelEntry, models_dir: Path, name: str | None = None) -> Path:
+    """The path of ``entry``'s weight file (or of ``name``, its card) in ``models_dir``; refuses
+    anything but a plain file name, a symbolic link, and a path that resolves outside."""
+    name = entry.file if name is None else name
+    problem = file_name_problem(name)
+    if problem:
+        raise ModelError(f"model {entry.name!r}: the manifest's file name {problem}", REINSTALL)
+    folder = Path(models_dir)
+    path = folder / name
+    if path.is_symlink():
+        raise ModelError(f"model file {name} is a symbolic link, which is refused", REINSTALL)
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise ModelError(f"model file {name} lies outside the model folder {folder}", REINSTALL)
+    return path
 
 
 def sha256_file(path: Path) -> str:
@@ -42,19 +118,31 @@ def sha256_file(path: Path) -> str:
 
 
 def load_manifest(models_dir: Path) -> list[ModelEntry]:
+    """The checked entries of ``models_dir/manifest.json`` ([] without one)."""
     path = Path(models_dir) / MANIFEST
     if not path.is_file():
         return []
     try:
-        data = json.loads(path.read_text())
-        return [ModelEntry.from_dict(item) for item in data.get("models", [])]
-    except (ValueError, TypeError, AttributeError) as err:
-        raise ModelError(f"{path} is damaged and cannot be read ({err})") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        reason = "cannot be read" if isinstance(err, OSError) else "is damaged: not valid JSON"
+        raise ModelError(f"{path} {reason} ({one_line(err, 120)})", REINSTALL) from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise ModelError(f'{path} is damaged: it must be an object with a "models" list', REINSTALL)
+    entries = []
+    for number, item in enumerate(data["models"], 1):
+        try:
+            entries.append(ModelEntry.from_dict(item))
+        except ModelError as err:
+            name = item.get("name") if isinstance(item, dict) else None
+            which = f"entry {number}" + (f" ({name!r})" if isinstance(name, str) else "")
+            raise ModelError(f"{path} is damaged: {which} {err.problem}", REINSTALL) from None
+    return entries
 
 
 def find_model(models_dir: Path, task: str, name: str | None = None) -> ModelEntry | None:
-    """The named model, or the first model for ``task``."""
+    """The model for ``task`` named ``name``, or the first model for ``task``."""
     for entry in load_manifest(models_dir):
-        if (name is None and entry.task == task) or entry.name == name:
+        if entry.task == task and (name is None or entry.name == name):
             return entry
     return None

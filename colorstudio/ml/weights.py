@@ -24,10 +24,13 @@ from torch import nn
 
 from colorstudio.ml.manifest import (
     MANIFEST,
+    REINSTALL,
     ModelEntry,
     ModelError,
     find_model,
     load_manifest,
+    model_path,
+    one_line,
     sha256_file,
 )
 from colorstudio.ml.networks import define_generator
@@ -39,6 +42,7 @@ __all__ = [
     "find_model",
     "load_manifest",
     "load_model",
+    "load_task_model",
     "sha256_file",
 ]
 
@@ -48,44 +52,80 @@ log = logging.getLogger(__name__)
 PACKAGE_ENCODER = {"stylizer_adain": True, "colorizer_lite0": False}
 
 
-def _read_state(path: Path) -> dict[str, torch.Tensor]:
+def _read_state(path: Path, advice: str = REINSTALL) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file, read with ``weights_only=True``. Torch's own message is
+    left out: it is many lines, and it suggests switching that protection off."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling errors come in many types
+    except Exception:  # unpickling errors come in many types
         raise ModelError(
-            f"{path.name} is not a valid weights file ({type(err).__name__}: {err})"
+            f"{path.name} is not a valid weights file (it holds pickled code or is damaged)",
+            advice,
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelError(f"{path.name} does not hold a dictionary of tensors")
+        raise ModelError(f"{path.name} does not hold a dictionary of tensors", advice)
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _first_line(err: BaseException) -> str:
+    """The first telling line of an error's message (after load_state_dict's "Error(s) in
+    loading" heading), shortened; only the error's type if it mentions ``weights_only``."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Error(s) in loading"):
+        lines = lines[1:]
+    first = one_line(lines[0], 160) if lines else type(err).__name__
+    return type(err).__name__ if "weights_only" in first else first
 
 
 def build_and_load(
     architecture: str, config: dict[str, Any], state: dict[str, torch.Tensor], source: str
 ) -> nn.Module:
+    if not isinstance(config, dict):
+        raise ModelError(f"{source}: the manifest's config for it is not an object", REINSTALL)
     if architecture in PACKAGE_ENCODER:  # encoder weights: from the package, or not needed
         config = {**config, "pretrained": PACKAGE_ENCODER[architecture]}
-    model = define_generator(architecture, **config)
+    try:
+        model = define_generator(architecture, **config)
+    except (TypeError, KeyError, ValueError) as err:
+        raise ModelError(
+            f"{source}: the manifest's architecture {architecture!r} with its config does not "
+            f"build a network ({_first_line(err)})",
+            REINSTALL,
+        ) from None
     try:
         model.load_exportable_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).splitlines()[0]
-        raise ModelError(f"{source} does not fit architecture {architecture!r}: {first}") from None
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise ModelError(
+            f"{source} does not fit architecture {architecture!r} ({_first_line(err)})", REINSTALL
+        ) from None
     return model
+
+
+def load_task_model(
+    models_dir: Path, task: str, device: torch.device | str = "cpu", name: str | None = None
+) -> nn.Module | None:
+    """The verified model for ``task`` (named ``name``, else the first), or None when the
+    manifest has none; ModelError (one line) when it is there but cannot be used."""
+    entry = find_model(models_dir, task, name)
+    return None if entry is None else load_model(entry, models_dir, device)
 
 
 def load_model(
     entry: ModelEntry, models_dir: Path, device: torch.device | str = "cpu"
 ) -> nn.Module:
     """Verify and load a manifest entry; returns the model in eval mode on ``device``."""
-    path = Path(models_dir) / entry.file
+    path = model_path(entry, models_dir)
     if not path.is_file():
-        raise ModelError(f"model file {path.name} is missing from {models_dir}")
-    actual = sha256_file(path)
-    if actual != entry.sha256:
+        raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
+    try:
+        actual = sha256_file(path)
+    except OSError as err:
+        raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
+    if actual != entry.sha256.lower():
         raise ModelError(
-            f"model file {path.name} has been modified or damaged: its SHA-256 is {actual[:12]}…, "
-            f"the manifest expects {entry.sha256[:12]}… Reinstall ColorStudio's models."
+            f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
+            f"{actual[:12]}…, the manifest expects {entry.sha256[:12]}…)",
+            REINSTALL,
         )
     model = build_and_load(entry.architecture, entry.config, _read_state(path), path.name)
     return model.to(device).eval()
@@ -99,7 +139,7 @@ def warm_start(model: nn.Module, path: str | Path) -> list[str]:
     network computes what the file's did. The model's extra parameters keep their
     initialisation. Returns the names of the new and the widened tensors."""
     path = Path(path)
-    state = _read_state(path)
+    state = _read_state(path, advice="")
     own = model.state_dict()
 
     def widened(name: str, value: torch.Tensor) -> bool:
