@@ -212,3 +212,77 @@ def test_export_keeps_alpha_in_png_and_flattens_jpeg(tmp_path):
 def test_export_unknown_suffix(tmp_path):
     with pytest.raises(UnsupportedImageError, match="use .png"):
         save_image(tmp_path / "x.gif", np.zeros((2, 2, 4), np.uint8))
+
+
+EPS_LOOP = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{ } loop\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (EPS_LOOP, "PostScript/EPS"),
+        (encode(Image.new("RGB", (4, 4)), "GIF"), "GIF"),
+        (encode(Image.new("RGB", (16, 16)), "ICO"), "icon"),
+        (b"%PDF-1.4\n", "PDF"),
+    ],
+)
+def test_formats_outside_the_allowlist_are_refused_by_content(tmp_path, data, what, monkeypatch):
+    """Whatever the extension says; no other decoder (Ghostscript for EPS) ever runs."""
+    import subprocess
+
+    def no_programs(*args, **kwargs):
+        raise AssertionError("an external program was started")
+
+    monkeypatch.setattr(subprocess, "Popen", no_programs)
+    path = tmp_path / "photo.png"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedImageError, match=what) as caught:
+        load_image(path)
+    assert "PNG, JPEG, TIFF, WebP or BMP" in str(caught.value)
+
+
+def test_tga_without_a_signature_is_not_decoded():
+    data = encode(Image.new("RGB", (4, 4), (200, 10, 10)), "TGA")
+    with pytest.raises(UnreadableImageError, match="not an image ColorStudio can read"):
+        decode_image(data, "x.jpg")
+
+
+def test_animated_image_says_only_the_first_frame_is_used():
+    frames = [Image.new("RGB", (4, 4), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:])
+    imported = decode_image(buffer.getvalue(), "anim.png")
+    assert imported.rgba[0, 0].tolist() == [255, 0, 0, 255]
+    assert imported.notes == ("it holds 3 frames; only the first is used",)
+    assert decode_image(encode(frames[0], "PNG"), "still.png").notes == ()
+
+
+def test_sixteen_bit_rgb_png_is_reported_as_sixteen_bits():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\0" + b"\xff\xff\x00\x00\x80\x00" * 2 for _ in range(2))  # 2 x 2 RGB16
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    imported = decode_image(data, "deep.png")
+    assert imported.bits_per_channel == 16
+    assert imported.rgba[0, 0, :3].tolist() == [255, 0, 128]
+    assert decode_image(encode(Image.new("RGB", (2, 2)), "PNG"), "x.png").bits_per_channel == 8
+
+
+def test_grey_image_tagged_with_an_rgb_profile_converts_without_a_warning(caplog):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = encode(Image.new("L", (3, 3), 100), "PNG", icc_profile=profile)
+    with caplog.at_level("WARNING"):
+        imported = decode_image(data, "grey.png")
+    assert imported.converted_from_icc and not caplog.records
+    assert imported.rgba[1, 1, :3].tolist() == [100, 100, 100]
