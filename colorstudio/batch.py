@@ -3,7 +3,11 @@
 - Recursive: OUT_DIR mirrors IN_DIR's folders. Outputs keep the input's format (BMP becomes PNG).
 - Resumable: outputs are written atomically, so an existing output is always complete and is
   skipped on the next run — a batch survives Ctrl+C, a kill or a power cut.
-- A per-file CSV report (file, status, seconds, error) is appended and flushed after every file.
+- A per-file CSV report (file, status, seconds, error, output) is appended and flushed after
+  every file.
+- Every output name is planned first: inputs that would write the same file (``a.bmp`` and
+  ``a.png``; ``x.JPG`` and ``x.jpg`` on a case-insensitive disk) are told apart visibly and the
+  same way on every run (``a (2).png``); an output that resolves to an input is refused.
 - The next image is decoded on a helper thread while the current one is processed.
 - Inputs are only ever read; OUT_DIR may not be IN_DIR or inside it.
 - A file that fails is reported and the batch goes on; EXIF is kept, colours are tagged sRGB.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,8 +47,46 @@ class BatchSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def plan(in_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
-    """(input, output) pairs for every image below ``in_dir``, in a stable order."""
+@dataclass(frozen=True)
+class Renaming:
+    """An output renamed because another input of the batch writes the same file."""
+
+    index: int  #: the input's place in the plan
+    source: str  #: the input, relative to the input folder
+    output: str  #: where it is written instead
+    other: str  #: the input that keeps the name
+    name: str  #: the output both would have written
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.output}: {self.other} also writes {self.name}"
+
+
+class Plan(list):
+    """(input, output) pairs in a stable order; ``renamed``: the outputs given another name."""
+
+    def __init__(self, pairs=(), renamed: list[Renaming] | None = None) -> None:
+        super().__init__(pairs)
+        self.renamed = renamed or []
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def plan(in_dir: Path, out_dir: Path) -> Plan:
+    """(input, output) pairs for every image below ``in_dir``, in a stable order.
+
+    Every output name is planned before any work: inputs that would write one file (``a.bmp``
+    and ``a.png`` both make ``a.png``; ``x.JPG`` and ``x.jpg`` on a case-insensitive disk) keep
+    it for one of them (the one whose name it is, else the first in sorted order) and give the
+    others `` (2)``, `` (3)``… before the suffix, never the name of another output. The plan
+    depends only on the inputs' names, so a rerun resumes with the same names. An output that
+    resolves (symlinks, hard links) to an input or into the input folder is refused."""
+    given_out = Path(out_dir)
     in_dir, out_dir = Path(in_dir).resolve(), Path(out_dir).resolve()
     if not in_dir.is_dir():
         raise BatchError(f"{in_dir} is not a folder")
@@ -52,14 +95,57 @@ def plan(in_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
             "the output folder must not be the input folder or inside it "
             "(inputs are never modified)"
         )
-    pairs = []
-    for src in sorted(
+    sources = sorted(
         p for p in in_dir.rglob("*") if p.is_file() and p.suffix.lower() in IMPORT_SUFFIXES
-    ):
-        rel = src.relative_to(in_dir)
+    )
+    wanted = []
+    for src in sources:
         suffix = OUTPUT_SUFFIX.get(src.suffix.lower(), src.suffix.lower())
-        pairs.append((src, (out_dir / rel).with_suffix(suffix)))
-    return pairs
+        wanted.append((out_dir / src.relative_to(in_dir)).with_suffix(suffix))
+    groups: dict[str, list[int]] = {}
+    for i, dst in enumerate(wanted):
+        groups.setdefault(str(dst).casefold(), []).append(i)
+    taken = set(groups)
+    outputs = list(wanted)
+    renamed = []
+    for indices in groups.values():
+        keeper, *others = sorted(indices, key=lambda i: (sources[i].name != wanted[i].name, i))
+        for i in sorted(others):
+            dst, n = wanted[i], 2
+            candidate = dst.with_name(f"{dst.stem} ({n}){dst.suffix}")
+            while str(candidate).casefold() in taken:
+                n += 1
+                candidate = dst.with_name(f"{dst.stem} ({n}){dst.suffix}")
+            taken.add(str(candidate).casefold())
+            outputs[i] = candidate
+            renamed.append(
+                Renaming(
+                    i,
+                    str(sources[i].relative_to(in_dir)),
+                    str(given_out / candidate.relative_to(out_dir)),
+                    str(sources[keeper].relative_to(in_dir)),
+                    str(given_out / wanted[keeper].relative_to(out_dir)),
+                )
+            )
+    _refuse_writing_over_inputs(in_dir, sources, outputs)
+    return Plan(zip(sources, outputs, strict=True), sorted(renamed, key=lambda r: r.index))
+
+
+def _refuse_writing_over_inputs(in_dir: Path, sources: list[Path], outputs: list[Path]) -> None:
+    """BatchError if an output is, or lies inside the input folder through a symlink, an input
+    (compared by resolved path and, for existing files, by device and inode)."""
+    by_path = {os.path.realpath(src): src for src in sources}
+    by_identity = {key: src for src in sources if (key := _identity(src)) is not None}
+    for dst in outputs:
+        real, identity = os.path.realpath(dst), _identity(dst)
+        src = by_path.get(real) or (by_identity.get(identity) if identity else None)
+        if src is not None:
+            raise BatchError(f"{dst} is the input {src}: inputs are never overwritten")
+        if in_dir in Path(real).parents:
+            raise BatchError(
+                f"{dst} lies inside the input folder {in_dir} (through a link): "
+                "inputs are never modified"
+            )
 
 
 def _prefetched(sources: list[Path]) -> Iterator[tuple[Path, Future]]:
@@ -88,11 +174,11 @@ def run_batch(
     with report.open("a", newline="") as handle:
         writer = csv.writer(handle)
         if new_report:
-            writer.writerow(["file", "status", "seconds", "error"])
+            writer.writerow(["file", "status", "seconds", "error", "output"])
         for src, dst in pairs:
             if dst.exists():
                 summary.skipped += 1
-                writer.writerow([str(src), "skipped (already done)", "0", ""])
+                writer.writerow([str(src), "skipped (already done)", "0", "", str(dst)])
             else:
                 todo.append((src, dst))
         handle.flush()
@@ -111,15 +197,25 @@ def run_batch(
                 except (FileFormatError, OSError, ValueError, RuntimeError) as err:
                     summary.failed += 1
                     summary.failures.append((str(src), str(err)))
-                    writer.writerow(
-                        [str(src), "failed", f"{time.perf_counter() - start:.2f}", str(err)]
-                    )
+                    seconds = f"{time.perf_counter() - start:.2f}"
+                    writer.writerow([str(src), "failed", seconds, str(err), str(outputs[src])])
                 else:
                     summary.done += 1
-                    writer.writerow([str(src), "done", f"{time.perf_counter() - start:.2f}", ""])
+                    seconds = f"{time.perf_counter() - start:.2f}"
+                    writer.writerow([str(src), "done", seconds, "", str(outputs[src])])
                 handle.flush()
                 if progress is not None:
                     progress(count, len(todo))
         except KeyboardInterrupt:
             summary.interrupted = True  # outputs are atomic: nothing half-written remains
     return summary
+
+
+def check_report(report: Path, in_dir: Path, pairs: list[tuple[Path, Path]]) -> None:
+    """BatchError if the CSV report would be written into the input folder or over an output."""
+    real = Path(os.path.realpath(report))
+    root = Path(in_dir).resolve()
+    if real == root or root in real.parents:
+        raise BatchError(f"the report {report} must not be inside the input folder {root}")
+    if str(real).casefold() in {str(dst).casefold() for _, dst in pairs}:
+        raise BatchError(f"the report {report} is also an output of the batch")

@@ -15,6 +15,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from colorstudio import __version__
+from colorstudio.cli_args import (
+    DEVICE_HELP,
+    device,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +149,9 @@ def _export(argv: Sequence[str]) -> int:
     parser.add_argument("--name", required=True, help="model name, e.g. colorizer")
     parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--eval-dir", help="held-out photos to evaluate on for the model card")
-    parser.add_argument("--eval-limit", type=int)
+    parser.add_argument(
+        "--eval-limit", type=positive_int, help="evaluate on only the first N photos"
+    )
     parser.add_argument(
         "--eval-styles", help="paintings for the style evaluation (default: the run's)"
     )
@@ -150,7 +160,10 @@ def _export(argv: Sequence[str]) -> int:
         help="detect: photos (not the evaluation set) to choose the detection threshold on",
     )
     parser.add_argument(
-        "--calibrate-limit", type=int, default=40, help="photos taken evenly from that folder"
+        "--calibrate-limit",
+        type=positive_int,
+        default=40,
+        help="photos taken evenly from that folder",
     )
     parser.add_argument(
         "--average",
@@ -201,25 +214,6 @@ def _warm_started(model, init_from: str | None):
     return model
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of ``minimum`` or more."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
-        return value
-
-    return parse
-
-
-non_negative_int = _at_least(0)
-positive_int = _at_least(1)
-
-
 @subcommand("train")
 def _train(argv: Sequence[str]) -> int:
     if argv and argv[0] == "export":
@@ -235,25 +229,35 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--out", required=True, help="run folder (checkpoint, log.csv, samples/)")
     parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     parser.add_argument("--init-from", help="start the generator from exported weights (.pt)")
-    parser.add_argument("--size", type=int, default=128, help="training crop size")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps-pretrain", type=int, default=6000)
-    parser.add_argument("--steps-critic", type=int, default=300)
-    parser.add_argument("--steps-gan", type=int, default=1500)
-    parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--size", type=positive_int, default=128, help="training crop size")
+    parser.add_argument("--batch", type=positive_int, default=16, help="photos per step")
+    parser.add_argument(
+        "--steps-pretrain", type=non_negative_int, default=6000, help="generator-only steps"
+    )
+    parser.add_argument(
+        "--steps-critic", type=non_negative_int, default=300, help="critic pretraining steps"
+    )
+    parser.add_argument("--steps-gan", type=non_negative_int, default=1500, help="GAN steps")
+    parser.add_argument("--lr", type=positive_float, default=3e-4, help="generator learning rate")
+    parser.add_argument(
+        "--checkpoint-every", type=positive_int, default=250, help="save a checkpoint every N steps"
+    )
     parser.add_argument(
         "--snapshot-every",
         type=non_negative_int,
         default=0,
         help="keep the generator's weights every N steps (for train export --average; 0: none)",
     )
-    parser.add_argument("--sample-every", type=int, default=500)
-    parser.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) past this")
-    parser.add_argument("--limit-images", type=int, help="use only the first N images")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument(
+        "--sample-every", type=positive_int, default=500, help="write samples every N steps"
+    )
+    parser.add_argument(
+        "--max-minutes", type=positive_float, help="stop (after a checkpoint) past this"
+    )
+    parser.add_argument("--limit-images", type=positive_int, help="use only the first N images")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     parser.add_argument(
         "--workers",
         type=non_negative_int,
@@ -271,14 +275,14 @@ def _train(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--lambda-style",
-        type=float,
+        type=non_negative_float,
         default=1.0,
         help="style: weight of the style loss against the content loss (lower keeps more of "
         "the photo's structure)",
     )
     parser.add_argument(
         "--detector-context",
-        type=int,
+        type=positive_int,
         nargs="*",
         default=[2, 4, 8],
         help="detect: dilation rates of the context block at 1/8 scale (none: no block)",
@@ -304,7 +308,7 @@ def _train(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--lambda-correction",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="colorize: half of each batch is predicted without hints and also scored after the "
         "engine's likeness corrections from simulated hints, at this weight (0: off)",

@@ -1,9 +1,12 @@
-"""``colorstudio colorize`` and ``colorstudio stylize``: the engine on single files."""
+"""``colorstudio colorize|stylize|restore|eval|batch``: the engine on files and folders.
+
+Every argument is checked before any work (:mod:`colorstudio.cli_args`): a bad one ends in one
+line and exit code 2, and no command writes over a file it reads.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -11,54 +14,35 @@ from pathlib import Path
 
 import numpy as np
 
-from colorstudio.cli import positive_int, require_torch, subcommand
+from colorstudio.cli import require_torch, subcommand
+from colorstudio.cli_args import (
+    DETAIL_HELP,
+    MAX_GROW,
+    MIN_TILE,
+    SIZES,
+    CommandError,
+    batch_parser,
+    check_outputs,
+    engine_options,
+    fraction,
+    grow_pixels,
+    hints_from_json,
+    open_fraction,
+    output_options,
+    positive_int,
+    size_option,
+    tile_size,
+    working_size,
+)
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
 
-
-class CommandError(Exception):
-    """Bad input on the command line; printed as one line."""
+__all__ = ["CommandError", "hints_from_json", "restore_image"]
 
 
-DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
-
-
-def check_fractions(args: argparse.Namespace, *names: str) -> None:
-    """Options that must lie within 0..1 (strength, alpha, detail…): one clear line if not."""
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise CommandError(f"--{name.replace('_', '-')} must be within 0..1, not {value:g}")
-
-
-def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
-    """hints.json (a list of {x, y, radius, rgb}) → H x W x 4 uint8 hint layer."""
-    try:
-        points = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise CommandError(f"cannot read hints file {path}: {err}") from None
-    if not isinstance(points, list):
-        raise CommandError(f"{path}: expected a list of {{x, y, radius, rgb}} objects")
-    layer = np.zeros((height, width, 4), np.uint8)
-    yy, xx = np.mgrid[0:height, 0:width]
-    for i, point in enumerate(points):
-        try:
-            x, y = float(point["x"]), float(point["y"])
-            radius = float(point.get("radius", 3))
-            rgb = [int(c) for c in point["rgb"]]
-            if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb) or radius <= 0:
-                raise ValueError("rgb needs three values 0..255 and radius must be positive")
-        except (KeyError, TypeError, ValueError) as err:
-            raise CommandError(f"{path}: hint {i} is invalid ({err})") from None
-        if not (0 <= x < width and 0 <= y < height):
-            raise CommandError(
-                f"{path}: hint {i} at ({x:g}, {y:g}) lies outside the {width} x {height} image"
-            )
-        y0, y1 = int(max(0, y - radius)), int(min(height, y + radius + 1))
-        x0, x1 = int(max(0, x - radius)), int(min(width, x + radius + 1))
-        disc = (yy[y0:y1, x0:x1] + 0.5 - y) ** 2 + (xx[y0:y1, x0:x1] + 0.5 - x) ** 2 <= radius**2
-        layer[y0:y1, x0:x1][disc] = (*rgb, 255)
-    return layer
+def _fail(err: Exception) -> int:
+    print(f"colorstudio: {err}", file=sys.stderr)
+    return 2
 
 
 def _mask(path: str | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -74,8 +58,14 @@ def _mask(path: str | None, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 def _engine(args):
+    import torch
+
     from colorstudio.ml.engine import Engine
 
+    index = args.device.partition(":")[2]
+    if index and torch.cuda.is_available() and int(index) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise CommandError(f"--device {args.device}: there is no such GPU ({count} found)")
     return Engine(models_dir=args.models, device=args.device, threads=args.threads)
 
 
@@ -83,14 +73,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="image to process")
     parser.add_argument("output", help="where to write the result (.png, .jpg, .tif, .webp)")
     parser.add_argument("--mask", help="greyscale image: white = change, black = keep")
-    parser.add_argument("--strength", type=float, default=1.0, help="0..1 (default 1)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, help="CPU threads")
-    parser.add_argument("--models", help="model folder (default: the shipped models)")
-    parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality")
+    parser.add_argument(
+        "--strength", type=fraction, default=1.0, help="how much to change, 0..1 (default 1)"
+    )
+    output_options(parser)
 
 
-def _run(build, args) -> int:
+def _run(build, args, reads: Sequence[str | None] = ()) -> int:
+    """Check the files, then load, ``build(rgba)`` the request, run the engine and save."""
+    try:
+        check_outputs([args.input, args.mask, *reads], [("output", args.output)])
+    except CommandError as err:
+        return _fail(err)
     require_torch()
     from colorstudio.ml.engine import EngineError
 
@@ -106,8 +100,7 @@ def _run(build, args) -> int:
         )
         save_image(args.output, out, quality=args.quality, exif=imported.exif)
     except (CommandError, FileFormatError, EngineError, OSError) as err:
-        print(f"colorstudio: {err}", file=sys.stderr)
-        return 2
+        return _fail(err)
     seconds = time.perf_counter() - started
     notes = f" ({'; '.join(result.notes)})" if result.notes else ""
     print(f"{args.output}: {result.engine} on {result.device}, {seconds:.2f} s{notes}")
@@ -118,20 +111,25 @@ def _run(build, args) -> int:
 def colorize_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="colorstudio colorize", description="Colourize an image.")
     _common(parser)
-    parser.add_argument("--hints", help="hints.json: a list of {x, y, radius, rgb} points")
+    parser.add_argument(
+        "--hints",
+        help="hints.json: a list of up to 10,000 {x, y, radius, rgb} points inside the image",
+    )
     parser.add_argument(
         "--reference", action="append", default=[], help="palette reference photo (repeatable)"
     )
+    size_option(parser, 384, "working size: the long side the network sees")
     parser.add_argument(
-        "--size", type=int, default=384, help="working size (long side the net sees)"
+        "--engine",
+        default="auto",
+        choices=["auto", "gan", "levin", "reinhard"],
+        help="auto (default): the installed model, else a classical engine",
     )
-    parser.add_argument("--engine", default="auto", choices=["auto", "gan", "levin", "reinhard"])
     args = parser.parse_args(argv)
 
     def build(rgba: np.ndarray):
         from colorstudio.ml.requests import ColorizeRequest, ReferenceImage
 
-        check_fractions(args, "strength")
         h, w = rgba.shape[:2]
         hints = hints_from_json(args.hints, h, w) if args.hints else None
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
@@ -145,7 +143,7 @@ def colorize_command(argv: Sequence[str]) -> int:
             engine=args.engine,
         )
 
-    return _run(build, args)
+    return _run(build, args, [args.hints, *args.reference])
 
 
 @subcommand("stylize")
@@ -155,17 +153,23 @@ def stylize_command(argv: Sequence[str]) -> int:
     )
     _common(parser)
     parser.add_argument("--style", required=True, help="the painting whose style to use")
-    parser.add_argument("--alpha", type=float, default=1.0, help="style strength 0..1")
-    parser.add_argument("--detail", type=float, default=1.0, help=DETAIL_HELP)
+    parser.add_argument(
+        "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
+    )
+    parser.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
     parser.add_argument("--keep-colour", action="store_true", help="keep the photo's colours")
-    parser.add_argument("--size", type=int, default=768, help="processing size (long side)")
-    parser.add_argument("--tile", type=int, default=512, help="tile size for large images")
+    size_option(parser, 768, "processing size (long side)")
+    parser.add_argument(
+        "--tile",
+        type=tile_size,
+        default=512,
+        help=f"tile size for large images, {MIN_TILE} px or more (default 512)",
+    )
     args = parser.parse_args(argv)
 
     def build(rgba: np.ndarray):
         from colorstudio.ml.requests import ReferenceImage, StylizeRequest
 
-        check_fractions(args, "alpha", "detail", "strength")
         style = ReferenceImage(load_image(args.style).rgba[..., :3], "style")
         return StylizeRequest(
             rgba[..., :3],
@@ -179,7 +183,7 @@ def stylize_command(argv: Sequence[str]) -> int:
             tile_size=args.tile,
         )
 
-    return _run(build, args)
+    return _run(build, args, [args.style])
 
 
 @subcommand("restore")
@@ -195,20 +199,35 @@ def restore_command(argv: Sequence[str]) -> int:
     parser.add_argument("--save-mask", help="also write the detected damage mask here")
     parser.add_argument(
         "--sensitivity",
-        type=float,
+        type=open_fraction,
         default=0.5,
-        help="detection, between 0 and 1 (exclusive): higher finds more",
+        help="detection, between 0 and 1 (exclusive): higher finds more (default 0.5)",
     )
-    parser.add_argument("--grow", type=int, default=1, help="pixels added around found damage")
+    parser.add_argument(
+        "--grow",
+        type=grow_pixels,
+        default=1,
+        help=f"pixels added around found damage, 0..{MAX_GROW} (default 1)",
+    )
     parser.add_argument("--colorize", action="store_true", help="colourize after repairing")
     parser.add_argument("--reference", action="append", default=[], help="palette for --colorize")
-    parser.add_argument("--size", type=int, default=2048, help="inpainting working size")
-    parser.add_argument("--engine", default="auto", choices=["auto", "gan", "classical"])
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, help="CPU threads")
-    parser.add_argument("--models", help="model folder (default: the shipped models)")
-    parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality")
+    size_option(parser, 2048, "inpainting working size")
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "gan", "classical"],
+        help="inpainting: auto (default: the installed model, else a classical fill), gan or "
+        "classical",
+    )
+    output_options(parser)
     args = parser.parse_args(argv)
+    try:
+        check_outputs(
+            [args.input, args.mask, *args.reference],
+            [("output", args.output), ("--save-mask", args.save_mask)],
+        )
+    except CommandError as err:
+        return _fail(err)
     require_torch()
     from colorstudio.ml.engine import EngineError
 
@@ -220,8 +239,7 @@ def restore_command(argv: Sequence[str]) -> int:
         result = restore_image(engine, rgba, args)
         save_image(args.output, result.image, quality=args.quality, exif=imported.exif)
     except (CommandError, FileFormatError, EngineError, OSError, ValueError) as err:
-        print(f"colorstudio: {err}", file=sys.stderr)
-        return 2
+        return _fail(err)
     seconds = time.perf_counter() - started
     print(f"{args.output}: {result.summary}, {seconds:.2f} s on {engine.device}")
     return 0
@@ -271,22 +289,22 @@ def eval_command(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="colorstudio eval", description="Evaluate a model on a folder of photos."
     )
-    parser.add_argument("task", choices=["colorize", "style", "restore"])
+    parser.add_argument("task", choices=["colorize", "style", "restore"], help="what to evaluate")
     parser.add_argument("folder", help="folder of colour photos (ground truth / content)")
     parser.add_argument("--styles", help="folder of paintings (style evaluation)")
     parser.add_argument("--out", default="eval", help="folder for report.md and contact_sheet.png")
     parser.add_argument(
-        "--size", type=int, help="working size (colorize and style: 256; restore: 384)"
+        "--size",
+        type=working_size,
+        help=f"working size, {SIZES} (default: colorize and style 256, restore 384)",
     )
-    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--limit", type=positive_int, help="only the first N images")
     parser.add_argument(
         "--draws",
         type=positive_int,
         help="colorize: sets of random hints per photo and hint count (default: evaluate.DRAWS, 3)",
     )
-    parser.add_argument("--models", help="model folder (default: the shipped models)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int)
+    engine_options(parser)
     args = parser.parse_args(argv)
     require_torch()
     from colorstudio.ml.engine import EngineError
@@ -298,8 +316,7 @@ def eval_command(argv: Sequence[str]) -> int:
             raise CommandError("eval style needs --styles FOLDER (paintings)")
         paintings = list_images([args.styles]) if args.task == "style" else []
     except (FileNotFoundError, CommandError) as err:
-        print(f"colorstudio: {err}", file=sys.stderr)
-        return 2
+        return _fail(err)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "contact_sheet.png"
@@ -324,9 +341,8 @@ def eval_command(argv: Sequence[str]) -> int:
             from colorstudio.ml.evaluate_restore import evaluate_restore
 
             report = evaluate_restore(_engine(args), files, size=args.size or 384, sheet_path=sheet)
-    except (EngineError, RuntimeError) as err:
-        print(f"colorstudio: {err}", file=sys.stderr)
-        return 2
+    except (CommandError, EngineError, RuntimeError) as err:
+        return _fail(err)
     text = report.markdown()
     (out / "report.md").write_text(text + "\n")
     print(text)
@@ -335,56 +351,29 @@ def eval_command(argv: Sequence[str]) -> int:
 
 @subcommand("batch")
 def batch_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="colorstudio batch",
-        description="Process a folder tree of photos. Resumable: finished outputs are skipped.",
-    )
-    parser.add_argument("task", choices=["colorize", "stylize", "restore"])
-    parser.add_argument("input_dir")
-    parser.add_argument("output_dir")
-    parser.add_argument("--size", type=int, help="working size (default 384; stylize: 768)")
-    parser.add_argument(
-        "--reference", action="append", default=[], help="palette reference (colorize)"
-    )
-    parser.add_argument("--style", help="painting (stylize)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="style strength 0..1")
-    parser.add_argument("--detail", type=float, default=1.0, help="stylize: " + DETAIL_HELP)
-    parser.add_argument(
-        "--keep-colour", action="store_true", help="stylize: keep the photo's colours"
-    )
-    parser.add_argument(
-        "--sensitivity",
-        type=float,
-        default=0.5,
-        help="restore: damage detection, between 0 and 1 (exclusive)",
-    )
-    parser.add_argument("--colorize", action="store_true", help="restore: colourize afterwards")
-    parser.add_argument("--report", help="CSV report (default OUTPUT_DIR/report.csv)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--models", help="model folder (default: the shipped models)")
-    parser.add_argument("--quality", type=int, default=92)
-    args = parser.parse_args(argv)
+    args = batch_parser().parse_args(argv)
     require_torch()
     from tqdm import tqdm
 
-    from colorstudio.batch import BatchError, plan, run_batch
+    from colorstudio.batch import BatchError, check_report, plan, run_batch
     from colorstudio.ml.engine import EngineError
     from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
 
+    report = Path(args.report) if args.report else Path(args.output_dir) / "report.csv"
     try:
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
-        if args.task == "stylize" and not args.style:
-            raise BatchError("stylize needs --style PAINTING")
-        check_fractions(args, "alpha", "detail")
+        check_report(report, Path(args.input_dir), pairs)
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
         style = (
-            ReferenceImage(load_image(args.style).rgba[..., :3], "style") if args.style else None
+            ReferenceImage(load_image(args.style).rgba[..., :3], "style")
+            if args.task == "stylize"
+            else None
         )
         engine = _engine(args)
     except (BatchError, CommandError, FileFormatError, EngineError) as err:
-        print(f"colorstudio: {err}", file=sys.stderr)
-        return 2
+        return _fail(err)
+    for renaming in pairs.renamed:
+        print(renaming)
 
     def process(imported):
         rgb = imported.rgba[..., :3]
@@ -393,9 +382,9 @@ def batch_command(argv: Sequence[str]) -> int:
                 mask=None,
                 save_mask=None,
                 sensitivity=args.sensitivity,
-                grow=1,
+                grow=args.grow,
                 engine="auto",
-                size=args.size or 2048,
+                size=args.size,
                 colorize=args.colorize,
                 reference=args.reference,
             )
@@ -404,7 +393,7 @@ def batch_command(argv: Sequence[str]) -> int:
             except EngineError as err:
                 raise RuntimeError(str(err)) from None
         if args.task == "colorize":
-            request = ColorizeRequest(rgb, references=refs, working_size=args.size or 384)
+            request = ColorizeRequest(rgb, references=refs, working_size=args.size)
         else:
             request = StylizeRequest(
                 rgb,
@@ -412,14 +401,14 @@ def batch_command(argv: Sequence[str]) -> int:
                 alpha=args.alpha,
                 detail=args.detail,
                 keep_colour=args.keep_colour,
-                working_size=args.size or 768,
+                working_size=args.size,
+                tile_size=args.tile,
             )
         try:
             return engine.run(request)
         except EngineError as err:
             raise RuntimeError(str(err)) from None
 
-    report = Path(args.report) if args.report else Path(args.output_dir) / "report.csv"
     with tqdm(total=len(pairs), unit="image", dynamic_ncols=True) as bar:
         done = sum(1 for _src, dst in pairs if dst.exists())
         bar.update(done)

@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -81,3 +82,100 @@ def test_interrupt_leaves_only_complete_outputs(archive, tmp_path):
     written = [dst for _, dst in pairs if dst.exists()]
     assert len(written) == 1
     assert not list((tmp_path / "out").rglob("*.part"))  # no half-written file
+
+
+@pytest.fixture
+def clashing(tmp_path):
+    """Inputs whose outputs would be one file: a.bmp/a.png (BMP becomes PNG), x.JPG/x.jpg (one
+    file on a case-insensitive disk), and an input already named like a renamed output."""
+    root = tmp_path / "clash"
+    root.mkdir()
+    for i, name in enumerate(["a.bmp", "a.png", "a (2).png", "x.JPG", "x.jpg", "Y.png", "y.png"]):
+        Image.fromarray(np.full((8, 8, 3), 20 * i, np.uint8)).save(
+            root / name, format="BMP" if name.endswith("bmp") else None
+        )
+    return root
+
+
+def test_plan_gives_every_input_its_own_output_the_same_way_each_time(clashing, tmp_path):
+    out = tmp_path / "out"
+    pairs = plan(clashing, out)
+    names = {src.name: dst.name for src, dst in pairs}
+    assert names == {
+        "a.png": "a.png",  # the input whose name it is keeps it
+        "a (2).png": "a (2).png",
+        "a.bmp": "a (3).png",  # not "a (2).png": another input writes that
+        "x.jpg": "x.jpg",
+        "x.JPG": "x (2).jpg",
+        "Y.png": "Y.png",  # the first in sorted order
+        "y.png": "y (2).png",
+    }
+    assert len({str(dst).casefold() for _, dst in pairs}) == len(pairs)
+    assert [str(r) for r in pairs.renamed] == [
+        f"a.bmp → {out / 'a (3).png'}: a.png also writes {out / 'a.png'}",
+        f"x.JPG → {out / 'x (2).jpg'}: x.jpg also writes {out / 'x.jpg'}",
+        f"y.png → {out / 'y (2).png'}: Y.png also writes {out / 'Y.png'}",
+    ]
+    assert plan(clashing, out) == pairs  # a rerun plans the same names: resume still works
+
+
+def test_batch_of_clashing_names_writes_one_file_per_input_and_resumes(clashing, tmp_path):
+    from colorstudio.ml.requests import Result
+
+    pairs = plan(clashing, tmp_path / "out")
+    report = tmp_path / "out" / "report.csv"
+    seen = []
+
+    def process(imported):
+        seen.append(int(imported.rgba[0, 0, 0]))
+        return Result(imported.rgba[..., :3], (0, 0, 1, 1))
+
+    summary = run_batch(pairs, process, report)
+    assert summary.done == 7 and summary.failed == 0
+    written = sorted(p for p in (tmp_path / "out").iterdir() if p.suffix != ".csv")
+    assert len(written) == 7
+    for src, dst in pairs:  # each output holds its own input's pixels
+        assert np.array_equal(np.asarray(Image.open(dst)), np.asarray(Image.open(src)))
+    rows = list(csv.DictReader(report.open()))
+    assert {r["output"] for r in rows} == {str(dst) for _, dst in pairs}
+    again = run_batch(pairs, process, report)
+    assert (again.done, again.skipped) == (0, 7) and len(seen) == 7
+
+
+def test_plan_refuses_an_output_that_is_an_input(archive, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    os.link(archive / "grandpa.jpg", out / "grandpa.jpg")  # a hard link: the same file
+    with pytest.raises(BatchError, match="grandpa.jpg is the input"):
+        plan(archive, out)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "1950s").symlink_to(archive / "1950s")  # a folder link back into the input
+    with pytest.raises(BatchError, match="is the input|inside the input folder"):
+        plan(archive, linked)
+
+
+def test_cli_batch_prints_each_renaming_once(clashing, tmp_path, capsys, exported_colorizer):
+    out = tmp_path / "out"
+    args = ["batch", "colorize", str(clashing), str(out), "--models", str(exported_colorizer),
+            "--size", "64", "--device", "cpu"]  # fmt: skip
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("→") == 3
+    assert f"a.bmp → {out / 'a (3).png'}: a.png also writes {out / 'a.png'}" in printed
+    assert "7 done, 0 already done, 0 failed" in printed
+    assert len(list(out.glob("*.png")) + list(out.glob("*.jpg"))) == 7
+    assert cli.main(args) == 0
+    assert "0 done, 7 already done, 0 failed" in capsys.readouterr().out
+
+
+def test_cli_batch_refuses_a_report_inside_the_input_folder(archive, tmp_path, capsys):
+    before = digests(archive)
+    code = cli.main(
+        ["batch", "restore", str(archive), str(tmp_path / "out"), "--report",
+         str(archive / "grandpa.jpg")]
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must not be inside the input folder" in err
+    assert digests(archive) == before

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from colorstudio import cli
-from colorstudio.cli_engine import CommandError, hints_from_json
+from colorstudio.cli_args import CommandError, hints_from_json
 from colorstudio.ml.color import rgb_to_lab
 from colorstudio.ml.weights import export_generator
 
@@ -113,9 +113,11 @@ def test_stylize_with_an_exported_model(tmp_path, photo, random_stylizer, capsys
     with Image.open(out) as im:
         assert im.size == (120, 90)
     out.unlink()
-    assert cli.main([*args, "--detail", "1.5"]) == 2
+    with pytest.raises(SystemExit) as stopped:  # argparse's own error path
+        cli.main([*args, "--detail", "1.5"])
+    assert stopped.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--detail must be within 0..1, not 1.5" in err
+    assert "argument --detail: must be within 0..1, not 1.5" in err and "Traceback" not in err
     assert not out.exists()
 
 
@@ -149,3 +151,31 @@ def test_errors_are_one_line(tmp_path, photo, capsys):
         == 2
     )
     assert "the mask is 10 x 10" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nested too deeply to be a hints file"),
+        ('[{"x": 30, "y": 45, "radius": 1e200, "rgb": [200, 40, 40]}]', "radius must be above 0"),
+        ('[{"x": 30, "y": 45, "radius": NaN, "rgb": [200, 40, 40]}]', "NaN is not a number"),
+    ],
+)
+def test_colorize_refuses_bad_hints_in_one_line(tmp_path, photo, capsys, text, message):
+    hints = tmp_path / "hints.json"
+    hints.write_text(text)
+    out = tmp_path / "out.png"
+    argv = ["colorize", str(photo), str(out), "--hints", str(hints), "--engine", "levin"]
+    assert cli.main([*argv, "--models", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("colorstudio: ") and message in err
+    assert not out.exists()
+
+
+def test_colorize_into_its_input_leaves_it_untouched(tmp_path, photo, capsys):
+    before = photo.read_bytes()
+    hints = write_hints(tmp_path, [{"x": 30, "y": 45, "radius": 4, "rgb": [200, 40, 40]}])
+    argv = ["colorize", str(photo), str(tmp_path / "." / photo.name), "--hints", str(hints)]
+    assert cli.main([*argv, "--engine", "levin"]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert photo.read_bytes() == before

@@ -120,3 +120,37 @@ def test_eval_refuses_fewer_than_one_draw_of_hints(tmp_path, capsys):
         cli.main(["eval", "colorize", str(photos), "--draws", "0"])
     assert stopped.value.code == 2
     assert "--draws: must be 1 or more, not 0" in capsys.readouterr().err
+
+
+def test_restore_refuses_to_write_over_its_input_or_its_mask(tmp_path, damaged, capsys):
+    path, mask_path, *_ = damaged
+    before = path.read_bytes(), mask_path.read_bytes()
+    commands = [
+        ["restore", str(path), str(path)],
+        ["restore", str(path), str(tmp_path / "o.png"), "--save-mask", str(path)],
+        ["restore", str(path), str(mask_path), "--mask", str(mask_path)],
+    ]
+    for argv in commands:
+        assert cli.main([*argv, "--models", str(tmp_path)]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is the input" in err, argv
+    assert (path.read_bytes(), mask_path.read_bytes()) == before
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_batch_restore_runs_with_its_own_options(tmp_path, damaged, exported_restorers, capsys):
+    path, *_ = damaged
+    src = tmp_path / "archive"
+    src.mkdir()
+    Image.open(path).save(src / "a.png")
+    Image.open(path).save(src / "a.bmp")
+    dst = tmp_path / "restored"
+    code = cli.main(
+        ["batch", "restore", str(src), str(dst), "--models", str(exported_restorers),
+         "--device", "cpu", "--grow", "0", "--sensitivity", "0.4", "--size", "64"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert f"a.bmp → {dst / 'a (2).png'}: a.png also writes {dst / 'a.png'}" in (
+        capsys.readouterr().out
+    )
+    assert (dst / "a.png").is_file() and (dst / "a (2).png").is_file()

@@ -1,0 +1,345 @@
+"""Checks of what the command line is given, before any work starts.
+
+- argparse ``type=`` functions: a bad value ends in argparse's usage line and one error line,
+  exit code 2 (sizes, fractions, quality, threads, device…).
+- :func:`hints_from_json`: the hints file against a strict schema with limits.
+- :func:`check_outputs`: the files a command writes, checked up front (format, folder, and never
+  one of the files it reads).
+
+No torch here: the checks run before the engine is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from colorstudio.core.io.errors import FileFormatError
+from colorstudio.core.io.images import export_format
+
+
+class CommandError(Exception):
+    """Bad input on the command line; printed as one line."""
+
+
+#: working sizes (the long side a network sees): below 64 px the networks see nothing useful;
+#: above 32,768 px (the largest image side ColorStudio opens) there is nothing to gain
+MIN_SIZE, MAX_SIZE = 64, 32768
+#: stylize tiles: at least the engine's own smallest tile (twice the 64 px overlap)
+MIN_TILE = 128
+#: restore --grow: pixels added around found damage (a dilation per pixel: keep it bounded)
+MAX_GROW = 100
+#: hints files: at most this many points, and this many bytes
+MAX_HINTS = 10_000
+MAX_HINTS_BYTES = 16 * 1024 * 1024
+
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (default auto: the GPU if there is one)"
+
+
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``minimum`` or more (and ``maximum`` or less)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be {maximum} or less, not {value}")
+        return value
+
+    return parse
+
+
+non_negative_int = whole_number(0)
+positive_int = whole_number(1)
+working_size = whole_number(MIN_SIZE, MAX_SIZE)
+tile_size = whole_number(MIN_TILE, MAX_SIZE)
+quality = whole_number(1, 100)
+grow_pixels = whole_number(0, MAX_GROW)
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a finite number within 0..1 (strength, alpha, detail)."""
+    value = _finite(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within 0..1, not {value:g}")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1 (detection sensitivity)."""
+    value = _finite(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), not {value:g}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (learning rate, minutes)."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {value:g}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number of 0 or more (loss weights)."""
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value:g}")
+    return value
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d{1,3})?")
+
+
+def device(text: str) -> str:
+    """An argparse type: auto, cpu, cuda or cuda:N (checked without importing torch)."""
+    if not _DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be auto, cpu, cuda or cuda:N, not {text!r}")
+    return text
+
+
+# ---------------------------------------------------------------------------- hints
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number hints may use")
+
+
+def _json_kind(value: object) -> str:
+    kinds = {bool: "true/false", str: "text", list: "a list", dict: "an object"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+def _number(point: dict, key: str, default: float | None = None) -> float:
+    if key not in point:
+        if default is None:
+            raise ValueError(f"{key} is missing")
+        return default
+    value = point[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} must be a number, not {_json_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{key} must be a finite number")
+    return number
+
+
+def _hint(point: object, height: int, width: int) -> tuple[float, float, float, list[int]]:
+    """One validated hint (x, y, radius, rgb); ValueError says what is wrong."""
+    if not isinstance(point, dict):
+        raise ValueError("expected an object {x, y, radius, rgb}")
+    unknown = sorted(set(point) - {"x", "y", "radius", "rgb"})
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r:.40} (keys: x, y, radius, rgb)")
+    x, y = _number(point, "x"), _number(point, "y")
+    radius = _number(point, "radius", default=3)
+    if not 0 < radius <= max(height, width):
+        raise ValueError(f"radius must be above 0 and at most {max(height, width)}, not {radius:g}")
+    if not (0 <= x < width and 0 <= y < height):
+        raise ValueError(f"({x:g}, {y:g}) lies outside the {width} x {height} image")
+    rgb = point.get("rgb")
+    if (
+        not isinstance(rgb, list)
+        or len(rgb) != 3
+        or not all(type(c) is int and 0 <= c <= 255 for c in rgb)
+    ):
+        raise ValueError("rgb needs three whole numbers 0..255")
+    return x, y, radius, rgb
+
+
+def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
+    """hints.json (a list of {x, y, radius, rgb}) → H x W x 4 uint8 hint layer.
+
+    Schema: a list of at most :data:`MAX_HINTS` objects with the keys x, y (finite numbers inside
+    the image), radius (optional, default 3: above 0, at most the image's long side) and rgb
+    (three whole numbers 0..255). NaN and Infinity are refused; any fault is one
+    :class:`CommandError` line naming the hint."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_HINTS_BYTES + 1)
+        if len(data) > MAX_HINTS_BYTES:
+            raise CommandError(f"{path}: a hints file may hold at most {MAX_HINTS_BYTES} bytes")
+        points = json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise CommandError(f"{path}: nested too deeply to be a hints file") from None
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        raise CommandError(f"cannot read hints file {path}: {err}") from None
+    if not isinstance(points, list):
+        raise CommandError(f"{path}: expected a list of {{x, y, radius, rgb}} objects")
+    if len(points) > MAX_HINTS:
+        raise CommandError(f"{path}: {len(points)} hints; at most {MAX_HINTS} are allowed")
+    hints = []
+    for i, point in enumerate(points):
+        try:
+            hints.append(_hint(point, height, width))
+        except ValueError as err:
+            raise CommandError(f"{path}: hint {i} is invalid ({err})") from None
+    layer = np.zeros((height, width, 4), np.uint8)
+    for x, y, radius, rgb in hints:
+        y0, y1 = int(max(0, y - radius)), int(min(height, y + radius + 1))
+        x0, x1 = int(max(0, x - radius)), int(min(width, x + radius + 1))
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        disc = (yy + 0.5 - y) ** 2 + (xx + 0.5 - x) ** 2 <= radius**2
+        layer[y0:y1, x0:x1][disc] = (*rgb, 255)
+    return layer
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: symlinks resolved; for existing files also hard links
+    and the spellings a case-insensitive file system treats as one."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_outputs(
+    reads: Iterable[str | os.PathLike[str] | None],
+    writes: Iterable[tuple[str, str | os.PathLike[str] | None]],
+) -> None:
+    """Before any work: every written image has a format ColorStudio exports, a folder that
+    exists, and is none of the files read nor another output. ``writes``: (what, path) pairs
+    such as ("output", "out.png") or ("--save-mask", "mask.png"); None entries are skipped."""
+    read = [r for r in reads if r]
+    written: list[tuple[str, str | os.PathLike[str]]] = []
+    for what, path in writes:
+        if not path:
+            continue
+        try:
+            export_format(path)
+        except FileFormatError as err:
+            raise CommandError(f"{what} {path}: {err}") from None
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise CommandError(f"{what} {path}: the folder {folder} does not exist")
+        for source in read:
+            if same_file(path, source):
+                raise CommandError(
+                    f"{what} {path} is the input {source}: inputs are never overwritten, "
+                    "choose another file"
+                )
+        for other, earlier in written:
+            if same_file(path, earlier):
+                raise CommandError(f"{what} {path} is also the {other}: choose another file")
+        written.append((what, path))
+
+
+# ---------------------------------------------------------------------------- parsers
+
+DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
+SIZES = f"{MIN_SIZE}..{MAX_SIZE} px"
+
+
+def engine_options(parser: argparse.ArgumentParser) -> None:
+    """--device, --threads, --models: for every command that runs the engine."""
+    parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
+    parser.add_argument("--threads", type=positive_int, help="CPU threads (1 or more)")
+    parser.add_argument("--models", help="model folder (default: the shipped models)")
+
+
+def output_options(parser: argparse.ArgumentParser) -> None:
+    """The engine options and --quality: for every command that writes images."""
+    engine_options(parser)
+    parser.add_argument(
+        "--quality", type=quality, default=92, help="JPEG/WebP quality, 1..100 (default 92)"
+    )
+
+
+def size_option(parser: argparse.ArgumentParser, default: int, what: str) -> None:
+    parser.add_argument(
+        "--size", type=working_size, default=default, help=f"{what}, {SIZES} (default {default})"
+    )
+
+
+def batch_parser() -> argparse.ArgumentParser:
+    """``colorstudio batch TASK IN_DIR OUT_DIR``: one sub-parser (and --help) per task."""
+    parser = argparse.ArgumentParser(
+        prog="colorstudio batch",
+        description="Process a folder tree of photos. Resumable: finished outputs are skipped.",
+    )
+    tasks = parser.add_subparsers(dest="task", required=True, metavar="TASK", title="tasks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("input_dir", help="folder of photos, searched recursively (only read)")
+    common.add_argument(
+        "output_dir", help="folder for the results, mirroring the input's (not inside it)"
+    )
+    common.add_argument("--report", help="CSV report (default OUTPUT_DIR/report.csv)")
+    output_options(common)
+
+    def task(name: str, description: str) -> argparse.ArgumentParser:
+        return tasks.add_parser(
+            name,
+            parents=[common],
+            help=description,
+            description=description,
+            prog=f"colorstudio batch {name}",
+        )
+
+    colorize = task("colorize", "Colourize every photo.")
+    colorize.add_argument(
+        "--reference", action="append", default=[], help="palette reference photo (repeatable)"
+    )
+    size_option(colorize, 384, "working size: the long side the network sees")
+    stylize = task("stylize", "Restyle every photo after a painting.")
+    stylize.add_argument("--style", required=True, help="the painting whose style to use")
+    stylize.add_argument(
+        "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
+    )
+    stylize.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
+    stylize.add_argument("--keep-colour", action="store_true", help="keep the photos' colours")
+    size_option(stylize, 768, "processing size (long side)")
+    stylize.add_argument(
+        "--tile",
+        type=tile_size,
+        default=512,
+        help=f"tile size for large images, {MIN_TILE} px or more (default 512)",
+    )
+    restore = task("restore", "Repair every photo (find the damage, fill it in).")
+    restore.add_argument(
+        "--sensitivity",
+        type=open_fraction,
+        default=0.5,
+        help="damage detection, between 0 and 1 (exclusive): higher finds more (default 0.5)",
+    )
+    restore.add_argument(
+        "--grow",
+        type=grow_pixels,
+        default=1,
+        help=f"pixels added around found damage, 0..{MAX_GROW} (default 1)",
+    )
+    restore.add_argument("--colorize", action="store_true", help="colourize after repairing")
+    restore.add_argument(
+        "--reference", action="append", default=[], help="palette for --colorize (repeatable)"
+    )
+    size_option(restore, 2048, "inpainting working size")
+    return parser
