@@ -26,15 +26,17 @@ from colorstudio.core.history import History
 from colorstudio.core.io.autosave import (
     Autosaver,
     RecoveryFile,
+    clean_recovery_folder,
     discard_recovery,
     find_recoveries,
     restore,
 )
 from colorstudio.core.io.errors import FileFormatError
-from colorstudio.core.io.images import IMPORT_SUFFIXES, load_image, save_image
-from colorstudio.core.io.ora import load_ora, save_ora
+from colorstudio.core.io.images import IMPORT_SUFFIXES, save_image
+from colorstudio.core.io.ora import save_ora
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
+from colorstudio.ui.file_loading import open_in_background, wait_for_cancelled_loads
 from colorstudio.ui.generate_panel import GeneratePanel
 from colorstudio.ui.generation_controller import GenerationController
 from colorstudio.ui.history_panel import HistoryPanel
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self.path: Path | None = None
         self.exif: bytes | None = None
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
+        clean_recovery_folder(recovery_folder)
         self.autosaver = Autosaver(recovery_folder, interval)
 
         self.banner = Banner()
@@ -181,23 +184,20 @@ class MainWindow(QMainWindow):
         self.document_changed.emit()
 
     def open_path(self, path: str | Path) -> bool:
-        """Open an image or a project. On failure the current document stays as it was."""
+        """Open an image or a project, decoded off the GUI thread (see :mod:`file_loading`).
+        On failure or cancel the current document stays as it was."""
         path = Path(path)
-        try:
-            if path.suffix.lower() == ".ora":
-                loaded = load_ora(path)
-                doc, exif, project_path = loaded.document, None, path
-                warnings = loaded.warnings
-            else:
-                imported = load_image(path)
-                doc = Document.from_rgba(imported.rgba, name=path.stem)
-                exif, project_path, warnings = imported.exif, None, []
-        except (FileFormatError, OSError) as err:
-            self.show_error(f"Could not open {path.name}: {err}")
+        max_pixels = self.editor_settings.max_megapixels * 1_000_000
+        opened = open_in_background(path, max_pixels, self)
+        if opened is None:
+            self.statusBar().showMessage(f"Opening {path.name} cancelled", 4000)
             return False
-        self.set_document(doc, project_path, exif)
-        if warnings:
-            self.banner.show_message(f"{path.name}: " + "; ".join(warnings), "info")
+        if isinstance(opened, str):
+            self.show_error(f"Could not open {path.name}: {opened}")
+            return False
+        self.set_document(opened.document, opened.project_path, opened.exif)
+        if opened.notes:
+            self.banner.show_message(f"{path.name}: " + "; ".join(opened.notes), "info")
         self._add_recent(path)
         return True
 
@@ -217,8 +217,17 @@ class MainWindow(QMainWindow):
         self.document.editor_state = self._editor_state()
         try:
             save_ora(self.document, path)
-        except OSError as err:
-            self.show_error(f"Could not save {path.name}: {err}. The previous file is intact.")
+        except (OSError, FileFormatError) as err:
+            self.show_error(
+                f"Could not save {path.name}: {err}. The previous file and the autosave are intact."
+            )
+            return False
+        except Exception as err:  # a defect must never cost the document: say so, keep it
+            log.exception("saving %s failed", path)
+            self.show_error(
+                f"Could not save {path.name} ({type(err).__name__}). The previous file and "
+                "the autosave are intact."
+            )
             return False
         self.path = path
         self.history.set_clean()
@@ -541,4 +550,5 @@ class MainWindow(QMainWindow):
         self._autosave_pool.shutdown(wait=True)  # a running autosave finishes before discard()
         if self.worker.isRunning():
             self.worker.stop()
+        wait_for_cancelled_loads()
         self.autosaver.discard()

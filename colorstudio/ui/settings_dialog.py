@@ -9,6 +9,9 @@ from dataclasses import dataclass, fields
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
 
+#: Pillow refuses anything over about 179 MP before we see it (its own bomb check)
+MAX_MEGAPIXELS = 175
+
 
 @dataclass
 class EditorSettings:
@@ -17,6 +20,7 @@ class EditorSettings:
     cpu_threads: int = 0  # 0 = all cores
     autosave_seconds: int = 120
     history_mb: int = 1024
+    max_megapixels: int = 150  # largest image opened; projects may hold twice its memory
 
     @classmethod
     def load(cls, store: QSettings) -> EditorSettings:
@@ -33,6 +37,7 @@ class EditorSettings:
         settings.cpu_threads = max(0, min(settings.cpu_threads, os.cpu_count() or 1))
         settings.autosave_seconds = max(10, settings.autosave_seconds)
         settings.history_mb = max(64, settings.history_mb)
+        settings.max_megapixels = max(1, min(settings.max_megapixels, MAX_MEGAPIXELS))
         return settings
 
     def save(self, store: QSettings) -> None:
@@ -80,7 +85,15 @@ class SettingsDialog(QDialog):
         form.addRow("Colourization model", self.model)
         form.addRow("CPU threads", self.threads)
         form.addRow("Autosave every", self.autosave)
+        self.megapixels = QSpinBox()
+        self.megapixels.setRange(1, MAX_MEGAPIXELS)
+        self.megapixels.setSuffix(" MP")
+        self.megapixels.setValue(settings.max_megapixels)
+        self.megapixels.setToolTip(
+            "Larger files are refused as possible decompression bombs; raise it for genuine ones"
+        )
         form.addRow("Undo history memory", self.history)
+        form.addRow("Largest image", self.megapixels)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -95,4 +108,5 @@ class SettingsDialog(QDialog):
             cpu_threads=self.threads.value(),
             autosave_seconds=self.autosave.value(),
             history_mb=self.history.value(),
+            max_megapixels=self.megapixels.value(),
         )

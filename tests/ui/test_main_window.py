@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QRect, Qt, QThread
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtCore import QRect, Qt, QThread, QTimer
+from PySide6.QtWidgets import QDockWidget, QProgressDialog, QPushButton
 
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
 from colorstudio.ui.main_window import MainWindow
@@ -118,8 +118,10 @@ def test_autosave_and_recovery_in_a_new_window(make_window, window, photo):
     window.document.layers[0].pixels[0, 0] = [1, 2, 3, 255]
     window.document.mark_dirty()
     assert window.autosave_now() is not None
-    # A second session (the first one "crashed" without cleaning up) finds it.
     second = make_window()
+    assert second.pending_recoveries() == []  # the first is still running: its autosave is live
+    # The first session crashes (the OS drops its lock); the second now finds its autosave.
+    window.autosaver._lock.release()
     recoveries = second.pending_recoveries()
     assert len(recoveries) == 1
     assert second.restore_recovery(recoveries[0])
@@ -168,8 +170,10 @@ def test_periodic_autosave_runs_off_the_gui_thread(qtbot, window, photo):
     assert error == "" and path.endswith(".ora")
     assert len(window.pending_recoveries()) == 0  # our own session is not offered to ourselves
     from colorstudio.core.io.autosave import find_recoveries
+    from colorstudio.core.io.ora import load_ora
 
-    assert len(find_recoveries(window.autosaver.folder)) == 1
+    assert len(load_ora(path).document.layers) == 1  # written and readable...
+    assert find_recoveries(window.autosaver.folder) == []  # ...but live: offered to no one
 
 
 def test_a_long_banner_message_shows_every_line(qtbot, window):
@@ -187,3 +191,108 @@ def test_a_long_banner_message_shows_every_line(qtbot, window):
     window.banner.show_message("one line", "info")
     qtbot.wait(50)
     assert label.height() < lines.height()  # and the banner shrinks again
+
+
+def test_image_named_with_an_undecodable_byte_saves_and_reopens(window, tmp_path, rng):
+    """Linux file names may hold bytes that are not UTF-8; the first layer is named after it."""
+    import os
+
+    name = os.fsdecode(b"grandma\xe9.png")
+    path = tmp_path / name
+    Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path)
+    assert window.open_path(path)
+    assert window.document.layers[0].name == os.fsdecode(b"grandma\xe9")
+    project = tmp_path / "grandma.ora"
+    assert window.save_to(project)
+    assert window.open_path(project)
+    assert window.document.layers[0].name == os.fsdecode(b"grandma\xe9")
+
+
+def test_a_save_that_fails_its_check_keeps_document_dirty_and_autosave(
+    window, photo, tmp_path, monkeypatch
+):
+    from colorstudio.core.io import ora
+
+    window.open_path(photo)
+    window.document.mark_dirty()
+    autosave = window.autosave_now()
+    target = tmp_path / "keep.ora"
+    target.write_bytes(b"the user's previous project")
+    real = ora.write_ora
+
+    def truncated(doc, handle, level=3):
+        real(doc, handle, level)
+        handle.truncate(100)
+
+    monkeypatch.setattr(ora, "write_ora", truncated)
+    assert not window.save_to(target)
+    assert target.read_bytes() == b"the user's previous project"
+    assert window.document.dirty and autosave.is_file()
+    assert "previous file and the autosave are intact" in window.banner.label.text()
+
+
+def test_an_unexpected_error_while_saving_is_one_message(window, photo, tmp_path, monkeypatch):
+    from colorstudio.core.io import ora
+
+    window.open_path(photo)
+    window.document.mark_dirty()
+
+    def crash(doc, handle, level=3):
+        raise UnicodeEncodeError("utf-8", "x", 0, 1, "simulated defect")
+
+    monkeypatch.setattr(ora, "write_ora", crash)
+    assert not window.save_to(tmp_path / "p.ora")
+    assert window.document.dirty
+    assert "Could not save p.ora (UnicodeEncodeError)" in window.banner.label.text()
+
+
+def test_opening_decodes_off_the_gui_thread_and_can_be_cancelled(
+    qtbot, window, photo, tmp_path, monkeypatch
+):
+    import threading
+
+    from colorstudio.ui import file_loading
+
+    window.open_path(photo)
+    before = window.document
+    release = threading.Event()
+    threads = []
+    real = file_loading.open_file
+
+    def slow_open(path, max_pixels):
+        threads.append(threading.current_thread())
+        release.wait(10)
+        return real(path, max_pixels)
+
+    monkeypatch.setattr(file_loading, "open_file", slow_open)
+    monkeypatch.setattr(file_loading, "SHOW_AFTER_MS", 0)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+
+    def cancel_when_shown():
+        dialog = window.findChild(QProgressDialog, "open_progress")
+        if dialog is not None and dialog.isVisible():
+            dialog.findChild(QPushButton).click()  # the user presses Cancel
+        else:
+            QTimer.singleShot(20, cancel_when_shown)
+
+    QTimer.singleShot(20, cancel_when_shown)
+    assert not window.open_path(photo)  # cancelled
+    timer.stop()
+    release.set()
+    assert threads and threads[0] is not threading.main_thread()
+    assert ticks  # the GUI thread kept handling events while the file decoded
+    assert window.document is before
+    file_loading.wait_for_cancelled_loads()
+
+
+def test_refused_format_keeps_the_document_and_says_what_the_file_is(window, photo, tmp_path):
+    window.open_path(photo)
+    doc = window.document
+    eps = tmp_path / "scan.png"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n")
+    assert not window.open_path(eps)
+    assert window.document is doc
+    assert "PostScript/EPS" in window.banner.label.text()

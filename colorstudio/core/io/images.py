@@ -103,7 +103,7 @@ def check_dimensions(width: int, height: int, max_pixels: int, what: str) -> Non
         raise ImageTooLargeError(
             f"{what} has {width * height / 1e6:,.0f} megapixels, over the limit of "
             f"{max_pixels / 1e6:,.0f} MP (it may be a decompression bomb). The limit can be "
-            f"raised in Settings if the file is genuine."
+            f"raised in Settings ▸ Largest image if the file is genuine."
         )
 
 

@@ -1,0 +1,79 @@
+"""Opening files off the GUI thread: a QThread decodes, the window stays live, Cancel works.
+
+:func:`open_in_background` runs :func:`~colorstudio.core.io.opening.open_file` on a thread and
+waits in a local event loop (as a modal dialog does): painting, autosave and the Cancel button
+keep working while a large photo or project decodes. A progress dialog appears only when the
+load takes longer than ``SHOW_AFTER_MS``. A cancelled load finishes on its thread and its result
+is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QThread, QTimer
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from colorstudio.core.io.errors import FileFormatError
+from colorstudio.core.io.opening import OpenedFile, open_file
+
+log = logging.getLogger(__name__)
+
+SHOW_AFTER_MS = 400
+_running: set[QThread] = set()  #: cancelled loads still decoding (kept alive until they end)
+
+
+class LoadThread(QThread):
+    """Decodes one file; ``outcome`` is the OpenedFile or the one-line error text."""
+
+    def __init__(self, path: Path, max_pixels: int) -> None:
+        super().__init__()
+        self.path = path
+        self.max_pixels = max_pixels
+        self.outcome: OpenedFile | str = "not loaded"
+
+    def run(self) -> None:
+        try:
+            self.outcome = open_file(self.path, self.max_pixels)
+        except FileFormatError as err:
+            self.outcome = str(err)
+        except MemoryError:
+            self.outcome = f"{self.path.name} is too large for the memory available"
+        except Exception as err:  # never a traceback for the user: one line, details in the log
+            log.exception("opening %s failed", self.path)
+            self.outcome = f"{self.path.name} could not be opened ({type(err).__name__})"
+
+
+def open_in_background(path: Path, max_pixels: int, parent: QWidget) -> OpenedFile | str | None:
+    """The opened file, the error text, or None when the user cancelled."""
+    thread = LoadThread(path, max_pixels)
+    loop = QEventLoop()
+    thread.finished.connect(loop.quit)
+    dialog = QProgressDialog(f"Opening {path.name}…", "Cancel", 0, 0, parent)
+    dialog.setObjectName("open_progress")
+    dialog.setWindowTitle("Opening")
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.canceled.connect(loop.quit)
+    dialog.hide()  # shown only if the load is still running after SHOW_AFTER_MS
+    QTimer.singleShot(SHOW_AFTER_MS, dialog, lambda: thread.isRunning() and dialog.show())
+    thread.start()
+    if not thread.isFinished():
+        loop.exec()
+    cancelled = dialog.wasCanceled() and not thread.isFinished()
+    dialog.reset()
+    dialog.deleteLater()
+    if cancelled:
+        _running.add(thread)
+        thread.finished.connect(lambda: _running.discard(thread))
+        return None
+    thread.wait()
+    return thread.outcome
+
+
+def wait_for_cancelled_loads(timeout_ms: int = 10_000) -> None:
+    """At exit: let loads the user cancelled end (a QThread must not outlive its objects)."""
+    for thread in list(_running):
+        thread.wait(timeout_ms)
+    _running.clear()
