@@ -26,7 +26,7 @@ from colorstudio.core.history import History
 from colorstudio.core.io.autosave import (
     Autosaver,
     RecoveryFile,
-    clean_recovery_folder,
+    clean_after_crash,
     discard_recovery,
     find_recoveries,
     restore,
@@ -74,7 +74,6 @@ class MainWindow(QMainWindow):
         self.path: Path | None = None
         self.exif: bytes | None = None
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
-        clean_recovery_folder(recovery_folder)
         self.autosaver = Autosaver(recovery_folder, interval)
 
         self.banner = Banner()
@@ -115,6 +114,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.start()
         self.set_tool(Tool.HINT)
         self._update_actions()
+        clean_after_crash(recovery_folder, [p for p in self.recent_files() if p.endswith(".ora")])
 
     def _model_label(self) -> str:
         """The colourization model the engine loads: the one chosen in the settings, else the

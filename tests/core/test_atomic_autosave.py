@@ -12,7 +12,7 @@ from colorstudio.core.io.atomic import atomic_write, atomic_write_bytes
 from colorstudio.core.io.autosave import (
     Autosaver,
     RecoveryFile,
-    clean_recovery_folder,
+    clean_after_crash,
     discard_recovery,
     find_recoveries,
     restore,
@@ -133,7 +133,7 @@ def test_start_up_cleans_unfinished_writes_of_dead_processes(tmp_path):
     mine.write_bytes(b"being written")
     orphan_lock = tmp_path / "0123456789ab.lock"
     orphan_lock.write_bytes(b"")
-    clean_recovery_folder(tmp_path)
+    clean_after_crash(tmp_path)
     assert not dead.exists() and not orphan_lock.exists()
     assert mine.exists()
 

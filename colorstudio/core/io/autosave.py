@@ -204,9 +204,16 @@ def discard_recovery(recovery: RecoveryFile) -> None:
             path.unlink()
 
 
-def clean_recovery_folder(folder: str | os.PathLike[str]) -> None:
-    """At start-up: remove unfinished writes and the lock files of sessions that are gone
-    without an autosave."""
+def clean_after_crash(
+    folder: str | os.PathLike[str], projects: list[str | os.PathLike[str]] = ()
+) -> None:
+    """At start-up: remove unfinished writes (of dead processes) from the recovery folder and
+    beside ``projects`` (the recent files), and the lock files of sessions gone without an
+    autosave. Files that are whole are never touched."""
+    for project in projects:
+        project = Path(project)
+        if project.parent.is_dir():
+            clean_stale_parts(project.parent, project.name)
     folder = Path(folder)
     if not folder.is_dir():
         return

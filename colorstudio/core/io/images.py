@@ -29,6 +29,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from colorstudio.core.compositing import flatten_on
 from colorstudio.core.io.atomic import atomic_write_bytes
 from colorstudio.core.io.errors import (
+    FileFormatError,
     ImageTooLargeError,
     UnreadableImageError,
     UnsupportedImageError,
@@ -122,29 +123,40 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
 
 def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportedImage:
-    """Decode image bytes (see :func:`load_image`); ``name`` is used in messages."""
+    """Decode image bytes (see :func:`load_image`); ``name`` is used in messages.
+
+    Pillow's decoders meet untrusted bytes here, and a damaged file can make them raise almost
+    anything (TypeError, struct.error, IndexError…): every failure becomes one
+    FileFormatError line; Pillow's warnings about damaged metadata go to the debug log."""
     if not data:
         raise UnreadableImageError(f"{name} is empty (0 bytes)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(io.BytesIO(data), formats=IMPORT_FORMATS)
-        except UnidentifiedImageError:
-            raise _unrecognised(data, name) from None
-        except Image.DecompressionBombError as err:
-            raise _bomb_error(name, err) from None
-        except (OSError, ValueError, SyntaxError) as err:
-            raise UnreadableImageError(f"{name} is damaged: {err}") from None
-        check_dimensions(im.width, im.height, max_pixels, name)
-        fmt = im.format or "unknown"
-        mode = im.mode
-        notes = _frame_notes(im)
-        try:
-            im.load()
-        except Image.DecompressionBombError as err:
-            raise _bomb_error(name, err) from None
-        except (OSError, ValueError, SyntaxError, EOFError) as err:
-            raise UnreadableImageError(f"{name} is truncated or damaged ({err})") from None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            imported = _decode(data, name, max_pixels)
+        for warning in caught:
+            log.debug("%s: %s", name, warning.message)
+        return imported
+    except FileFormatError:
+        raise
+    except UnidentifiedImageError:
+        raise _unrecognised(data, name) from None
+    except Image.DecompressionBombError as err:
+        raise _bomb_error(name, err) from None
+    except MemoryError:
+        raise ImageTooLargeError(f"{name} is too large to decode in the memory available") from None
+    except Exception as err:
+        detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise UnreadableImageError(f"{name} is truncated or damaged ({detail})") from None
+
+
+def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
+    im = Image.open(io.BytesIO(data), formats=IMPORT_FORMATS)
+    check_dimensions(im.width, im.height, max_pixels, name)
+    fmt = im.format or "unknown"
+    mode = im.mode
+    notes = _frame_notes(im)
+    im.load()
     try:
         im = ImageOps.exif_transpose(im) or im
     except Exception as err:  # malformed EXIF must not block opening the pixels

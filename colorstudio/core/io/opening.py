@@ -48,7 +48,7 @@ def open_file(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS
     except UnreadableImageError:
         if path.suffix.lower() == ".ora":  # the more helpful message for a damaged project
             raise ProjectFileError(
-                f"{path.name} is not an OpenRaster project (not a zip archive, or truncated)"
+                f"{path.name} is not an OpenRaster project (not a zip archive, or damaged)"
             ) from None
         raise
     document = Document.from_rgba(imported.rgba, name=path.stem or "Background")

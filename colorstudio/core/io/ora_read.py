@@ -186,14 +186,16 @@ def open_archive(path: str | os.PathLike[str]) -> tuple[zipfile.ZipFile, str]:
         if size == 0:
             raise ProjectFileError(f"{path.name} is empty (0 bytes)")
         return zipfile.ZipFile(path), path.name
+    except ProjectFileError:
+        raise
     except FileNotFoundError:
         raise ProjectFileError(f"{path.name}: file not found") from None
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        raise ProjectFileError(
-            f"{path.name} is not an OpenRaster project (not a zip archive, or truncated)"
-        ) from None
-    except OSError as err:
+    except (IsADirectoryError, PermissionError) as err:
         raise ProjectFileError(f"{path.name} cannot be read: {err.strerror or err}") from None
+    except Exception:  # zipfile meets untrusted bytes: BadZipFile, NotImplementedError, …
+        raise ProjectFileError(
+            f"{path.name} is not an OpenRaster project (not a zip archive, or damaged)"
+        ) from None
 
 
 # ====================================================================== structure
