@@ -202,7 +202,8 @@ def run_batch(
                 else:
                     summary.done += 1
                     seconds = f"{time.perf_counter() - start:.2f}"
-                    writer.writerow([str(src), "done", seconds, "", str(outputs[src])])
+                    notes = "; ".join(imported.notes)  # e.g. only the first frame was used
+                    writer.writerow([str(src), "done", seconds, notes, str(outputs[src])])
                 handle.flush()
                 if progress is not None:
                     progress(count, len(todo))

@@ -102,7 +102,8 @@ def _run(build, args, reads: Sequence[str | None] = ()) -> int:
     except (CommandError, FileFormatError, EngineError, OSError) as err:
         return _fail(err)
     seconds = time.perf_counter() - started
-    notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+    said = [*(f"input: {note}" for note in imported.notes), *result.notes]
+    notes = f" ({'; '.join(said)})" if said else ""
     print(f"{args.output}: {result.engine} on {result.device}, {seconds:.2f} s{notes}")
     return 0
 
@@ -241,7 +242,8 @@ def restore_command(argv: Sequence[str]) -> int:
     except (CommandError, FileFormatError, EngineError, OSError, ValueError) as err:
         return _fail(err)
     seconds = time.perf_counter() - started
-    print(f"{args.output}: {result.summary}, {seconds:.2f} s on {engine.device}")
+    notes = "".join(f"; input: {note}" for note in imported.notes)
+    print(f"{args.output}: {result.summary}{notes}, {seconds:.2f} s on {engine.device}")
     return 0
 
 

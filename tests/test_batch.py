@@ -179,3 +179,23 @@ def test_cli_batch_refuses_a_report_inside_the_input_folder(archive, tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "must not be inside the input folder" in err
     assert digests(archive) == before
+
+
+def test_report_says_when_only_the_first_frame_of_an_animation_was_used(tmp_path):
+    from colorstudio.ml.requests import Result
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    frames = [Image.new("RGB", (6, 4), c) for c in ((200, 0, 0), (0, 200, 0))]
+    frames[0].save(scans / "anim.png", save_all=True, append_images=frames[1:])
+    frames[0].save(scans / "still.png")
+    report = tmp_path / "out" / "report.csv"
+    summary = run_batch(
+        plan(scans, tmp_path / "out"),
+        lambda imported: Result(imported.rgba[..., :3], (0, 0, 1, 1)),
+        report,
+    )
+    assert summary.done == 2
+    rows = {os.path.basename(r["file"]): r for r in csv.DictReader(report.open())}
+    assert rows["anim.png"]["error"] == "it holds 2 frames; only the first is used"
+    assert rows["still.png"]["error"] == ""
