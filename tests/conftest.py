@@ -12,8 +12,14 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_user_data(tmp_path, monkeypatch):
-    """Never touch the real user data folder (recovery files, settings)."""
+    """Never touch the real user data folder (recovery files) or the user's Qt settings (recent
+    files, last folder, editor settings): both point into the test's temporary folder."""
     monkeypatch.setenv("COLORSTUDIO_DATA_DIR", str(tmp_path / "userdata"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "qtsettings"))  # for child processes
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "qtsettings"))
 
 
 @pytest.fixture(scope="session")

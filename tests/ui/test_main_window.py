@@ -296,3 +296,13 @@ def test_refused_format_keeps_the_document_and_says_what_the_file_is(window, pho
     assert not window.open_path(eps)
     assert window.document is doc
     assert "PostScript/EPS" in window.banner.label.text()
+
+
+def test_tests_write_settings_and_recent_files_only_into_their_temporary_folder(
+    window, photo, tmp_path
+):
+    from PySide6.QtCore import QSettings
+
+    window.open_path(photo)
+    assert window.recent_files()  # something was written…
+    assert QSettings("ColorStudio", "ColorStudio").fileName().startswith(str(tmp_path))  # …here
