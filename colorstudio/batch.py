@@ -19,6 +19,7 @@ import csv
 import logging
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,8 +89,13 @@ def plan(in_dir: Path, out_dir: Path) -> Plan:
     resolves (symlinks, hard links) to an input or into the input folder is refused."""
     given_out = Path(out_dir)
     in_dir, out_dir = Path(in_dir).resolve(), Path(out_dir).resolve()
+    if not in_dir.exists():
+        raise BatchError(f"{in_dir} does not exist")
     if not in_dir.is_dir():
         raise BatchError(f"{in_dir} is not a folder")
+    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+    if not existing.is_dir():
+        raise BatchError(f"the output folder {given_out} cannot be made: {existing} is a file")
     if out_dir == in_dir or in_dir in out_dir.parents:
         raise BatchError(
             "the output folder must not be the input folder or inside it "
@@ -104,7 +110,7 @@ def plan(in_dir: Path, out_dir: Path) -> Plan:
         wanted.append((out_dir / src.relative_to(in_dir)).with_suffix(suffix))
     groups: dict[str, list[int]] = {}
     for i, dst in enumerate(wanted):
-        groups.setdefault(str(dst).casefold(), []).append(i)
+        groups.setdefault(name_key(dst), []).append(i)
     taken = set(groups)
     outputs = list(wanted)
     renamed = []
@@ -113,10 +119,10 @@ def plan(in_dir: Path, out_dir: Path) -> Plan:
         for i in sorted(others):
             dst, n = wanted[i], 2
             candidate = dst.with_name(f"{dst.stem} ({n}){dst.suffix}")
-            while str(candidate).casefold() in taken:
+            while name_key(candidate) in taken:
                 n += 1
                 candidate = dst.with_name(f"{dst.stem} ({n}){dst.suffix}")
-            taken.add(str(candidate).casefold())
+            taken.add(name_key(candidate))
             outputs[i] = candidate
             renamed.append(
                 Renaming(
@@ -129,6 +135,12 @@ def plan(in_dir: Path, out_dir: Path) -> Plan:
             )
     _refuse_writing_over_inputs(in_dir, sources, outputs)
     return Plan(zip(sources, outputs, strict=True), sorted(renamed, key=lambda r: r.index))
+
+
+def name_key(path: Path) -> str:
+    """How a file system that ignores case and Unicode normalisation (macOS, Windows) sees a
+    name: NFC-normalised and case-folded."""
+    return unicodedata.normalize("NFC", str(path)).casefold()
 
 
 def _refuse_writing_over_inputs(in_dir: Path, sources: list[Path], outputs: list[Path]) -> None:
@@ -218,5 +230,5 @@ def check_report(report: Path, in_dir: Path, pairs: list[tuple[Path, Path]]) -> 
     root = Path(in_dir).resolve()
     if real == root or root in real.parents:
         raise BatchError(f"the report {report} must not be inside the input folder {root}")
-    if str(real).casefold() in {str(dst).casefold() for _, dst in pairs}:
+    if name_key(Path(real)) in {name_key(dst) for _, dst in pairs}:
         raise BatchError(f"the report {report} is also an output of the batch")

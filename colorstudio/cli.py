@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from colorstudio import __version__
 from colorstudio.cli_args import (
     DEVICE_HELP,
+    Parser,
     device,
     non_negative_float,
     non_negative_int,
@@ -43,7 +44,7 @@ def _register_commands() -> None:
 
 
 def _editor_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="colorstudio",
         description="ColorStudio: colourize, restyle and repair images offline.",
         epilog="Subcommands: " + ", ".join(sorted(SUBCOMMANDS)) + " (colorstudio CMD --help)",
@@ -89,9 +90,7 @@ def require_torch() -> None:
 
 @subcommand("info")
 def _info(argv: Sequence[str]) -> int:
-    argparse.ArgumentParser(
-        prog="colorstudio info", description="Print versions and devices."
-    ).parse_args(argv)
+    Parser(prog="colorstudio info", description="Print versions and devices.").parse_args(argv)
     import numpy
     import PIL
 
@@ -141,7 +140,7 @@ def _info(argv: Sequence[str]) -> int:
 
 
 def _export(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="colorstudio train export",
         description="Export a run's generator into the model folder (fp16, manifest, model card).",
     )
@@ -218,7 +217,7 @@ def _warm_started(model, init_from: str | None):
 def _train(argv: Sequence[str]) -> int:
     if argv and argv[0] == "export":
         return _export(argv[1:])
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="colorstudio train",
         description="Train a generator (NoGAN schedule: pretrain G, pretrain D, short GAN phase). "
         "Runs unchanged under torchrun for several GPUs.",

@@ -37,6 +37,7 @@ MIN_TILE = 128
 #: restore --grow: pixels added around found damage (a dilation per pixel: keep it bounded)
 MAX_GROW = 100
 #: hints files: at most this many points, and this many bytes
+MAX_HINT_COVER = 16  #: the hints' discs may cover the image at most this many times over
 MAX_HINTS = 10_000
 MAX_HINTS_BYTES = 16 * 1024 * 1024
 
@@ -124,7 +125,7 @@ def device(text: str) -> str:
 
 
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number hints may use")
+    raise ValueError(f"{name} is not allowed: every number must be finite")
 
 
 def _json_kind(value: object) -> str:
@@ -187,8 +188,16 @@ def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
         points = json.loads(data, parse_constant=_reject_constant)
     except RecursionError:
         raise CommandError(f"{path}: nested too deeply to be a hints file") from None
-    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
-        raise CommandError(f"cannot read hints file {path}: {err}") from None
+    except FileNotFoundError:
+        raise CommandError(f"hints file {path}: file not found") from None
+    except IsADirectoryError:
+        raise CommandError(f"hints file {path} is a folder") from None
+    except OSError as err:
+        raise CommandError(f"hints file {path} cannot be read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"hints file {path} is not JSON text (an image?)") from None
+    except ValueError as err:  # JSONDecodeError and the refused constants
+        raise CommandError(f"hints file {path} is not valid JSON: {err}") from None
     if not isinstance(points, list):
         raise CommandError(f"{path}: expected a list of {{x, y, radius, rgb}} objects")
     if len(points) > MAX_HINTS:
@@ -199,6 +208,14 @@ def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
             hints.append(_hint(point, height, width))
         except ValueError as err:
             raise CommandError(f"{path}: hint {i} is invalid ({err})") from None
+    painted = sum(  # each disc costs its box, clipped to the image: bound the work
+        min(2 * r + 1, height) * min(2 * r + 1, width) for _x, _y, r, _rgb in hints
+    )
+    if painted > max(MAX_HINT_COVER * height * width, 1 << 24):
+        raise CommandError(
+            f"{path}: the hints' discs would cover the image {painted / (height * width):,.0f} "
+            f"times over; at most {MAX_HINT_COVER} (use fewer or smaller hints)"
+        )
     layer = np.zeros((height, width, 4), np.uint8)
     for x, y, radius, rgb in hints:
         y0, y1 = int(max(0, y - radius)), int(min(height, y + radius + 1))
@@ -242,6 +259,8 @@ def check_outputs(
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise CommandError(f"{what} {path}: the folder {folder} does not exist")
+        if os.path.isdir(path):
+            raise CommandError(f"{what} {path} is a folder: name an image file")
         for source in read:
             if same_file(path, source):
                 raise CommandError(
@@ -255,6 +274,14 @@ def check_outputs(
 
 
 # ---------------------------------------------------------------------------- parsers
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (the usage block is in --help)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
 
 DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
 SIZES = f"{MIN_SIZE}..{MAX_SIZE} px"
@@ -283,12 +310,12 @@ def size_option(parser: argparse.ArgumentParser, default: int, what: str) -> Non
 
 def batch_parser() -> argparse.ArgumentParser:
     """``colorstudio batch TASK IN_DIR OUT_DIR``: one sub-parser (and --help) per task."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="colorstudio batch",
         description="Process a folder tree of photos. Resumable: finished outputs are skipped.",
     )
     tasks = parser.add_subparsers(dest="task", required=True, metavar="TASK", title="tasks")
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("input_dir", help="folder of photos, searched recursively (only read)")
     common.add_argument(
         "output_dir", help="folder for the results, mirroring the input's (not inside it)"

@@ -21,6 +21,7 @@ from colorstudio.cli_args import (
     MIN_TILE,
     SIZES,
     CommandError,
+    Parser,
     batch_parser,
     check_outputs,
     engine_options,
@@ -110,7 +111,7 @@ def _run(build, args, reads: Sequence[str | None] = ()) -> int:
 
 @subcommand("colorize")
 def colorize_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="colorstudio colorize", description="Colourize an image.")
+    parser = Parser(prog="colorstudio colorize", description="Colourize an image.")
     _common(parser)
     parser.add_argument(
         "--hints",
@@ -149,9 +150,7 @@ def colorize_command(argv: Sequence[str]) -> int:
 
 @subcommand("stylize")
 def stylize_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="colorstudio stylize", description="Restyle an image after a painting."
-    )
+    parser = Parser(prog="colorstudio stylize", description="Restyle an image after a painting.")
     _common(parser)
     parser.add_argument("--style", required=True, help="the painting whose style to use")
     parser.add_argument(
@@ -189,7 +188,7 @@ def stylize_command(argv: Sequence[str]) -> int:
 
 @subcommand("restore")
 def restore_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="colorstudio restore",
         description="Repair an old photo: find scratches, dust, cracks, stains, folds and torn "
         "corners (or use --mask), fill them in, and optionally colourize.",
@@ -288,9 +287,7 @@ def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
 
 @subcommand("eval")
 def eval_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="colorstudio eval", description="Evaluate a model on a folder of photos."
-    )
+    parser = Parser(prog="colorstudio eval", description="Evaluate a model on a folder of photos.")
     parser.add_argument("task", choices=["colorize", "style", "restore"], help="what to evaluate")
     parser.add_argument("folder", help="folder of colour photos (ground truth / content)")
     parser.add_argument("--styles", help="folder of paintings (style evaluation)")
@@ -365,7 +362,8 @@ def batch_command(argv: Sequence[str]) -> int:
     try:
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
         check_report(report, Path(args.input_dir), pairs)
-        refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
+        palettes = getattr(args, "reference", [])  # colorize and restore take palettes
+        refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in palettes)
         style = (
             ReferenceImage(load_image(args.style).rgba[..., :3], "style")
             if args.task == "stylize"

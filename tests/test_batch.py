@@ -199,3 +199,13 @@ def test_report_says_when_only_the_first_frame_of_an_animation_was_used(tmp_path
     rows = {os.path.basename(r["file"]): r for r in csv.DictReader(report.open())}
     assert rows["anim.png"]["error"] == "it holds 2 frames; only the first is used"
     assert rows["still.png"]["error"] == ""
+
+
+def test_names_equal_after_unicode_normalisation_do_not_collide(tmp_path):
+    """macOS stores names decomposed: é (NFC) and e + ◌́ (NFD) are one file there."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("caf\u00e9.png", "cafe\u0301.png"):
+        Image.new("RGB", (4, 4)).save(scans / name)
+    outputs = [dst.name for _src, dst in plan(scans, tmp_path / "out")]
+    assert len({o.casefold() for o in outputs}) == 2 and any("(2)" in o for o in outputs)

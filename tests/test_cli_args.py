@@ -180,7 +180,7 @@ def hint(**changes):
         ('[{"x": ' * 100_000, "nested too deeply"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         (json.dumps([hint()] * (MAX_HINTS + 1)), f"at most {MAX_HINTS} are allowed"),
-        ("[{]", "cannot read hints file"),
+        ("[{]", "is not valid JSON"),
     ],
     ids=lambda v: v[:40] if isinstance(v, str) else None,
 )
@@ -259,3 +259,25 @@ def test_output_format_and_folder_are_checked_before_any_work(photo, tmp_path, c
     assert cli.main(["colorize", str(photo), str(tmp_path / "missing" / "out.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not list(tmp_path.glob("out*"))
+
+
+def test_an_output_that_is_a_folder_or_under_a_file_is_refused_before_any_work(tmp_path, capsys):
+    photo = tmp_path / "in.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    (tmp_path / "folder.png").mkdir()
+    assert cli.main(["colorize", str(photo), str(tmp_path / "folder.png")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    Image.new("RGB", (8, 8)).save(scans / "a.png")
+    for out in (photo, photo / "sub"):  # an existing file, and a folder below a file
+        assert cli.main(["batch", "colorize", str(scans), str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "cannot be made" in err and "Traceback" not in err
+
+
+def test_hints_that_would_paint_the_image_many_times_over_are_refused(tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps([{"x": 5, "y": 5, "radius": 1000, "rgb": [1, 2, 3]}] * 40))
+    with pytest.raises(CommandError, match="cover the image .* times over"):
+        hints_from_json(hints, 1000, 1000)

@@ -12,6 +12,7 @@ code can run), checked against the manifest's SHA-256 before loading, and loaded
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -52,11 +53,15 @@ log = logging.getLogger(__name__)
 PACKAGE_ENCODER = {"stylizer_adain": True, "colorizer_lite0": False}
 
 
-def _read_state(path: Path, advice: str = REINSTALL) -> dict[str, torch.Tensor]:
-    """The tensors of a weights file, read with ``weights_only=True``. Torch's own message is
-    left out: it is many lines, and it suggests switching that protection off."""
+def _read_state(
+    path: Path, advice: str = REINSTALL, data: bytes | None = None
+) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file (or of its bytes ``data``, already read and checked),
+    read with ``weights_only=True``. Torch's own message is left out: it is many lines, and it
+    suggests switching that protection off."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        source = path if data is None else io.BytesIO(data)
+        state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception:  # unpickling errors come in many types
         raise ModelError(
             f"{path.name} is not a valid weights file (it holds pickled code or is damaged)",
@@ -86,7 +91,7 @@ def build_and_load(
         config = {**config, "pretrained": PACKAGE_ENCODER[architecture]}
     try:
         model = define_generator(architecture, **config)
-    except (TypeError, KeyError, ValueError) as err:
+    except (TypeError, KeyError, ValueError, RuntimeError, OverflowError, MemoryError) as err:
         raise ModelError(
             f"{source}: the manifest's architecture {architecture!r} with its config does not "
             f"build a network ({_first_line(err)})",
@@ -117,17 +122,19 @@ def load_model(
     path = model_path(entry, models_dir)
     if not path.is_file():
         raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
-    try:
-        actual = sha256_file(path)
+    try:  # read once: the bytes checked are the bytes loaded (no swap between the two)
+        data = path.read_bytes()
     except OSError as err:
         raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
+    actual = hashlib.sha256(data).hexdigest()
     if actual != entry.sha256.lower():
         raise ModelError(
             f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
             f"{actual[:12]}…, the manifest expects {entry.sha256[:12]}…)",
             REINSTALL,
         )
-    model = build_and_load(entry.architecture, entry.config, _read_state(path), path.name)
+    state = _read_state(path, data=data)
+    model = build_and_load(entry.architecture, entry.config, state, path.name)
     return model.to(device).eval()
 
 

@@ -10,7 +10,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -25,11 +25,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.history import History
 from colorstudio.core.io.autosave import (
     Autosaver,
-    RecoveryFile,
     clean_after_crash,
-    discard_recovery,
-    find_recoveries,
-    restore,
 )
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import IMPORT_SUFFIXES, save_image
@@ -41,6 +37,7 @@ from colorstudio.ui.generate_panel import GeneratePanel
 from colorstudio.ui.generation_controller import GenerationController
 from colorstudio.ui.history_panel import HistoryPanel
 from colorstudio.ui.layers_panel import LayersPanel
+from colorstudio.ui.recovery import AutosaveMixin
 from colorstudio.ui.references_panel import ReferencesPanel
 from colorstudio.ui.settings_dialog import EditorSettings, SettingsDialog
 from colorstudio.ui.tool_options import ToolOptionsPanel
@@ -54,7 +51,7 @@ IMAGE_FILTER = "Images and projects (*.ora " + " ".join(f"*{s}" for s in IMPORT_
 MAX_RECENT = 10
 
 
-class MainWindow(QMainWindow):
+class MainWindow(AutosaveMixin, QMainWindow):
     document_changed = Signal()
     autosave_done = Signal(str, str)  # path written, error message
 
@@ -73,6 +70,7 @@ class MainWindow(QMainWindow):
         self.tool_state = ToolState()
         self.path: Path | None = None
         self.exif: bytes | None = None
+        self._loading = False  #: a file is decoding (see open_path)
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
         self.autosaver = Autosaver(recovery_folder, interval)
 
@@ -187,13 +185,23 @@ class MainWindow(QMainWindow):
         """Open an image or a project, decoded off the GUI thread (see :mod:`file_loading`).
         On failure or cancel the current document stays as it was."""
         path = Path(path)
+        if self._loading:  # one file at a time (a drop or a menu while one is decoding)
+            self.statusBar().showMessage("Still opening the previous file", 3000)
+            return False
+        if not self.confirm_discard("opening another file"):
+            return False
         max_pixels = self.editor_settings.max_megapixels * 1_000_000
-        opened = open_in_background(path, max_pixels, self)
+        self._loading = True
+        try:
+            opened = open_in_background(path, max_pixels, self)
+        finally:
+            self._loading = False
         if opened is None:
             self.statusBar().showMessage(f"Opening {path.name} cancelled", 4000)
             return False
-        if isinstance(opened, str):
-            self.show_error(f"Could not open {path.name}: {opened}")
+        if isinstance(opened, str):  # messages mostly begin with the file's name already
+            prefix = "" if opened.startswith(path.name) else f"{path.name}: "
+            self.show_error(f"Could not open {prefix}{opened}")
             return False
         self.set_document(opened.document, opened.project_path, opened.exif)
         if opened.notes:
@@ -357,85 +365,6 @@ class MainWindow(QMainWindow):
         if self.history is not None:
             self.history.redo()
 
-    # ================================================================== autosave & recovery
-    def _on_autosave_timer_timeout(self) -> None:
-        """Autosave in a background thread from a snapshot: encoding a 24 MP project takes seconds
-        and must not freeze the editor. One autosave at a time; the GUI thread polls for the end
-        (no Qt signal is emitted from the plain Python thread)."""
-        doc = self.document
-        if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
-            return
-        snapshot = doc.snapshot()
-        source = str(self.path) if self.path else None
-        self._autosave_future = self._autosave_pool.submit(self.autosaver.save, snapshot, source)
-        self._autosave_poll.start()
-
-    def _on_autosave_poll_timeout(self) -> None:
-        future = self._autosave_future
-        if future is None or not future.done():
-            return
-        self._autosave_poll.stop()
-        self._autosave_future = None
-        error = future.exception()
-        if error is not None:
-            self.show_error(f"Autosave failed: {error}")
-            self.autosave_done.emit("", str(error))
-        else:
-            self.statusBar().showMessage("Autosaved", 2000)
-            self.autosave_done.emit(str(future.result()), "")
-
-    def autosave_now(self, force: bool = True) -> Path | None:
-        doc = self.document
-        if doc is None or not (force or self.autosaver.due(doc)):
-            return None
-        try:
-            return self.autosaver.save(doc, str(self.path) if self.path else None)
-        except OSError as err:
-            self.show_error(f"Autosave failed: {err}")
-            return None
-
-    def pending_recoveries(self) -> list[RecoveryFile]:
-        return find_recoveries(self.autosaver.folder, exclude_session=self.autosaver.session)
-
-    def restore_recovery(self, recovery: RecoveryFile) -> bool:
-        try:
-            loaded = restore(recovery)
-        except FileFormatError as err:
-            self.show_error(str(err))
-            return False
-        source = Path(recovery.source_path) if recovery.source_path else None
-        self.set_document(
-            loaded.document, source if source and source.suffix.lower() == ".ora" else None
-        )
-        loaded.document.mark_dirty()
-        discard_recovery(recovery)
-        self.banner.show_message(f"Recovered {recovery.title}. Save it to keep it.", "info")
-        return True
-
-    def offer_recovery(self) -> None:
-        """Ask (non-blocking) whether to restore what a crashed session left behind."""
-        recoveries = self.pending_recoveries()
-        if not recoveries:
-            return
-        newest = recoveries[0]
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Recover unsaved work?",
-            f"ColorStudio closed unexpectedly. Restore {newest.title}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-            self,
-        )
-        box.setObjectName("recovery_box")
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.finished.connect(lambda result: self._on_recovery_box_finished(result, newest))
-        box.show()
-
-    def _on_recovery_box_finished(self, result: int, recovery: RecoveryFile) -> None:
-        if result == QMessageBox.StandardButton.Yes:
-            self.restore_recovery(recovery)
-        elif result == QMessageBox.StandardButton.Discard:
-            discard_recovery(recovery)
-
     # ================================================================== misc
     def show_error(self, text: str) -> None:
         log.warning(text)
@@ -524,21 +453,27 @@ class MainWindow(QMainWindow):
         if urls:
             self.open_path(urls[0])
 
+    def confirm_discard(self, doing: str) -> bool:
+        """True when the current document may be replaced: it is saved, or the user saves it or
+        chooses to discard its changes (``doing``: "closing", "opening another file")."""
+        if self.document is None or not self.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save changes before {doing}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event) -> None:
-        if self.document is not None and self.document.dirty:
-            answer = QMessageBox.question(
-                self,
-                "Unsaved changes",
-                "Save changes before closing?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel or (
-                answer == QMessageBox.StandardButton.Save and not self.save()
-            ):
-                event.ignore()
-                return
+        if self._loading or not self.confirm_discard("closing"):
+            event.ignore()
+            return
         self.shutdown()
         event.accept()
 

@@ -2,13 +2,14 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
 
 from colorstudio.core.document import Document
 from colorstudio.core.io import ora
-from colorstudio.core.io.atomic import atomic_write, atomic_write_bytes
+from colorstudio.core.io.atomic import HOST, atomic_write, atomic_write_bytes
 from colorstudio.core.io.autosave import (
     Autosaver,
     RecoveryFile,
@@ -127,15 +128,34 @@ def test_live_session_autosave_cannot_be_restored_or_deleted(tmp_path, rng):
 
 
 def test_start_up_cleans_unfinished_writes_of_dead_processes(tmp_path):
-    dead = tmp_path / ".abc.ora.999999999-x1y2.part"  # no such pid
+    dead = tmp_path / f".abc.ora.999999999-{HOST}-x1y2.part"  # this computer, no such pid
     dead.write_bytes(b"half a project")
-    mine = tmp_path / f".abc.ora.{os.getpid()}-zz.part"  # a write in progress, this process
+    mine = tmp_path / f".abc.ora.{os.getpid()}-{HOST}-zz.part"  # a write in progress here
     mine.write_bytes(b"being written")
+    elsewhere = tmp_path / ".abc.ora.999999999-0badc0de-zz.part"  # another computer's write
+    elsewhere.write_bytes(b"being written over a shared folder")
+    ancient = tmp_path / ".abc.ora.1-0badc0de-old.part"
+    ancient.write_bytes(b"left two days ago")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(ancient, (two_days_ago, two_days_ago))
     orphan_lock = tmp_path / "0123456789ab.lock"
     orphan_lock.write_bytes(b"")
     clean_after_crash(tmp_path)
-    assert not dead.exists() and not orphan_lock.exists()
-    assert mine.exists()
+    assert not dead.exists() and not ancient.exists() and not orphan_lock.exists()
+    assert mine.exists() and elsewhere.exists()
+
+
+def test_a_lock_file_that_cannot_be_opened_counts_as_live(tmp_path, rng):
+    doc = Document.from_rgba(rng.integers(0, 256, (4, 4, 4), dtype=np.uint8))
+    doc.mark_dirty()
+    saver = Autosaver(tmp_path)
+    saver.save(doc, None)
+    saver._lock.release()  # the session died…
+    saver._lock.path.unlink()
+    saver._lock.path.mkdir()  # …and its lock file cannot be opened (here: a folder)
+    assert find_recoveries(tmp_path) == []  # neither offered nor deleted
+    clean_after_crash(tmp_path)
+    assert saver.project_path.exists()
 
 
 def test_atomic_write_that_fails_verification_keeps_the_old_file(tmp_path):

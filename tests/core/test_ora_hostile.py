@@ -30,12 +30,24 @@ def small_doc(rng, width=9, height=7) -> Document:
 
 
 @pytest.mark.parametrize(
-    "name", ["grandma\udce9", "tab\there", "bell\x07", "nul\x00", "\ufffe\uffff", "a\r\nb", '&<>"']
+    "name",
+    [
+        "grandma\udce9",
+        "tab\there",
+        "bell\x07",
+        "nul\x00",
+        "\ufffe\uffff",
+        "a\r\nb",
+        '&<>"',
+        "\ud83d\ude00 a high and a low surrogate, apart",  # JSON would merge them into one
+        "long " * 2000,
+    ],
 )
 def test_names_xml_cannot_hold_save_and_reopen_exactly(tmp_path, rng, name):
     doc = small_doc(rng)
     doc.layers[0].name = name
     doc.layers[0].id = name + "-id"
+    doc.masks.append(Layer(name, np.zeros((7, 9), np.uint8), kind=LayerKind.MASK, id=name))
     path = tmp_path / "p.ora"
     save_ora(doc, path)
     with zipfile.ZipFile(path) as zf:
@@ -43,6 +55,7 @@ def test_names_xml_cannot_hold_save_and_reopen_exactly(tmp_path, rng, name):
     assert root.find("stack/layer").get("name")  # a readable stand-in
     reopened = load_ora(path).document
     assert reopened.layers[0].name == name and reopened.layers[0].id == name + "-id"
+    assert reopened.masks[0].name == name and reopened.masks[0].id == name
 
 
 def test_masks_with_one_id_or_a_path_like_id_all_survive(tmp_path, rng):
@@ -199,22 +212,42 @@ def test_layer_image_far_larger_than_its_canvas_is_refused_from_its_header(tmp_p
         load_ora(tmp_path / "p.ora")
 
 
-def test_many_layers_on_one_tiny_png_exceed_the_project_budget(tmp_path):
+def test_a_layer_hanging_off_a_small_canvas_still_opens(tmp_path):
+    """Krita and MyPaint keep off-canvas pixels: a pasted photo wider than the canvas."""
+    stack = b'<image w="100" h="100"><stack><layer name="L" src="data/a.png" x="-50"/>'
+    stack += b"</stack></image>"
+    photo = np.full((120, 300, 4), 200, np.uint8)
+    write_zip(tmp_path / "p.ora", {"stack.xml": stack, "data/a.png": png(photo, "RGBA")})
+    layer = load_ora(tmp_path / "p.ora").document.layers[0].pixels
+    assert layer.shape == (100, 100, 4) and (layer == 200).all()
+
+
+def test_project_memory_is_held_to_the_budget_before_anything_is_decoded(tmp_path, monkeypatch):
+    from colorstudio.core.io import ora_read
+
     layers = b'<layer name="L" src="data/a.png"/>' * 100
     stack = b'<image w="2000" h="2000"><stack>' + layers + b"</stack></image>"
-    write_zip(
-        tmp_path / "p.ora",
-        {"stack.xml": stack, "data/a.png": png(np.zeros((1, 1, 4), np.uint8), "RGBA")},
-    )
-    with pytest.raises(ProjectFileError, match="GiB of memory to open"):
+    tiny = png(np.zeros((1, 1, 4), np.uint8), "RGBA")
+    write_zip(tmp_path / "p.ora", {"stack.xml": stack, "data/a.png": tiny})
+    monkeypatch.setattr(ora_read, "memory_budget", lambda: 1 << 30)  # a 2 GB machine
+    with pytest.raises(ProjectFileError, match=r"1.5 GiB of memory to open .* allows 1.0 GiB"):
         load_ora(tmp_path / "p.ora")
-    # the same project within a smaller canvas opens
     small = stack.replace(b'w="2000" h="2000"', b'w="200" h="200"')
-    write_zip(
-        tmp_path / "q.ora",
-        {"stack.xml": small, "data/a.png": png(np.zeros((1, 1, 4), np.uint8), "RGBA")},
-    )
+    write_zip(tmp_path / "q.ora", {"stack.xml": small, "data/a.png": tiny})
     assert len(load_ora(tmp_path / "q.ora").document.layers) == 100
+
+
+def test_a_project_this_computer_saved_it_opens_again(tmp_path, rng, monkeypatch):
+    """The save's check and opening agree on every limit that depends on the document."""
+    from colorstudio.core.io import ora_read
+
+    doc = small_doc(rng, 300, 200)
+    for i in range(11):
+        doc.layers.append(Layer(f"l{i}", rng.integers(0, 256, (200, 300, 4), np.uint8)))
+    needed = 4 * 300 * 200 * 13
+    monkeypatch.setattr(ora_read, "memory_budget", lambda: needed)
+    save_ora(doc, tmp_path / "p.ora")
+    assert len(load_ora(tmp_path / "p.ora", max_pixels=300 * 200).document.layers) == 12
 
 
 def test_member_read_is_limited_by_what_its_header_allows(tmp_path):

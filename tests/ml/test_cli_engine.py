@@ -118,7 +118,16 @@ def test_stylize_with_an_exported_model(tmp_path, photo, random_stylizer, capsys
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "argument --detail: must be within 0..1, not 1.5" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1  # one line; the usage is in --help
     assert not out.exists()
+    # the same model over a folder: batch stylize (it read colorize's --reference and crashed)
+    scans, styled = tmp_path / "scans", tmp_path / "styled"
+    scans.mkdir()
+    Image.open(photo).save(scans / "a.png")
+    batch = ["batch", "stylize", str(scans), str(styled), "--style", str(painting)]
+    assert cli.main([*batch, "--models", str(models), "--size", "96"]) == 0
+    with Image.open(styled / "a.png") as im:
+        assert im.size == (120, 90)
 
 
 def test_errors_are_one_line(tmp_path, photo, capsys):
@@ -158,7 +167,7 @@ def test_errors_are_one_line(tmp_path, photo, capsys):
     [
         ("[" * 100_000, "nested too deeply to be a hints file"),
         ('[{"x": 30, "y": 45, "radius": 1e200, "rgb": [200, 40, 40]}]', "radius must be above 0"),
-        ('[{"x": 30, "y": 45, "radius": NaN, "rgb": [200, 40, 40]}]', "NaN is not a number"),
+        ('[{"x": 30, "y": 45, "radius": NaN, "rgb": [200, 40, 40]}]', "NaN is not allowed"),
     ],
 )
 def test_colorize_refuses_bad_hints_in_one_line(tmp_path, photo, capsys, text, message):

@@ -306,3 +306,40 @@ def test_tests_write_settings_and_recent_files_only_into_their_temporary_folder(
     window.open_path(photo)
     assert window.recent_files()  # something was written…
     assert QSettings("ColorStudio", "ColorStudio").fileName().startswith(str(tmp_path))  # …here
+
+
+def test_opening_another_file_asks_before_dropping_unsaved_changes(
+    window, photo, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.open_path(photo)
+    doc = window.document
+    doc.mark_dirty()
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+    asked = []
+
+    def question(parent, title, text, buttons):
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    assert not window.open_path(photo)  # Cancel: nothing happens
+    assert window.document is doc and doc.dirty
+    assert window.open_path(photo)  # Discard: the file opens
+    assert window.document is not doc
+    assert asked == ["Save changes before opening another file?"] * 2
+
+
+def test_recovered_work_is_in_this_sessions_autosave_before_the_old_copy_goes(
+    make_window, window, photo
+):
+    window.open_path(photo)
+    window.document.mark_dirty()
+    assert window.autosave_now() is not None
+    window.autosaver._lock.release()  # the first session crashes
+    second = make_window()
+    (recovery,) = second.pending_recoveries()
+    assert second.restore_recovery(recovery)
+    assert not recovery.project_path.exists()  # the crashed session's copy is gone…
+    assert second.autosaver.project_path.is_file()  # …because this session's copy exists

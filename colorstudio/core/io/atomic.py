@@ -1,16 +1,20 @@
 """Atomic file replacement: write beside, fsync, verify, rename — a crash never damages the old
 file, and a write that does not read back never replaces it.
 
-The temporary file is ``.<name>.<pid>-<random>.part`` beside the target. A process killed while
-writing leaves it behind; :func:`clean_stale_parts` (run before every write of the same target
-and at start-up) removes those whose process is gone.
+The temporary file is ``.<name>.<pid>-<host>-<random>.part`` beside the target (``host``: a
+short hash of this computer's name). A process killed while writing leaves it behind;
+:func:`clean_stale_parts` (run before every write of the same target and at start-up) removes
+this computer's parts whose process is gone, and anyone's over a day old — a part written from
+another computer (a shared folder) is never judged by this computer's process ids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 STALE_AFTER_S = 24 * 3600  #: a .part this old is stale even if its pid is alive (pid reuse)
+HOST = hashlib.sha1(socket.gethostname().encode(errors="replace")).hexdigest()[:8]
 
 
 @contextlib.contextmanager
@@ -35,7 +40,7 @@ def atomic_write(
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_parts(target.parent, target.name)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}-", suffix=".part", dir=target.parent
+        prefix=f".{target.name}.{os.getpid()}-{HOST}-", suffix=".part", dir=target.parent
     )
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -78,11 +83,12 @@ def clean_stale_parts(folder: str | os.PathLike[str], name: str | None = None) -
     pattern = f".{glob.escape(name)}.*.part" if name else ".*.part"
     with contextlib.suppress(OSError):
         for part in Path(folder).glob(pattern):
-            pid_text = part.name[: -len(".part")].rsplit(".", 1)[-1].split("-", 1)[0]
+            pid, _, rest = part.name[: -len(".part")].rsplit(".", 1)[-1].partition("-")
+            host = rest.partition("-")[0]
             try:
                 age = time.time() - part.stat().st_mtime
-                alive = pid_text.isdigit() and process_alive(int(pid_text))
-                if not alive or age > STALE_AFTER_S:
+                mine = host == HOST and pid.isdigit()
+                if age > STALE_AFTER_S or (mine and not process_alive(int(pid))):
                     part.unlink()
                     removed.append(part)
             except OSError:

@@ -40,22 +40,40 @@ class SessionLock:
         self._handle = None
 
     def acquire(self) -> bool:
-        """Take the lock without waiting; False when another process (or handle) holds it."""
+        """Take the lock without waiting; False when another process (or handle) holds it, or
+        the lock file cannot be opened (then nothing that belongs to it may be touched)."""
         if self._handle is not None:
             return True
-        handle = open(self.path, "a+b")  # noqa: SIM115 - held open while locked
-        try:
-            _lock(handle)
-        except OSError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
+        for _attempt in range(3):
+            try:
+                handle = open(self.path, "a+b")  # noqa: SIM115 - held open while locked
+            except OSError as err:
+                log.warning("cannot open the lock file %s: %s", self.path, err)
+                return False
+            try:
+                _lock(handle)
+            except OSError:
+                handle.close()
+                return False
+            if _same_file(handle, self.path):
+                self._handle = handle
+                return True
+            handle.close()  # the file was removed or replaced between open and lock: again
+        return False
 
     def release(self) -> None:
         if self._handle is not None:
             self._handle.close()  # closing drops the lock
             self._handle = None
+
+
+def _same_file(handle, path: Path) -> bool:
+    """Whether the open ``handle`` is still the file ``path`` names."""
+    try:
+        opened, named = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
 
 
 if os.name == "posix":
@@ -128,6 +146,7 @@ class Autosaver:
 
     def save(self, doc: Document, source_path: str | None, now: float | None = None) -> Path:
         """Write the recovery copy now (atomically). Returns its path."""
+        self.last_save = time.monotonic() if now is None else now  # a failure waits too
         self.folder.mkdir(parents=True, exist_ok=True)
         if not self._lock.acquire():
             raise OSError(f"the recovery file {self._lock.path.name} is locked by another process")
@@ -220,7 +239,10 @@ def clean_after_crash(
     clean_stale_parts(folder)
     for lock_path in folder.glob("*.lock"):
         session = lock_path.stem
-        orphan = not (folder / f"{session}.ora").exists()
-        if orphan and not session_is_live(folder, session):
+        if (folder / f"{session}.ora").exists():
+            continue
+        probe = SessionLock(lock_path)
+        if probe.acquire():  # removed only while held: a session starting now gets a new file
             with contextlib.suppress(OSError):
                 lock_path.unlink()
+            probe.release()

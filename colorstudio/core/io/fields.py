@@ -4,7 +4,10 @@ A file's data is read through :class:`Fields`, which checks each value's type an
 raises one :class:`~colorstudio.core.io.errors.ProjectFileError` naming the file, the entry and
 the field; a wrong type never reaches the document as a ``TypeError`` later. Names and ids may be
 any Unicode string: :func:`xml_safe` gives the text XML 1.0 can hold, and the exact string
-travels as an escaped JSON literal beside it (:func:`exact_json`, :func:`from_exact_json`).
+travels beside it (:func:`exact_json`, :func:`from_exact_json`). A string with surrogate code
+points (a file name's undecodable byte) is written as the list of its code points
+(:func:`to_json_text`), since JSON would merge a high and a low surrogate into one character.
+Lengths are bounded by the size limits of the files they come in, not here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from colorstudio.core.io.errors import ProjectFileError
 
 #: Characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-MAX_TEXT = 4096  #: longest name or id a project may hold (characters)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def xml_safe(text: str) -> str:
@@ -26,9 +29,25 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def to_json_text(text: str) -> str | list[int]:
+    """``text`` as JSON can carry it exactly: itself, or its code points if it has surrogates."""
+    return [ord(c) for c in text] if _SURROGATE.search(text) else text
+
+
+def from_json_text(value: object) -> str | None:
+    """The string :func:`to_json_text` wrote; None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(
+        isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 0x10FFFF for c in value
+    ):
+        return "".join(map(chr, value))
+    return None
+
+
 def exact_json(text: str) -> str | None:
     """An ASCII JSON literal of ``text`` when :func:`xml_safe` would change it, else None."""
-    return None if xml_safe(text) == text else json.dumps(text)
+    return None if xml_safe(text) == text else json.dumps(to_json_text(text))
 
 
 def from_exact_json(literal: str | None) -> str | None:
@@ -36,10 +55,9 @@ def from_exact_json(literal: str | None) -> str | None:
     if not literal:
         return None
     try:
-        value = json.loads(literal)
+        return from_json_text(json.loads(literal))
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, str) and len(value) <= MAX_TEXT else None
 
 
 class Fields:
@@ -57,15 +75,16 @@ class Fields:
         )
 
     def text(self, key: str, default: str | None = None) -> str:
-        """A string of at most MAX_TEXT characters (``default`` when absent or null)."""
+        """A string, as :func:`to_json_text` writes it (``default`` when absent or null)."""
         value = self.data.get(key)
         if value is None:
             if default is None:
                 raise ProjectFileError(f"{self.where}: {key!r} is missing")
             return default
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise self._fail(key, f"a string of at most {MAX_TEXT} characters")
-        return value
+        text = from_json_text(value)
+        if text is None:
+            raise self._fail(key, "a string")
+        return text
 
     def optional_text(self, key: str) -> str | None:
         return None if self.data.get(key) is None else self.text(key)

@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ _REFUSED_SIGNATURES = (
     (b"\xff\x4f\xff\x51", "a JPEG 2000 image"),
     (b"<?xml", "an XML/SVG file"),
     (b"<svg", "an SVG drawing"),
-    (b"PK\x03\x04", "a zip archive (an .ora project is opened as a project, by its extension)"),
+    (b"PK\x03\x04", "a zip archive, not an image"),
 )
 
 _ORIENTATION_TAG = 0x0112
@@ -104,22 +105,48 @@ def check_dimensions(width: int, height: int, max_pixels: int, what: str) -> Non
         raise ImageTooLargeError(
             f"{what} has {width * height / 1e6:,.0f} megapixels, over the limit of "
             f"{max_pixels / 1e6:,.0f} MP (it may be a decompression bomb). The limit can be "
-            f"raised in Settings ▸ Largest image if the file is genuine."
+            f"raised in the editor (File ▸ Settings… ▸ Largest image) if the file is genuine."
         )
 
 
 def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportedImage:
     """Decode an image file. Raises a :class:`FileFormatError` subclass with a readable message."""
     path = Path(path)
+    size = regular_file_size(path)
+    if size > max_file_bytes(max_pixels):
+        raise ImageTooLargeError(
+            f"{path.name} is {size / 2**30:.1f} GiB, larger than any image within the limit of "
+            f"{max_pixels / 1e6:,.0f} MP could be"
+        )
     try:
         data = path.read_bytes()
+    except MemoryError:
+        raise ImageTooLargeError(f"{path.name} is too large to read into memory") from None
+    except OSError as err:
+        raise UnreadableImageError(f"{path.name} cannot be read: {err.strerror or err}") from None
+    return decode_image(data, path.name, max_pixels)
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest file an image within ``max_pixels`` can be: uncompressed 16-bit RGBA (TIFF,
+    BMP) and a margin for metadata."""
+    return 8 * max_pixels + (64 << 20)
+
+
+def regular_file_size(path: Path) -> int:
+    """The size of ``path``; an UnreadableImageError unless it is a regular file (a FIFO or a
+    device would block or never end)."""
+    try:
+        status = path.stat()
     except FileNotFoundError:
         raise UnreadableImageError(f"{path.name}: file not found") from None
-    except IsADirectoryError:
-        raise UnreadableImageError(f"{path.name} is a folder, not an image") from None
     except OSError as err:
-        raise UnreadableImageError(f"{path.name} cannot be read: {err.strerror}") from None
-    return decode_image(data, path.name, max_pixels)
+        raise UnreadableImageError(f"{path.name} cannot be read: {err.strerror or err}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise UnreadableImageError(f"{path.name} is a folder, not an image")
+    if not stat.S_ISREG(status.st_mode):
+        raise UnreadableImageError(f"{path.name} is not a regular file (a pipe or a device?)")
+    return status.st_size
 
 
 def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportedImage:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from colorstudio.core.document import Document
 from colorstudio.core.io.errors import ProjectFileError, UnreadableImageError
-from colorstudio.core.io.images import DEFAULT_MAX_PIXELS, load_image
+from colorstudio.core.io.images import DEFAULT_MAX_PIXELS, load_image, regular_file_size
 from colorstudio.core.io.ora import load_ora
 
 _ZIP_SIGNATURE = b"PK\x03\x04"
@@ -31,13 +31,10 @@ class OpenedFile:
 def open_file(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> OpenedFile:
     """Read ``path`` into a new Document. Raises a FileFormatError subclass (one line)."""
     path = Path(path)
+    regular_file_size(path)  # a FIFO would block the open below
     try:
         with open(path, "rb") as handle:
             head = handle.read(4)
-    except FileNotFoundError:
-        raise UnreadableImageError(f"{path.name}: file not found") from None
-    except IsADirectoryError:
-        raise UnreadableImageError(f"{path.name} is a folder, not an image") from None
     except OSError as err:
         raise UnreadableImageError(f"{path.name} cannot be read: {err.strerror or err}") from None
     if head == _ZIP_SIGNATURE:

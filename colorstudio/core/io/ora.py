@@ -37,7 +37,7 @@ from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document, DocumentError
 from colorstudio.core.io.atomic import atomic_write
 from colorstudio.core.io.errors import FileFormatError, ProjectFileError
-from colorstudio.core.io.fields import exact_json, xml_safe
+from colorstudio.core.io.fields import exact_json, to_json_text, xml_safe
 from colorstudio.core.io.images import DEFAULT_MAX_PIXELS, decode_image
 from colorstudio.core.io.ora_read import (
     FORMAT_VERSION,
@@ -107,7 +107,8 @@ def save_ora(doc: Document, path: str | os.PathLike[str], compress_level: int = 
     ProjectFileError when the written file does not read back)."""
 
     def verify(written: Path) -> None:
-        plan = verify_ora(written, max_pixels=1 << 62)  # our own file: only its structure
+        # the structure only: the user's work is saved even past the limits for opening files
+        plan = verify_ora(written, max_pixels=1 << 62, budget=1 << 62)
         _check_matches(plan, doc, Path(path).name)
 
     with atomic_write(path, verify=verify) as handle:
@@ -176,8 +177,8 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
         zf.writestr(src, _png_bytes(mcrop, "L", level), zipfile.ZIP_STORED)
         masks.append(
             {
-                "id": mask.id,
-                "name": mask.name,
+                "id": to_json_text(mask.id),
+                "name": to_json_text(mask.name),
                 "src": src,
                 "x": mx,
                 "y": my,
@@ -190,8 +191,8 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
         src = f"colorstudio/references/reference-{index:03d}.png"
         zf.writestr(src, _png_bytes(ref.image, "RGB", level), zipfile.ZIP_STORED)
         entry = {
-            "id": ref.id,
-            "name": ref.name,
+            "id": to_json_text(ref.id),
+            "name": to_json_text(ref.name),
             "src": src,
             "role": ref.role.value,
             "strength": ref.strength,
@@ -206,8 +207,8 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
         "format": "colorstudio-project",
         "format_version": FORMAT_VERSION,
         "hint": {
-            "id": doc.hint.id,
-            "name": doc.hint.name,
+            "id": to_json_text(doc.hint.id),
+            "name": to_json_text(doc.hint.name),
             "src": "colorstudio/hint.png",
             "x": x,
             "y": y,
@@ -216,7 +217,10 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
         },
         "masks": masks,
         "references": references,
-        "editor_state": doc.editor_state,
+        "editor_state": {
+            key: to_json_text(value) if isinstance(value, str) else value
+            for key, value in doc.editor_state.items()
+        },
     }
     zf.writestr(PROJECT_JSON, json.dumps(project, indent=1), zipfile.ZIP_DEFLATED)
 
@@ -234,8 +238,10 @@ def load_ora(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS)
             return _build(archive, plan, limits, max_pixels)
     except ProjectFileError:
         raise
-    except FileFormatError as err:
-        raise ProjectFileError(f"{name}: {err}") from None
+    except FileFormatError as err:  # an image's limits: say which file, once
+        message = str(err)
+        message = message if message.startswith(name) else f"{name}: {message}"
+        raise ProjectFileError(message) from None
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         raise ProjectFileError(f"{name} is damaged ({err})") from None
 

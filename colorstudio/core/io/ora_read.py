@@ -4,9 +4,12 @@
    :class:`ProjectPlan` — every value type- and range-checked (:mod:`fields`), layer groups
    flattened iteratively to a bounded depth, member names confined to the archive. No pixels.
 2. **Budget** (:func:`check_budget`): each image member's size is read from its PNG header,
-   never from decoding it; an image larger than twice the canvas on a side is refused (what lies
-   beyond the canvas is cut off on loading anyway), and the memory the whole document would
-   take is held to a budget derived from the single-image limit.
+   never from decoding it. A layer image may hang off the canvas (Krita and MyPaint keep
+   off-canvas pixels; they are cut off on loading), but one over ``ENLARGEMENT`` times the
+   canvas's area (and over ``ENLARGEMENT_FLOOR`` pixels) is refused as a likely bomb; the memory
+   the whole document would take is held to a share of this machine's memory, so a project that
+   could be edited here opens here, and one that could not is refused before anything is
+   allocated.
 3. **Pixels**: each member is read with a byte limit derived from its header, then decoded.
 
 :func:`verify_ora` runs steps 1 and 2 plus the archive's CRCs: every save checks the file it
@@ -18,15 +21,17 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import stat
 import struct
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 from colorstudio.core.io.errors import ProjectFileError
-from colorstudio.core.io.fields import MAX_TEXT, Fields, from_exact_json
+from colorstudio.core.io.fields import Fields, from_exact_json
 from colorstudio.core.io.images import DEFAULT_MAX_PIXELS, check_dimensions
 
 MIMETYPE = b"image/openraster"
@@ -39,11 +44,13 @@ OPS = ("svg:src-over", "svg:multiply", "svg:screen", "svg:overlay", "svg:color",
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 1 << 30  #: 1 GiB uncompressed for any one member
 MAX_TOTAL_BYTES = 4 << 30  #: 4 GiB uncompressed for the whole archive
-MAX_XML_BYTES = 16 << 20
+MAX_XML_BYTES = 4 << 20  #: stack.xml, project.json: 4,096 layers take about 1 MB
 MAX_GROUP_DEPTH = 64  #: layer groups nested deeper than this are refused
 MAX_NODES = 4096  #: layers, masks or references in one project
-#: A project may take this many times the single-image limit's memory (RGBA, 4 bytes a pixel).
-PROJECT_BUDGET_IMAGES = 2
+ENLARGEMENT = 4  #: a canvas image may have at most this many times the canvas's pixels…
+ENLARGEMENT_FLOOR = 16_000_000  #: …unless it is this small (small canvases, pasted photos)
+MEMORY_SHARE = 0.5  #: a project may take at most this share of the machine's memory
+FALLBACK_MEMORY = 8 << 30  #: the memory assumed where the system does not say
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  #: PNG colour type -> channels
 
@@ -182,8 +189,10 @@ def open_archive(path: str | os.PathLike[str]) -> tuple[zipfile.ZipFile, str]:
     """Open ``path`` as a zip; one ProjectFileError for a missing, empty or non-zip file."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size == 0:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise ProjectFileError(f"{path.name} is not a regular file")
+        if status.st_size == 0:
             raise ProjectFileError(f"{path.name} is empty (0 bytes)")
         return zipfile.ZipFile(path), path.name
     except ProjectFileError:
@@ -232,13 +241,33 @@ def read_plan(archive: Archive, max_pixels: int = DEFAULT_MAX_PIXELS) -> Project
 
 
 def _parse_stack(xml: bytes, name: str) -> ET.Element:
-    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+    """Parse stack.xml with document type declarations refused by the parser itself (in any
+    encoding): projects never need entities, and they are how XML bombs work."""
+
+    def refuse(*_args) -> None:
         raise ProjectFileError(
-            f"{name}: stack.xml declares entities, which projects never need — refusing"
+            f"{name}: stack.xml declares a document type or entities, which projects never "
+            "need — refusing"
         )
+
+    def clark(tag: str) -> str:  # "ns}local" -> "{ns}local", as ElementTree names it
+        return "{" + tag if "}" in tag else tag
+
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = lambda tag, attrs: builder.start(
+        clark(tag), {clark(k): v for k, v in attrs.items()}
+    )
+    parser.EndElementHandler = lambda tag: builder.end(clark(tag))
+    parser.CharacterDataHandler = builder.data
     try:
-        root = ET.fromstring(xml)
-    except (ET.ParseError, RecursionError) as err:
+        parser.Parse(xml, True)
+        root = builder.close()
+    except ProjectFileError:
+        raise
+    except (expat.ExpatError, RecursionError, ValueError, LookupError, AssertionError) as err:
         raise ProjectFileError(f"{name}: stack.xml is not valid XML ({err})") from None
     if root.tag != "image":
         raise ProjectFileError(f"{name}: stack.xml does not describe an image")
@@ -296,7 +325,7 @@ def _attribute_text(element: ET.Element, attribute: str, exact: str) -> str | No
     """An attribute's text, or the exact string stored beside it when XML could not hold it."""
     value = from_exact_json(element.get(f"{{{NS}}}{exact}"))
     value = element.get(attribute) if value is None else value
-    return None if value is None else value[:MAX_TEXT]
+    return value
 
 
 def _layer_plan(element: ET.Element, opacity: float, visible: bool, name: str) -> NodePlan:
@@ -378,15 +407,27 @@ def _node(
 
 
 # ====================================================================== budget
-def check_budget(archive: Archive, plan: ProjectPlan, max_pixels: int) -> dict[str, int]:
+def memory_budget() -> int:
+    """Bytes a project's pixels may take: MEMORY_SHARE of this machine's physical memory."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        total = FALLBACK_MEMORY
+    return int(MEMORY_SHARE * (total if total > 0 else FALLBACK_MEMORY))
+
+
+def check_budget(
+    archive: Archive, plan: ProjectPlan, max_pixels: int, budget: int | None = None
+) -> dict[str, int]:
     """Step 2: refuse a project whose images or total memory exceed the limits, from the PNG
-    headers alone. Returns each member's byte limit for step 3."""
+    headers alone (``budget``: bytes, default :func:`memory_budget`). Returns each member's
+    byte limit for step 3."""
     canvas = plan.width * plan.height
     limits: dict[str, int] = {}
     needed = 4 * canvas * (len(plan.layers) + 1)  # the layers and the hint layer
     for member in plan.images():
         width, height, limit = archive.png_size(member)
-        if member.canvas and (width > 2 * plan.width or height > 2 * plan.height):
+        if member.canvas and width * height > max(ENLARGEMENT * canvas, ENLARGEMENT_FLOOR):
             raise ProjectFileError(
                 f"{archive.name}: {member.what} is {width:,} x {height:,} px on a "
                 f"{plan.width:,} x {plan.height:,} canvas — refusing (a decompression bomb?)"
@@ -397,17 +438,19 @@ def check_budget(archive: Archive, plan: ProjectPlan, max_pixels: int) -> dict[s
             needed += canvas
         elif not member.canvas:
             needed += member.bytes_per_pixel * width * height
-    budget = 4 * PROJECT_BUDGET_IMAGES * max_pixels
+    budget = memory_budget() if budget is None else budget
     if needed > budget:
         raise ProjectFileError(
             f"{archive.name} would take {needed / 2**30:.1f} GiB of memory to open "
             f"({len(plan.layers)} layers of {plan.width:,} x {plan.height:,} px and more); "
-            f"the limit is {budget / 2**30:.1f} GiB (it may be a decompression bomb)"
+            f"this computer allows {budget / 2**30:.1f} GiB (half its memory)"
         )
     return limits
 
 
-def verify_ora(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> ProjectPlan:
+def verify_ora(
+    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, budget: int | None = None
+) -> ProjectPlan:
     """Check a written project without decoding its pixels: every member's CRC, stack.xml and
     project.json parse and validate, every referenced image exists with a sound PNG header
     within the limits. Returns the plan; raises ProjectFileError."""
@@ -421,5 +464,5 @@ def verify_ora(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             raise ProjectFileError(f"{name}: {damaged} is damaged (CRC mismatch)")
         archive = Archive(zf, name)
         plan = read_plan(archive, max_pixels)
-        check_budget(archive, plan, max_pixels)
+        check_budget(archive, plan, max_pixels, budget)
         return plan

@@ -1,0 +1,108 @@
+"""Autosave and crash recovery for the main window (a mixin: the window owns the state).
+
+The window provides ``document``, ``path``, ``autosaver``, ``_autosave_pool``,
+``_autosave_future``, ``_autosave_poll``, ``autosave_done``, ``banner``, ``set_document`` and
+``show_error``; everything here runs on the GUI thread except the autosave itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from colorstudio.core.io.autosave import (
+    RecoveryFile,
+    discard_recovery,
+    find_recoveries,
+    restore,
+)
+from colorstudio.core.io.errors import FileFormatError
+
+
+class AutosaveMixin:
+    def _on_autosave_timer_timeout(self) -> None:
+        """Autosave in a background thread from a snapshot: encoding a 24 MP project takes seconds
+        and must not freeze the editor. One autosave at a time; the GUI thread polls for the end
+        (no Qt signal is emitted from the plain Python thread)."""
+        doc = self.document
+        if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
+            return
+        snapshot = doc.snapshot()
+        source = str(self.path) if self.path else None
+        self._autosave_future = self._autosave_pool.submit(self.autosaver.save, snapshot, source)
+        self._autosave_poll.start()
+
+    def _on_autosave_poll_timeout(self) -> None:
+        future = self._autosave_future
+        if future is None or not future.done():
+            return
+        self._autosave_poll.stop()
+        self._autosave_future = None
+        error = future.exception()
+        if error is not None:
+            self.show_error(f"Autosave failed: {error}")
+            self.autosave_done.emit("", str(error))
+        else:
+            self.statusBar().showMessage("Autosaved", 2000)
+            self.autosave_done.emit(str(future.result()), "")
+
+    def autosave_now(self, force: bool = True) -> Path | None:
+        doc = self.document
+        if doc is None or not (force or self.autosaver.due(doc)):
+            return None
+        try:
+            return self.autosaver.save(doc, str(self.path) if self.path else None)
+        except (OSError, FileFormatError) as err:
+            self.show_error(f"Autosave failed: {err}")
+            return None
+
+    def pending_recoveries(self) -> list[RecoveryFile]:
+        return find_recoveries(self.autosaver.folder, exclude_session=self.autosaver.session)
+
+    def restore_recovery(self, recovery: RecoveryFile) -> bool:
+        try:
+            loaded = restore(recovery)
+        except FileFormatError as err:
+            self.show_error(str(err))
+            return False
+        source = Path(recovery.source_path) if recovery.source_path else None
+        self.set_document(
+            loaded.document, source if source and source.suffix.lower() == ".ora" else None
+        )
+        loaded.document.mark_dirty()
+        if self.autosave_now() is not None:  # the work is in this session's autosave first…
+            self._discard(recovery)  # …then the crashed session's copy goes
+        self.banner.show_message(f"Recovered {recovery.title}. Save it to keep it.", "info")
+        return True
+
+    def _discard(self, recovery: RecoveryFile) -> None:
+        try:
+            discard_recovery(recovery)
+        except FileFormatError as err:  # it belongs to a running ColorStudio after all
+            self.show_error(str(err))
+
+    def offer_recovery(self) -> None:
+        """Ask (non-blocking) whether to restore what a crashed session left behind."""
+        recoveries = self.pending_recoveries()
+        if not recoveries:
+            return
+        newest = recoveries[0]
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Recover unsaved work?",
+            f"ColorStudio closed unexpectedly. Restore {newest.title}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            self,
+        )
+        box.setObjectName("recovery_box")
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.finished.connect(lambda result: self._on_recovery_box_finished(result, newest))
+        box.show()
+
+    def _on_recovery_box_finished(self, result: int, recovery: RecoveryFile) -> None:
+        if result == QMessageBox.StandardButton.Yes:
+            self.restore_recovery(recovery)
+        elif result == QMessageBox.StandardButton.Discard:
+            self._discard(recovery)
