@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 from colorstudio.core.document import Document
 from colorstudio.core.history import History
 from colorstudio.ui.canvas import CanvasView
-from colorstudio.ui.tools import Tool, ToolController, ToolState
+from colorstudio.session.tools import Tool, ToolController, ToolState
 
 
 def main() -> None:

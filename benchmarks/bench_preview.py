@@ -23,7 +23,7 @@ from PIL import Image
 from PySide6.QtWidgets import QApplication
 
 from colorstudio.ui.main_window import MainWindow
-from colorstudio.ui.tools import Tool
+from colorstudio.session.tools import Tool
 
 
 def main() -> None:

@@ -77,8 +77,8 @@ def run_self_test(timeout_s: float = 180.0) -> int:
 
     from colorstudio.core.document import Document
     from colorstudio.ml.color import rgb_to_lab
+    from colorstudio.session.tools import Tool
     from colorstudio.ui.main_window import MainWindow
-    from colorstudio.ui.tools import Tool
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as folder:

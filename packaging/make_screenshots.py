@@ -65,7 +65,7 @@ def hint_strokes(window, truth: np.ndarray) -> None:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from colorstudio.ui.tools import Tool
+    from colorstudio.session.tools import Tool
 
     canvas = window.canvas
     h, w = truth.shape[:2]
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from colorstudio.core.layer import ReferenceRole
-    from colorstudio.ui.generate import Mode
+    from colorstudio.session.generate import Mode
     from colorstudio.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -31,6 +31,8 @@ class History:
         self._clean_index: int | None = 0
         self.dropped = 0  # how many old steps were dropped for memory
         self.changed = Event("history_changed")
+        #: what the last change was: "do" (a new edit), "undo" or "redo" (read in changed)
+        self.last_step = "do"
 
     # ------------------------------------------------------------------ queries
     @property
@@ -70,6 +72,7 @@ class History:
         self._index = len(self._edits)
         self._enforce_budget()
         self._sync_dirty()
+        self.last_step = "do"
         self.changed.emit()
 
     def do(self, edit: Edit) -> None:
@@ -84,6 +87,7 @@ class History:
         edit = self._edits[self._index]
         edit.revert(self.doc)
         self._sync_dirty()
+        self.last_step = "undo"
         self.changed.emit()
         return edit
 
@@ -94,6 +98,7 @@ class History:
         edit.apply(self.doc)
         self._index += 1
         self._sync_dirty()
+        self.last_step = "redo"
         self.changed.emit()
         return edit
 

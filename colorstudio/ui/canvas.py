@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QGridLayout, QScrollBar, QWidget
 from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.geometry import BBox, clip
+from colorstudio.session.tools import Tool, ToolController
 from colorstudio.ui.qimage import rgba_to_qimage
-from colorstudio.ui.tools import Tool, ToolController
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 MASK_TINT = np.array([255, 40, 60], np.float32)
@@ -57,6 +57,7 @@ class CanvasView(QWidget):
         self.overlay = QImage()  # hint layer and active mask, drawn on top
         self.preview: np.ndarray | None = None  # a generated preview, drawn over the composite
         self.preview_image = QImage()
+        self.preview_label = ""  #: the badge drawn over a shown preview
         self.provenance_image = QImage()  # drawn scaled over the view when set
         self.show_hints = True
         self.show_mask = True
@@ -88,9 +89,11 @@ class CanvasView(QWidget):
         self.refresh()
         self.fit()
 
-    def set_preview(self, image: np.ndarray | None) -> None:
-        """Show ``image`` (H' x W' x 3/4 uint8, any size: drawn scaled over the document)."""
+    def set_preview(self, image: np.ndarray | None, label: str = "") -> None:
+        """Show ``image`` (H' x W' x 3/4 uint8, any size: drawn scaled over the document),
+        marked on the canvas with ``label`` (what it is: a preview, not yet applied)."""
         self.preview = image
+        self.preview_label = label if image is not None else ""
         if image is None:
             self.preview_image = QImage()
         else:
@@ -468,8 +471,22 @@ class CanvasView(QWidget):
                 painter.setPen(QPen(QColor(255, 255, 255), 2))
                 painter.drawLine(QPointF(cut, target.top()), QPointF(cut, target.bottom()))
             painter.restore()
+            if self.preview_label and not self.preview_image.isNull() and not self.showing_before:
+                self._paint_badge(painter, self.preview_label)
         self._paint_tool_feedback(painter)
         painter.end()
+
+    def _paint_badge(self, painter: QPainter, text: str) -> None:
+        """A label in the canvas's top-left corner: the picture below is a preview."""
+        metrics = painter.fontMetrics()
+        box = QRectF(10, 10, metrics.horizontalAdvance(text) + 20, metrics.height() + 10)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 90, 200, 220))
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
 
     def _paint_tool_feedback(self, painter: QPainter) -> None:
         if self.controller is None:

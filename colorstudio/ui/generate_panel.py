@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorstudio.ui.generate import GenerateSettings, Mode
+from colorstudio.session.generate import GenerateSettings, Mode
 
 ENGINES = {
     "Auto (trained GAN, else classical)": "auto",

@@ -1,18 +1,27 @@
 """Generation wiring for the main window: requests out to the worker, results back as edits.
 
-Keeps the request bookkeeping in one place: live previews (debounced; only the newest is
-shown), Apply jobs (become one undo step), suggested-colour queries and the provenance overlay.
+Every request travels as a :class:`~colorstudio.session.jobs.Job` that captured, when it was
+sent, the document, the target layer and "as new layer"; worker events come back through one
+handler (:meth:`GenerationController._on_job_message`). A result whose document is no longer
+the open one is dropped with a message, never applied to another document.
+
+Previews follow :mod:`colorstudio.session.preview`: one is made when an input of the current
+mode changes (hint strokes, masks, references, the mode's settings) and never because a raster
+layer changed; it is marked on the canvas; it is taken down at once when Live preview is
+switched off, on Esc, on undo or redo, and when the document changes under it. After a photo is
+opened a warm-up job loads the model and computes the hint-free prediction the first stroke's
+preview needs, so the first preview is as fast as the later ones.
 """
 
 from __future__ import annotations
 
-import itertools
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from colorstudio.ui.generate import (
+from colorstudio.core.document import Document
+from colorstudio.core.history import History
+from colorstudio.session.generate import (
     CompositeCache,
     Mode,
     RequestError,
@@ -22,9 +31,14 @@ from colorstudio.ui.generate import (
     damage_mask_edit,
     result_edit,
 )
+from colorstudio.session.jobs import Job, JobBook, JobKind, JobMessage, JobState
+from colorstudio.session.preview import HINTED_MODES, InputTracker, PreviewInputs, default_mode
 
 if TYPE_CHECKING:
     from colorstudio.ui.main_window import MainWindow
+
+PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
+UPDATING_LABEL = "Preview — updating…"
 
 
 class GenerationController(QObject):
@@ -34,24 +48,42 @@ class GenerationController(QObject):
         super().__init__(window)
         self.window = window
         self.worker = window.worker
-        self._ids = itertools.count(1)
+        self.jobs = JobBook()
+        self.tracker: InputTracker | None = None
+        self.history: History | None = None
+        self.shown: PreviewInputs | None = None  #: what the preview on the canvas was made from
+        self.requested: PreviewInputs | None = None  #: what the newest preview job is for
         self.latest_preview = 0
-        self.apply_ids: set[int] = set()
-        self.suggest_ids: set[int] = set()
-        self.detect_ids: set[int] = set()
-        self._submitted_at: dict[int, float] = {}
         self._cache: CompositeCache | None = None
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)
-        self.preview_timer.setInterval(
-            0
-        )  # coalesce within one event-loop turn; the worker drops stale previews
+        self.preview_timer.setInterval(0)  # coalesce one event-loop turn's changes
         self.preview_timer.timeout.connect(self.request_preview)
-        self.worker.finished_job.connect(self._on_worker_finished_job)
-        self.worker.failed.connect(self._on_worker_failed)
-        self.worker.cancelled.connect(self._on_worker_cancelled)
-        self.worker.progress.connect(self._on_worker_progress)
-        self.worker.busy_changed.connect(window.generate_panel.set_busy)
+        w = self.worker
+        w.finished_job.connect(lambda i, r: self._on_worker(i, JobState.FINISHED, r))
+        w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
+        w.cancelled.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
+        w.progress.connect(lambda i, f, m: self._on_worker(i, JobState.PROGRESS, (f, m)))
+        w.dropped.connect(self.jobs.forget)
+        w.busy_changed.connect(window.generate_panel.set_busy)
+
+    # ------------------------------------------------------------------ documents
+    def bind(self, doc: Document, history: History) -> None:
+        """A new document is open: track its inputs, pick the mode that fits it, warm up."""
+        if self.tracker is not None:
+            self.tracker.close()
+        self.take_down_preview()
+        self.tracker = InputTracker(doc)
+        self.tracker.raster_changed.connect(self.take_down_preview)
+        self.history = history
+        history.changed.connect(self._on_history_changed)
+        self._cache = CompositeCache(doc)
+        panel = self.window.generate_panel
+        bottom = doc.layers[0].pixels if doc.layers else None
+        if bottom is not None:
+            step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
+            panel.set_mode(default_mode(bottom[::step, ::step, :3]))
+        self.warm_up()
 
     def composite_cache(self) -> CompositeCache | None:
         doc = self.window.document
@@ -61,66 +93,207 @@ class GenerationController(QObject):
             self._cache = CompositeCache(doc)
         return self._cache
 
-    # ------------------------------------------------------------------ requests
+    def warm_up(self) -> None:
+        """Load the model and cache the hint-free prediction for this photo at the preview's
+        size, in the background (a preview job the first stroke's preview replaces if it has
+        not started yet); nothing is shown."""
+        w = self.window
+        settings = w.generate_panel.settings
+        if (
+            w.document is None
+            or settings.mode not in HINTED_MODES
+            or settings.engine
+            not in (
+                "auto",
+                "gan",
+            )
+        ):
+            return
+        job = self.jobs.new(JobKind.WARM_UP, w.document)
+        try:
+            request = build_request(
+                w.document, settings, None, job.id, True, cache=self.composite_cache()
+            )
+        except RequestError:
+            self.jobs.forget(job.id)
+            return
+        self.worker.submit(request)
+
+    # ------------------------------------------------------------------ previews
     def schedule_preview(self) -> None:
         if self.window.document is not None and self.window.generate_panel.settings.live_preview:
             self.preview_timer.start()
 
-    def _submit(self, preview: bool) -> int | None:
+    def _current_inputs(self) -> PreviewInputs | None:
+        w = self.window
+        if self.tracker is None or w.controller is None:
+            return None
+        return self.tracker.inputs(w.generate_panel.settings, w.controller.active_mask_id)
+
+    def request_preview(self, force: bool = False) -> int | None:
+        """Ask for a preview of the current inputs, unless one is shown or on its way
+        (``force``: the Preview button, computed even then and with Live preview off)."""
+        w = self.window
+        if not force and not w.generate_panel.settings.live_preview:
+            return None
+        inputs = self._current_inputs()
+        if inputs is None or (not force and inputs in (self.shown, self.requested)):
+            return None
+        job = self._submit(JobKind.PREVIEW, inputs=inputs)
+        if job is None:
+            self.take_down_preview()  # nothing to show for these inputs (the panel says why)
+            return None
+        self.requested, self.latest_preview = inputs, job.id
+        if self.shown is not None:
+            w.canvas.set_preview(w.canvas.preview, UPDATING_LABEL)
+        return job.id
+
+    def take_down_preview(self) -> None:
+        """Show the document itself at once; drop previews on their way."""
+        if self.requested is not None:  # (a running warm-up is left to finish)
+            self.worker.cancel_previews()
+        self.shown = self.requested = None
+        self.latest_preview = 0
+        self.preview_timer.stop()
+        canvas = self.window.canvas
+        if canvas.preview is not None:
+            canvas.set_preview(None)
+            canvas.set_provenance(None, None)
+        self.window.status_preview.setText("")
+
+    def _on_history_changed(self) -> None:
+        if self.history is not None and self.history.last_step != "do":
+            self.take_down_preview()  # undo and redo show their effect at once
+        self.schedule_preview()
+
+    def set_provenance(self, on: bool) -> None:
+        self.window.generate_panel.settings.provenance = on
+        if not on:
+            self.window.canvas.set_provenance(None, None)
+        self.schedule_preview()
+
+    # ------------------------------------------------------------------ other jobs
+    def _submit(self, kind: JobKind, inputs: PreviewInputs | None = None) -> Job | None:
         w = self.window
         if w.document is None or w.controller is None:
+            if kind is JobKind.APPLY:
+                w.show_error("Open a photo first (File ▸ Open)")
             return None
-        request_id = next(self._ids)
+        settings = w.generate_panel.settings
+        job = self.jobs.new(
+            kind,
+            w.document,
+            target_layer_id=w.controller.active_layer_id,
+            as_new_layer=settings.as_new_layer,
+            inputs=inputs,
+        )
+        preview = kind is JobKind.PREVIEW
         try:
             request = build_request(
-                w.document,
-                w.generate_panel.settings,
-                w.controller.active_mask_id,
-                request_id,
-                preview,
+                w.document, settings, w.controller.active_mask_id, job.id, preview,
                 cache=self.composite_cache(),
-            )
+            )  # fmt: skip
         except RequestError as err:
+            self.jobs.forget(job.id)
             if preview:
                 w.generate_panel.status.setText(str(err))
             else:
                 w.show_error(str(err))
             return None
-        self._submitted_at[request_id] = time.perf_counter()
         self.worker.submit(request)
-        return request_id
-
-    def request_preview(self, force: bool = False) -> int | None:
-        if not force and not self.window.generate_panel.settings.live_preview:
-            return None
-        request_id = self._submit(preview=True)
-        if request_id is not None:
-            self.latest_preview = request_id
-        return request_id
+        return job
 
     def apply_generation(self) -> int | None:
-        request_id = self._submit(preview=False)
-        if request_id is not None:
-            self.apply_ids.add(request_id)
-        return request_id
+        job = self._submit(JobKind.APPLY)
+        return None if job is None else job.id
 
     def detect_damage(self) -> int | None:
         """Run the damage detector on the visible image; the mask arrives as an undoable edit."""
         w = self.window
         if w.document is None:
+            w.show_error("Open a photo first (File ▸ Open)")
             return None
-        request_id = next(self._ids)
-        self.detect_ids.add(request_id)
-        self._submitted_at[request_id] = time.perf_counter()
+        job = self.jobs.new(JobKind.DETECT, w.document)
+        settings = w.generate_panel.settings
         self.worker.submit(
-            build_detect_request(
-                w.document,
-                w.generate_panel.settings.sensitivity,
-                request_id,
-                self.composite_cache(),
-            )
+            build_detect_request(w.document, settings.sensitivity, job.id, self.composite_cache())
         )
-        return request_id
+        return job.id
+
+    def ask_suggestions(self, x: int, y: int) -> None:
+        w = self.window
+        if w.document is None:
+            return
+        job = self.jobs.new(JobKind.SUGGEST, w.document)
+        self.worker.submit(build_suggest_request(w.document, x, y, job.id, self.composite_cache()))
+
+    # ------------------------------------------------------------------ results
+    def _on_worker(self, job_id: int, state: JobState, payload=None) -> None:
+        message = self.jobs.message(job_id, state, self.window.document, payload)
+        if message is not None:
+            self._on_job_message(message)
+
+    def _on_job_message(self, message: JobMessage) -> None:
+        """Every worker event, joined with its job, handled here."""
+        w, job = self.window, message.job
+        if message.state is JobState.PROGRESS:
+            w.generate_panel.set_progress(*message.payload)
+            return
+        if message.orphan:
+            if job.kind in (JobKind.APPLY, JobKind.DETECT) and message.state is JobState.FINISHED:
+                w.statusBar().showMessage(
+                    f"Dropped a {job.kind.value} result: its document is no longer open", 8000
+                )
+            return
+        if message.state is JobState.CANCELLED:
+            if job.kind is JobKind.APPLY:
+                w.statusBar().showMessage("Cancelled", 3000)
+            return
+        if message.state is JobState.FAILED:
+            self._on_job_failed(job, message.payload)
+            return
+        result = message.payload
+        if job.kind is JobKind.SUGGEST:
+            w.tool_options.set_suggestions(list(result.suggestions))
+        elif job.kind is JobKind.DETECT:
+            self._on_damage_found(result, job.seconds)
+        elif job.kind is JobKind.APPLY:
+            self._apply(job, result)
+        elif job.kind is JobKind.PREVIEW and job.id == self.latest_preview:
+            self.shown, self.requested = job.inputs, None
+            w.canvas.set_preview(result.image, PREVIEW_LABEL)
+            if w.generate_panel.settings.provenance:
+                w.canvas.set_provenance(result.hint_influence, result.confidence)
+            w.status_preview.setText(f"preview ({result.engine}): {job.seconds * 1000:.0f} ms")
+        if job.kind in (JobKind.APPLY, JobKind.PREVIEW) and result.notes:
+            w.banner.show_message("; ".join(result.notes), "info")
+        if job.kind is not JobKind.SUGGEST:
+            w.status_device.setText(f"device: {result.device}")
+
+    def _apply(self, job: Job, result) -> None:
+        w = self.window
+        edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)
+        if edit is not None and w.history is not None:
+            w.history.do(edit)  # a raster change: the preview it replaces comes down
+            w.layers_panel.refresh()
+        engine = {"gan": "the GAN"}.get(result.engine, result.engine)
+        w.statusBar().showMessage(f"Applied {engine} in {job.seconds:.1f} s", 5000)
+        self.result_applied.emit(job.id)
+
+    def _on_job_failed(self, job: Job, text: str) -> None:
+        w = self.window
+        if job.kind is JobKind.SUGGEST:  # not worth a banner: say it where the swatches are
+            w.tool_options.set_suggestions([], f"No suggestions: {text}")
+        elif job.kind is JobKind.DETECT:
+            w.show_error(f"Damage detection failed: {text}")
+        elif job.kind is JobKind.WARM_UP:
+            w.status_preview.setText(f"model not ready: {text}")
+        elif job.kind is JobKind.PREVIEW:
+            if job.id == self.latest_preview:
+                self.take_down_preview()
+                w.generate_panel.status.setText(f"Preview failed: {text}")
+        else:
+            w.show_error(f"Generation failed: {text}")
 
     def _on_damage_found(self, result, seconds: float) -> None:
         w = self.window
@@ -140,73 +313,3 @@ class GenerationController(QObject):
             "info",
         )
         self.schedule_preview()
-
-    def ask_suggestions(self, x: int, y: int) -> None:
-        if self.window.document is None:
-            return
-        request_id = next(self._ids)
-        self.suggest_ids.add(request_id)
-        self.worker.submit(
-            build_suggest_request(self.window.document, x, y, request_id, self.composite_cache())
-        )
-
-    def set_provenance(self, on: bool) -> None:
-        self.window.generate_panel.settings.provenance = on
-        if not on:
-            self.window.canvas.set_provenance(None, None)
-        self.schedule_preview()
-
-    # ------------------------------------------------------------------ results
-    def _on_worker_finished_job(self, request_id: int, result) -> None:
-        w = self.window
-        if request_id in self.suggest_ids:
-            self.suggest_ids.discard(request_id)
-            w.tool_options.set_suggestions(list(result.suggestions))
-            return
-        seconds = time.perf_counter() - self._submitted_at.pop(request_id, time.perf_counter())
-        if request_id in self.detect_ids:
-            self.detect_ids.discard(request_id)
-            self._on_damage_found(result, seconds)
-            return
-        if request_id in self.apply_ids:
-            self.apply_ids.discard(request_id)
-            edit = result_edit(
-                w.document,
-                result,
-                w.controller.active_layer_id,
-                w.generate_panel.settings.as_new_layer,
-            )
-            if edit is not None and w.history is not None:
-                w.canvas.set_preview(None)
-                w.history.do(edit)
-                w.layers_panel.refresh()
-            w.statusBar().showMessage(f"Applied {result.engine} in {seconds:.1f} s", 5000)
-            self.result_applied.emit(request_id)
-        elif request_id == self.latest_preview and w.document is not None:
-            w.canvas.set_preview(result.image)
-            if w.generate_panel.settings.provenance:
-                w.canvas.set_provenance(result.hint_influence, result.confidence)
-            w.status_preview.setText(f"preview {result.engine}: {seconds * 1000:.0f} ms")
-        if result.notes:
-            w.banner.show_message("; ".join(result.notes), "info")
-        w.status_device.setText(f"device: {result.device}")
-
-    def _on_worker_failed(self, request_id: int, message: str) -> None:
-        if request_id in self.suggest_ids:  # not worth a banner: say it where the swatches are
-            self.suggest_ids.discard(request_id)
-            self.window.tool_options.set_suggestions([], f"No suggestions: {message}")
-            return
-        self.apply_ids.discard(request_id)
-        self._submitted_at.pop(request_id, None)
-        if request_id in self.detect_ids:
-            self.detect_ids.discard(request_id)
-            self.window.show_error(f"Damage detection failed: {message}")
-            return
-        self.window.show_error(f"Generation failed: {message}")
-
-    def _on_worker_cancelled(self, request_id: int) -> None:
-        self.apply_ids.discard(request_id)
-        self.window.statusBar().showMessage("Cancelled", 3000)
-
-    def _on_worker_progress(self, _request_id: int, fraction: float, message: str) -> None:
-        self.window.generate_panel.set_progress(fraction, message)

@@ -30,6 +30,7 @@ from colorstudio.core.io.autosave import (
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import IMPORT_SUFFIXES, save_image
 from colorstudio.core.io.ora import save_ora
+from colorstudio.session.tools import Tool, ToolController, ToolState
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
 from colorstudio.ui.file_loading import open_in_background, wait_for_cancelled_loads
@@ -41,7 +42,6 @@ from colorstudio.ui.recovery import AutosaveMixin
 from colorstudio.ui.references_panel import ReferencesPanel
 from colorstudio.ui.settings_dialog import EditorSettings, SettingsDialog
 from colorstudio.ui.tool_options import ToolOptionsPanel
-from colorstudio.ui.tools import Tool, ToolController, ToolState
 from colorstudio.ui.window_chrome import build_actions, build_docks, build_menus, build_status_bar
 from colorstudio.workers.engine_worker import EngineWorker
 
@@ -168,10 +168,9 @@ class MainWindow(AutosaveMixin, QMainWindow):
         self.path = path
         self.exif = exif
         doc.events.dirty_changed.connect(lambda _dirty: self._update_title())
-        doc.events.structure_changed.connect(self.schedule_preview)
         self.history.changed.connect(self._update_actions)
-        self.history.changed.connect(self.schedule_preview)
         self.canvas.set_document(doc, self.controller)
+        self.generation.bind(doc, self.history)
         self.layers_panel.set_document(doc, self.history)
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
@@ -345,7 +344,10 @@ class MainWindow(AutosaveMixin, QMainWindow):
 
     # ================================================================== generation (delegated)
     def schedule_preview(self, *_args) -> None:
-        self.generation.schedule_preview()
+        if self.generate_panel.settings.live_preview:
+            self.generation.schedule_preview()
+        else:  # switched off: the preview goes at once
+            self.generation.take_down_preview()
 
     def request_preview(self, force: bool = False) -> int | None:
         return self.generation.request_preview(force)
@@ -354,7 +356,9 @@ class MainWindow(AutosaveMixin, QMainWindow):
         return self.generation.apply_generation()
 
     def worker_cancel(self) -> None:
+        """Esc: stop what runs and hide the preview."""
         self.worker.cancel()
+        self.generation.take_down_preview()
 
     # ================================================================== undo
     def undo(self) -> None:

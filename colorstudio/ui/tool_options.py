@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorstudio.ui.tools import TOOL_LABELS, Tool, ToolState
+from colorstudio.session.tools import TOOL_LABELS, Tool, ToolState
 
 
 def _slider(maximum: int) -> QSlider:

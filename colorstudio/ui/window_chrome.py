@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QSlider
 
-from colorstudio.ui.tools import TOOL_LABELS, Tool
+from colorstudio.session.tools import TOOL_LABELS, Tool
 
 TOOL_KEYS = {
     Tool.HINT: ("H", "fa5s.tint"),

@@ -5,8 +5,8 @@ import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
 
 from colorstudio.core.layer import ReferenceRole
-from colorstudio.ui.generate import Mode
-from colorstudio.ui.tools import Tool
+from colorstudio.session.generate import Mode
+from colorstudio.session.tools import Tool
 from tests.ui.conftest import drag, send_mouse
 
 
@@ -394,7 +394,7 @@ def test_eyedropper_on_a_reference(qtbot, editor, photo, tmp_path):
 
 
 def test_strength_brush_lowers_and_raises_the_strength_map(editor, photo, fake_engine):
-    from colorstudio.ui.generate import build_request
+    from colorstudio.session.generate import build_request
 
     editor.open_path(photo)
     editor.set_tool(Tool.STRENGTH)
@@ -413,7 +413,7 @@ def test_strength_brush_lowers_and_raises_the_strength_map(editor, photo, fake_e
 def test_dragging_on_a_reference_limits_it_to_a_region(qtbot, editor, photo, tmp_path):
     from PIL import Image
 
-    from colorstudio.ui.generate import build_request
+    from colorstudio.session.generate import build_request
 
     editor.open_path(photo)
     ref = tmp_path / "ref.png"

@@ -6,7 +6,13 @@ import pytest
 from colorstudio.core.document import Document
 from colorstudio.core.layer import Layer, LayerKind, Reference, ReferenceRole
 from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, Result, StylizeRequest
-from colorstudio.ui.generate import GenerateSettings, Mode, RequestError, build_request, result_edit
+from colorstudio.session.generate import (
+    GenerateSettings,
+    Mode,
+    RequestError,
+    build_request,
+    result_edit,
+)
 
 
 def make_doc(h=60, w=80):
@@ -109,7 +115,7 @@ def test_result_into_the_layer_is_a_patch():
 
 def test_composite_cache_is_reused_until_layers_change():
     from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
-    from colorstudio.ui.generate import CompositeCache
+    from colorstudio.session.generate import CompositeCache
 
     doc = make_doc()
     cache = CompositeCache(doc)

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from colorstudio.ml.engine import Engine
-from colorstudio.ui.generate import DAMAGE_MASK_NAME, Mode
-from colorstudio.ui.tools import Tool
+from colorstudio.session.generate import DAMAGE_MASK_NAME, Mode
+from colorstudio.session.tools import Tool
 from tests.ui.conftest import drag
 
 

@@ -194,12 +194,17 @@ class ToolController:
         }.get(self.state.tool, "Paint")
 
     def _push(self, edit: PatchEdit | None) -> None:
-        if self._created is not None:
-            parts = (self._created,) if edit is None else (self._created, edit)
+        """Record a gesture already painted into the document, and say what it changed (the
+        pixels were written live, without the events an edit's apply() sends)."""
+        created, self._created = self._created, None
+        if created is not None:
+            parts = (created,) if edit is None else (created, edit)
             self.history.push(CompoundEdit(parts, edit.label if edit else "Add mask"))
+            self.doc.events.structure_changed.emit()
         else:
             self.history.push(edit)
-        self._created = None
+        if edit is not None:
+            self.doc.events.pixels_changed.emit(edit.target_id, edit.bbox)
 
     def recolour_last_stroke(self, colour: tuple[int, int, int]) -> BBox | None:
         """Give the most recent hint stroke another colour (one more undo step)."""
@@ -256,7 +261,7 @@ class ToolController:
             self.state.brush.opacity,
             sample,
         )
-        self.history.push(edit)
+        self._push(edit)
         return None if edit is None else edit.bbox
 
     def _select(self, path: list[tuple[float, float]]) -> BBox | None:

@@ -27,7 +27,7 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.ui.tools import STRENGTH_MASK_NAME
+from colorstudio.session.tools import STRENGTH_MASK_NAME
 
 
 class Mode(str, Enum):
