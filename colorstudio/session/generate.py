@@ -41,6 +41,20 @@ class Mode(str, Enum):
 
 DAMAGE_MASK_NAME = "Damage (detected)"
 
+#: How engines are named to people (results carry the engine's id).
+ENGINE_NAMES = {
+    "gan": "GAN",
+    "levin": "Levin",
+    "reinhard": "Reinhard",
+    "adjust": "Adjust",
+    "inpainter": "GAN inpainter",
+}
+
+
+def engine_name(engine: str) -> str:
+    """The engine as the user reads it: "GAN", "Levin"…"""
+    return ENGINE_NAMES.get(engine, engine.replace("_", " ").capitalize())
+
 
 PREVIEW_MAX_SIDE = 800  #: previews are computed at most this large, shown scaled (Apply: full size)
 
@@ -258,9 +272,9 @@ def result_edit(
     if y1 <= y0 or x1 <= x0:
         return None
     new_rgb = result.image[y0:y1, x0:x1, :3]
-    label = f"Generate: {result.engine}"
+    label = f"Generate ({engine_name(result.engine)})"
     if as_new_layer:
-        layer = doc.new_layer(f"{result.engine.capitalize()} result")
+        layer = doc.new_layer(f"{engine_name(result.engine)} result")
         before = document_rgb(doc)[y0:y1, x0:x1]
         changed = (new_rgb != before).any(axis=2)
         layer.pixels[y0:y1, x0:x1, :3] = new_rgb

@@ -29,6 +29,7 @@ from colorstudio.session.generate import (
     build_request,
     build_suggest_request,
     damage_mask_edit,
+    engine_name,
     result_edit,
 )
 from colorstudio.session.jobs import Job, JobBook, JobKind, JobMessage, JobState
@@ -53,6 +54,9 @@ class GenerationController(QObject):
         self.history: History | None = None
         self.shown: PreviewInputs | None = None  #: what the preview on the canvas was made from
         self.requested: PreviewInputs | None = None  #: what the newest preview job is for
+        #: the inputs last previewed (shown, taken down or refused): no new preview until the
+        #: inputs differ — Apply, undo of an Apply or Esc must not bring the same one back
+        self.settled: PreviewInputs | None = None
         self.latest_preview = 0
         self._cache: CompositeCache | None = None
         self.preview_timer = QTimer(self)
@@ -72,7 +76,7 @@ class GenerationController(QObject):
         """A new document is open: track its inputs, pick the mode that fits it, warm up."""
         if self.tracker is not None:
             self.tracker.close()
-        self.take_down_preview()
+        self.take_down_preview(forget=True)
         self.tracker = InputTracker(doc)
         self.tracker.raster_changed.connect(self.take_down_preview)
         self.history = history
@@ -136,22 +140,29 @@ class GenerationController(QObject):
         w = self.window
         if not force and not w.generate_panel.settings.live_preview:
             return None
+        if force and w.document is None:
+            w.show_error("Open a photo first (File ▸ Open)")
+            return None
         inputs = self._current_inputs()
-        if inputs is None or (not force and inputs in (self.shown, self.requested)):
+        if inputs is None or (not force and inputs in (self.settled, self.requested)):
             return None
         job = self._submit(JobKind.PREVIEW, inputs=inputs)
         if job is None:
             self.take_down_preview()  # nothing to show for these inputs (the panel says why)
+            self.settled = inputs
             return None
         self.requested, self.latest_preview = inputs, job.id
         if self.shown is not None:
             w.canvas.set_preview(w.canvas.preview, UPDATING_LABEL)
         return job.id
 
-    def take_down_preview(self) -> None:
-        """Show the document itself at once; drop previews on their way."""
+    def take_down_preview(self, forget: bool = False) -> None:
+        """Show the document itself at once; drop previews on their way. ``forget``: the next
+        schedule previews the current inputs again (Live preview switched back on)."""
         if self.requested is not None:  # (a running warm-up is left to finish)
             self.worker.cancel_previews()
+        if forget:
+            self.settled = None
         self.shown = self.requested = None
         self.latest_preview = 0
         self.preview_timer.stop()
@@ -260,11 +271,13 @@ class GenerationController(QObject):
         elif job.kind is JobKind.APPLY:
             self._apply(job, result)
         elif job.kind is JobKind.PREVIEW and job.id == self.latest_preview:
-            self.shown, self.requested = job.inputs, None
+            self.shown = self.settled = job.inputs
+            self.requested = None
             w.canvas.set_preview(result.image, PREVIEW_LABEL)
             if w.generate_panel.settings.provenance:
                 w.canvas.set_provenance(result.hint_influence, result.confidence)
-            w.status_preview.setText(f"preview ({result.engine}): {job.seconds * 1000:.0f} ms")
+            name = engine_name(result.engine)
+            w.status_preview.setText(f"Preview ({name}): {job.seconds * 1000:.0f} ms")
         if job.kind in (JobKind.APPLY, JobKind.PREVIEW) and result.notes:
             w.banner.show_message("; ".join(result.notes), "info")
         if job.kind is not JobKind.SUGGEST:
@@ -276,8 +289,8 @@ class GenerationController(QObject):
         if edit is not None and w.history is not None:
             w.history.do(edit)  # a raster change: the preview it replaces comes down
             w.layers_panel.refresh()
-        engine = {"gan": "the GAN"}.get(result.engine, result.engine)
-        w.statusBar().showMessage(f"Applied {engine} in {job.seconds:.1f} s", 5000)
+        name = engine_name(result.engine)
+        w.statusBar().showMessage(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
         self.result_applied.emit(job.id)
 
     def _on_job_failed(self, job: Job, text: str) -> None:

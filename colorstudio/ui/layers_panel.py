@@ -95,8 +95,14 @@ class LayersPanel(QWidget):
         if doc is not None:
             doc.events.structure_changed.connect(self.refresh)
             doc.events.properties_changed.connect(self._on_document_properties_changed)
-            self.active_layer_id = doc.layers[-1].id if doc.layers else None
-            self.active_mask_id = doc.masks[0].id if doc.masks else None
+            layer_ids, mask_ids = [x.id for x in doc.layers], [m.id for m in doc.masks]
+            saved = doc.editor_state  # a project remembers what was active when it was saved
+            self.active_layer_id = (
+                saved.get("active_layer") if saved.get("active_layer") in layer_ids else None
+            ) or (layer_ids[-1] if layer_ids else None)
+            self.active_mask_id = (
+                saved.get("active_mask") if saved.get("active_mask") in mask_ids else None
+            ) or (mask_ids[0] if mask_ids else None)
         self.refresh()
 
     def _on_document_properties_changed(self, _node_id: str) -> None:

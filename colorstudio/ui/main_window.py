@@ -10,6 +10,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -33,6 +34,7 @@ from colorstudio.core.io.ora import save_ora
 from colorstudio.session.tools import Tool, ToolController, ToolState
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
+from colorstudio.ui.dialogs import new_document_size
 from colorstudio.ui.file_loading import open_in_background, wait_for_cancelled_loads
 from colorstudio.ui.generate_panel import GeneratePanel
 from colorstudio.ui.generation_controller import GenerationController
@@ -68,7 +70,8 @@ class MainWindow(AutosaveMixin, QMainWindow):
         self.history: History | None = None
         self.controller: ToolController | None = None
         self.tool_state = ToolState()
-        self.path: Path | None = None
+        self.path: Path | None = None  #: where Save writes (a project), None until saved
+        self.source: Path | None = None  #: the file the document came from (image or project)
         self.exif: bytes | None = None
         self._loading = False  #: a file is decoding (see open_path)
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
@@ -172,6 +175,8 @@ class MainWindow(AutosaveMixin, QMainWindow):
         self.canvas.set_document(doc, self.controller)
         self.generation.bind(doc, self.history)
         self.layers_panel.set_document(doc, self.history)
+        self.controller.active_layer_id = self.layers_panel.active_layer_id
+        self.controller.active_mask_id = self.layers_panel.active_mask_id
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
         self.banner.hide()
@@ -202,6 +207,7 @@ class MainWindow(AutosaveMixin, QMainWindow):
             prefix = "" if opened.startswith(path.name) else f"{path.name}: "
             self.show_error(f"Could not open {prefix}{opened}")
             return False
+        self.source = path
         self.set_document(opened.document, opened.project_path, opened.exif)
         if opened.notes:
             self.banner.show_message(f"{path.name}: " + "; ".join(opened.notes), "info")
@@ -272,10 +278,24 @@ class MainWindow(AutosaveMixin, QMainWindow):
             self.open_path(name)
 
     def save_as_dialog(self) -> bool:
+        suggested = (
+            Path(self._last_folder()) / f"{self.source.stem if self.source else 'Untitled'}.ora"
+        )
         name, _ = QFileDialog.getSaveFileName(
-            self, "Save project", self._last_folder(), "OpenRaster project (*.ora)"
+            self, "Save project", str(suggested), "OpenRaster project (*.ora)"
         )
         return bool(name) and self.save_to(name)
+
+    def new_dialog(self) -> None:
+        """File ▸ New: a white canvas of a chosen size."""
+        size = new_document_size(self)
+        if size is not None and self.confirm_discard("starting a new document"):
+            self.new_document(*size)
+
+    def new_document(self, width: int, height: int) -> None:
+        rgba = np.full((height, width, 4), 255, np.uint8)
+        self.source = None
+        self.set_document(Document.from_rgba(rgba, name="Background"), None)
 
     def export_dialog(self) -> None:
         if self.document is None:
@@ -346,8 +366,8 @@ class MainWindow(AutosaveMixin, QMainWindow):
     def schedule_preview(self, *_args) -> None:
         if self.generate_panel.settings.live_preview:
             self.generation.schedule_preview()
-        else:  # switched off: the preview goes at once
-            self.generation.take_down_preview()
+        else:  # switched off: the preview goes at once (and comes back when switched on)
+            self.generation.take_down_preview(forget=True)
 
     def request_preview(self, force: bool = False) -> int | None:
         return self.generation.request_preview(force)
@@ -408,7 +428,8 @@ class MainWindow(AutosaveMixin, QMainWindow):
         )
 
     def _update_title(self) -> None:
-        name = self.path.name if self.path else ("Untitled" if self.document else "")
+        named = self.path or self.source
+        name = named.name if named else ("Untitled" if self.document else "")
         dirty = "*" if self.document is not None and self.document.dirty else ""
         self.setWindowTitle(f"{name}{dirty} — ColorStudio" if name else "ColorStudio")
 

@@ -68,6 +68,7 @@ class AutosaveMixin:
             self.show_error(str(err))
             return False
         source = Path(recovery.source_path) if recovery.source_path else None
+        self.source = source
         self.set_document(
             loaded.document, source if source and source.suffix.lower() == ".ora" else None
         )

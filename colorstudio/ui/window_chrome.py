@@ -40,6 +40,7 @@ def make_action(
 
 def build_actions(window) -> None:
     std = QKeySequence.StandardKey
+    window.act_new = make_action(window, "&New…", "fa5s.file", window.new_dialog, std.New)
     window.act_open = make_action(
         window, "&Open…", "fa5s.folder-open", window.open_dialog, std.Open
     )
@@ -143,6 +144,7 @@ def build_actions(window) -> None:
 
 def build_menus(window) -> None:
     menu = window.menuBar().addMenu("&File")
+    menu.addAction(window.act_new)
     menu.addAction(window.act_open)
     window.recent_menu = menu.addMenu("Open &Recent")
     menu.addSeparator()

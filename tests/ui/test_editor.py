@@ -130,7 +130,7 @@ def test_live_preview_then_apply_as_new_layer_and_undo(qtbot, editor, photo, fak
     assert len(doc.layers) == 2 and doc.layers[1].name == "Fake result"
     original = doc.layers[0].pixels[5, 5, 0]
     assert doc.layers[1].pixels[5, 5, 0] == 255 - original
-    assert editor.history.labels()[-1] == "Generate: fake"
+    assert editor.history.labels()[-1] == "Generate (Fake)"
     editor.undo()
     assert len(doc.layers) == 1
 
@@ -202,7 +202,7 @@ def test_colourize_with_the_real_classical_engine(qtbot, make_editor, photo, tmp
         editor.apply_generation()
     result = editor.document.layers[1].pixels
     assert result[60, 35, 0] > result[60, 35, 2] + 20  # reddish where the hint was
-    assert editor.history.labels()[-1] == "Generate: levin"
+    assert editor.history.labels()[-1] == "Generate (Levin)"
 
 
 def test_compare_split_and_hold_key(qtbot, editor, photo):

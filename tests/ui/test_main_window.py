@@ -58,7 +58,7 @@ def test_open_image_shows_it(window, photo):
     assert window.document is not None and window.document.width == 64
     assert not window.canvas.image.isNull() and window.canvas.image.width() == 64
     assert window.act_save.isEnabled()
-    assert "photo.png" not in window.windowTitle()  # an image is not a project: Untitled
+    assert window.windowTitle().startswith("photo.png —")  # named after the file it came from
     assert str(photo.resolve()) in window.recent_files()
 
 
@@ -92,7 +92,7 @@ def test_paint_undo_save_reopen(window, photo, tmp_path):
     stroke.add_point(5, 5)
     stroke.add_point(40, 30)
     window.history.push(stroke.finish(doc.hint.id))
-    assert doc.dirty and window.windowTitle().startswith("Untitled*")
+    assert doc.dirty and window.windowTitle().startswith("photo.png*")
     assert window.act_undo.isEnabled()
     window.undo()
     assert not doc.hint.pixels.any()
@@ -150,7 +150,7 @@ def test_python_dash_m_colorstudio_opens_a_real_main_window(photo, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "window shown: Untitled — ColorStudio (64x48)" in result.stdout
+    assert "window shown: photo.png — ColorStudio (64x48)" in result.stdout
 
 
 def test_closing_stops_the_worker_thread(qtbot, window):
@@ -343,3 +343,33 @@ def test_recovered_work_is_in_this_sessions_autosave_before_the_old_copy_goes(
     assert second.restore_recovery(recovery)
     assert not recovery.project_path.exists()  # the crashed session's copy is gone…
     assert second.autosaver.project_path.is_file()  # …because this session's copy exists
+
+
+def test_file_new_and_save_as_suggest_what_a_user_expects(window, photo, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from colorstudio.ui import main_window
+
+    window.open_path(photo)
+    offered = []
+
+    def get_save_file_name(parent, title, default, filters):
+        offered.append(default)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
+    assert not window.save_as_dialog()
+    assert offered == [str(photo.parent / "photo.ora")]
+    monkeypatch.setattr(main_window, "new_document_size", lambda parent: (320, 200))
+    window.act_new.trigger()
+    doc = window.document
+    assert (doc.width, doc.height) == (320, 200) and (doc.layers[0].pixels == 255).all()
+    assert window.windowTitle().startswith("Untitled")
+
+
+def test_preview_and_apply_without_a_document_say_so(window):
+    window.generate_panel.preview_button.click()
+    assert "Open a photo first" in window.banner.label.text()
+    window.banner.hide()
+    window.generate_panel.apply_button.click()
+    assert window.banner.isVisible() and "Open a photo first" in window.banner.label.text()

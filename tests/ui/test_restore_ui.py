@@ -62,7 +62,7 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
     repaired = doc.layers[1].pixels
     assert repaired[60, 80, 3] == 255 and repaired[60, 80, 0] < 230  # scratch filled
     assert not repaired[100:, :, 3].any()  # nothing outside the mask
-    assert editor.history.labels()[-1] == "Generate: pull-push"
+    assert editor.history.labels()[-1] == "Generate (Pull-push)"
 
     editor.undo()  # repair gone, mask kept
     assert len(doc.layers) == 1 and np.array_equal(doc.layers[0].pixels, before)
