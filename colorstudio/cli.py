@@ -73,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from colorstudio.selftest import run_self_test
 
         return run_self_test()
+    from colorstudio.qt_check import startup_problem
+
+    problem = startup_problem()
+    if problem is not None:
+        print(f"colorstudio: {problem}", file=sys.stderr)
+        return 3
     from colorstudio.app import run_editor
 
     return run_editor(options.file, options.quit_after)

@@ -94,3 +94,28 @@ def drag(canvas, points):
     for p in widget_points[1:]:
         send_mouse(canvas, QEvent.Type.MouseMove, p)
     send_mouse(canvas, QEvent.Type.MouseButtonRelease, widget_points[-1])
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running(monkeypatch):
+    """Fail a test that leaves a QThread running (as napari's test suite does): every thread
+    started during the test must have ended by its teardown (widgets are closed first)."""
+    import weakref
+
+    from PySide6.QtCore import QThread
+
+    started = []
+    start = QThread.start
+
+    def recording_start(self, *args):
+        started.append(weakref.ref(self))
+        return start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = []
+    for ref in started:
+        thread = ref()
+        if thread is not None and thread.isRunning() and not thread.wait(2000):
+            running.append(type(thread).__name__)
+    assert not running, f"the test left threads running: {running}"
