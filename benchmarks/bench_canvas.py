@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QApplication
 
 from colorstudio.core.document import Document
 from colorstudio.core.history import History
-from colorstudio.ui.canvas import CanvasView
 from colorstudio.session.tools import Tool, ToolController, ToolState
+from colorstudio.ui.canvas import CanvasView
 
 
 def main() -> None:

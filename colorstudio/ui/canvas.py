@@ -10,7 +10,7 @@ pixel per *device* pixel on high-DPI screens. Tablet pressure reaches the brush.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QScrollBar, QWidget
 
@@ -42,7 +42,8 @@ class CanvasView(QWidget):
     stroke_finished = Signal()
     colour_picked = Signal(tuple)
     cursor_moved = Signal(float, float)
-    hint_point = Signal(int, int)  #: a press with the hint brush (for suggested colours)
+    hint_point = Signal(int, int)  #: a click (not a stroke) with the hint brush: suggest colours
+    CLICK_PX = 4  #: a press and release this close (screen pixels) are a click
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -307,12 +308,7 @@ class CanvasView(QWidget):
         self._drawing = tool not in (Tool.PICKER, Tool.FILL)
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.colour_picked.emit(self.controller.picked)
-        if (
-            tool is Tool.HINT
-            and 0 <= p.x() < self.document.width
-            and 0 <= p.y() < self.document.height
-        ):
-            self.hint_point.emit(int(p.x()), int(p.y()))
+        self._pressed_at = (QPointF(pos), p)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
@@ -338,6 +334,15 @@ class CanvasView(QWidget):
             self.refresh(box, layers=self._tool_changes_layers())
         self.update()
         self.stroke_finished.emit()
+        pressed, point = getattr(self, "_pressed_at", (None, None))
+        click = pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
+        inside = point is not None and self.document is not None and (
+            0 <= point.x() < self.document.width and 0 <= point.y() < self.document.height
+        )
+        if self.controller.state.tool is Tool.HINT and click and inside:
+            # after the preview the stroke asked for (its timer was started first)
+            x, y = int(point.x()), int(point.y())
+            QTimer.singleShot(0, self, lambda: self.hint_point.emit(x, y))
 
     def _tool_changes_layers(self) -> bool:
         tool = self.controller.state.tool if self.controller else None

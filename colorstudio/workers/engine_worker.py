@@ -1,8 +1,10 @@
 """The one long-lived worker thread that owns the inference engine.
 
 The GUI submits frozen requests; the worker computes them one at a time. Only the newest pending
-*preview* is kept (older previews are dropped unseen), while non-preview jobs (Apply, Export) are
-never dropped. ``cancel()`` stops the running job between tiles and drops pending ones. Results,
+*preview* is kept (older previews are dropped unseen), and it runs before anything else pending:
+a preview is what the user is waiting to see. Colour suggestions are kept newest-only too (a
+click's swatches are stale once the next click comes). Apply and the other jobs are never
+dropped and run in the order sent. ``cancel()`` stops the running job between tiles and drops pending ones. Results,
 progress and errors come back as Qt signals, delivered on the GUI thread. An exception in a job
 becomes ``failed(request_id, message)``; the thread lives on.
 
@@ -22,6 +24,15 @@ from PySide6.QtCore import QThread, Signal
 from colorstudio.ml.jobs import Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
+
+
+def _replaceable(request: Any) -> str | None:
+    """The kind of request a newer one of the same kind makes worthless (None: never drop)."""
+    if getattr(request, "preview", False):
+        return "preview"
+    if type(request).__name__ == "SuggestRequest":
+        return "suggest"
+    return None
 
 
 def default_engine_factory() -> Any:
@@ -56,8 +67,9 @@ class EngineWorker(QThread):
     def submit(self, request: Any) -> None:
         """Queue a request (frozen; carries its own ``request_id``)."""
         with self._condition:
-            if getattr(request, "preview", False):
-                for old in [r for r in self._pending if getattr(r, "preview", False)]:
+            kind = _replaceable(request)
+            if kind is not None:
+                for old in [r for r in self._pending if _replaceable(r) == kind]:
                     self._pending.remove(old)
                     self.dropped.emit(old.request_id)
             self._pending.append(request)
@@ -106,7 +118,9 @@ class EngineWorker(QThread):
                     self._condition.wait()
                 if self._stopping:
                     return
-                request = self._pending.pop(0)
+                previews = [r for r in self._pending if getattr(r, "preview", False)]
+                request = previews[0] if previews else self._pending[0]
+                self._pending.remove(request)
                 self._token = CancelToken()
                 self._running_preview = bool(getattr(request, "preview", False))
                 token = self._token
