@@ -8,7 +8,8 @@ Each condition runs in a fresh process (a cold start, as a user's): the window o
 (default: a real black-and-white print from ../shared/data/realold, else a devval photo made
 grey), waits 3 s, then paints strokes 200-400 px long with mouse events through the canvas.
 Latency: mouse released -> the preview on the canvas. Also printed: the longest gap between
-two turns of the GUI thread's event loop during the run (a frozen window shows as a long gap).
+two turns of the GUI thread's event loop while painting, and in the 3 s after opening (a frozen
+window shows as a long gap).
 Targets on the 2-core development machine: first stroke <= 300 ms; median <= 100 ms quiet and
 <= 200 ms beside two busy processes; no event-loop gap over 16 ms.
 """
@@ -49,7 +50,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
     from colorstudio.session.tools import Tool
     from colorstudio.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the run
     folder = Path(tempfile.mkdtemp())
     grey = Image.open(photo).convert("L").convert("RGB")  # a colour sample is made grey
     grey.thumbnail((1600, 1600))
@@ -58,13 +59,14 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
     window.editor_settings.cpu_threads = threads
     window.resize(1400, 900)
     window.show()
+    window.generation.start_up()  # as the app does
 
-    clock, gaps, last = QElapsedTimer(), [0.0], [0.0]
+    clock, gaps, last = QElapsedTimer(), [(0.0, 0.0)], [0.0]
     clock.start()
 
     def tick() -> None:
         now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
+        gaps.append((now, now - last[0]))
         last[0] = now
 
     heartbeat = QTimer()
@@ -100,6 +102,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
     last[0] = clock.nsecsElapsed() / 1e6
     wait(3.0)  # the user looks at the photo, picks the brush
     window.set_tool(Tool.HINT)
+    painting_from = clock.nsecsElapsed() / 1e6
     doc = window.document
     rng = np.random.default_rng(0)
     latencies = []
@@ -127,7 +130,8 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
     window.close()
     return {
         "latencies_ms": [round(s * 1000) for s in latencies],
-        "longest_gap_ms": round(max(gaps), 1),
+        "longest_gap_ms": round(max(g for t, g in gaps if t >= painting_from), 1),
+        "longest_gap_at_start_ms": round(max(g for t, g in gaps if t < painting_from), 1),
         "size": f"{doc.width}x{doc.height}",
         "engine": engine,
     }
@@ -164,11 +168,13 @@ def main() -> None:
         rows.append((condition, run, later))
     print(f"{photo.name} ({rows[0][1]['size']}), {rows[0][1]['engine']}, "
           f"threads {args.threads or 'all'}, {args.strokes} strokes each\n")  # fmt: skip
-    print("| CPU | first stroke | median of the rest | slowest of the rest | longest GUI gap |")
-    print("|---|---|---|---|---|")
+    print("| CPU | first stroke | median of the rest | slowest of the rest "
+          "| longest GUI gap: painting | at start-up |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     for condition, run, later in rows:
         print(f"| {condition} | {run['latencies_ms'][0]} ms | {statistics.median(later):.0f} ms "
-              f"| {max(later)} ms | {run['longest_gap_ms']} ms |")  # fmt: skip
+              f"| {max(later)} ms | {run['longest_gap_ms']} ms "
+              f"| {run['longest_gap_at_start_ms']} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
     probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
     probe.start()
     window.show()
+    window.generation.start_up()  # torch and the model load while the user finds a photo
     if file:
         window.open_path(file)
     else:

@@ -39,7 +39,7 @@ class JobState(str, Enum):
 class Job:
     id: int
     kind: JobKind
-    document: Document
+    document: Document | None  #: None: a start-up job that belongs to no document
     target_layer_id: str | None = None
     as_new_layer: bool = False
     inputs: Any = None  #: a preview's PreviewInputs (what it was computed from)
@@ -68,7 +68,7 @@ class JobBook:
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
 
-    def new(self, kind: JobKind, document: Document, **captured: Any) -> Job:
+    def new(self, kind: JobKind, document: Document | None, **captured: Any) -> Job:
         """A job with a fresh id, capturing everything its result will need now."""
         job = Job(next(self._ids), kind, document, **captured)
         self._jobs[job.id] = job

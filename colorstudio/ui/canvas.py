@@ -336,8 +336,10 @@ class CanvasView(QWidget):
         self.stroke_finished.emit()
         pressed, point = getattr(self, "_pressed_at", (None, None))
         click = pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
-        inside = point is not None and self.document is not None and (
-            0 <= point.x() < self.document.width and 0 <= point.y() < self.document.height
+        inside = (
+            point is not None
+            and self.document is not None
+            and (0 <= point.x() < self.document.width and 0 <= point.y() < self.document.height)
         )
         if self.controller.state.tool is Tool.HINT and click and inside:
             # after the preview the stroke asked for (its timer was started first)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from colorstudio.core.document import Document
 from colorstudio.core.history import History
+from colorstudio.ml.requests import ColorizeRequest
 from colorstudio.session.generate import (
     CompositeCache,
     Mode,
@@ -96,6 +98,13 @@ class GenerationController(QObject):
         if self._cache is None or self._cache.doc is not doc:
             self._cache = CompositeCache(doc)
         return self._cache
+
+    def start_up(self) -> None:
+        """At start-up, before any photo: import torch and load the colourizer on the worker
+        (a tiny hint-free colourization, not shown), so opening a photo finds them ready."""
+        job = self.jobs.new(JobKind.WARM_UP, None)
+        tiny = np.full((64, 64, 3), 128, np.uint8)
+        self.worker.submit(ColorizeRequest(tiny, request_id=job.id, preview=True))
 
     def warm_up(self) -> None:
         """Load the model and cache the hint-free prediction for this photo at the preview's

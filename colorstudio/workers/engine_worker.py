@@ -4,9 +4,9 @@ The GUI submits frozen requests; the worker computes them one at a time. Only th
 *preview* is kept (older previews are dropped unseen), and it runs before anything else pending:
 a preview is what the user is waiting to see. Colour suggestions are kept newest-only too (a
 click's swatches are stale once the next click comes). Apply and the other jobs are never
-dropped and run in the order sent. ``cancel()`` stops the running job between tiles and drops pending ones. Results,
-progress and errors come back as Qt signals, delivered on the GUI thread. An exception in a job
-becomes ``failed(request_id, message)``; the thread lives on.
+dropped and run in the order sent. ``cancel()`` stops the running job between tiles and drops
+pending ones. Results, progress and errors come back as Qt signals, delivered on the GUI
+thread. An exception in a job becomes ``failed(request_id, message)``; the thread lives on.
 
 The engine (and with it torch) is created lazily *on the worker thread*: importing this module
 imports no torch, so the GUI thread never does.

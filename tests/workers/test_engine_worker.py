@@ -69,11 +69,11 @@ def test_only_the_newest_pending_preview_is_computed(qtbot, worker):
     assert engine.entered.wait(5)  # job 1 is running and blocked
     for i in (2, 3, 4):
         worker.submit(request(i, preview=True))
-    worker.submit(request(5, preview=False))  # an Apply is never dropped
+    worker.submit(request(5, preview=False))  # an Apply is never dropped…
     worker.submit(request(6, preview=True))
-    with qtbot.waitSignal(worker.finished_job, timeout=5000, check_params_cb=lambda i, r: i == 6):
+    with qtbot.waitSignal(worker.finished_job, timeout=5000, check_params_cb=lambda i, r: i == 5):
         engine.gate.set()
-    assert engine.seen == [1, 5, 6]
+    assert engine.seen == [1, 6, 5]  # …but the preview the user waits for goes first
     assert sorted(dropped) == [2, 3, 4]
 
 
