@@ -39,15 +39,6 @@ def old_print(photo: Path, out: Path, seed: int = 3) -> Path:
     return out
 
 
-def wait_for(signal, timeout_s: float = 300.0) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    signal.connect(lambda *_: loop.quit())
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-
-
 def grab(window, path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -94,21 +85,26 @@ def hint_strokes(window, truth: np.ndarray) -> None:
             QApplication.sendEvent(canvas, event)
 
 
-def wait_for_preview(window, timeout_s: float = 120) -> None:
-    """Until the worker finishes a job that is not a colour suggestion (the hint brush asks
-    for those when it touches the photo)."""
+def wait_until(condition, timeout_s: float = 300) -> None:
+    """Let the window work until ``condition()`` holds (a preview shown, a mask found)."""
+    import time
+
     from PySide6.QtCore import QEventLoop, QTimer
 
-    loop = QEventLoop()
-
-    def finished(_request_id, result) -> None:
-        if not getattr(result, "suggestions", ()):
-            loop.quit()
-
-    window.worker.finished_job.connect(finished)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop, poll, end = QEventLoop(), QTimer(), time.monotonic() + timeout_s
+    poll.setInterval(20)
+    poll.timeout.connect(lambda: (condition() or time.monotonic() > end) and loop.quit())
+    poll.start()
     loop.exec()
-    window.worker.finished_job.disconnect(finished)
+    poll.stop()
+
+
+def wait_for_preview(window, timeout_s: float = 300) -> None:
+    """Until a finished preview is on the canvas (not a warm-up, not one still updating)."""
+    from colorstudio.ui.generation_controller import PREVIEW_LABEL
+
+    canvas = window.canvas
+    wait_until(lambda: canvas.preview is not None and canvas.preview_label == PREVIEW_LABEL)
 
 
 def compare(window, path: Path) -> None:
@@ -127,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--painting", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
     parser.add_argument("--colourize", type=Path, help="colour photo for editor.png")
+    parser.add_argument(
+        "--only", choices=["editor"], help="take only editor.png (needs --colourize)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -143,18 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         window.generate_panel.live.setChecked(False)
 
-        window.open_path(old_print(args.photo, Path(folder) / "old-print.png"))
-        window.act_detect.trigger()
-        wait_for(window.worker.finished_job)
-        window.act_mask.trigger()  # hide the red mask overlay: it would cover the repair
-        compare(window, args.out / "restore.png")
-        window.document.mark_clean()
+        if args.only is None:
+            window.open_path(old_print(args.photo, Path(folder) / "old-print.png"))
+            window.act_detect.trigger()
+            wait_until(lambda: bool(window.document.masks))
+            window.act_mask.trigger()  # hide the red mask overlay: it would cover the repair
+            compare(window, args.out / "restore.png")
+            window.document.mark_clean()
 
-        window.open_path(args.photo)
-        window.references_panel.add_file(args.painting, ReferenceRole.STYLE)
-        window.generate_panel.set_mode(Mode.STYLIZE)
-        compare(window, args.out / "stylize.png")
-        window.document.mark_clean()
+            window.open_path(args.photo)
+            window.references_panel.add_file(args.painting, ReferenceRole.STYLE)
+            window.generate_panel.set_mode(Mode.STYLIZE)
+            compare(window, args.out / "stylize.png")
+            window.document.mark_clean()
 
         if args.colourize:
             truth = np.asarray(Image.open(args.colourize).convert("RGB"))
