@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(Path(folder) / "recovery")
         window.resize(1400, 860)
         window.show()
+        window.generation.start_up()  # as the app does
         window.generate_panel.live.setChecked(False)
 
         if args.only is None:
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             bw = Path(folder) / f"{args.colourize.stem}.png"
             Image.fromarray(truth).convert("L").save(bw)
             window.open_path(bw)
+            worker = window.worker  # the warm-up first, as a user who looks at the photo
+            wait_until(lambda: worker.pending_count == 0 and worker._token is None)
             window.generate_panel.set_mode(Mode.COLOURIZE)
             window.canvas.fit()
             hint_strokes(window, truth)
