@@ -26,6 +26,13 @@ class LayerKind(str, Enum):
     MASK = "mask"  #: an 8-bit soft mask (H x W uint8, 255 = fully selected)
 
 
+class MaskRole(str, Enum):
+    """What a MASK layer is for (saved with the project)."""
+
+    SELECTION = "selection"  #: where an edit may act (mask brush, selections, detected damage)
+    STRENGTH = "strength"  #: the generator's local strength (strength brush), 255 = full
+
+
 class ReferenceRole(str, Enum):
     PALETTE = "palette"  #: a photo whose colours the generator should use
     STYLE = "style"  #: a painting whose style (texture, brushwork, palette) to transfer
@@ -51,6 +58,7 @@ class Layer:
     visible: bool = True
     blend_mode: BlendMode = BlendMode.NORMAL
     id: str = field(default_factory=new_id)
+    role: MaskRole = MaskRole.SELECTION  #: MASK layers only
 
     def __post_init__(self) -> None:
         expected_ndim = 2 if self.kind is LayerKind.MASK else 3
@@ -84,6 +92,7 @@ class Layer:
             visible=self.visible,
             blend_mode=self.blend_mode,
             id=self.id if keep_id else new_id(),
+            role=self.role,
         )
 
 

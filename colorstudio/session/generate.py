@@ -15,7 +15,7 @@ import numpy as np
 from colorstudio.core.compositing import composite, flatten_on
 from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
-from colorstudio.core.layer import ReferenceRole
+from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.ml.requests import (
     AdjustRequest,
     ColorizeRequest,
@@ -27,7 +27,6 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.session.tools import STRENGTH_MASK_NAME
 
 
 class Mode(str, Enum):
@@ -183,7 +182,7 @@ def build_request(
     else:
         image = _shrink(document_rgb(doc), size)
     mask = None
-    masks = {m.id: m for m in doc.masks if m.name != STRENGTH_MASK_NAME}
+    masks = {m.id: m for m in doc.masks if m.role is MaskRole.SELECTION}
     if settings.mode is Mode.RESTORE:
         if active_mask_id not in masks or not masks[active_mask_id].pixels.any():
             raise RequestError(
@@ -202,7 +201,7 @@ def build_request(
             )
         mask = _shrink(masks[active_mask_id].pixels, size)
     strength = next(
-        (m.pixels for m in doc.masks if m.name == STRENGTH_MASK_NAME and m.visible), None
+        (m.pixels for m in doc.masks if m.role is MaskRole.STRENGTH and m.visible), None
     )
     strength_map = _shrink(strength, size)
     has_hints = doc.hint.visible and bool(doc.hint.pixels[..., 3].any())

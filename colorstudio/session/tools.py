@@ -19,6 +19,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, InsertNode, PatchEdit
 from colorstudio.core.geometry import BBox
 from colorstudio.core.history import History
+from colorstudio.core.layer import MaskRole
 
 
 class Tool(str, Enum):
@@ -46,7 +47,7 @@ TOOL_LABELS = {
     Tool.LASSO: "Lasso selection → mask (L)",
     Tool.STRENGTH: "Strength brush (S)",
 }
-STRENGTH_MASK_NAME = "Strength"
+STRENGTH_MASK_NAME = "Strength"  #: the strength map's default name (its role says what it is)
 
 
 @dataclass
@@ -97,22 +98,22 @@ class ToolController:
                 return layer
         return self.doc.layers[-1] if self.doc.layers else None
 
-    def _mask_target(self, name: str | None = None) -> str:
-        """The active mask (or the strength map), created on first use as part of the gesture."""
-        if name is not None:
-            for mask in self.doc.masks:
-                if mask.name == name:
-                    return mask.id
-        else:
-            for mask in self.doc.masks:
-                if mask.id == self.active_mask_id and mask.name != STRENGTH_MASK_NAME:
-                    return mask.id
-        mask = self.doc.new_mask(name or f"Mask {len(self.doc.masks) + 1}")
-        if name == STRENGTH_MASK_NAME:
+    def _mask_target(self, role: MaskRole = MaskRole.SELECTION) -> str:
+        """The active selection mask, or the strength map: created on first use as part of
+        the gesture."""
+        for mask in self.doc.masks:
+            if mask.role is role and (role is MaskRole.STRENGTH or mask.id == self.active_mask_id):
+                return mask.id
+        strength = role is MaskRole.STRENGTH
+        mask = self.doc.new_mask(
+            STRENGTH_MASK_NAME if strength else f"Mask {len(self.doc.masks) + 1}"
+        )
+        mask.role = role
+        if strength:
             mask.pixels[...] = 255  # full strength everywhere until painted down
         self._created = InsertNode("masks", len(self.doc.masks), mask, "Add mask")
         self._created.apply(self.doc)
-        if name is None:
+        if not strength:
             self.active_mask_id = mask.id
         return mask.id
 
@@ -177,7 +178,7 @@ class ToolController:
             return self._mask_target(), PaintMode.MASK_REMOVE, (0, 0, 0)
         if tool is Tool.STRENGTH:
             mode = PaintMode.MASK_REMOVE if self.state.strength_lower else PaintMode.MASK_ADD
-            return self._mask_target(STRENGTH_MASK_NAME), mode, (0, 0, 0)
+            return self._mask_target(MaskRole.STRENGTH), mode, (0, 0, 0)
         layer = self.active_layer()
         if layer is None:
             return None, None, None

@@ -73,7 +73,7 @@ def assert_same_document(a: Document, b: Document):
         assert np.array_equal(x.pixels, y.pixels)
     assert np.array_equal(a.hint.pixels, b.hint.pixels) and a.hint.id == b.hint.id
     for x, y in zip(a.masks, b.masks, strict=True):
-        assert (x.id, x.name, x.visible) == (y.id, y.name, y.visible)
+        assert (x.id, x.name, x.visible, x.role) == (y.id, y.name, y.visible, y.role)
         assert np.array_equal(x.pixels, y.pixels)
     for x, y in zip(a.references, b.references, strict=True):
         assert (x.id, x.name, x.role, x.strength, x.enabled) == (

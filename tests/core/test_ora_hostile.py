@@ -257,3 +257,16 @@ def test_member_read_is_limited_by_what_its_header_allows(tmp_path):
     write_zip(tmp_path / "p.ora", {"stack.xml": GOOD_STACK, "data/a.png": padded})
     with pytest.raises(ProjectFileError, match="beyond its limit"):
         load_ora(tmp_path / "p.ora")
+
+
+def test_a_strength_map_keeps_its_role_and_old_files_get_it_from_the_name(tmp_path, rng):
+    from colorstudio.core.layer import MaskRole
+
+    doc = small_doc(rng)
+    doc.masks.append(Layer("Painted down", np.full((7, 9), 90, np.uint8), kind=LayerKind.MASK,
+                           role=MaskRole.STRENGTH))  # fmt: skip
+    save_ora(doc, tmp_path / "p.ora")
+    assert load_ora(tmp_path / "p.ora").document.masks[0].role is MaskRole.STRENGTH
+    old = json.dumps({"masks": [{"name": "Strength", "src": "data/a.png"}]})  # before roles
+    write_zip(tmp_path / "old.ora", project(GOOD_STACK, {"colorstudio/project.json": old}))
+    assert load_ora(tmp_path / "old.ora").document.masks[0].role is MaskRole.STRENGTH

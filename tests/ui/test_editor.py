@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
 
-from colorstudio.core.layer import ReferenceRole
+from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.session.generate import Mode
 from colorstudio.session.tools import Tool
 from tests.ui.conftest import drag, send_mouse
@@ -400,13 +400,15 @@ def test_strength_brush_lowers_and_raises_the_strength_map(editor, photo, fake_e
     assert editor.tool_options.raise_strength.isVisibleTo(editor.tool_options)
     editor.tool_state.brush = editor.tool_state.brush.__class__(size=20, hardness=1.0)
     drag(editor.canvas, [(40, 40), (60, 40)])
-    strength = next(m for m in editor.document.masks if m.name == "Strength")
+    (strength,) = [m for m in editor.document.masks if m.role is MaskRole.STRENGTH]
     assert strength.pixels[40, 50] == 0 and strength.pixels[100, 100] == 255
+    strength.name = "My own name"  # what it is for is its role, not its name
     editor.tool_options.raise_strength.setChecked(True)
     drag(editor.canvas, [(50, 40)])
     assert strength.pixels[40, 50] == 255
     request = build_request(editor.document, editor.generate_panel.settings, None, 1, preview=False)
     assert request.strength_map is not None and request.strength_map.shape == (120, 160)
+    assert np.array_equal(request.strength_map, strength.pixels)
 
 
 def test_dragging_on_a_reference_limits_it_to_a_region(qtbot, editor, photo, tmp_path):

@@ -53,7 +53,15 @@ from colorstudio.core.io.ora_read import (
     read_plan,
     verify_ora,
 )
-from colorstudio.core.layer import BlendMode, Layer, LayerKind, Reference, ReferenceRole, new_id
+from colorstudio.core.layer import (
+    BlendMode,
+    Layer,
+    LayerKind,
+    MaskRole,
+    Reference,
+    ReferenceRole,
+    new_id,
+)
 
 __all__ = ["NS", "LoadedProject", "load_ora", "save_ora", "verify_ora", "write_ora"]
 
@@ -184,6 +192,7 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
                 "y": my,
                 "opacity": mask.opacity,
                 "visible": mask.visible,
+                "role": mask.role.value,
             }
         )
     references = []
@@ -291,8 +300,9 @@ def _build(archive: Archive, plan: ProjectPlan, limits: dict[str, int], max_px: 
         doc.hint.opacity, doc.hint.visible = plan.hint.opacity, plan.hint.visible
         _with_id(doc.hint, plan.hint)
     for node in plan.masks:
-        mask = Layer(node.name, placed(node, doc.blank_mask()), kind=LayerKind.MASK,
-                     opacity=node.opacity, visible=node.visible)  # fmt: skip
+        pixels = placed(node, doc.blank_mask())
+        mask = Layer(node.name, pixels, kind=LayerKind.MASK, opacity=node.opacity,
+                     visible=node.visible, role=MaskRole(node.role))  # fmt: skip
         doc.masks.append(_with_id(mask, node))
     for node in plan.references:
         rgb = np.ascontiguousarray(_pixels(archive, node.image, limits, max_px)[..., :3])

@@ -78,7 +78,7 @@ class NodePlan:
     opacity: float = 1.0
     visible: bool = True  #: a reference's "enabled"
     blend_op: str = "svg:src-over"
-    role: str = "palette"
+    role: str = "palette"  #: a reference's role, or a mask's
     strength: float = 1.0
     mask: ImageMember | None = None
 
@@ -359,7 +359,11 @@ def _read_colorstudio_part(archive: Archive, plan: ProjectPlan) -> None:
     if hint is not None and hint.optional_text("src"):
         plan.hint = _node(archive, hint, "the colour-hint layer", "Colour hints", True, 4)
     for entry in data.objects("masks", MAX_NODES):
-        plan.masks.append(_node(archive, entry, "mask", "Mask", True, 1))
+        node = _node(archive, entry, "mask", "Mask", True, 1)
+        # files before roles: the strength map was the mask named "Strength"
+        old_default = "strength" if node.name == "Strength" else "selection"
+        node.role = entry.choice("role", old_default, ("selection", "strength"))
+        plan.masks.append(node)
     for entry in data.objects("references", MAX_NODES):
         node = _node(archive, entry, "reference", "Reference", False, 3)
         node.role = entry.choice("role", "palette", ("palette", "style"))
