@@ -94,8 +94,17 @@ def composite(
     """
     box = bbox if bbox is not None else (0, 0, height, width)
     y0, x0, y1, x1 = box
-    out = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
     visible = [layer for layer in layers if layer.visible and layer.opacity > 0.0]
+    if (
+        background is None
+        and len(visible) == 1
+        and visible[0].blend_mode is BlendMode.NORMAL
+        and visible[0].opacity >= 1.0
+    ):  # one plain layer (a photo just opened) is its own composite: no float round trip
+        out = visible[0].pixels[y0:y1, x0:x1].copy()
+        out[out[..., 3] == 0] = 0  # fully clear pixels have no colour, as below
+        return out
+    out = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
     band_rows = max(1, _BAND_PIXELS // max(1, x1 - x0))
     for by in range(y0, y1, band_rows):
         band = (by, x0, min(by + band_rows, y1), x1)

@@ -27,6 +27,7 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
+from colorstudio.session.preview_cache import CompositeCache, shrink
 
 
 class Mode(str, Enum):
@@ -81,73 +82,11 @@ class GenerateSettings:
     sensitivity: float = 0.5  #: damage detection: higher finds fainter damage
 
 
-def document_rgb(doc: Document) -> np.ndarray:
-    """The visible image as H x W x 3 uint8 (transparent parts over white)."""
-    rgba = composite(doc.layers, doc.height, doc.width)
-    return flatten_on(rgba) if (rgba[..., 3] < 255).any() else np.ascontiguousarray(rgba[..., :3])
-
-
 def _references(doc: Document, role: ReferenceRole) -> tuple[ReferenceImage, ...]:
     return tuple(
         ReferenceImage(ref.image, role.value, ref.strength, ref.mask)
         for ref in doc.references
         if ref.enabled and ref.role is role
-    )
-
-
-class CompositeCache:
-    """The document's flattened RGB (and its preview-size copy), recomputed only when raster
-    layers change — hint and mask strokes, the common case while previewing, reuse it. Keeps
-    the GUI thread from compositing a 24 MP image for every preview."""
-
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self._full: np.ndarray | None = None
-        self._small: dict[tuple[int, int], np.ndarray] = {}
-        doc.events.pixels_changed.connect(self._on_pixels_changed)
-        doc.events.structure_changed.connect(self.invalidate)
-        doc.events.properties_changed.connect(self._on_properties_changed)
-
-    def invalidate(self, *_args) -> None:
-        self._full = None
-        self._small.clear()
-
-    def _on_pixels_changed(self, target_id: str, _bbox) -> None:
-        if any(layer.id == target_id for layer in self.doc.layers):
-            self.invalidate()
-
-    def _on_properties_changed(self, target_id: str) -> None:
-        self._on_pixels_changed(target_id, None)
-
-    def full(self) -> np.ndarray:
-        if self._full is None:
-            self._full = document_rgb(self.doc)
-        return self._full
-
-    def at(self, size: tuple[int, int] | None) -> np.ndarray:
-        if size is None:
-            return self.full()
-        if size not in self._small:
-            self._small[size] = _shrink(self.full(), size)
-        return self._small[size]
-
-
-def _shrink(array: np.ndarray | None, size: tuple[int, int] | None) -> np.ndarray | None:
-    """Box-average ``array`` to ``size`` (width, height); RGBA is averaged premultiplied so a
-    thin hint stroke keeps its colour (and stays marked as hinted)."""
-    if array is None or size is None:
-        return array
-    from PIL import Image
-
-    if array.ndim == 3 and array.shape[2] == 4:
-        small = (
-            Image.fromarray(np.ascontiguousarray(array), "RGBA")
-            .convert("RGBa")
-            .resize(size, Image.Resampling.BOX)
-        )
-        return np.asarray(small.convert("RGBA"))
-    return np.asarray(
-        Image.fromarray(np.ascontiguousarray(array)).resize(size, Image.Resampling.BOX)
     )
 
 
@@ -175,12 +114,8 @@ def build_request(
     PREVIEW_MAX_SIDE) and shown scaled; Apply always runs at full resolution.
     """
     size = preview_size(doc) if preview else None
-    if image is not None:
-        image = _shrink(image, size)
-    elif cache is not None:
-        image = cache.at(size)
-    else:
-        image = _shrink(document_rgb(doc), size)
+    cache = cache or CompositeCache(doc)
+    image = shrink(image, size) if image is not None else cache.at(size)
     mask = None
     masks = {m.id: m for m in doc.masks if m.role is MaskRole.SELECTION}
     if settings.mode is Mode.RESTORE:
@@ -190,7 +125,7 @@ def build_request(
             )
         return RestoreRequest(
             image,
-            _shrink(masks[active_mask_id].pixels, size),
+            cache.node(active_mask_id, size),
             request_id=request_id,
             preview=preview,
         )
@@ -199,13 +134,12 @@ def build_request(
             raise RequestError(
                 "paint a mask first (mask brush, or a selection) to limit the change to it"
             )
-        mask = _shrink(masks[active_mask_id].pixels, size)
-    strength = next(
-        (m.pixels for m in doc.masks if m.role is MaskRole.STRENGTH and m.visible), None
-    )
-    strength_map = _shrink(strength, size)
-    has_hints = doc.hint.visible and bool(doc.hint.pixels[..., 3].any())
-    hints = _shrink(doc.hint.pixels, size) if has_hints else None
+        mask = cache.node(active_mask_id, size)
+    strength = next((m for m in doc.masks if m.role is MaskRole.STRENGTH and m.visible), None)
+    strength_map = None if strength is None else cache.node(strength.id, size)
+    hints = cache.node(doc.hint.id, size) if doc.hint.visible else None
+    if hints is not None and not hints[..., 3].any():
+        hints = None
     common = dict(
         mask=mask,
         strength=settings.strength,
@@ -253,7 +187,7 @@ def build_detect_request(
     doc: Document, sensitivity: float, request_id: int, cache: CompositeCache | None = None
 ) -> DetectDamageRequest:
     """Find damage in the visible image at full resolution (the mask must fit the document)."""
-    image = cache.full() if cache is not None else document_rgb(doc)
+    image = (cache or CompositeCache(doc)).full()
     return DetectDamageRequest(image, sensitivity=sensitivity, request_id=request_id)
 
 
@@ -274,7 +208,7 @@ def result_edit(
     label = f"Generate ({engine_name(result.engine)})"
     if as_new_layer:
         layer = doc.new_layer(f"{engine_name(result.engine)} result")
-        before = document_rgb(doc)[y0:y1, x0:x1]
+        before = flatten_on(composite(doc.layers, doc.height, doc.width, (y0, x0, y1, x1)))
         changed = (new_rgb != before).any(axis=2)
         layer.pixels[y0:y1, x0:x1, :3] = new_rgb
         layer.pixels[y0:y1, x0:x1, 3] = np.where(changed, 255, 0)
@@ -302,8 +236,8 @@ def build_suggest_request(
     hints = doc.hint.pixels.copy()
     hints[max(0, y - 12) : y + 13, max(0, x - 12) : x + 13] = 0  # not the stroke being placed
     size = preview_size(doc)
-    image = cache.at(size) if cache is not None else _shrink(document_rgb(doc), size)
-    hints = _shrink(hints, size)
+    image = (cache or CompositeCache(doc)).at(size)
+    hints = shrink(hints, size)
     if size is not None:
         x, y = x * size[0] // doc.width, y * size[1] // doc.height
     return SuggestRequest(

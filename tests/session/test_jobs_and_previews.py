@@ -78,3 +78,30 @@ def test_the_default_mode_fits_the_photo(rng):
     colour[32:, 48:] = [40, 60, 200]
     assert is_monochrome(photo) and is_monochrome(sepia) and not is_monochrome(colour)
     assert default_mode(sepia) is Mode.COLOURIZE and default_mode(colour) is Mode.RECOLOUR
+
+
+def test_preview_size_mirrors_follow_strokes_where_they_paint(rng):
+    from colorstudio.session.preview_cache import CompositeCache, shrink
+
+    rgba = np.dstack([rng.integers(0, 256, (333, 517, 3), dtype=np.uint8),
+                      np.full((333, 517, 1), 255, np.uint8)])  # fmt: skip
+    doc = Document.from_rgba(rgba)
+    history = History(doc)
+    cache = CompositeCache(doc)
+    size = (201, 129)  # a ratio that is not a whole number
+    assert cache.node(doc.hint.id, size)[..., 3].max() == 0
+    controller = ToolController(doc, history, ToolState(tool=Tool.HINT, colour=(250, 20, 20)))
+    for x0, y0 in ((13, 40), (300, 200), (480, 310)):
+        controller.press(x0, y0)
+        controller.move(x0 + 30, y0 + 9)
+        controller.release(x0 + 30, y0 + 9)
+        mirrored = cache.node(doc.hint.id, size).astype(int)
+        fresh = shrink(doc.hint.pixels, size).astype(int)
+        assert np.abs(mirrored - fresh).max() <= 1  # as if shrunk anew, region by region
+    history.undo()
+    assert (
+        np.abs(cache.node(doc.hint.id, size).astype(int) - shrink(doc.hint.pixels, size)).max() <= 1
+    )
+    photo = cache.at(size)
+    assert photo.shape == (129, 201, 3)
+    assert np.abs(photo.astype(int) - shrink(rgba[..., :3], size)).max() <= 1
