@@ -260,9 +260,12 @@ class GenerationController(QObject):
             w.generate_panel.set_progress(*message.payload)
             return
         if message.orphan:
-            if job.kind in (JobKind.APPLY, JobKind.DETECT) and message.state is JobState.FINISHED:
-                w.statusBar().showMessage(
-                    f"Dropped a {job.kind.value} result: its document is no longer open", 8000
+            what = {JobKind.APPLY: "the result of Apply", JobKind.DETECT: "the damage found"}
+            if job.kind in what and message.state is JobState.FINISHED:
+                w.banner.show_message(
+                    f"Dropped {what[job.kind]}: it was made for a document that is no longer "
+                    "open (nothing was changed here)",
+                    "info",
                 )
             return
         if message.state is JobState.CANCELLED:

@@ -100,7 +100,7 @@ def test_a_result_for_a_closed_document_is_dropped(qtbot, editor, fake_engine, p
     assert editor.open_path(other)
     new_doc = editor.document
     before = new_doc.layers[0].pixels.copy()
-    qtbot.waitUntil(lambda: "no longer open" in editor.statusBar().currentMessage(), timeout=8000)
+    qtbot.waitUntil(lambda: "no longer open" in editor.banner.label.text(), timeout=8000)
     assert editor.document is new_doc and len(new_doc.layers) == 1
     assert np.array_equal(new_doc.layers[0].pixels, before)
     assert editor.history.labels() == []  # nothing was applied to it
