@@ -252,9 +252,9 @@ class Engine:
         job = Job(cancel, progress)
         torch.manual_seed(getattr(request, "seed", 0))
         wanted = self.preview_threads if getattr(request, "preview", False) else self.threads
-        if torch.get_num_threads() != wanted:
-            torch.set_num_threads(wanted)
         with self._lock:
+            if torch.get_num_threads() != wanted:
+                torch.set_num_threads(wanted)
             if isinstance(request, ColorizeRequest):  # RecolourRequest included
                 result = self.colour(request, job)
             elif isinstance(request, StylizeRequest):

@@ -114,7 +114,7 @@ def build_request(
     PREVIEW_MAX_SIDE) and shown scaled; Apply always runs at full resolution.
     """
     size = preview_size(doc) if preview else None
-    cache = cache or CompositeCache(doc)
+    cache = cache or CompositeCache(doc, listen=False)
     image = shrink(image, size) if image is not None else cache.at(size)
     mask = None
     masks = {m.id: m for m in doc.masks if m.role is MaskRole.SELECTION}
@@ -187,7 +187,7 @@ def build_detect_request(
     doc: Document, sensitivity: float, request_id: int, cache: CompositeCache | None = None
 ) -> DetectDamageRequest:
     """Find damage in the visible image at full resolution (the mask must fit the document)."""
-    image = (cache or CompositeCache(doc)).full()
+    image = (cache or CompositeCache(doc, listen=False)).full()
     return DetectDamageRequest(image, sensitivity=sensitivity, request_id=request_id)
 
 
@@ -236,7 +236,7 @@ def build_suggest_request(
     hints = doc.hint.pixels.copy()
     hints[max(0, y - 12) : y + 13, max(0, x - 12) : x + 13] = 0  # not the stroke being placed
     size = preview_size(doc)
-    image = (cache or CompositeCache(doc)).at(size)
+    image = (cache or CompositeCache(doc, listen=False)).at(size)
     hints = shrink(hints, size)
     if size is not None:
         x, y = x * size[0] // doc.width, y * size[1] // doc.height

@@ -22,6 +22,7 @@ from PIL import Image
 
 from colorstudio.core.document import Document
 from colorstudio.core.events import Event
+from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.session.generate import GenerateSettings, Mode
 
 #: The settings each mode reads besides mode, strength and only_in_mask.
@@ -67,6 +68,7 @@ class InputTracker:
         self.raster_changed = Event("raster_changed")
         self._layers = self._layer_ids()
         self._inputs = self._input_ids()
+        self._looks = self._layer_looks()
         doc.events.pixels_changed.connect(self._on_pixels_changed)
         doc.events.properties_changed.connect(self._on_properties_changed)
         doc.events.structure_changed.connect(self._on_structure_changed)
@@ -79,6 +81,10 @@ class InputTracker:
 
     def _layer_ids(self) -> tuple[str, ...]:
         return tuple(layer.id for layer in self.doc.layers)
+
+    def _layer_looks(self) -> dict[str, tuple]:
+        """What of each raster layer's properties shows (a new name does not)."""
+        return {x.id: (x.visible, x.opacity, x.blend_mode) for x in self.doc.layers}
 
     def _input_ids(self) -> tuple[str, ...]:
         doc = self.doc
@@ -95,30 +101,56 @@ class InputTracker:
         self._bump(target_id)
 
     def _on_properties_changed(self, target_id: str) -> None:
-        self._bump(target_id)
+        if target_id in self._inputs:
+            self._bump(target_id)
+            return
+        looks = self._layer_looks()
+        if looks.get(target_id) != self._looks.get(target_id):
+            self._looks = looks
+            self._bump(target_id)
 
     def _on_structure_changed(self) -> None:
         layers, inputs = self._layer_ids(), self._input_ids()
-        if inputs != self._inputs:
+        if inputs != self._inputs:  # which nodes exist is part of what inputs() reads
             self._inputs = inputs
-            self.versions["structure"] = self.versions.get("structure", 0) + 1
         if layers != self._layers:
-            self._layers = layers
+            self._layers, self._looks = layers, self._layer_looks()
             self.raster_version += 1
             self.raster_changed.emit()
 
     def inputs(self, settings: GenerateSettings, active_mask: str | None) -> PreviewInputs:
-        """What a preview in ``settings.mode`` made now would be computed from."""
+        """What a preview in ``settings.mode`` made now would be computed from: the mode's
+        settings and the versions of the nodes that mode reads (see :func:`read_by`)."""
         names = ("mode", "strength", "only_in_mask", *MODE_SETTINGS[settings.mode])
-        read = dict(self.versions)
-        if settings.mode not in HINTED_MODES:
-            read.pop(self.doc.hint.id, None)
+        wanted = read_by(self.doc, settings, active_mask)
+        versions = tuple((k, self.versions.get(k, 0)) for k in sorted(wanted))
+        reads_mask = active_mask in wanted
         return PreviewInputs(
             id(self.doc),
             tuple(getattr(settings, name) for name in names),
-            active_mask,
-            tuple(sorted(read.items())),
+            active_mask if reads_mask else None,
+            versions,
         )
+
+
+def read_by(doc: Document, settings: GenerateSettings, active_mask: str | None) -> set[str]:
+    """The ids of the nodes a preview in ``settings.mode`` reads: hints in the colour modes,
+    the active mask where the mode is limited to it, the strength map, palette references in
+    the colour modes, style references in the style modes."""
+    mode = settings.mode
+    wanted = set()
+    if mode in HINTED_MODES:
+        wanted.add(doc.hint.id)
+    if mode in (Mode.RECOLOUR, Mode.RESTORE) or settings.only_in_mask:
+        wanted.add(active_mask or "(no mask)")
+    wanted.update(m.id for m in doc.masks if m.role is MaskRole.STRENGTH)
+    roles = set()
+    if mode in (Mode.COLOURIZE, Mode.RECOLOUR, Mode.COLOURIZE_STYLIZE):
+        roles.add(ReferenceRole.PALETTE)
+    if mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):
+        roles.add(ReferenceRole.STYLE)
+    wanted.update(r.id for r in doc.references if r.role in roles)
+    return wanted
 
 
 def is_monochrome(rgb: np.ndarray) -> bool:

@@ -49,18 +49,25 @@ def shrink(array: np.ndarray | None, size: Size | None, box=None) -> np.ndarray 
 class CompositeCache:
     """The document at full and at preview size; hint and mask layers at preview size."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, listen: bool = True) -> None:
+        """``listen=False``: a one-off view for a single request (no listeners, nothing kept
+        current; dropped with the request)."""
         self.doc = doc
+        self._listening = listen
         self._rgba: np.ndarray | None = None
         self._full: np.ndarray | None = None
         self._small: dict[Size, np.ndarray] = {}
         self._mirrors: dict[tuple[str, Size], np.ndarray] = {}
-        doc.events.pixels_changed.connect(self._on_pixels_changed)
-        doc.events.structure_changed.connect(self._on_structure_changed)
-        doc.events.properties_changed.connect(self._on_properties_changed)
+        if listen:
+            doc.events.pixels_changed.connect(self._on_pixels_changed)
+            doc.events.structure_changed.connect(self._on_structure_changed)
+            doc.events.properties_changed.connect(self._on_properties_changed)
 
     def close(self) -> None:
         """Stop listening (the document is no longer the open one)."""
+        if not self._listening:
+            return
+        self._listening = False
         self.doc.events.pixels_changed.disconnect(self._on_pixels_changed)
         self.doc.events.structure_changed.disconnect(self._on_structure_changed)
         self.doc.events.properties_changed.disconnect(self._on_properties_changed)

@@ -15,6 +15,7 @@ preview needs, so the first preview is as fast as the later ones.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +36,7 @@ from colorstudio.session.generate import (
     result_edit,
 )
 from colorstudio.session.jobs import Job, JobBook, JobKind, JobMessage, JobState
-from colorstudio.session.preview import HINTED_MODES, InputTracker, PreviewInputs, default_mode
+from colorstudio.session.preview import InputTracker, PreviewInputs, default_mode
 
 if TYPE_CHECKING:
     from colorstudio.ui.main_window import MainWindow
@@ -75,9 +76,14 @@ class GenerationController(QObject):
 
     # ------------------------------------------------------------------ documents
     def bind(self, doc: Document, history: History) -> None:
-        """A new document is open: track its inputs, pick the mode that fits it, warm up."""
+        """A new document is open (its active layer and mask already restored): track its
+        inputs, pick the mode that fits it, warm up. Nothing is previewed until an input
+        changes."""
         if self.tracker is not None:
             self.tracker.close()
+        if self._cache is not None:
+            self._cache.close()
+        self.worker.cancel_previews()  # the old document's preview or warm-up: not needed now
         self.take_down_preview(forget=True)
         self.tracker = InputTracker(doc)
         self.tracker.raster_changed.connect(self.take_down_preview)
@@ -85,10 +91,11 @@ class GenerationController(QObject):
         history.changed.connect(self._on_history_changed)
         self._cache = CompositeCache(doc)
         panel = self.window.generate_panel
-        bottom = doc.layers[0].pixels if doc.layers else None
-        if bottom is not None:
+        if doc.layers:
             step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
-            panel.set_mode(default_mode(bottom[::step, ::step, :3]))
+            panel.set_mode(default_mode(doc.layers[0].pixels[::step, ::step, :3]))
+        self.preview_timer.stop()  # the mode change asks for no preview…
+        self.settled = self._current_inputs()  # …and neither do these untouched inputs
         self.warm_up()
 
     def composite_cache(self) -> CompositeCache | None:
@@ -107,29 +114,19 @@ class GenerationController(QObject):
         self.worker.submit(ColorizeRequest(tiny, request_id=job.id, preview=True))
 
     def warm_up(self) -> None:
-        """Load the model and cache the hint-free prediction for this photo at the preview's
-        size, in the background (a preview job the first stroke's preview replaces if it has
-        not started yet); nothing is shown."""
+        """Load the model and cache the hint-free colourization of this photo at the preview's
+        size and working size, in the background, whatever the mode (Recolour with a palette
+        and Colourize + stylize read it too); nothing is shown. It is a preview job: the first
+        stroke's preview replaces it if it has not started yet."""
         w = self.window
         settings = w.generate_panel.settings
-        if (
-            w.document is None
-            or settings.mode not in HINTED_MODES
-            or settings.engine
-            not in (
-                "auto",
-                "gan",
-            )
-        ):
+        if w.document is None or settings.engine not in ("auto", "gan"):
             return
         job = self.jobs.new(JobKind.WARM_UP, w.document)
-        try:
-            request = build_request(
-                w.document, settings, None, job.id, True, cache=self.composite_cache()
-            )
-        except RequestError:
-            self.jobs.forget(job.id)
-            return
+        colourize = dataclasses.replace(settings, mode=Mode.COLOURIZE, only_in_mask=False)
+        request = build_request(
+            w.document, colourize, None, job.id, True, cache=self.composite_cache()
+        )
         self.worker.submit(request)
 
     # ------------------------------------------------------------------ previews
@@ -153,8 +150,16 @@ class GenerationController(QObject):
             w.show_error("Open a photo first (File ▸ Open)")
             return None
         inputs = self._current_inputs()
-        if inputs is None or (not force and inputs in (self.settled, self.requested)):
+        if inputs is None or (not force and inputs == self.requested):
             return None
+        if not force and inputs == self.settled:
+            if self.requested is not None:  # back to what is shown: drop the one on its way
+                self._cancel_requested()
+            if self.shown is not None and w.canvas.preview_label != PREVIEW_LABEL:
+                w.canvas.set_preview(w.canvas.preview, PREVIEW_LABEL)
+            return None
+        if self.shown is not None and self.shown.settings[0] != inputs.settings[0]:
+            self.take_down_preview(forget=True)  # not another mode's result in this one
         job = self._submit(JobKind.PREVIEW, inputs=inputs)
         if job is None:
             self.take_down_preview()  # nothing to show for these inputs (the panel says why)
@@ -165,15 +170,25 @@ class GenerationController(QObject):
             w.canvas.set_preview(w.canvas.preview, UPDATING_LABEL)
         return job.id
 
+    def _cancel_requested(self) -> None:
+        self.worker.cancel_previews()
+        self.requested = None
+        self.latest_preview = 0
+
+    def hide_preview(self) -> None:
+        """Esc: the preview goes, and stays gone until an input changes."""
+        inputs = self._current_inputs()
+        self.take_down_preview()
+        self.settled = inputs
+
     def take_down_preview(self, forget: bool = False) -> None:
         """Show the document itself at once; drop previews on their way. ``forget``: the next
         schedule previews the current inputs again (Live preview switched back on)."""
-        if self.requested is not None:  # (a running warm-up is left to finish)
-            self.worker.cancel_previews()
+        if self.requested is not None:  # only then: a running warm-up is left to finish
+            self._cancel_requested()
         if forget:
             self.settled = None
-        self.shown = self.requested = None
-        self.latest_preview = 0
+        self.shown = None
         self.preview_timer.stop()
         canvas = self.window.canvas
         if canvas.preview is not None:
@@ -283,6 +298,10 @@ class GenerationController(QObject):
         elif job.kind is JobKind.APPLY:
             self._apply(job, result)
         elif job.kind is JobKind.PREVIEW and job.id == self.latest_preview:
+            if job.inputs != self._current_inputs():  # the inputs moved on meanwhile
+                self.requested, self.latest_preview = None, 0
+                self.schedule_preview()
+                return
             self.shown = self.settled = job.inputs
             self.requested = None
             w.canvas.set_preview(result.image, PREVIEW_LABEL)
@@ -290,7 +309,12 @@ class GenerationController(QObject):
                 w.canvas.set_provenance(result.hint_influence, result.confidence)
             name = engine_name(result.engine)
             w.status_preview.setText(f"Preview ({name}): {job.seconds * 1000:.0f} ms")
-        if job.kind in (JobKind.APPLY, JobKind.PREVIEW) and result.notes:
+        elif job.kind is JobKind.WARM_UP:
+            w.status_device.setText(f"device: {result.device}")
+            return
+        else:
+            return  # a preview a newer one replaced: nothing to show
+        if result.notes:
             w.banner.show_message("; ".join(result.notes), "info")
         if job.kind is not JobKind.SUGGEST:
             w.status_device.setText(f"device: {result.device}")
@@ -316,6 +340,7 @@ class GenerationController(QObject):
         elif job.kind is JobKind.PREVIEW:
             if job.id == self.latest_preview:
                 self.take_down_preview()
+                self.settled = job.inputs  # not again until an input changes
                 w.generate_panel.status.setText(f"Preview failed: {text}")
         else:
             w.show_error(f"Generation failed: {text}")

@@ -173,10 +173,10 @@ class MainWindow(AutosaveMixin, QMainWindow):
         doc.events.dirty_changed.connect(lambda _dirty: self._update_title())
         self.history.changed.connect(self._update_actions)
         self.canvas.set_document(doc, self.controller)
-        self.generation.bind(doc, self.history)
         self.layers_panel.set_document(doc, self.history)
         self.controller.active_layer_id = self.layers_panel.active_layer_id
         self.controller.active_mask_id = self.layers_panel.active_mask_id
+        self.generation.bind(doc, self.history)
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
         self.banner.hide()
@@ -289,7 +289,15 @@ class MainWindow(AutosaveMixin, QMainWindow):
     def new_dialog(self) -> None:
         """File ▸ New: a white canvas of a chosen size."""
         size = new_document_size(self)
-        if size is not None and self.confirm_discard("starting a new document"):
+        if size is None:
+            return
+        limit = self.editor_settings.max_megapixels * 1_000_000
+        if size[0] * size[1] > limit:
+            self.show_error(
+                f"A {size[0]:,} x {size[1]:,} canvas is over the largest image "
+                f"({limit / 1e6:,.0f} MP, File ▸ Settings…)"
+            )
+        elif self.confirm_discard("starting a new document"):
             self.new_document(*size)
 
     def new_document(self, width: int, height: int) -> None:
@@ -378,7 +386,7 @@ class MainWindow(AutosaveMixin, QMainWindow):
     def worker_cancel(self) -> None:
         """Esc: stop what runs and hide the preview."""
         self.worker.cancel()
-        self.generation.take_down_preview()
+        self.generation.hide_preview()
 
     # ================================================================== undo
     def undo(self) -> None:

@@ -56,10 +56,13 @@ def test_previews_read_hints_masks_references_and_settings_not_raster_layers(rng
     assert tracker.inputs(settings, None) != after_hint  # and so does undoing it
     settings.strength = 0.5
     assert tracker.inputs(settings, None) != after_hint
+    before_reference = tracker.inputs(settings, None)
+    adjust_before = tracker.inputs(GenerateSettings(mode=Mode.ADJUST), None)
     doc.references.append(Reference("palette", rng.integers(0, 256, (4, 4, 3), np.uint8)))
     doc.events.structure_changed.emit()
-    with_reference = tracker.inputs(settings, None)
-    assert with_reference != tracker.inputs(GenerateSettings(mode=Mode.COLOURIZE), None)
+    assert tracker.inputs(settings, None) != before_reference  # a palette is an input
+    style_only = GenerateSettings(mode=Mode.ADJUST)
+    assert tracker.inputs(style_only, None) == adjust_before  # Adjust reads no palette
     adjust = GenerateSettings(mode=Mode.ADJUST)
     adjusted = tracker.inputs(adjust, None)
     paint_hint(doc, history, 10, 40)

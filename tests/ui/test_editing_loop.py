@@ -3,10 +3,12 @@ inputs and are marked, undo shows its effect at once, a result never lands on an
 and a saved project reopens as it was."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorstudio.core.compositing import composite
 from colorstudio.session.generate import Mode
+from colorstudio.session.jobs import JobKind
 from colorstudio.session.tools import Tool
 from colorstudio.ui.generation_controller import PREVIEW_LABEL
 from colorstudio.ui.qimage import qimage_to_rgba
@@ -34,9 +36,21 @@ def colour_photo(tmp_path):
     return path
 
 
-def test_layer_edits_on_a_colour_photo_never_start_a_preview(qtbot, editor, fake_engine, tmp_path):
-    assert editor.open_path(colour_photo(tmp_path))
-    assert editor.generate_panel.settings.mode is Mode.RECOLOUR  # not Colourize
+@pytest.mark.parametrize("kind", ["colour", "grey"])
+def test_layer_edits_never_start_a_preview(qtbot, editor, photo, tmp_path, kind):
+    """Opacity, blend mode and a duplicated layer are not inputs of any mode: not on a colour
+    photo (Recolour), not on a grey one (Colourize, where a preview could be built)."""
+    kinds = []
+    new_job = editor.generation.jobs.new
+
+    def recording(job_kind, *args, **kwargs):
+        kinds.append(job_kind)
+        return new_job(job_kind, *args, **kwargs)
+
+    editor.generation.jobs.new = recording
+    assert editor.open_path(colour_photo(tmp_path) if kind == "colour" else photo)
+    expected = Mode.RECOLOUR if kind == "colour" else Mode.COLOURIZE
+    assert editor.generate_panel.settings.mode is expected
     panel = editor.layers_panel
     panel.buttons["duplicate"].click()
     panel.blend.setCurrentIndex(1)
@@ -44,9 +58,16 @@ def test_layer_edits_on_a_colour_photo_never_start_a_preview(qtbot, editor, fake
     panel.opacity.setValue(40)
     panel.opacity.sliderReleased.emit()
     qtbot.wait(100)
-    assert [r for r in fake_engine.requests if r.preview] == []
+    assert JobKind.PREVIEW not in kinds and JobKind.WARM_UP in kinds
     assert len(editor.document.layers) == 2 and editor.document.layers[1].opacity == 0.4
     assert_canvas_is_the_document(editor)
+    editor.set_tool(Tool.HINT)  # while a hint stroke is an input of both modes:
+    drag(editor.canvas, [(20, 20), (90, 30)])
+    if kind == "grey":  # Colourize previews it…
+        qtbot.waitUntil(lambda: editor.canvas.preview is not None, timeout=5000)
+    else:  # …Recolour says it needs a mask first, and shows nothing
+        qtbot.waitUntil(lambda: "mask" in editor.generate_panel.status.text(), timeout=5000)
+        assert_canvas_is_the_document(editor)
 
 
 def test_preview_apply_undo_redo_show_what_happened(qtbot, editor, fake_engine, photo):

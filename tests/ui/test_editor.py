@@ -120,10 +120,9 @@ def test_references_panel(editor, photo, tmp_path):
 def test_live_preview_then_apply_as_new_layer_and_undo(qtbot, editor, photo, fake_engine):
     editor.open_path(photo)
     editor.set_tool(Tool.HINT)
-    with qtbot.waitSignal(editor.worker.finished_job, timeout=10000):
-        drag(editor.canvas, [(20, 20), (40, 20)])  # a stroke triggers a live preview
+    drag(editor.canvas, [(20, 20), (40, 20)])  # a stroke triggers a live preview
+    qtbot.waitUntil(lambda: editor.canvas.preview is not None, timeout=10000)
     assert fake_engine.requests[-1].preview and fake_engine.requests[-1].hints is not None
-    qtbot.waitUntil(lambda: editor.canvas.preview is not None, timeout=5000)
     with qtbot.waitSignal(editor.result_applied, timeout=10000):
         editor.act_generate.trigger()
     doc = editor.document
