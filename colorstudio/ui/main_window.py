@@ -10,10 +10,8 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
     QMessageBox,
     QVBoxLayout,
@@ -21,21 +19,17 @@ from PySide6.QtWidgets import (
 )
 
 from colorstudio import __version__
-from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.history import History
 from colorstudio.core.io.autosave import (
     Autosaver,
     clean_after_crash,
 )
-from colorstudio.core.io.errors import FileFormatError
-from colorstudio.core.io.images import IMPORT_SUFFIXES, save_image
-from colorstudio.core.io.ora import save_ora
 from colorstudio.session.tools import Tool, ToolController, ToolState
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas import CanvasArea
-from colorstudio.ui.dialogs import new_document_size
-from colorstudio.ui.file_loading import open_in_background, wait_for_cancelled_loads
+from colorstudio.ui.file_actions import FileActionsMixin
+from colorstudio.ui.file_loading import wait_for_cancelled_loads
 from colorstudio.ui.generate_panel import GeneratePanel
 from colorstudio.ui.generation_controller import GenerationController
 from colorstudio.ui.history_panel import HistoryPanel
@@ -49,11 +43,8 @@ from colorstudio.workers.engine_worker import EngineWorker
 
 log = logging.getLogger(__name__)
 
-IMAGE_FILTER = "Images and projects (*.ora " + " ".join(f"*{s}" for s in IMPORT_SUFFIXES) + ")"
-MAX_RECENT = 10
 
-
-class MainWindow(AutosaveMixin, QMainWindow):
+class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     document_changed = Signal()
     autosave_done = Signal(str, str)  # path written, error message
 
@@ -184,138 +175,6 @@ class MainWindow(AutosaveMixin, QMainWindow):
         self._update_actions()
         self.status_doc.setText(f"{doc.width} × {doc.height} px")
         self.document_changed.emit()
-
-    def open_path(self, path: str | Path) -> bool:
-        """Open an image or a project, decoded off the GUI thread (see :mod:`file_loading`).
-        On failure or cancel the current document stays as it was."""
-        path = Path(path)
-        if self._loading:  # one file at a time (a drop or a menu while one is decoding)
-            self.statusBar().showMessage("Still opening the previous file", 3000)
-            return False
-        if not self.confirm_discard("opening another file"):
-            return False
-        max_pixels = self.editor_settings.max_megapixels * 1_000_000
-        self._loading = True
-        try:
-            opened = open_in_background(path, max_pixels, self)
-        finally:
-            self._loading = False
-        if opened is None:
-            self.statusBar().showMessage(f"Opening {path.name} cancelled", 4000)
-            return False
-        if isinstance(opened, str):  # messages mostly begin with the file's name already
-            prefix = "" if opened.startswith(path.name) else f"{path.name}: "
-            self.show_error(f"Could not open {prefix}{opened}")
-            return False
-        self.source = path
-        self.set_document(opened.document, opened.project_path, opened.exif)
-        if opened.notes:
-            self.banner.show_message(f"{path.name}: " + "; ".join(opened.notes), "info")
-        self._add_recent(path)
-        return True
-
-    def save(self) -> bool:
-        if self.document is None:
-            return False
-        if self.path is None:
-            return self.save_as_dialog()
-        return self.save_to(self.path)
-
-    def save_to(self, path: str | Path) -> bool:
-        if self.document is None or self.history is None:
-            return False
-        path = Path(path)
-        if path.suffix.lower() != ".ora":
-            path = path.with_suffix(".ora")
-        self.document.editor_state = self._editor_state()
-        try:
-            save_ora(self.document, path)
-        except (OSError, FileFormatError) as err:
-            self.show_error(
-                f"Could not save {path.name}: {err}. The previous file and the autosave are intact."
-            )
-            return False
-        except Exception as err:  # a defect must never cost the document: say so, keep it
-            log.exception("saving %s failed", path)
-            self.show_error(
-                f"Could not save {path.name} ({type(err).__name__}). The previous file and "
-                "the autosave are intact."
-            )
-            return False
-        self.path = path
-        self.history.set_clean()
-        self.autosaver.discard()
-        self._add_recent(path)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {path.name}", 4000)
-        return True
-
-    def _editor_state(self) -> dict:
-        ctl = self.controller
-        return {
-            "active_layer": ctl.active_layer_id if ctl else None,
-            "active_mask": ctl.active_mask_id if ctl else None,
-            "zoom": self.canvas.zoom,
-        }
-
-    def export_to(self, path: str | Path, quality: int = 92) -> bool:
-        if self.document is None:
-            return False
-        doc = self.document
-        try:
-            save_image(
-                path, composite(doc.layers, doc.height, doc.width), quality=quality, exif=self.exif
-            )
-        except (FileFormatError, OSError) as err:
-            self.show_error(f"Could not export {Path(path).name}: {err}")
-            return False
-        self.statusBar().showMessage(f"Exported {Path(path).name}", 4000)
-        return True
-
-    def open_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open", self._last_folder(), IMAGE_FILTER)
-        if name:
-            self.open_path(name)
-
-    def save_as_dialog(self) -> bool:
-        suggested = (
-            Path(self._last_folder()) / f"{self.source.stem if self.source else 'Untitled'}.ora"
-        )
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Save project", str(suggested), "OpenRaster project (*.ora)"
-        )
-        return bool(name) and self.save_to(name)
-
-    def new_dialog(self) -> None:
-        """File ▸ New: a white canvas of a chosen size."""
-        size = new_document_size(self)
-        if size is None:
-            return
-        limit = self.editor_settings.max_megapixels * 1_000_000
-        if size[0] * size[1] > limit:
-            self.show_error(
-                f"A {size[0]:,} x {size[1]:,} canvas is over the largest image "
-                f"({limit / 1e6:,.0f} MP, File ▸ Settings…)"
-            )
-        elif self.confirm_discard("starting a new document"):
-            self.new_document(*size)
-
-    def new_document(self, width: int, height: int) -> None:
-        rgba = np.full((height, width, 4), 255, np.uint8)
-        self.source = None
-        self.set_document(Document.from_rgba(rgba, name="Background"), None)
-
-    def export_dialog(self) -> None:
-        if self.document is None:
-            return
-        name, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export image",
-            self._last_folder(),
-            "PNG (*.png);;JPEG (*.jpg);;TIFF (*.tif);;WebP (*.webp)",
-        )
-        if name:
-            self.export_to(name)
 
     # ================================================================== tools and view
     def set_tool(self, tool: Tool) -> None:
@@ -454,28 +313,6 @@ class MainWindow(AutosaveMixin, QMainWindow):
         self.act_undo.setEnabled(self.history is not None and self.history.can_undo)
         self.act_redo.setEnabled(self.history is not None and self.history.can_redo)
 
-    def _last_folder(self) -> str:
-        return str(self.path.parent) if self.path else str(self.store.value("last_folder", ""))
-
-    def recent_files(self) -> list[str]:
-        value = self.store.value("recent_files", [])
-        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
-
-    def _add_recent(self, path: Path) -> None:
-        resolved = str(path.resolve())
-        recent = [resolved] + [p for p in self.recent_files() if p != resolved]
-        self.store.setValue("recent_files", recent[:MAX_RECENT])
-        self.store.setValue("last_folder", str(path.parent))
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for entry in self.recent_files():
-            action = self.recent_menu.addAction(Path(entry).name)
-            action.setToolTip(entry)
-            action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
     # ================================================================== Qt events
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -485,23 +322,6 @@ class MainWindow(AutosaveMixin, QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.open_path(urls[0])
-
-    def confirm_discard(self, doing: str) -> bool:
-        """True when the current document may be replaced: it is saved, or the user saves it or
-        chooses to discard its changes (``doing``: "closing", "opening another file")."""
-        if self.document is None or not self.document.dirty:
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"Save changes before {doing}?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:
         if self._loading or not self.confirm_discard("closing"):

@@ -348,7 +348,7 @@ def test_recovered_work_is_in_this_sessions_autosave_before_the_old_copy_goes(
 def test_file_new_and_save_as_suggest_what_a_user_expects(window, photo, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from colorstudio.ui import main_window
+    from colorstudio.ui import file_actions
 
     window.open_path(photo)
     offered = []
@@ -360,7 +360,7 @@ def test_file_new_and_save_as_suggest_what_a_user_expects(window, photo, monkeyp
     monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
     assert not window.save_as_dialog()
     assert offered == [str(photo.parent / "photo.ora")]
-    monkeypatch.setattr(main_window, "new_document_size", lambda parent: (320, 200))
+    monkeypatch.setattr(file_actions, "new_document_size", lambda parent: (320, 200))
     window.act_new.trigger()
     doc = window.document
     assert (doc.width, doc.height) == (320, 200) and (doc.layers[0].pixels == 255).all()
