@@ -338,35 +338,45 @@ def batch_parser() -> argparse.ArgumentParser:
     )
     size_option(colorize, 384, "working size: the long side the network sees")
     stylize = task("stylize", "Restyle every photo after a painting.")
-    stylize.add_argument("--style", required=True, help="the painting whose style to use")
-    stylize.add_argument(
+    stylize_options(stylize)
+    restore = task("restore", "Repair every photo (find the damage, fill it in).")
+    restore_options(restore)
+    return parser
+
+
+def stylize_options(parser: argparse.ArgumentParser) -> None:
+    """The style options of ``stylize`` and ``batch stylize``."""
+    parser.add_argument("--style", required=True, help="the painting whose style to use")
+    parser.add_argument(
         "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
     )
-    stylize.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
-    stylize.add_argument("--keep-colour", action="store_true", help="keep the photos' colours")
-    size_option(stylize, 768, "processing size (long side)")
-    stylize.add_argument(
+    parser.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
+    parser.add_argument("--keep-colour", action="store_true", help="keep the photo's colours")
+    size_option(parser, 768, "processing size (long side)")
+    parser.add_argument(
         "--tile",
         type=tile_size,
         default=512,
         help=f"tile size for large images, {MIN_TILE} px or more (default 512)",
     )
-    restore = task("restore", "Repair every photo (find the damage, fill it in).")
-    restore.add_argument(
+
+
+def restore_options(parser: argparse.ArgumentParser) -> None:
+    """The repair options of ``restore`` and ``batch restore``."""
+    parser.add_argument(
         "--sensitivity",
         type=open_fraction,
         default=0.5,
         help="damage detection, between 0 and 1 (exclusive): higher finds more (default 0.5)",
     )
-    restore.add_argument(
+    parser.add_argument(
         "--grow",
         type=grow_pixels,
         default=1,
         help=f"pixels added around found damage, 0..{MAX_GROW} (default 1)",
     )
-    restore.add_argument("--colorize", action="store_true", help="colourize after repairing")
-    restore.add_argument(
+    parser.add_argument("--colorize", action="store_true", help="colourize after repairing")
+    parser.add_argument(
         "--reference", action="append", default=[], help="palette for --colorize (repeatable)"
     )
-    size_option(restore, 2048, "inpainting working size")
-    return parser
+    size_option(parser, 2048, "inpainting working size")

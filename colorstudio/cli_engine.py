@@ -16,9 +16,6 @@ import numpy as np
 
 from colorstudio.cli import require_torch, subcommand
 from colorstudio.cli_args import (
-    DETAIL_HELP,
-    MAX_GROW,
-    MIN_TILE,
     SIZES,
     CommandError,
     Parser,
@@ -26,13 +23,12 @@ from colorstudio.cli_args import (
     check_outputs,
     engine_options,
     fraction,
-    grow_pixels,
     hints_from_json,
-    open_fraction,
     output_options,
     positive_int,
+    restore_options,
     size_option,
-    tile_size,
+    stylize_options,
     working_size,
 )
 from colorstudio.core.io.errors import FileFormatError
@@ -152,19 +148,7 @@ def colorize_command(argv: Sequence[str]) -> int:
 def stylize_command(argv: Sequence[str]) -> int:
     parser = Parser(prog="colorstudio stylize", description="Restyle an image after a painting.")
     _common(parser)
-    parser.add_argument("--style", required=True, help="the painting whose style to use")
-    parser.add_argument(
-        "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
-    )
-    parser.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
-    parser.add_argument("--keep-colour", action="store_true", help="keep the photo's colours")
-    size_option(parser, 768, "processing size (long side)")
-    parser.add_argument(
-        "--tile",
-        type=tile_size,
-        default=512,
-        help=f"tile size for large images, {MIN_TILE} px or more (default 512)",
-    )
+    stylize_options(parser)
     args = parser.parse_args(argv)
 
     def build(rgba: np.ndarray):
@@ -197,21 +181,7 @@ def restore_command(argv: Sequence[str]) -> int:
     parser.add_argument("output", help="where to write the result (.png, .jpg, .tif, .webp)")
     parser.add_argument("--mask", help="damage mask image (white = damaged); skips detection")
     parser.add_argument("--save-mask", help="also write the detected damage mask here")
-    parser.add_argument(
-        "--sensitivity",
-        type=open_fraction,
-        default=0.5,
-        help="detection, between 0 and 1 (exclusive): higher finds more (default 0.5)",
-    )
-    parser.add_argument(
-        "--grow",
-        type=grow_pixels,
-        default=1,
-        help=f"pixels added around found damage, 0..{MAX_GROW} (default 1)",
-    )
-    parser.add_argument("--colorize", action="store_true", help="colourize after repairing")
-    parser.add_argument("--reference", action="append", default=[], help="palette for --colorize")
-    size_option(parser, 2048, "inpainting working size")
+    restore_options(parser)
     parser.add_argument(
         "--engine",
         default="auto",
