@@ -1,5 +1,9 @@
 """Generation wiring for the main window: requests out to the worker, results back as edits.
 
+The controller gets its collaborators explicitly (:class:`GenerationUi`: the panel, canvas, tool
+options, layers panel and a :class:`Feedback` for messages; the document, history and tool
+controller at :meth:`GenerationController.bind`), never the window itself.
+
 Every request travels as a :class:`~colorstudio.session.jobs.Job` that captured, when it was
 sent, the document, the target layer and "as new layer"; worker events come back through one
 handler (:meth:`GenerationController._on_job_message`). A result whose document is no longer
@@ -16,7 +20,8 @@ preview needs, so the first preview is as fast as the later ones.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -38,21 +43,41 @@ from colorstudio.session.generate import (
 from colorstudio.session.jobs import Job, JobBook, JobKind, JobMessage, JobState
 from colorstudio.session.preview import InputTracker, PreviewInputs, default_mode
 
-if TYPE_CHECKING:
-    from colorstudio.ui.main_window import MainWindow
-
 PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
 UPDATING_LABEL = "Preview — updating…"
+
+
+class Feedback(Protocol):
+    """Where the controller tells the user things (the main window)."""
+
+    def show_error(self, text: str) -> None: ...
+    def show_info(self, text: str) -> None: ...
+    def show_status(self, text: str, msecs: int) -> None: ...
+    def show_preview_status(self, text: str) -> None: ...
+    def show_device_status(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class GenerationUi:
+    """The widgets the controller drives, given to it explicitly."""
+
+    panel: Any  #: GeneratePanel: settings, set_mode, status, set_progress, set_busy
+    canvas: Any  #: CanvasView: preview, preview_label, set_preview, set_provenance
+    tool_options: Any  #: ToolOptionsPanel: set_suggestions
+    layers_panel: Any  #: LayersPanel: refresh
+    feedback: Feedback
 
 
 class GenerationController(QObject):
     result_applied = Signal(int)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.worker = window.worker
+    def __init__(self, worker, ui: GenerationUi, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.ui = ui
         self.jobs = JobBook()
+        self.doc: Document | None = None
+        self.tools = None  #: the session's ToolController: the active layer and mask
         self.tracker: InputTracker | None = None
         self.history: History | None = None
         self.shown: PreviewInputs | None = None  #: what the preview on the canvas was made from
@@ -72,10 +97,10 @@ class GenerationController(QObject):
         w.cancelled.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
         w.progress.connect(lambda i, f, m: self._on_worker(i, JobState.PROGRESS, (f, m)))
         w.dropped.connect(self.jobs.forget)
-        w.busy_changed.connect(window.generate_panel.set_busy)
+        w.busy_changed.connect(ui.panel.set_busy)
 
     # ------------------------------------------------------------------ documents
-    def bind(self, doc: Document, history: History) -> None:
+    def bind(self, doc: Document, history: History, tools) -> None:
         """A new document is open (its active layer and mask already restored): track its
         inputs, pick the mode that fits it, warm up. Nothing is previewed until an input
         changes."""
@@ -85,12 +110,13 @@ class GenerationController(QObject):
             self._cache.close()
         self.worker.cancel_previews()  # the old document's preview or warm-up: not needed now
         self.take_down_preview(forget=True)
+        self.doc, self.tools = doc, tools
         self.tracker = InputTracker(doc)
         self.tracker.raster_changed.connect(self.take_down_preview)
         self.history = history
         history.changed.connect(self._on_history_changed)
         self._cache = CompositeCache(doc)
-        panel = self.window.generate_panel
+        panel = self.ui.panel
         if doc.layers:
             step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
             panel.set_mode(default_mode(doc.layers[0].pixels[::step, ::step, :3]))
@@ -99,7 +125,7 @@ class GenerationController(QObject):
         self.warm_up()
 
     def composite_cache(self) -> CompositeCache | None:
-        doc = self.window.document
+        doc = self.doc
         if doc is None:
             return None
         if self._cache is None or self._cache.doc is not doc:
@@ -118,36 +144,33 @@ class GenerationController(QObject):
         size and working size, in the background, whatever the mode (Recolour with a palette
         and Colourize + stylize read it too); nothing is shown. It is a preview job: the first
         stroke's preview replaces it if it has not started yet."""
-        w = self.window
-        settings = w.generate_panel.settings
-        if w.document is None or settings.engine not in ("auto", "gan"):
+        settings = self.ui.panel.settings
+        if self.doc is None or settings.engine not in ("auto", "gan"):
             return
-        job = self.jobs.new(JobKind.WARM_UP, w.document)
+        job = self.jobs.new(JobKind.WARM_UP, self.doc)
         colourize = dataclasses.replace(settings, mode=Mode.COLOURIZE, only_in_mask=False)
         request = build_request(
-            w.document, colourize, None, job.id, True, cache=self.composite_cache()
+            self.doc, colourize, None, job.id, True, cache=self.composite_cache()
         )
         self.worker.submit(request)
 
     # ------------------------------------------------------------------ previews
     def schedule_preview(self) -> None:
-        if self.window.document is not None and self.window.generate_panel.settings.live_preview:
+        if self.doc is not None and self.ui.panel.settings.live_preview:
             self.preview_timer.start()
 
     def _current_inputs(self) -> PreviewInputs | None:
-        w = self.window
-        if self.tracker is None or w.controller is None:
+        if self.tracker is None or self.tools is None:
             return None
-        return self.tracker.inputs(w.generate_panel.settings, w.controller.active_mask_id)
+        return self.tracker.inputs(self.ui.panel.settings, self.tools.active_mask_id)
 
     def request_preview(self, force: bool = False) -> int | None:
         """Ask for a preview of the current inputs, unless one is shown or on its way
         (``force``: the Preview button, computed even then and with Live preview off)."""
-        w = self.window
-        if not force and not w.generate_panel.settings.live_preview:
+        if not force and not self.ui.panel.settings.live_preview:
             return None
-        if force and w.document is None:
-            w.show_error("Open a photo first (File ▸ Open)")
+        if force and self.doc is None:
+            self.ui.feedback.show_error("Open a photo first (File ▸ Open)")
             return None
         inputs = self._current_inputs()
         if inputs is None or (not force and inputs == self.requested):
@@ -155,8 +178,8 @@ class GenerationController(QObject):
         if not force and inputs == self.settled:
             if self.requested is not None:  # back to what is shown: drop the one on its way
                 self._cancel_requested()
-            if self.shown is not None and w.canvas.preview_label != PREVIEW_LABEL:
-                w.canvas.set_preview(w.canvas.preview, PREVIEW_LABEL)
+            if self.shown is not None and self.ui.canvas.preview_label != PREVIEW_LABEL:
+                self.ui.canvas.set_preview(self.ui.canvas.preview, PREVIEW_LABEL)
             return None
         if self.shown is not None and self.shown.settings[0] != inputs.settings[0]:
             self.take_down_preview(forget=True)  # not another mode's result in this one
@@ -167,7 +190,7 @@ class GenerationController(QObject):
             return None
         self.requested, self.latest_preview = inputs, job.id
         if self.shown is not None:
-            w.canvas.set_preview(w.canvas.preview, UPDATING_LABEL)
+            self.ui.canvas.set_preview(self.ui.canvas.preview, UPDATING_LABEL)
         return job.id
 
     def _cancel_requested(self) -> None:
@@ -190,11 +213,11 @@ class GenerationController(QObject):
             self.settled = None
         self.shown = None
         self.preview_timer.stop()
-        canvas = self.window.canvas
+        canvas = self.ui.canvas
         if canvas.preview is not None:
             canvas.set_preview(None)
             canvas.set_provenance(None, None)
-        self.window.status_preview.setText("")
+        self.ui.feedback.show_preview_status("")
 
     def _on_history_changed(self) -> None:
         if self.history is not None and self.history.last_step != "do":
@@ -202,38 +225,37 @@ class GenerationController(QObject):
         self.schedule_preview()
 
     def set_provenance(self, on: bool) -> None:
-        self.window.generate_panel.settings.provenance = on
+        self.ui.panel.settings.provenance = on
         if not on:
-            self.window.canvas.set_provenance(None, None)
+            self.ui.canvas.set_provenance(None, None)
         self.schedule_preview()
 
     # ------------------------------------------------------------------ other jobs
     def _submit(self, kind: JobKind, inputs: PreviewInputs | None = None) -> Job | None:
-        w = self.window
-        if w.document is None or w.controller is None:
+        if self.doc is None or self.tools is None:
             if kind is JobKind.APPLY:
-                w.show_error("Open a photo first (File ▸ Open)")
+                self.ui.feedback.show_error("Open a photo first (File ▸ Open)")
             return None
-        settings = w.generate_panel.settings
+        settings = self.ui.panel.settings
         job = self.jobs.new(
             kind,
-            w.document,
-            target_layer_id=w.controller.active_layer_id,
+            self.doc,
+            target_layer_id=self.tools.active_layer_id,
             as_new_layer=settings.as_new_layer,
             inputs=inputs,
         )
         preview = kind is JobKind.PREVIEW
         try:
             request = build_request(
-                w.document, settings, w.controller.active_mask_id, job.id, preview,
+                self.doc, settings, self.tools.active_mask_id, job.id, preview,
                 cache=self.composite_cache(),
             )  # fmt: skip
         except RequestError as err:
             self.jobs.forget(job.id)
             if preview:
-                w.generate_panel.status.setText(str(err))
+                self.ui.panel.status.setText(str(err))
             else:
-                w.show_error(str(err))
+                self.ui.feedback.show_error(str(err))
             return None
         self.worker.submit(request)
         return job
@@ -244,55 +266,52 @@ class GenerationController(QObject):
 
     def detect_damage(self) -> int | None:
         """Run the damage detector on the visible image; the mask arrives as an undoable edit."""
-        w = self.window
-        if w.document is None:
-            w.show_error("Open a photo first (File ▸ Open)")
+        if self.doc is None:
+            self.ui.feedback.show_error("Open a photo first (File ▸ Open)")
             return None
-        job = self.jobs.new(JobKind.DETECT, w.document)
-        settings = w.generate_panel.settings
+        job = self.jobs.new(JobKind.DETECT, self.doc)
+        settings = self.ui.panel.settings
         self.worker.submit(
-            build_detect_request(w.document, settings.sensitivity, job.id, self.composite_cache())
+            build_detect_request(self.doc, settings.sensitivity, job.id, self.composite_cache())
         )
         return job.id
 
     def ask_suggestions(self, x: int, y: int) -> None:
-        w = self.window
-        if w.document is None:
+        if self.doc is None:
             return
-        job = self.jobs.new(JobKind.SUGGEST, w.document)
-        self.worker.submit(build_suggest_request(w.document, x, y, job.id, self.composite_cache()))
+        job = self.jobs.new(JobKind.SUGGEST, self.doc)
+        self.worker.submit(build_suggest_request(self.doc, x, y, job.id, self.composite_cache()))
 
     # ------------------------------------------------------------------ results
     def _on_worker(self, job_id: int, state: JobState, payload=None) -> None:
-        message = self.jobs.message(job_id, state, self.window.document, payload)
+        message = self.jobs.message(job_id, state, self.doc, payload)
         if message is not None:
             self._on_job_message(message)
 
     def _on_job_message(self, message: JobMessage) -> None:
         """Every worker event, joined with its job, handled here."""
-        w, job = self.window, message.job
+        job = message.job
         if message.state is JobState.PROGRESS:
-            w.generate_panel.set_progress(*message.payload)
+            self.ui.panel.set_progress(*message.payload)
             return
         if message.orphan:
             what = {JobKind.APPLY: "the result of Apply", JobKind.DETECT: "the damage found"}
             if job.kind in what and message.state is JobState.FINISHED:
-                w.banner.show_message(
+                self.ui.feedback.show_info(
                     f"Dropped {what[job.kind]}: it was made for a document that is no longer "
-                    "open (nothing was changed here)",
-                    "info",
+                    "open (nothing was changed here)"
                 )
             return
         if message.state is JobState.CANCELLED:
             if job.kind is JobKind.APPLY:
-                w.statusBar().showMessage("Cancelled", 3000)
+                self.ui.feedback.show_status("Cancelled", 3000)
             return
         if message.state is JobState.FAILED:
             self._on_job_failed(job, message.payload)
             return
         result = message.payload
         if job.kind is JobKind.SUGGEST:
-            w.tool_options.set_suggestions(list(result.suggestions))
+            self.ui.tool_options.set_suggestions(list(result.suggestions))
         elif job.kind is JobKind.DETECT:
             self._on_damage_found(result, job.seconds)
         elif job.kind is JobKind.APPLY:
@@ -304,62 +323,58 @@ class GenerationController(QObject):
                 return
             self.shown = self.settled = job.inputs
             self.requested = None
-            w.canvas.set_preview(result.image, PREVIEW_LABEL)
-            if w.generate_panel.settings.provenance:
-                w.canvas.set_provenance(result.hint_influence, result.confidence)
+            self.ui.canvas.set_preview(result.image, PREVIEW_LABEL)
+            if self.ui.panel.settings.provenance:
+                self.ui.canvas.set_provenance(result.hint_influence, result.confidence)
             name = engine_name(result.engine)
-            w.status_preview.setText(f"Preview ({name}): {job.seconds * 1000:.0f} ms")
+            self.ui.feedback.show_preview_status(f"Preview ({name}): {job.seconds * 1000:.0f} ms")
         elif job.kind is JobKind.WARM_UP:
-            w.status_device.setText(f"device: {result.device}")
+            self.ui.feedback.show_device_status(f"device: {result.device}")
             return
         else:
             return  # a preview a newer one replaced: nothing to show
         if result.notes:
-            w.banner.show_message("; ".join(result.notes), "info")
+            self.ui.feedback.show_info("; ".join(result.notes))
         if job.kind is not JobKind.SUGGEST:
-            w.status_device.setText(f"device: {result.device}")
+            self.ui.feedback.show_device_status(f"device: {result.device}")
 
     def _apply(self, job: Job, result) -> None:
-        w = self.window
         edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)
-        if edit is not None and w.history is not None:
-            w.history.do(edit)  # a raster change: the preview it replaces comes down
-            w.layers_panel.refresh()
+        if edit is not None and self.history is not None:
+            self.history.do(edit)  # a raster change: the preview it replaces comes down
+            self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
-        w.statusBar().showMessage(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
+        self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
         self.result_applied.emit(job.id)
 
     def _on_job_failed(self, job: Job, text: str) -> None:
-        w = self.window
         if job.kind is JobKind.SUGGEST:  # not worth a banner: say it where the swatches are
-            w.tool_options.set_suggestions([], f"No suggestions: {text}")
+            self.ui.tool_options.set_suggestions([], f"No suggestions: {text}")
         elif job.kind is JobKind.DETECT:
-            w.show_error(f"Damage detection failed: {text}")
+            self.ui.feedback.show_error(f"Damage detection failed: {text}")
         elif job.kind is JobKind.WARM_UP:
-            w.status_preview.setText(f"model not ready: {text}")
+            self.ui.feedback.show_preview_status(f"model not ready: {text}")
         elif job.kind is JobKind.PREVIEW:
             if job.id == self.latest_preview:
                 self.take_down_preview()
                 self.settled = job.inputs  # not again until an input changes
-                w.generate_panel.status.setText(f"Preview failed: {text}")
+                self.ui.panel.status.setText(f"Preview failed: {text}")
         else:
-            w.show_error(f"Generation failed: {text}")
+            self.ui.feedback.show_error(f"Generation failed: {text}")
 
     def _on_damage_found(self, result, seconds: float) -> None:
-        w = self.window
-        if w.document is None or w.history is None or result.mask is None:
+        if self.doc is None or self.history is None or result.mask is None:
             return
-        edit, mask_id = damage_mask_edit(w.document, result.mask)
-        w.history.do(edit)
-        w.controller.active_mask_id = mask_id
-        w.layers_panel.refresh()
-        w.generate_panel.set_mode(Mode.RESTORE)
+        edit, mask_id = damage_mask_edit(self.doc, result.mask)
+        self.history.do(edit)
+        self.tools.active_mask_id = mask_id
+        self.ui.layers_panel.refresh()
+        self.ui.panel.set_mode(Mode.RESTORE)
         share = float((result.mask > 0).mean())
-        w.banner.show_message(
+        self.ui.feedback.show_info(
             f"Damage found on {share:.1%} of the photo ({seconds:.1f} s). Refine the mask with "
             "the mask brush and eraser, then Apply to repair it."
             if share > 0
-            else "No damage found: raise the sensitivity, or paint the damage with the mask brush.",
-            "info",
+            else "No damage found: raise the sensitivity, or paint the damage with the mask brush."
         )
         self.schedule_preview()

@@ -31,7 +31,7 @@ from colorstudio.ui.canvas import CanvasArea
 from colorstudio.ui.file_actions import FileActionsMixin
 from colorstudio.ui.file_loading import wait_for_cancelled_loads
 from colorstudio.ui.generate_panel import GeneratePanel
-from colorstudio.ui.generation_controller import GenerationController
+from colorstudio.ui.generation_controller import GenerationController, GenerationUi
 from colorstudio.ui.history_panel import HistoryPanel
 from colorstudio.ui.layers_panel import LayersPanel
 from colorstudio.ui.recovery import AutosaveMixin
@@ -91,7 +91,10 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
         self.worker = EngineWorker(engine_factory or self._engine_factory, self)
         self.worker.start()
-        self.generation = GenerationController(self)
+        ui = GenerationUi(
+            self.generate_panel, self.canvas, self.tool_options, self.layers_panel, self
+        )
+        self.generation = GenerationController(self.worker, ui, self)
         self.result_applied = self.generation.result_applied
         self._connect()
 
@@ -167,7 +170,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.layers_panel.set_document(doc, self.history)
         self.controller.active_layer_id = self.layers_panel.active_layer_id
         self.controller.active_mask_id = self.layers_panel.active_mask_id
-        self.generation.bind(doc, self.history)
+        self.generation.bind(doc, self.history, self.controller)
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
         self.banner.hide()
@@ -257,9 +260,22 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
             self.history.redo()
 
     # ================================================================== misc
+    # the generation controller's Feedback
     def show_error(self, text: str) -> None:
         log.warning(text)
         self.banner.show_message(text, "error")
+
+    def show_info(self, text: str) -> None:
+        self.banner.show_message(text, "info")
+
+    def show_status(self, text: str, msecs: int) -> None:
+        self.statusBar().showMessage(text, msecs)
+
+    def show_preview_status(self, text: str) -> None:
+        self.status_preview.setText(text)
+
+    def show_device_status(self, text: str) -> None:
+        self.status_device.setText(text)
 
     def set_device_status(self, ok: bool, message: str, torch_version: str) -> None:
         if ok:
