@@ -12,7 +12,7 @@ from enum import Enum
 
 import numpy as np
 
-from colorstudio.core.compositing import composite, flatten_on
+from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.layer import MaskRole, ReferenceRole
@@ -27,7 +27,7 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.session.preview_cache import CompositeCache, shrink
+from colorstudio.session.preview_cache import CompositeCache, opaque_rgb, shrink
 
 
 class Mode(str, Enum):
@@ -208,7 +208,7 @@ def result_edit(
     label = f"Generate ({engine_name(result.engine)})"
     if as_new_layer:
         layer = doc.new_layer(f"{engine_name(result.engine)} result")
-        before = flatten_on(composite(doc.layers, doc.height, doc.width, (y0, x0, y1, x1)))
+        before = opaque_rgb(composite(doc.layers, doc.height, doc.width, (y0, x0, y1, x1)))
         changed = (new_rgb != before).any(axis=2)
         layer.pixels[y0:y1, x0:x1, :3] = new_rgb
         layer.pixels[y0:y1, x0:x1, 3] = np.where(changed, 255, 0)

@@ -70,6 +70,7 @@ class CanvasView(QWidget):
         self._panning: QPointF | None = None
         self._space_down = False
         self._drawing = False
+        self._pressed_at: tuple[QPointF, QPointF] | None = None  #: widget and image point
         self._cursor_pos: QPointF | None = None
         self._composited: tuple = ()  # layer signature of the cached composite
 
@@ -334,7 +335,7 @@ class CanvasView(QWidget):
             self.refresh(box, layers=self._tool_changes_layers())
         self.update()
         self.stroke_finished.emit()
-        pressed, point = getattr(self, "_pressed_at", (None, None))
+        pressed, point = self._pressed_at or (None, None)
         click = pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
         inside = (
             point is not None

@@ -275,6 +275,7 @@ def test_sixteen_bit_rgb_png_is_reported_as_sixteen_bits():
     )
     imported = decode_image(data, "deep.png")
     assert imported.bits_per_channel == 16
+    assert imported.notes == ("16 bits per channel, edited and saved at 8",)  # the user is told
     assert imported.rgba[0, 0, :3].tolist() == [255, 0, 128]
     assert decode_image(encode(Image.new("RGB", (2, 2)), "PNG"), "x.png").bits_per_channel == 8
 

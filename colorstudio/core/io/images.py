@@ -182,7 +182,10 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
     check_dimensions(im.width, im.height, max_pixels, name)
     fmt = im.format or "unknown"
     mode = im.mode
+    bits = _bits_per_channel(im, data)
     notes = _frame_notes(im)
+    if bits == 16:
+        notes = (*notes, "16 bits per channel, edited and saved at 8")
     im.load()
     try:
         im = ImageOps.exif_transpose(im) or im
@@ -191,7 +194,7 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
     exif = _exif_bytes(im)  # after the transpose: its orientation no longer applies
     icc = im.info.get("icc_profile")
     rgba, used_icc = _to_srgb_rgba(im, icc, name)
-    return ImportedImage(rgba, exif, fmt, mode, _bits_per_channel(data, fmt, mode), used_icc, notes)
+    return ImportedImage(rgba, exif, fmt, mode, bits, used_icc, notes)
 
 
 def _unrecognised(data: bytes, name: str) -> UnsupportedImageError | UnreadableImageError:
@@ -218,14 +221,15 @@ def _frame_notes(im: Image.Image) -> tuple[str, ...]:
     return (f"it holds {frames} {kind}; only the first is used",)
 
 
-def _bits_per_channel(data: bytes, fmt: str, mode: str) -> int:
-    """Bits per channel of the file (Pillow decodes 16-bit RGB PNG and TIFF to 8-bit modes)."""
-    depth = 16 if mode.startswith("I;16") or mode == "I" else 8
-    if fmt == "PNG" and len(data) > 24 and data[12:16] == b"IHDR":
+def _bits_per_channel(im: Image.Image, data: bytes) -> int:
+    """Bits per channel of the file ``im`` was opened from (Pillow decodes 16-bit RGB PNG and
+    TIFF to 8-bit modes): the PNG header's bit depth, TIFF's BitsPerSample tag."""
+    depth = 16 if im.mode.startswith("I;16") or im.mode == "I" else 8
+    if im.format == "PNG" and len(data) > 24 and data[12:16] == b"IHDR":
         depth = int(data[24])  # IHDR: width, height, then the bit depth
-    elif fmt == "TIFF":
-        with contextlib.suppress(Exception):  # BitsPerSample: one value or one per channel
-            bits = Image.open(io.BytesIO(data), formats=("TIFF",)).tag_v2.get(258)
+    elif im.format == "TIFF":
+        with contextlib.suppress(Exception):  # one value or one per channel
+            bits = im.tag_v2.get(258)
             depth = int(max(bits) if isinstance(bits, tuple) else bits)
     return 16 if depth == 16 else 8
 

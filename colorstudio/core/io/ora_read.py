@@ -19,6 +19,7 @@ wrote this way before it replaces the previous one. Every failure is one Project
 from __future__ import annotations
 
 import json
+import math
 import os
 import posixpath
 import stat
@@ -310,7 +311,7 @@ def _fraction(text: str | None) -> float:
         value = float(text) if text is not None else 1.0
     except ValueError:
         return 1.0
-    return min(max(value, 0.0), 1.0) if value == value and abs(value) != float("inf") else 1.0
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 1.0
 
 
 def _int(text: str | None) -> int:
