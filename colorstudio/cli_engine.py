@@ -10,7 +10,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -255,6 +257,17 @@ def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
     return RestoreOutcome(repaired, ", ".join(steps))
 
 
+@dataclass(frozen=True)
+class _Joined:
+    """Two reports printed as one (random points, then strokes)."""
+
+    first: Any
+    second: Any
+
+    def markdown(self) -> str:
+        return self.first.markdown() + "\n\n" + self.second.markdown()
+
+
 @subcommand("eval")
 def eval_command(argv: Sequence[str]) -> int:
     parser = Parser(prog="colorstudio eval", description="Evaluate a model on a folder of photos.")
@@ -272,6 +285,12 @@ def eval_command(argv: Sequence[str]) -> int:
         "--draws",
         type=positive_int,
         help="colorize: sets of random hints per photo and hint count (default: evaluate.DRAWS, 3)",
+    )
+    parser.add_argument(
+        "--no-strokes",
+        dest="strokes",
+        action="store_false",
+        help="colorize: skip the stroke protocols (true and new colours painted on objects)",
     )
     engine_options(parser)
     args = parser.parse_args(argv)
@@ -292,14 +311,19 @@ def eval_command(argv: Sequence[str]) -> int:
     try:
         if args.task == "colorize":
             from colorstudio.ml.evaluate import DRAWS, evaluate_colorize
+            from colorstudio.ml.evaluate_strokes import engine_methods, evaluate_strokes
 
+            engine = _engine(args)
             report = evaluate_colorize(
-                _engine(args),
+                engine,
                 files,
                 working_size=args.size or 256,
                 sheet_path=sheet,
                 draws=args.draws or DRAWS,
             )
+            if args.strokes:
+                methods = engine_methods(engine, args.size or 256)
+                report = _Joined(report, evaluate_strokes(methods, files))
         elif args.task == "style":
             from colorstudio.ml.evaluate import evaluate_style
 
