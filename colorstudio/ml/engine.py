@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.masks import as_unit, bbox_of, blend_weights
-from colorstudio.ml import fullres, fusion, restore
+from colorstudio.ml import fullres, fusion, hints, restore
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import (
@@ -372,6 +372,23 @@ class Engine:
             with job.stage(engine, 0.4):
                 if engine == "gan" and network_alone:
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
+                elif engine == "gan" and not recolour and request.hint_reach == "object":
+                    ab_small = self._automatic(request, l_small, job).clone()
+                    if bool(hint_mask.any()):
+                        ab_small = torch.from_numpy(
+                            hints.honour(
+                                l_small[0, 0].numpy(),
+                                ab_small[0].numpy(),
+                                self._meaning(l_small, job),
+                                hint_ab[0].numpy(),
+                                hint_mask[0, 0].numpy(),
+                                preview=request.preview,
+                            )
+                        )[None]
+                    if request.provenance:
+                        influence, confidence = self._provenance(
+                            request, l_small, hint_ab, hint_mask, ab_small, job
+                        )
                 elif engine == "gan":
                     hinted = functools.cache(  # run once, shared by base and second opinion
                         lambda: self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
@@ -548,6 +565,27 @@ class Engine:
             scales = AUTOMATIC_SCALES
             ab = sum(self._automatic_at(request, l_small, s, job) for s in scales) / len(scales)
             self._automatic_cache.put(key, ab)
+        return self._automatic_cache[key]
+
+    def _meaning(self, l_small: torch.Tensor, job: Job) -> np.ndarray:
+        """The colourizer's reading of the photo for the hint model (:func:`hints.meaning_of`
+        of its encoder's stride-8 and stride-16 features), cached per photo and working size
+        like the hint-free prediction."""
+        model = self.colorizer()
+        assert model is not None
+        key = ("meaning", content_digest(l_small), tuple(l_small.shape), id(model))
+        if key not in self._automatic_cache:
+            split: list[int] = []
+
+            def encode(device: torch.device) -> torch.Tensor:
+                f8, f16 = model.encode(normalize_l(l_small).to(device))[2:4]
+                split[:] = [f8.shape[1]]
+                f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
+                return torch.cat([f8.float(), f16], 1)
+
+            features = self.forward(model, job, encode)[0].numpy()
+            levels = [features[: split[0]], features[split[0] :]]
+            self._automatic_cache.put(key, hints.meaning_of(levels, features.shape[1:]))
         return self._automatic_cache[key]
 
     def _automatic_at(self, request: ColorizeRequest, l_small, scale: float, job: Job):

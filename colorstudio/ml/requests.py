@@ -76,6 +76,10 @@ class ReferenceImage(_Request):
             raise ValueError(f"reference role must be palette or style, not {self.role!r}")
 
 
+#: the hint reaches a colourize request takes (the first is the default)
+HINT_REACHES = ("object", "photo")
+
+
 @dataclass(frozen=True, eq=False)
 class ColorizeRequest(_Request):
     """Colourize ``image`` (its lightness is kept exactly) from hints and palette references.
@@ -97,7 +101,18 @@ class ColorizeRequest(_Request):
     request_id: int = 0
     preview: bool = False
     provenance: bool = False  #: also return hint influence and confidence maps
+    #: how far a hint stroke's colour reaches (the network engine): "object" — along the photo,
+    #: stopping at the outlines of the object it is painted on; "photo" — to every alike pixel
+    #: of the photo (best for scattered points in true colours). See HINT_REACHES.
+    hint_reach: str = "object"
     _arrays = (("image", (3,)), ("hints", (3,)), ("mask", (2,)), ("strength_map", (2,)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.hint_reach not in HINT_REACHES:
+            raise ValueError(
+                f"hint reach must be one of {', '.join(HINT_REACHES)}, not {self.hint_reach!r}"
+            )
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,9 +34,15 @@ def hint_layer(h, w, spots):
     return hints
 
 
+def photo(image, hints, **options):
+    """A colourize request with the "photo" hint reach (the likeness-and-fusion pipeline)."""
+    return ColorizeRequest(image, hints=hints, hint_reach="photo", **options)
+
+
 def test_fusion_tests_hints_on_the_hint_free_prediction_computed_once(engine, rng):
-    """The held-out test must not use a prediction that saw the held-out hints; the hint-free
-    prediction depends only on the photo, so painting more hints does not recompute it."""
+    """(The "photo" reach.) The held-out test must not use a prediction that saw the held-out
+    hints; the hint-free prediction depends only on the photo, so painting more hints does not
+    recompute it."""
     calls = []
     hook = engine.colorizer().register_forward_hook(  # the model is shared: remove the hook
         lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
@@ -44,13 +50,13 @@ def test_fusion_tests_hints_on_the_hint_free_prediction_computed_once(engine, rn
     try:
         image = np.repeat(rng.integers(0, 256, (64, 96, 1), dtype=np.uint8), 3, axis=2)
         spots = [(10, 10, (200, 40, 40)), (50, 80, (40, 200, 40))]
-        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
+        engine.run(photo(image, hint_layer(64, 96, spots), preview=True))
         # the hinted prediction, and the hint-free one at each of AUTOMATIC_SCALES
         assert sorted(c == 0 for c in calls) == [False, True, True]
         spots.append((30, 50, (40, 40, 200)))
-        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots), preview=True))
+        engine.run(photo(image, hint_layer(64, 96, spots), preview=True))
         assert len(calls) == 4 and calls[-1] > 0  # only the hinted prediction ran again
-        engine.run(ColorizeRequest(image, hints=hint_layer(64, 96, spots[:1]), preview=True))
+        engine.run(photo(image, hint_layer(64, 96, spots[:1]), preview=True))
         assert len(calls) == 5  # one hint: nothing to hold out, no fusion
     finally:
         hook.remove()
@@ -86,9 +92,9 @@ def test_the_hint_free_guess_averages_the_network_at_two_scales(engine, rng):
 
 
 def test_the_hinted_network_runs_once_per_request(engine, rng):
-    """The hinted prediction serves the base (few hints) and the second opinion (two or more
-    hints, final renders): it runs once per request, the hint-free one once per photo, and
-    the hints win."""
+    """(The "photo" reach.) The hinted prediction serves the base (few hints) and the second
+    opinion (two or more hints, final renders): it runs once per request, the hint-free one once
+    per photo, and the hints win."""
     calls = []
     hook = engine.colorizer().register_forward_hook(
         lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
@@ -97,12 +103,12 @@ def test_the_hinted_network_runs_once_per_request(engine, rng):
         image = grey_photo(rng)
         spots = [(10 + 10 * (i // 4), 12 + 36 * (i % 4), (200, 60, 40)) for i in range(12)]
         hints = hint_layer(120, 160, spots)
-        out = engine.run(ColorizeRequest(image, hints=hints)).image
+        out = engine.run(ColorizeRequest(image, hints=hints, hint_reach="photo")).image
         assert calls[:2] == [0.0, 0.0]  # the hint-free prediction at its two scales
         assert len(calls) == 3 and calls[2] > 0  # and the hinted one, once
-        engine.run(ColorizeRequest(image, hints=hint_layer(120, 160, spots[:3])))
+        engine.run(photo(image, hint_layer(120, 160, spots[:3])))
         assert len(calls) == 4 and calls[-1] > 0  # the hint-free one came from the cache
-        engine.run(ColorizeRequest(image, hints=hints, preview=True))
+        engine.run(ColorizeRequest(image, hints=hints, preview=True, hint_reach="photo"))
         assert len(calls) == 4  # previews skip the second opinion, and its network run
     finally:
         hook.remove()
