@@ -35,6 +35,7 @@ from colorstudio.cli_args import (
 )
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
+from colorstudio.ml.requests import HINT_REACHES
 
 __all__ = ["CommandError", "hints_from_json", "restore_image"]
 
@@ -116,6 +117,14 @@ def colorize_command(argv: Sequence[str]) -> int:
         help="hints.json: a list of up to 10,000 {x, y, radius, rgb} points inside the image",
     )
     parser.add_argument(
+        "--hint-reach",
+        default=HINT_REACHES[0],
+        choices=HINT_REACHES,
+        help="how far a hint's colour spreads (network engine): object (default) — over the "
+        "object it is painted on; photo — to everything alike in the photo (scattered points "
+        "of known true colours)",
+    )
+    parser.add_argument(
         "--reference", action="append", default=[], help="palette reference photo (repeatable)"
     )
     size_option(parser, 384, "working size: the long side the network sees")
@@ -141,6 +150,7 @@ def colorize_command(argv: Sequence[str]) -> int:
             references=refs,
             working_size=args.size,
             engine=args.engine,
+            hint_reach=args.hint_reach,
         )
 
     return _run(build, args, [args.hints, *args.reference])

@@ -67,6 +67,7 @@ class RequestError(Exception):
 class GenerateSettings:
     mode: Mode = Mode.COLOURIZE
     engine: str = "auto"
+    hint_reach: str = "object"  #: see ColorizeRequest.hint_reach
     strength: float = 1.0
     only_in_mask: bool = False
     working_size: int = 256
@@ -156,6 +157,7 @@ def build_request(
             working_size=settings.working_size,
             engine=settings.engine,
             provenance=settings.provenance and preview,
+            hint_reach=settings.hint_reach,  # (a recolour keeps to its mask anyway)
             **common,
         )
     if settings.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):

@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
 
 from colorstudio.session.generate import GenerateSettings, Mode
 
+#: the hint reaches as people read them (ColorizeRequest.hint_reach)
+HINT_REACH_NAMES = {"The painted object": "object", "Everything alike": "photo"}
+
 ENGINES = {
     "Auto (trained GAN, else classical)": "auto",
     "GAN": "gan",
@@ -52,6 +55,14 @@ class GeneratePanel(QWidget):
             "Auto: the trained GAN (the classical engines when no model is installed).\n"
             "A recolour without a palette reference uses Levin's propagation\n"
             "of the colours around the region: it measured more accurate there."
+        )
+        self.reach = QComboBox()
+        self.reach.addItems(list(HINT_REACH_NAMES))
+        self.reach.setToolTip(
+            "How far a hint stroke's colour spreads.\n"
+            "The painted object: along the photo up to the object's outlines.\n"
+            "Everything alike: to every alike part of the photo (for scattered\n"
+            "hints in known true colours)."
         )
         self.strength = _percent_slider(100)
         self.only_in_mask = QCheckBox("Only inside the active mask")
@@ -87,6 +98,7 @@ class GeneratePanel(QWidget):
         form = QFormLayout()
         form.addRow("Mode", self.mode)
         form.addRow("Engine", self.engine)
+        form.addRow("Hints reach", self.reach)
         form.addRow("Strength", self.strength)
         form.addRow("Working size", self.size)
         form.addRow(self.only_in_mask)
@@ -125,7 +137,7 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        for combo in (self.mode, self.engine, self.size):
+        for combo in (self.mode, self.engine, self.reach, self.size):
             combo.currentIndexChanged.connect(self._on_control_changed)
         for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_colour):
             check.toggled.connect(self._on_control_changed)
@@ -143,6 +155,7 @@ class GeneratePanel(QWidget):
         s = self.settings
         s.mode = list(Mode)[self.mode.currentIndex()]
         s.engine = ENGINES[self.engine.currentText()]
+        s.hint_reach = HINT_REACH_NAMES[self.reach.currentText()]
         s.strength = self.strength.value() / 100
         s.only_in_mask = self.only_in_mask.isChecked()
         s.working_size = int(self.size.currentText())
@@ -165,6 +178,7 @@ class GeneratePanel(QWidget):
         for _label, widget in self.restore_rows:
             self.form.setRowVisible(widget, s.mode is Mode.RESTORE)
         self.form.setRowVisible(self.engine, s.mode in (Mode.COLOURIZE, Mode.RECOLOUR))
+        self.form.setRowVisible(self.reach, s.mode is Mode.COLOURIZE)
         self.form.setRowVisible(self.strength, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.size, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)

@@ -82,6 +82,23 @@ def test_colorize_with_an_exported_model(tmp_path, photo, exported_colorizer, ca
     assert out.is_file()
 
 
+def test_colorize_hint_reach_decides_how_far_a_hint_spreads(
+    tmp_path, photo, exported_colorizer, capsys
+):
+    hints = write_hints(tmp_path, [{"x": 20, "y": 45, "radius": 5, "rgb": [40, 60, 220]}])
+    outputs = {}
+    for reach in ("object", "photo"):
+        out = tmp_path / f"{reach}.png"
+        args = ["colorize", str(photo), str(out), "--hints", str(hints), "--hint-reach", reach]
+        assert cli.main([*args, "--models", str(exported_colorizer), "--size", "128"]) == 0
+        outputs[reach] = rgb_to_lab(np.asarray(Image.open(out).convert("RGB")))
+    assert not np.array_equal(outputs["object"], outputs["photo"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["colorize", str(photo), str(tmp_path / "x.png"), "--hint-reach", "far"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'far'" in capsys.readouterr().err
+
+
 def test_stylize_with_an_exported_model(tmp_path, photo, random_stylizer, capsys):
     models = tmp_path / "models"
     export_generator(

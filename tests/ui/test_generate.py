@@ -73,6 +73,21 @@ def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
     assert panel.settings.detail == pytest.approx(0.4)
 
 
+def test_the_hints_reach_shows_for_colourize_and_travels_in_the_request(qtbot):
+    from colorstudio.ui.generate_panel import HINT_REACH_NAMES, GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.reach.isVisible() and panel.settings.hint_reach == "object"
+    panel.reach.setCurrentText("Everything alike")
+    assert panel.settings.hint_reach == HINT_REACH_NAMES["Everything alike"] == "photo"
+    request = build_request(make_doc(), panel.settings, None, 1, preview=True)
+    assert request.hint_reach == "photo"
+    panel.mode.setCurrentIndex(list(Mode).index(Mode.STYLIZE))
+    assert not panel.reach.isVisible()
+
+
 def test_previews_of_large_documents_are_downscaled_but_keep_thin_hints():
     doc = make_doc(1500, 3000)
     doc.hint.pixels[700, 1000:1300] = (0, 200, 0, 255)  # a one-pixel-thin stroke
