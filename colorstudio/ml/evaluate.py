@@ -140,7 +140,7 @@ def evaluate_colorize(
     if draws < 1:
         raise ValueError("draws must be at least 1")
     has_gan = engine.colorizer() is not None
-    methods = ("grey", "levin") + (("gan", "network") if has_gan else ())
+    methods = ("grey", "levin") + (("gan", "gan-photo", "network") if has_gan else ())
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     leads: dict[int, list[float]] = defaultdict(list)
     gt_colour = 0.0
@@ -179,6 +179,8 @@ def evaluate_colorize(
         mask = region.astype(np.uint8) * 255
         local["grey"] += psnr(grey[region], gt[region])
         for method in methods[1:]:
+            if method == "gan-photo":  # a recolour keeps to its region whatever the reach
+                continue
             alone = method == "network"
             request = RecolourRequest(
                 shown, mask=mask, engine="gan" if alone else method, working_size=working_size
@@ -225,6 +227,7 @@ def _colorize_outputs(
     if has_gan:
         asked = ColorizeRequest(grey, hints=hints, engine="gan", working_size=working_size)
         outputs["gan"] = engine.run(asked).image
+        outputs["gan-photo"] = engine.run(asked.replace(hint_reach="photo")).image
         outputs["network"] = engine.run_network_alone(asked).image
     return outputs
 

@@ -225,19 +225,28 @@ Colorizer = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
 def engine_methods(engine: Engine, working_size: int = 256) -> dict[str, Colorizer]:
-    """The engine's hinted colourizers as stroke-evaluation methods: "gan" when a colourizer
-    network is installed, and always "levin" (whose hint-free result is the grey photo)."""
+    """The engine's hinted colourizers as stroke-evaluation methods: "gan" (the "object" hint
+    reach) and "gan-photo" (the "photo" reach) when a colourizer network is installed, and
+    always "levin" (whose hint-free result is the grey photo)."""
 
     def method(name: str) -> Colorizer:
+        engine_name, _, reach = name.partition("-")
+
         def run(grey: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
             if hints is None and name == "levin":
                 return grey
-            request = ColorizeRequest(grey, hints=hints, engine=name, working_size=working_size)
+            request = ColorizeRequest(
+                grey,
+                hints=hints,
+                engine=engine_name,
+                working_size=working_size,
+                hint_reach=reach or "object",
+            )
             return engine.run(request).image
 
         return run
 
-    names = (("gan",) if engine.colorizer() is not None else ()) + ("levin",)
+    names = (("gan", "gan-photo") if engine.colorizer() is not None else ()) + ("levin",)
     return {name: method(name) for name in names}
 
 

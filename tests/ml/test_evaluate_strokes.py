@@ -118,6 +118,21 @@ def test_evaluate_strokes_scores_every_method(tmp_path):
     assert "| flood |" in text and "leak" in text
 
 
+def test_the_engine_methods_cover_both_hint_reaches(engine, classical_engine, rng):
+    from colorstudio.ml.evaluate_strokes import engine_methods
+
+    methods = engine_methods(engine, 64)
+    assert set(methods) == {"gan", "gan-photo", "levin"}
+    assert set(engine_methods(classical_engine, 64)) == {"levin"}
+    gt = _objects()
+    grey = np.repeat(gt.mean(-1, keepdims=True), 3, -1).astype(np.uint8)
+    case = stroke_case(gt, "new", seed=1)
+    assert case is not None
+    outputs = {name: method(grey, case.hints) for name, method in methods.items()}
+    assert not np.array_equal(outputs["gan"], outputs["gan-photo"])
+    assert np.array_equal(methods["levin"](grey, None), grey)
+
+
 def test_eval_colorize_reports_the_stroke_protocols(tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -507,7 +507,8 @@ def test_colorize_evaluation_reports_the_network_alone(tmp_path, photo_folder, r
     engine = Engine(models_dir=tmp_path / "none", device="cpu", colorizer=random_colorizer)
     files = sorted(photo_folder.iterdir())[:2]
     report = evaluate_colorize(engine, files, hint_counts=(0, 5))
-    assert report.methods == ("grey", "levin", "gan", "network")
+    assert report.methods == ("grey", "levin", "gan", "gan-photo", "network")
+    assert report.value("gan", 5, "psnr") != report.value("gan-photo", 5, "psnr")  # two reaches
     assert set(report.local_edit) == {"grey", "levin", "gan", "network"}
     assert report.value("gan", 5, "psnr") != report.value("network", 5, "psnr")
     assert "network PSNR" in report.markdown()
