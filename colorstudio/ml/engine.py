@@ -160,6 +160,7 @@ class Engine:
         self._detector = detector
         self._inpainter = inpainter
         self._automatic_cache = ResultCache(AUTOMATIC_CACHE)
+        self._meaning_cache = ResultCache(AUTOMATIC_CACHE)  # the hint model's, likewise
         #: the stylizer's reconstructions of unstyled photos (see :mod:`stylize`)
         self.reconstruction_cache = ResultCache(RECONSTRUCTION_CACHE)
         for model in (colorizer, stylizer, detector, inpainter):
@@ -382,7 +383,6 @@ class Engine:
                                 self._meaning(l_small, job),
                                 hint_ab[0].numpy(),
                                 hint_mask[0, 0].numpy(),
-                                preview=request.preview,
                             )
                         )[None]
                     if request.provenance:
@@ -573,20 +573,20 @@ class Engine:
         like the hint-free prediction."""
         model = self.colorizer()
         assert model is not None
-        key = ("meaning", content_digest(l_small), tuple(l_small.shape), id(model))
-        if key not in self._automatic_cache:
+        key = (content_digest(l_small), tuple(l_small.shape), id(model))
+        if key not in self._meaning_cache:
             split: list[int] = []
 
             def encode(device: torch.device) -> torch.Tensor:
                 f8, f16 = model.encode(normalize_l(l_small).to(device))[2:4]
                 split[:] = [f8.shape[1]]
                 f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
-                return torch.cat([f8.float(), f16], 1)
+                return torch.cat([f8.float(), f16], 1).cpu()
 
             features = self.forward(model, job, encode)[0].numpy()
             levels = [features[: split[0]], features[split[0] :]]
-            self._automatic_cache.put(key, hints.meaning_of(levels, features.shape[1:]))
-        return self._automatic_cache[key]
+            self._meaning_cache.put(key, hints.meaning_of(levels, features.shape[1:]))
+        return self._meaning_cache[key]
 
     def _automatic_at(self, request: ColorizeRequest, l_small, scale: float, job: Job):
         """The network's hint-free a*b* with the lightness resized by ``scale`` (to multiples

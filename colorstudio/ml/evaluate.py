@@ -68,6 +68,13 @@ def simulated_hints(gt: np.ndarray, count: int, seed: int) -> np.ndarray:
     return layer
 
 
+#: what the "gan" and "gan-photo" rows are
+REACH_NOTE = (
+    "gan: the network engine with the default hint reach (the painted object); gan-photo: the "
+    '"everything alike" reach (colorize --hint-reach photo).'
+)
+
+
 @dataclass
 class ColorizeReport:
     """Mean metrics per (method, hint count)."""
@@ -107,6 +114,8 @@ class ColorizeReport:
             f"colourfulness {self.ground_truth_colourfulness:.1f}. "
             "PSNR in dB on RGB (higher is better), ΔE00 = mean CIEDE2000 (lower is better)."
         )
+        if "gan-photo" in methods:
+            lines.append(REACH_NOTE)
         if self.lead:
             cells = ", ".join(
                 f"{n} hint{'s' if n != 1 else ''} {mean:+.2f} ± {se:.2f}"

@@ -70,23 +70,25 @@ def colour_regions(gt: np.ndarray, seed: int = 0) -> tuple[np.ndarray, list[int]
     rng = np.random.default_rng(seed)
     sample = features[rng.choice(len(features), min(len(features), 4000), replace=False)]
     centres, _ = kmeans2(sample, CLUSTERS, minit="++", seed=rng)
-    distances = ((features[:, None, :] - centres[None]) ** 2).sum(-1)
-    clusters = distances.argmin(1).reshape(gt.shape[:2])
+    clusters = np.concatenate(
+        [  # nearest centre, a million pixels at a time (bounded memory)
+            ((chunk[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+            for chunk in np.array_split(features, max(1, len(features) // 1_000_000))
+        ]
+    ).reshape(gt.shape[:2])
     labels = np.zeros(gt.shape[:2], np.int32)
-    keep, next_label = [], 1
+    keep, offset = [], 0
     area = gt.shape[0] * gt.shape[1]
     for k in range(CLUSTERS):
         opened = ndimage.binary_opening(clusters == k, iterations=1)
         parts, count = ndimage.label(opened)
         if count == 0:
             continue
-        sizes = np.bincount(parts.ravel(), minlength=count + 1)
-        for part in range(1, count + 1):
-            inside = parts == part
-            labels[inside] = next_label
-            if REGION_SHARE[0] <= sizes[part] / area <= REGION_SHARE[1]:
-                keep.append(next_label)
-            next_label += 1
+        labels[opened] = parts[opened] + offset
+        shares = np.bincount(parts.ravel(), minlength=count + 1)[1:] / area
+        wanted = (shares >= REGION_SHARE[0]) & (shares <= REGION_SHARE[1])
+        keep.extend((offset + 1 + np.flatnonzero(wanted)).tolist())
+        offset += count
     return labels, keep
 
 
@@ -217,6 +219,10 @@ class StrokeReport:
             f"took: stroked-region pixels within {TOOK:g} ΔE00 of the new colour; leak: pixels "
             f"outside the stroked regions that moved by more than {MOVED:g} ΔE00."
         )
+        if any(method == "gan-photo" for _, method in self.rows):
+            from colorstudio.ml.evaluate import REACH_NOTE
+
+            lines.append(REACH_NOTE)
         return "\n".join(lines)
 
 

@@ -21,7 +21,8 @@ turned the table blue. A path has to cross the cup's outline to get there. The p
 colours given as scattered points (the random-hint evaluation) no longer teach the whole
 photo, so the "photo" reach stays available for that use. Measurements: docs/hint-model.md.
 
-Hinted pixels take the hint colour exactly. The preview runs the same model on a coarser grid.
+Hinted pixels take the hint colour exactly. Previews run the same model on the same grid (a
+coarser grid would change it: path costs add up per step, and the blur is counted in cells).
 Everything is numpy/scipy (no torch): paths by Dijkstra on an 8-neighbour grid graph.
 """
 
@@ -51,13 +52,11 @@ class HintModel:
     #: features are blurred over this many grid cells first: texture is not an edge, and a path
     #: across grass must not pay for every blade
     smooth: float = 1.0
-    #: grid (long side) on which corrections are computed; they are smooth and the guided
-    #: upsampling brings the edges back
+    #: grid (long side) on which corrections are computed, previews included; they are smooth
+    #: and the guided upsampling brings the edges back
     grid: int = 128
-    #: the same, for previews (the only difference between preview and result)
-    preview_grid: int = 64
-    #: strokes (connected hinted areas) followed separately at most; beyond this many, each
-    #: pixel follows only its nearest stroke
+    #: strokes (connected hinted areas) followed separately at most (one shortest-path search
+    #: each); beyond this many, nearby strokes are followed together
     max_strokes: int = 256
 
 
@@ -67,7 +66,7 @@ DEFAULT = HintModel()
 def grid_shape(shape: tuple[int, ...], long_side: int) -> tuple[int, int]:
     """(h, w) with the long side at most ``long_side`` (at least 4 each)."""
     scale = min(1.0, long_side / max(shape))
-    return max(4, round(shape[0] * scale)), max(4, round(shape[1] * scale))
+    return tuple(min(n, max(4, round(n * scale))) for n in shape[:2])  # type: ignore[return-value]
 
 
 def _resize(a: np.ndarray, shape: tuple[int, int], order: int = 1) -> np.ndarray:
@@ -136,6 +135,18 @@ def describe(
     return np.concatenate([texture, yy[None], xx[None]])
 
 
+def _strokes(hinted: np.ndarray, most: int) -> tuple[np.ndarray, int]:
+    """Label the strokes (8-connected hinted cells) of ``hinted`` (bool h x w): int32 labels
+    1..count, 0 elsewhere. With more than ``most``, strokes closer than a growing distance are
+    grouped (their cells keep their own corrections; a group weighs as its nearest cell)."""
+    grown = hinted
+    while True:
+        groups, count = ndimage.label(grown, structure=np.ones((3, 3)))
+        if count <= most:
+            return np.where(hinted, groups, 0).astype(np.int32), count
+        grown = ndimage.binary_dilation(grown, structure=np.ones((3, 3)))
+
+
 def corrections(
     lightness: np.ndarray,
     base: np.ndarray,
@@ -143,7 +154,6 @@ def corrections(
     hint_ab: np.ndarray,
     hint_mask: np.ndarray,
     model: HintModel = DEFAULT,
-    preview: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The corrections (2, H, W) the strokes ask of ``base`` at every pixel, and their support
     (H, W), 0..1: the share of each pixel's kernel weight held by strokes rather than by the
@@ -153,15 +163,13 @@ def corrections(
     size, ``hint_mask`` (H, W) 0..1, ``meaning`` from :func:`meaning_of`; all float. Computed
     on the model's grid, brought back bilinearly."""
     shape = lightness.shape
-    grid = grid_shape(shape, model.preview_grid if preview else model.grid)
+    grid = grid_shape(shape, model.grid)
     graph = step_graph(describe(lightness, meaning, model, grid))
     cover = _area(hint_mask[None].astype(np.float64), grid)[0]
     asked = _area((hint_ab - base) * hint_mask, grid).reshape(2, -1) / np.maximum(
         cover.ravel(), 1e-9
     )
-    strokes, count = ndimage.label(cover > 0, structure=np.ones((3, 3)))
-    if count > model.max_strokes:
-        strokes, count = (cover > 0).astype(np.int32), 1
+    strokes, count = _strokes(cover > 0, model.max_strokes)
     phantom = np.exp(-0.5 * model.prior**2)
     total = np.full(grid[0] * grid[1], phantom)
     change = np.zeros((2, grid[0] * grid[1]))
@@ -190,11 +198,10 @@ def honour(
     hint_ab: np.ndarray,
     hint_mask: np.ndarray,
     model: HintModel = DEFAULT,
-    preview: bool = False,
 ) -> np.ndarray:
     """``base`` (2, H, W) corrected by the strokes (:func:`corrections`), hinted pixels taking
     the stroke's a*b* exactly. Arrays as :func:`corrections`; returns float32 (2, H, W)."""
     if not hint_mask.any():
         return base.astype(np.float32)
-    change, _support = corrections(lightness, base, meaning, hint_ab, hint_mask, model, preview)
+    change, _support = corrections(lightness, base, meaning, hint_ab, hint_mask, model)
     return np.where(hint_mask[None] > 0, hint_ab, base + change).astype(np.float32)

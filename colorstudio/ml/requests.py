@@ -80,6 +80,11 @@ class ReferenceImage(_Request):
 HINT_REACHES = ("object", "photo")
 
 
+def _check_reach(reach: str) -> None:
+    if reach not in HINT_REACHES:
+        raise ValueError(f"hint reach must be one of {', '.join(HINT_REACHES)}, not {reach!r}")
+
+
 @dataclass(frozen=True, eq=False)
 class ColorizeRequest(_Request):
     """Colourize ``image`` (its lightness is kept exactly) from hints and palette references.
@@ -109,10 +114,7 @@ class ColorizeRequest(_Request):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.hint_reach not in HINT_REACHES:
-            raise ValueError(
-                f"hint reach must be one of {', '.join(HINT_REACHES)}, not {self.hint_reach!r}"
-            )
+        _check_reach(self.hint_reach)
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,10 +180,12 @@ class StylizeRequest(_Request):
     seed: int = 0
     request_id: int = 0
     preview: bool = False
+    hint_reach: str = "object"  #: colourize first: see ColorizeRequest.hint_reach
     _arrays = (("image", (3,)), ("hints", (3,)), ("mask", (2,)), ("strength_map", (2,)))
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_reach(self.hint_reach)
         if self.style is None:
             raise ValueError("a stylize request needs a style reference (a painting)")
         if not 0.0 <= self.alpha <= 1.0:

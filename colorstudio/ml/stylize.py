@@ -86,6 +86,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
                 hints=request.hints,
                 references=(palette,),
                 seed=request.seed,
+                hint_reach=request.hint_reach,
             )
             base = engine.colour(sub, Job(job.cancel)).image[..., :3]
             content_u8 = _resized(base, request.working_size)

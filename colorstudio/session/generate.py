@@ -174,6 +174,7 @@ def build_request(
             colorize_first=settings.mode is Mode.COLOURIZE_STYLIZE,
             hints=hints,
             working_size=size,
+            hint_reach=settings.hint_reach,
             **common,
         )
     return AdjustRequest(

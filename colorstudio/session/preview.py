@@ -27,10 +27,17 @@ from colorstudio.session.generate import GenerateSettings, Mode
 
 #: The settings each mode reads besides mode, strength and only_in_mask.
 MODE_SETTINGS: dict[Mode, tuple[str, ...]] = {
-    Mode.COLOURIZE: ("engine", "working_size", "provenance"),
+    Mode.COLOURIZE: ("engine", "hint_reach", "working_size", "provenance"),
     Mode.RECOLOUR: ("engine", "working_size", "provenance"),
     Mode.STYLIZE: ("alpha", "detail", "keep_colour", "working_size"),
-    Mode.COLOURIZE_STYLIZE: ("alpha", "detail", "keep_colour", "working_size", "engine"),
+    Mode.COLOURIZE_STYLIZE: (
+        "alpha",
+        "detail",
+        "keep_colour",
+        "working_size",
+        "engine",
+        "hint_reach",
+    ),
     Mode.ADJUST: ("hue", "saturation", "lightness"),
     Mode.RESTORE: (),
 }

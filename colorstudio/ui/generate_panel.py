@@ -178,7 +178,7 @@ class GeneratePanel(QWidget):
         for _label, widget in self.restore_rows:
             self.form.setRowVisible(widget, s.mode is Mode.RESTORE)
         self.form.setRowVisible(self.engine, s.mode in (Mode.COLOURIZE, Mode.RECOLOUR))
-        self.form.setRowVisible(self.reach, s.mode is Mode.COLOURIZE)
+        self.form.setRowVisible(self.reach, s.mode in (Mode.COLOURIZE, Mode.COLOURIZE_STYLIZE))
         self.form.setRowVisible(self.strength, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.size, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)

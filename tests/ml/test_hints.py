@@ -72,18 +72,39 @@ def test_no_hints_change_nothing_and_many_dots_still_work():
     mask = np.zeros((60, 120))
     mask.flat[rng.choice(60 * 120, 400, replace=False)] = 1  # more than max_strokes dots
     hint_ab = np.stack([np.full((60, 120), 30.0), np.full((60, 120), -30.0)]) * mask
-    model = hints.HintModel(max_strokes=16)
-    out = hints.honour(lightness, base, meaning, hint_ab, mask, model)
-    assert np.isfinite(out).all() and out[0].mean() > 20
+    grouped = hints.honour(lightness, base, meaning, hint_ab, mask, hints.HintModel(max_strokes=16))
+    alone = hints.honour(lightness, base, meaning, hint_ab, mask, hints.HintModel(max_strokes=400))
+    assert np.isfinite(grouped).all() and grouped[0].mean() > 20
+    assert np.abs(grouped - alone).mean() < 3  # grouping nearby dots changes little
 
 
-def test_the_preview_is_the_same_model_on_a_coarser_grid():
-    lightness, meaning, base = two_objects(96, 160)
-    hint_ab, mask = stroke(96, 160, slice(40, 48), slice(20, 40))
-    full = hints.honour(lightness, base, meaning, hint_ab, mask)
-    preview = hints.honour(lightness, base, meaning, hint_ab, mask, preview=True)
-    inner = np.r_[0:70, 90:160]  # away from the outline the two grids agree
-    assert np.abs(full[:, :, inner] - preview[:, :, inner]).mean() < 2
+def test_one_more_stroke_beyond_the_limit_changes_the_photo_only_near_it():
+    """Grouping strokes beyond max_strokes is gradual: no cliff where every stroke's weight
+    changes at once."""
+    lightness = np.full((64, 128), 50.0)
+    meaning = np.zeros((1, 64, 128), np.float32)
+    base = np.zeros((2, 64, 128))
+    mask = np.zeros((64, 128))
+    hint_ab = np.zeros((2, 64, 128))
+    for i, (y, x) in enumerate((y, x) for y in range(2, 30, 3) for x in range(2, 126, 4)):
+        mask[y, x] = 1
+        hint_ab[0, y, x] = 40 if i % 2 else -40
+    model = hints.HintModel(max_strokes=int(mask.sum()))
+    before = hints.honour(lightness, base, meaning, hint_ab, mask, model)
+    mask[60, 120], hint_ab[0, 60, 120] = 1, 40
+    after = hints.honour(lightness, base, meaning, hint_ab, mask, model)
+    assert np.abs(after - before)[:, :20, :64].mean() < 2
+
+
+def test_photos_smaller_than_the_grid_work():
+    for shape in ((1, 1), (1, 40), (2, 50), (40, 3)):
+        lightness = np.full(shape, 50.0)
+        mask = np.zeros(shape)
+        mask[0, 0] = 1
+        hint_ab = np.zeros((2, *shape))
+        hint_ab[:, 0, 0] = 30
+        out = hints.honour(lightness, np.zeros((2, *shape)), np.ones((1, *shape)), hint_ab, mask)
+        assert out.shape == (2, *shape) and out[0, 0, 0] == 30
 
 
 def test_a_request_names_a_known_reach(rng):
@@ -95,7 +116,8 @@ def test_a_request_names_a_known_reach(rng):
 
 def test_the_engine_keeps_a_stroke_on_its_object_and_runs_the_network_without_hints(engine, rng):
     """The object reach asks the network only for its hint-free colours (cached per photo);
-    the hints are honoured, and the photo reach still spreads them further."""
+    the hints are honoured where painted, far less beyond the outline, and the preview is the
+    same model."""
     calls = []
     hook = engine.colorizer().register_forward_hook(
         lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
@@ -108,11 +130,15 @@ def test_the_engine_keeps_a_stroke_on_its_object_and_runs_the_network_without_hi
     try:
         free = engine.run(ColorizeRequest(image)).image
         local = engine.run(ColorizeRequest(image, hints=layer)).image
+        previewed = engine.run(ColorizeRequest(image, hints=layer, preview=True)).image
     finally:
         hook.remove()
     assert calls and all(c == 0 for c in calls)  # the hinted network never ran
+    assert np.array_equal(previewed, local)  # the preview is the same model
+
     lab_free, lab_local = rgb_to_lab(free), rgb_to_lab(local)
     assert lab_local[32, 20, 2] < lab_free[32, 20, 2] - 20  # blue where painted
     moved = np.hypot(*(lab_local[..., 1:] - lab_free[..., 1:]).transpose(2, 0, 1))
     assert moved[:, 72:].max() < moved[:, :56].mean()  # far less on the other object
+
     np.testing.assert_allclose(lab_local[..., 0], lab_free[..., 0], atol=1)  # L* kept

@@ -56,6 +56,9 @@ def test_previews_read_hints_masks_references_and_settings_not_raster_layers(rng
     assert tracker.inputs(settings, None) != after_hint  # and so does undoing it
     settings.strength = 0.5
     assert tracker.inputs(settings, None) != after_hint
+    reach_before = tracker.inputs(settings, None)
+    settings.hint_reach = "photo"
+    assert tracker.inputs(settings, None) != reach_before  # the reach changes the preview
     before_reference = tracker.inputs(settings, None)
     adjust_before = tracker.inputs(GenerateSettings(mode=Mode.ADJUST), None)
     doc.references.append(Reference("palette", rng.integers(0, 256, (4, 4, 3), np.uint8)))
