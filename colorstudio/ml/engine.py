@@ -160,7 +160,7 @@ class Engine:
         self._detector = detector
         self._inpainter = inpainter
         self._automatic_cache = ResultCache(AUTOMATIC_CACHE)
-        self._meaning_cache = ResultCache(AUTOMATIC_CACHE)  # the hint model's, likewise
+        self._paths_cache = ResultCache(AUTOMATIC_CACHE)  # the hint model's graphs, likewise
         #: the stylizer's reconstructions of unstyled photos (see :mod:`stylize`)
         self.reconstruction_cache = ResultCache(RECONSTRUCTION_CACHE)
         for model in (colorizer, stylizer, detector, inpainter):
@@ -375,12 +375,14 @@ class Engine:
                     ab_small = self._run_colorizer(request, l_small, hint_ab, hint_mask, job)
                 elif engine == "gan" and not recolour and request.hint_reach == "object":
                     ab_small = self._automatic(request, l_small, job).clone()
+                    if request.preview:
+                        # hint-free too (the editor's warm-up): the first stroke finds them ready
+                        self._paths(l_small, job)
                     if bool(hint_mask.any()):
                         ab_small = torch.from_numpy(
                             hints.honour(
-                                l_small[0, 0].numpy(),
+                                self._paths(l_small, job),
                                 ab_small[0].numpy(),
-                                self._meaning(l_small, job),
                                 hint_ab[0].numpy(),
                                 hint_mask[0, 0].numpy(),
                             )
@@ -567,14 +569,15 @@ class Engine:
             self._automatic_cache.put(key, ab)
         return self._automatic_cache[key]
 
-    def _meaning(self, l_small: torch.Tensor, job: Job) -> np.ndarray:
-        """The colourizer's reading of the photo for the hint model (:func:`hints.meaning_of`
-        of its encoder's stride-8 and stride-16 features), cached per photo and working size
-        like the hint-free prediction."""
+    def _paths(self, l_small: torch.Tensor, job: Job) -> hints.Paths:
+        """The photo's step graph for the hint model (:func:`hints.paths`) from the lightness and
+        the colourizer's reading of the photo (:func:`hints.meaning_of` of its encoder's stride-8
+        and stride-16 features), cached per photo and working size like the hint-free
+        prediction: while the user paints, only the first preview builds it."""
         model = self.colorizer()
         assert model is not None
         key = (content_digest(l_small), tuple(l_small.shape), id(model))
-        if key not in self._meaning_cache:
+        if key not in self._paths_cache:
             split: list[int] = []
 
             def encode(device: torch.device) -> torch.Tensor:
@@ -585,8 +588,9 @@ class Engine:
 
             features = self.forward(model, job, encode)[0].numpy()
             levels = [features[: split[0]], features[split[0] :]]
-            self._meaning_cache.put(key, hints.meaning_of(levels, features.shape[1:]))
-        return self._meaning_cache[key]
+            meaning = hints.meaning_of(levels, features.shape[1:])
+            self._paths_cache.put(key, hints.paths(l_small[0, 0].numpy(), meaning))
+        return self._paths_cache[key]
 
     def _automatic_at(self, request: ColorizeRequest, l_small, scale: float, job: Job):
         """The network's hint-free a*b* with the lightness resized by ``scale`` (to multiples

@@ -69,13 +69,23 @@ def grid_shape(shape: tuple[int, ...], long_side: int) -> tuple[int, int]:
     return tuple(min(n, max(4, round(n * scale))) for n in shape[:2])  # type: ignore[return-value]
 
 
-def _resize(a: np.ndarray, shape: tuple[int, int], order: int = 1) -> np.ndarray:
-    """(C, h, w) float array resized to ``shape`` (order 1: bilinear, 0: nearest)."""
-    if a.shape[1:] == shape:
+def _linear(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) bilinear resampling weights, pixel centres aligned (half-pixel offsets)."""
+    x = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    low = np.floor(x).astype(int)
+    high = np.minimum(low + 1, n_in - 1)
+    weights = np.zeros((n_out, n_in))
+    np.add.at(weights, (np.arange(n_out), low), 1 - (x - low))
+    np.add.at(weights, (np.arange(n_out), high), x - low)
+    return weights
+
+
+def _resize(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(C, h, w) float array resized bilinearly to ``shape`` (two small matrix products)."""
+    if a.shape[1:] == tuple(shape):
         return a
-    zoom = (1, shape[0] / a.shape[1], shape[1] / a.shape[2])
-    out = ndimage.zoom(a, zoom, order=order, mode="nearest", grid_mode=True)
-    return out[:, : shape[0], : shape[1]]
+    rows, cols = _linear(a.shape[1], shape[0]), _linear(a.shape[2], shape[1])
+    return np.einsum("oh,chw,pw->cop", rows, a, cols, optimize=True)
 
 
 def _area(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -147,10 +157,28 @@ def _strokes(hinted: np.ndarray, most: int) -> tuple[np.ndarray, int]:
         grown = ndimage.binary_dilation(grown, structure=np.ones((3, 3)))
 
 
+@dataclass(frozen=True)
+class Paths:
+    """A photo's step graph on the model's grid (it depends on the photo alone, so callers
+    cache it while the user paints): ``graph`` the 8-neighbour grid graph
+    (:func:`step_graph`), ``grid`` its (h, w), ``shape`` the working size (H, W)."""
+
+    graph: sparse.csr_matrix
+    grid: tuple[int, int]
+    shape: tuple[int, int]
+
+
+def paths(lightness: np.ndarray, meaning: np.ndarray, model: HintModel = DEFAULT) -> Paths:
+    """The :class:`Paths` of a photo: ``lightness`` (H, W) L* 0..100 at the working size,
+    ``meaning`` (C, h, w) from :func:`meaning_of`."""
+    shape = tuple(lightness.shape)
+    grid = grid_shape(shape, model.grid)
+    return Paths(step_graph(describe(lightness, meaning, model, grid)), grid, shape)  # type: ignore[arg-type]
+
+
 def corrections(
-    lightness: np.ndarray,
+    photo: Paths,
     base: np.ndarray,
-    meaning: np.ndarray,
     hint_ab: np.ndarray,
     hint_mask: np.ndarray,
     model: HintModel = DEFAULT,
@@ -159,12 +187,9 @@ def corrections(
     (H, W), 0..1: the share of each pixel's kernel weight held by strokes rather than by the
     phantom (1: on a stroke's object, 0: out of every stroke's reach).
 
-    ``lightness`` (H, W) L* 0..100, ``base`` and ``hint_ab`` (2, H, W) a*b* at the working
-    size, ``hint_mask`` (H, W) 0..1, ``meaning`` from :func:`meaning_of`; all float. Computed
-    on the model's grid, brought back bilinearly."""
-    shape = lightness.shape
-    grid = grid_shape(shape, model.grid)
-    graph = step_graph(describe(lightness, meaning, model, grid))
+    ``photo`` from :func:`paths`; ``base`` and ``hint_ab`` (2, H, W) a*b* at the working size,
+    ``hint_mask`` (H, W) 0..1; all float. Computed on the grid, brought back bilinearly."""
+    shape, grid, graph = photo.shape, photo.grid, photo.graph
     cover = _area(hint_mask[None].astype(np.float64), grid)[0]
     asked = _area((hint_ab - base) * hint_mask, grid).reshape(2, -1) / np.maximum(
         cover.ravel(), 1e-9
@@ -192,9 +217,8 @@ def corrections(
 
 
 def honour(
-    lightness: np.ndarray,
+    photo: Paths,
     base: np.ndarray,
-    meaning: np.ndarray,
     hint_ab: np.ndarray,
     hint_mask: np.ndarray,
     model: HintModel = DEFAULT,
@@ -203,5 +227,5 @@ def honour(
     the stroke's a*b* exactly. Arrays as :func:`corrections`; returns float32 (2, H, W)."""
     if not hint_mask.any():
         return base.astype(np.float32)
-    change, _support = corrections(lightness, base, meaning, hint_ab, hint_mask, model)
+    change, _support = corrections(photo, base, hint_ab, hint_mask, model)
     return np.where(hint_mask[None] > 0, hint_ab, base + change).astype(np.float32)

@@ -29,8 +29,9 @@ def stroke(h, w, rows, cols, ab=(40.0, -50.0)):
 def test_a_stroke_colours_its_object_and_stops_at_the_outline():
     lightness, meaning, base = two_objects()
     hint_ab, mask = stroke(60, 120, slice(28, 32), slice(20, 30))
-    out = hints.honour(lightness, base, meaning, hint_ab, mask)
-    change, support = hints.corrections(lightness, base, meaning, hint_ab, mask)
+    photo = hints.paths(lightness, meaning)
+    out = hints.honour(photo, base, hint_ab, mask)
+    change, support = hints.corrections(photo, base, hint_ab, mask)
     share = out[0] / 40  # of the stroke's a*
     # the whole cup takes the stroke's colour, even its far corners
     assert share[:, :55].min() > 0.9 and support[:, :55].min() > 0.9
@@ -49,7 +50,7 @@ def test_the_same_stroke_reaches_across_when_nothing_separates_the_objects():
     meaning = np.zeros((2, 60, 120), np.float32)
     meaning[0] = 1
     hint_ab, mask = stroke(60, 120, slice(28, 32), slice(20, 30))
-    out = hints.honour(lightness, np.zeros((2, 60, 120)), meaning, hint_ab, mask)
+    out = hints.honour(hints.paths(lightness, meaning), np.zeros((2, 60, 120)), hint_ab, mask)
     assert (out[0, :, 65:] / 40).min() > 0.95
 
 
@@ -60,20 +61,21 @@ def test_far_from_every_stroke_a_pixel_keeps_the_network_colour():
     base = np.full((2, 40, 400), 5.0)
     hint_ab, mask = stroke(40, 400, slice(18, 22), slice(2, 6))
     model = hints.HintModel(reach=0.2)
-    out = hints.honour(lightness, base, meaning, hint_ab, mask, model)
+    out = hints.honour(hints.paths(lightness, meaning, model), base, hint_ab, mask, model)
     assert np.abs(out[:, :, -20:] - 5).max() < 1
     assert np.abs(out[:, :, 10:20] - hint_ab[:, 20:21, 3:4]).max() < 5
 
 
 def test_no_hints_change_nothing_and_many_dots_still_work():
     lightness, meaning, base = two_objects()
-    assert np.array_equal(hints.honour(lightness, base, meaning, base, np.zeros((60, 120))), base)
+    photo = hints.paths(lightness, meaning)
+    assert np.array_equal(hints.honour(photo, base, base, np.zeros((60, 120))), base)
     rng = np.random.default_rng(0)
     mask = np.zeros((60, 120))
     mask.flat[rng.choice(60 * 120, 400, replace=False)] = 1  # more than max_strokes dots
     hint_ab = np.stack([np.full((60, 120), 30.0), np.full((60, 120), -30.0)]) * mask
-    grouped = hints.honour(lightness, base, meaning, hint_ab, mask, hints.HintModel(max_strokes=16))
-    alone = hints.honour(lightness, base, meaning, hint_ab, mask, hints.HintModel(max_strokes=400))
+    grouped = hints.honour(photo, base, hint_ab, mask, hints.HintModel(max_strokes=16))
+    alone = hints.honour(photo, base, hint_ab, mask, hints.HintModel(max_strokes=400))
     assert np.isfinite(grouped).all() and grouped[0].mean() > 20
     assert np.abs(grouped - alone).mean() < 3  # grouping nearby dots changes little
 
@@ -90,9 +92,10 @@ def test_one_more_stroke_beyond_the_limit_changes_the_photo_only_near_it():
         mask[y, x] = 1
         hint_ab[0, y, x] = 40 if i % 2 else -40
     model = hints.HintModel(max_strokes=int(mask.sum()))
-    before = hints.honour(lightness, base, meaning, hint_ab, mask, model)
+    photo = hints.paths(lightness, meaning)
+    before = hints.honour(photo, base, hint_ab, mask, model)
     mask[60, 120], hint_ab[0, 60, 120] = 1, 40
-    after = hints.honour(lightness, base, meaning, hint_ab, mask, model)
+    after = hints.honour(photo, base, hint_ab, mask, model)
     assert np.abs(after - before)[:, :20, :64].mean() < 2
 
 
@@ -103,7 +106,8 @@ def test_photos_smaller_than_the_grid_work():
         mask[0, 0] = 1
         hint_ab = np.zeros((2, *shape))
         hint_ab[:, 0, 0] = 30
-        out = hints.honour(lightness, np.zeros((2, *shape)), np.ones((1, *shape)), hint_ab, mask)
+        photo = hints.paths(lightness, np.ones((1, *shape)))
+        out = hints.honour(photo, np.zeros((2, *shape)), hint_ab, mask)
         assert out.shape == (2, *shape) and out[0, 0, 0] == 30
 
 
