@@ -30,7 +30,7 @@ from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
 
 if TYPE_CHECKING:
-    from colorstudio.ml.engine import Engine
+    from colorstudio.ml.runtime import Runtime
 
 MIN_TILE = 128
 
@@ -68,7 +68,7 @@ def damage_probability(detector, rgb01: torch.Tensor) -> torch.Tensor:
     return detector.probabilities(padded)[..., :h, :w]
 
 
-def detect_damage(engine: Engine, request: DetectDamageRequest, job: Job) -> Result:
+def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
     with job.stage("prepare", 0.02):
@@ -127,7 +127,7 @@ def pull_push_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return filled.permute(1, 2, 0).numpy() * 255.0
 
 
-def inpaint(engine: Engine, request: RestoreRequest, job: Job) -> Result:
+def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
     assert request.mask is not None
@@ -183,7 +183,7 @@ def inpaint(engine: Engine, request: RestoreRequest, job: Job) -> Result:
 
 
 def _inpaint_tiles(
-    engine: Engine, model, request: RestoreRequest, job: Job, image: torch.Tensor, hole: np.ndarray
+    engine: Runtime, model, request: RestoreRequest, job: Job, image: torch.Tensor, hole: np.ndarray
 ) -> torch.Tensor:
     """Run the inpainter on the tiles that contain holes; blend overlaps with feathered weights.
     Returns (1, 3, H, W) in 0..1 (pixels in no tile keep the input)."""

@@ -18,12 +18,13 @@ from PIL import Image
 
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
+from colorstudio.ml.colourize import colour
 from colorstudio.ml.jobs import Job, content_digest, is_oom, unchanged
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
 
 if TYPE_CHECKING:
-    from colorstudio.ml.engine import Engine
+    from colorstudio.ml.runtime import Runtime
 
 MIN_TILE = 128
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
@@ -61,7 +62,7 @@ def _to_full(
     return out
 
 
-def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
+def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
     assert request.style is not None
@@ -88,7 +89,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
                 seed=request.seed,
                 hint_reach=request.hint_reach,
             )
-            base = engine.colour(sub, Job(job.cancel)).image[..., :3]
+            base = colour(engine, sub, Job(job.cancel)).image[..., :3]
             content_u8 = _resized(base, request.working_size)
             name = "colourize+adain"
     with job.stage("style", 0.1):
@@ -111,7 +112,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
         key = recon = None
         if request.detail > 0:
             key = (content_digest(padded), request.tile_size, request.tile_overlap, id(model))
-            recon = engine.reconstruction_cache.get(key)
+            recon = engine.cache("reconstruction").get(key)
         styled = _tiled(
             engine,
             model,
@@ -123,7 +124,7 @@ def stylize(engine: Engine, request: StylizeRequest, job: Job) -> Result:
             reconstruct=key is not None and recon is None,
         )
         if styled.shape[1] == 6:
-            styled, recon = styled[:, :3], engine.reconstruction_cache.put(key, styled[:, 3:])
+            styled, recon = styled[:, :3], engine.cache("reconstruction").put(key, styled[:, 3:])
         if m > 0:
             styled = styled[..., m:-m, m:-m]
             recon = None if recon is None else recon[..., m:-m, m:-m]

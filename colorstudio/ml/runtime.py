@@ -1,0 +1,171 @@
+"""The runtime every pipeline runs on: device, models, the guarded forward pass, caches.
+
+- device: CUDA when present (``auto``), else the CPU; threads (previews on half the cores);
+- models: loaded lazily from models/ with their SHA-256 checked (:mod:`weights`); a missing
+  model is None or a clear EngineError, a damaged one a ModelError;
+- :meth:`Runtime.forward`: a network step under inference mode (fp16 autocast on CUDA); on
+  out-of-memory the step is re-run on the CPU (noted in the result), or the error goes back to
+  a tiled caller that retries with smaller tiles (:func:`colorstudio.ml.tiling.run_tiled`);
+- :meth:`Runtime.cache`: small named caches of what depends on the photo alone (the network's
+  hint-free colours, the hint model's step graph, the stylizer's reconstructions).
+
+Pipelines (:mod:`colourize`, :mod:`stylize`, :mod:`restore`, :mod:`adjust`, :mod:`insight`)
+receive a Runtime; :class:`colorstudio.ml.engine.Engine` maps requests to them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
+from colorstudio.ml.weights import load_task_model
+
+CACHE_SIZE = 4  #: entries per named cache (photo x references x working size, typically)
+
+
+def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
+    """Shape with long side ≈ ``size`` (never above the image) rounded to ``multiple``."""
+    scale = min(1.0, size / max(height, width))
+    h = max(multiple, round(height * scale / multiple) * multiple)
+    w = max(multiple, round(width * scale / multiple) * multiple)
+    return h, w
+
+
+def area_resize(array: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """H x W (x C) array → (1, C, h, w) float32 area average."""
+    t = torch.from_numpy(np.array(array, np.float32))
+    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+    return F.adaptive_avg_pool2d(t, shape)
+
+
+class Runtime:
+    """Owns the device, the models and the caches. One worker thread uses it (``lock``)."""
+
+    def __init__(
+        self,
+        models_dir: str | Path | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        colorizer: torch.nn.Module | None = None,
+        stylizer: torch.nn.Module | None = None,
+        colorizer_name: str | None = None,
+        detector: torch.nn.Module | None = None,
+        inpainter: torch.nn.Module | None = None,
+    ) -> None:
+        if models_dir is None:
+            from colorstudio import paths
+
+            models_dir = paths.models_dir()
+        self.models_dir = Path(models_dir)
+        self.device = self._pick_device(device)
+        self.threads = threads or os.cpu_count() or 1
+        #: previews run on half the cores: beside busy programs a preview on every core waits
+        #: for the slowest (2 cores, 585 x 800 previews, 1 vs 2 threads interleaved: two busy
+        #: processes, median 255 vs 443 ms, slowest 316 vs 2,391 ms; quiet 172 vs 131 ms);
+        #: full-size jobs use every core
+        self.preview_threads = max(1, self.threads // 2)
+        torch.set_num_threads(self.threads)
+        self._colorizer = colorizer
+        self._stylizer = stylizer
+        self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
+        self._lock = threading.Lock()
+        self._detector = detector
+        self._inpainter = inpainter
+        #: results that depend on the photo alone, kept while the user paints (see cache())
+        self._caches: dict[str, ResultCache] = {}
+        for model in (colorizer, stylizer, detector, inpainter):
+            if model is not None:
+                model.eval().to(self.device)
+
+    @staticmethod
+    def _pick_device(name: str) -> torch.device:
+        if name == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise EngineError("CUDA was requested but no CUDA GPU is available; use --device cpu")
+        return device
+
+    # ------------------------------------------------------------------ models
+    def colorizer(self) -> torch.nn.Module | None:
+        """None when no colourizer is installed; ModelError when it cannot be used."""
+        if self._colorizer is None:
+            self._colorizer = load_task_model(
+                self.models_dir, "colorize", self.device, self.colorizer_name
+            )
+        return self._colorizer
+
+    def stylizer(self) -> torch.nn.Module:
+        return self._task_model("_stylizer", "stylize", "style")
+
+    def _task_model(
+        self, attribute: str, task: str, what: str, required: bool = True
+    ) -> torch.nn.Module | None:
+        """The model for ``task``, loaded once; a damaged one raises ModelError (an
+        EngineError), a missing one EngineError unless not ``required`` (then None)."""
+        model = getattr(self, attribute)
+        if model is None:
+            model = load_task_model(self.models_dir, task, self.device)
+            if model is None and required:
+                raise EngineError(f"no {what} model is installed in the models folder")
+            setattr(self, attribute, model)
+        return model
+
+    def detector(self) -> torch.nn.Module:
+        return self._task_model("_detector", "detect", "damage detection")
+
+    def inpainter(self, required: bool = True) -> torch.nn.Module | None:
+        """The inpainter; ``required=False`` returns None when none is installed (the caller
+        falls back to the classical fill) but still refuses a damaged model file."""
+        return self._task_model("_inpainter", "inpaint", "inpainting", required)
+
+    def _autocast(self):
+        if self.device.type == "cuda" and torch.cuda.is_available():
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def forward(
+        self,
+        model: torch.nn.Module,
+        job: Job,
+        fn: Callable[[torch.device], torch.Tensor],
+        cpu_fallback: bool = True,
+    ) -> torch.Tensor:
+        """Run ``fn(device)`` under inference mode (and fp16 autocast on CUDA).
+
+        On out-of-memory: with ``cpu_fallback`` a CUDA step is re-run on the CPU (noted in the
+        result); without it the error propagates so the caller can retry with smaller tiles.
+        """
+        try:
+            with torch.inference_mode(), self._autocast():
+                return fn(self.device).float()
+        except RuntimeError as err:
+            if not is_oom(err) or not cpu_fallback:
+                raise
+            if self.device.type == "cpu":
+                raise EngineError(
+                    "not enough memory for this image: lower the working size"
+                ) from None
+            job.notes.append("GPU out of memory: this step ran on the CPU")
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            model.to("cpu")
+            try:
+                with torch.inference_mode():
+                    return fn(torch.device("cpu")).float()
+            finally:
+                model.to(self.device)
+
+    def cache(self, name: str) -> ResultCache:
+        """The named cache (created on first use, CACHE_SIZE entries)."""
+        if name not in self._caches:
+            self._caches[name] = ResultCache(CACHE_SIZE)
+        return self._caches[name]

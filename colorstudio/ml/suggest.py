@@ -1,0 +1,45 @@
+"""The suggest pipeline: the colours the colourizer finds likely at one pixel."""
+
+from __future__ import annotations
+
+import torch
+
+from colorstudio.ml import fullres
+from colorstudio.ml.color import AB_SCALE
+from colorstudio.ml.colourize import hints_small, reference_code
+from colorstudio.ml.insight import predict_variants, suggestions_at
+from colorstudio.ml.jobs import EngineError, Job
+from colorstudio.ml.requests import Result, SuggestRequest
+from colorstudio.ml.runtime import Runtime, area_resize, working_shape
+
+
+def suggest(rt: Runtime, request: SuggestRequest, job: Job) -> Result:
+    """Colours the model finds likely at (x, y); needs the trained colourizer."""
+    image = request.image
+    h, w = image.shape[:2]
+    with job.stage("suggest", 0.1):
+        model = rt.colorizer()
+        if model is None:
+            raise EngineError("suggested colours need the trained colourization model")
+        shape = working_shape(h, w, request.working_size)
+        lightness = fullres.lightness(image[..., :3])
+        l_small = area_resize(lightness, shape)
+        hint_ab, hint_mask = hints_small(request.hints, shape)
+        hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
+        code, _strength = reference_code(request.references)
+        variants = rt.forward(
+            model, job, lambda device: predict_variants(model, l_small, hints, code, device)
+        )
+        y, x = request.y * shape[0] // h, request.x * shape[1] // w
+        colours = suggestions_at(
+            variants, float(lightness[request.y, request.x]), y, x, request.count
+        )
+    return Result(
+        image.copy(),
+        (0, 0, 0, 0),
+        request.request_id,
+        "gan",
+        str(rt.device),
+        dict(job.timings),
+        suggestions=tuple(colours),
+    )
