@@ -12,7 +12,7 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from colorstudio import __version__
 from colorstudio.cli_args import (
@@ -24,18 +24,9 @@ from colorstudio.cli_args import (
     positive_float,
     positive_int,
 )
+from colorstudio.cli_commands import SUBCOMMANDS, require_torch, subcommand
 
 log = logging.getLogger(__name__)
-
-SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {}
-
-
-def subcommand(name: str):
-    def register(func: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], int]:
-        SUBCOMMANDS[name] = func
-        return func
-
-    return register
 
 
 def _register_commands() -> None:
@@ -82,16 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from colorstudio.app import run_editor
 
     return run_editor(options.file, options.quit_after)
-
-
-def require_torch() -> None:
-    """Exit with one clear line if torch/torchvision are broken (for torch subcommands)."""
-    from colorstudio.ml.environment import check_torch_stack
-
-    status = check_torch_stack()
-    if not status.ok:
-        print(f"colorstudio: {status.message}", file=sys.stderr)
-        raise SystemExit(3)
 
 
 @subcommand("info")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from colorstudio.cli import require_torch, subcommand
 from colorstudio.cli_args import (
     SIZES,
     CommandError,
@@ -33,6 +32,7 @@ from colorstudio.cli_args import (
     stylize_options,
     working_size,
 )
+from colorstudio.cli_commands import require_torch, subcommand
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
 from colorstudio.ml.requests import HINT_REACHES

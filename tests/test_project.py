@@ -23,3 +23,37 @@ def test_readme_opens_with_the_two_setup_commands():
     head = readme[: readme.index("ColorStudio is")]
     assert head.count("```bash") == 2
     assert ".venv/bin/colorstudio" in head
+
+
+def test_the_package_has_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it back (imports
+    inside functions count too): grimp's graph, strongly connected components by Tarjan."""
+    import grimp
+
+    graph = grimp.build_graph("colorstudio")
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in graph.modules:
+                continue
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert cycles == []
