@@ -359,13 +359,19 @@ def batch_command(argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
     from colorstudio.batch import BatchError, check_report, plan, run_batch
+    from colorstudio.batch_ranks import Ranks, barrier, merge_reports
     from colorstudio.ml.engine import EngineError
     from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
 
     report = Path(args.report) if args.report else Path(args.output_dir) / "report.csv"
     try:
+        ranks = Ranks.from_env()  # under torchrun: this process's share of the archive
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
         check_report(report, Path(args.input_dir), pairs)
+        if ranks.world > 1:
+            import torch
+
+            args.device = ranks.device(args.device, torch.cuda.is_available())
         palettes = getattr(args, "reference", [])  # colorize and restore take palettes
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in palettes)
         style = (
@@ -374,10 +380,12 @@ def batch_command(argv: Sequence[str]) -> int:
             else None
         )
         engine = _engine(args)
-    except (BatchError, CommandError, FileFormatError, EngineError) as err:
+    except (BatchError, CommandError, FileFormatError, EngineError, ValueError) as err:
         return _fail(err)
-    for renaming in pairs.renamed:
-        print(renaming)
+    if ranks.rank == 0:
+        for renaming in pairs.renamed:
+            print(renaming)
+    mine = ranks.share(pairs, Path(args.input_dir))
 
     def process(imported):
         rgb = imported.rgba[..., :3]
@@ -413,16 +421,22 @@ def batch_command(argv: Sequence[str]) -> int:
         except EngineError as err:
             raise RuntimeError(str(err)) from None
 
-    with tqdm(total=len(pairs), unit="image", dynamic_ncols=True) as bar:
-        done = sum(1 for _src, dst in pairs if dst.exists())
+    with tqdm(total=len(mine), unit="image", dynamic_ncols=True, disable=ranks.rank > 0) as bar:
+        done = sum(1 for _src, dst in mine if dst.exists())
         bar.update(done)
         summary = run_batch(
-            pairs, process, report, args.quality, progress=lambda i, n: bar.update(1)
+            mine, process, ranks.report(report), args.quality, progress=lambda i, n: bar.update(1)
         )
+    who = f"process {ranks.rank} of {ranks.world}: " if ranks.world > 1 else ""
     print(
-        f"{summary.done} done, {summary.skipped} already done, {summary.failed} failed; "
-        f"report: {report}"
+        f"{who}{summary.done} done, {summary.skipped} already done, {summary.failed} failed; "
+        f"report: {ranks.report(report)}"
     )
+    if ranks.world > 1 and not summary.interrupted:
+        barrier(ranks)
+        if ranks.rank == 0:
+            rows = merge_reports(report, ranks.world)
+            print(f"all {ranks.world} processes finished: {rows} rows added to {report}")
     for name, error in summary.failures[:10]:
         print(f"  failed: {name}: {error}")
     if summary.interrupted:
