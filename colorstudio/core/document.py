@@ -110,7 +110,8 @@ class Document:
         """The layer, mask, hint layer or reference with this id."""
         if self.hint.id == node_id:
             return self.hint
-        for node in (*self.layers, *self.masks, *self.references):
+        nodes: tuple[Node, ...] = (*self.layers, *self.masks, *self.references)
+        for node in nodes:
             if node.id == node_id:
                 return node
         raise DocumentError(f"no layer, mask or reference with id {node_id!r}")

@@ -305,9 +305,9 @@ def honour_hints(
     from 10 hints on it costs a network run (a 320 px photo at 12 hints: 68 → 141 ms),
     for a change of hundredths of a dB.
     """
-    shape = tuple(ab_net.shape[-2:])
+    height, width = ab_net.shape[-2:]
     grid = working_shape(
-        *shape, CORRECTION_SIZE_PREVIEW if preview else CORRECTION_SIZE, multiple=8
+        height, width, CORRECTION_SIZE_PREVIEW if preview else CORRECTION_SIZE, multiple=8
     )
     if automatic is None:
         residual = (hint_ab - ab_net) * hint_mask
@@ -400,6 +400,7 @@ def provenance(rt: Runtime, request, l_small, hint_ab, hint_mask, ab_small, job:
     from colorstudio.ml.insight import predict_variants, provenance_maps
 
     model = rt.colorizer()
+    assert model is not None
     code, _strength = reference_code(request.references)
     hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
     variants = rt.forward(

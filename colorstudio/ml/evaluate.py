@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -117,21 +118,21 @@ class ColorizeReport:
         if "gan-photo" in methods:
             lines.append(REACH_NOTE)
         if self.lead:
-            cells = ", ".join(
+            leads = ", ".join(
                 f"{n} hint{'s' if n != 1 else ''} {mean:+.2f} ± {se:.2f}"
                 for n, (mean, se) in sorted(self.lead.items())
             )
             lines.append("")
             lines.append(
                 f"GAN PSNR minus Levin's, per photo (mean ± standard error over photos, dB): "
-                f"{cells}."
+                f"{leads}."
             )
         if self.local_edit:
-            cells = ", ".join(f"{m} {v:.2f}" for m, v in self.local_edit.items())
+            edits = ", ".join(f"{m} {v:.2f}" for m, v in self.local_edit.items())
             lines.append("")
             lines.append(
                 "Local edit (a region shown grey, recoloured from its surroundings; PSNR inside "
-                f"it, dB): {cells}."
+                f"it, dB): {edits}."
             )
         return "\n".join(lines)
 
@@ -266,7 +267,10 @@ def save_sheet(rows: list[np.ndarray], path: Path) -> None:
         np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows
     ]
     image = Image.fromarray(np.concatenate(padded))
-    image.save(path, **({"quality": 85} if Path(path).suffix.lower() in (".jpg", ".jpeg") else {}))
+    options: dict[str, Any] = (
+        {"quality": 85} if Path(path).suffix.lower() in (".jpg", ".jpeg") else {}
+    )
+    image.save(path, **options)
 
 
 def sheet_row(images: list[np.ndarray], height: int = 160) -> np.ndarray:

@@ -184,6 +184,13 @@ def calibrate_threshold(
     return max(f1, key=f1.__getitem__), f1
 
 
+def _detected(engine: Engine, damaged: np.ndarray, size: int) -> np.ndarray:
+    """Where the engine's detector finds damage (bool), at ``size`` and without growing it."""
+    mask = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask
+    assert mask is not None  # a detection's result carries its mask
+    return mask > 0
+
+
 def evaluate_restore(
     engine: Engine,
     photos: Sequence[Path],
@@ -199,7 +206,7 @@ def evaluate_restore(
     sheet: list[np.ndarray] = []
     for index, path in enumerate(photos):
         clean, damaged, mask = damaged_case(path, index, size)
-        found = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask > 0
+        found = _detected(engine, damaged, size)
         report.add(found, mask)
         mask_u8 = mask.astype(np.uint8) * 255
         outputs = {
@@ -230,7 +237,7 @@ def evaluate_restore(
         counts = report.per_kind.setdefault(kind, Counts())
         for index, path in enumerate(photos[:KIND_PHOTOS]):
             _, damaged, mask = damaged_case(path, index, size, kinds=(kind,))
-            found = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask > 0
+            found = _detected(engine, damaged, size)
             counts.add(found, mask)
     report.kind_photos = min(len(photos), KIND_PHOTOS)
     n = max(1, report.photos)

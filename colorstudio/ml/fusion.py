@@ -35,6 +35,11 @@ def hint_count(hint_mask: torch.Tensor) -> int:
     return int(ndimage.label(hint_mask[0, 0].numpy() > 0)[1])
 
 
+def _hw(t: torch.Tensor) -> tuple[int, int]:
+    """The height and width of an (N, C, H, W) tensor."""
+    return t.shape[-2], t.shape[-1]
+
+
 def _grid_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
     scale = min(1.0, long_side / max(shape))
     return max(4, round(shape[0] * scale)), max(4, round(shape[1] * scale))
@@ -57,7 +62,7 @@ def spread(
     l_small (1, 1, h, w) L*; masked (1, C, h, w) values already multiplied by the hint mask
     (1, 1, h, w). All C channels share one factorisation, so propagating the user's colours and
     the corrections to the network together costs one solve."""
-    shape = tuple(l_small.shape[-2:])
+    shape = _hw(l_small)
     coverage = _pool(hint_mask, grid)
     values = _pool(masked, grid) / coverage.clamp(min=1e-6)
     out = levin_colorize(
@@ -180,7 +185,7 @@ def corrections_and_support(
     base colour and position), near 0 where it is like none — where the hints say nothing about
     it. Without PRIOR_DISTANCE the support is 1 everywhere."""
     reach = kernel_reach(hint_count(hint_mask))
-    shape = tuple(l_small.shape[-2:])
+    shape = _hw(l_small)
     pixels = _pixels(l_small, base)
     samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
     where = pixels if grid is None or tuple(grid) == shape else _pool(pixels, grid)
@@ -197,7 +202,7 @@ def _hint_samples(
     """The regression's samples: features (S, 5) of the hinted cells of the sample grid (means
     over their hinted pixels) and the corrections (S, 2) asked for there. ``pixels`` (1, 5, h, w)
     holds L*, the base a*b* and the positions."""
-    g = _grid_shape(tuple(pixels.shape[-2:]), SAMPLE_GRID)
+    g = _grid_shape(_hw(pixels), SAMPLE_GRID)
     coverage = _pool(hint_mask, g)
     cells = coverage[0, 0].numpy() > 0
     at_hints = _hwc(_pool(pixels * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
@@ -228,7 +233,7 @@ def leave_one_out_weight(
     labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
     if count < 2:
         return None
-    g = _grid_shape(tuple(ab_net.shape[-2:]), grid)
+    g = _grid_shape(_hw(ab_net), grid)
     lightness = _pool(l_small, g)[0, 0].numpy()
     reach = kernel_reach(count - 1)
     pixels = _pixels(l_small, ab_net)
@@ -263,7 +268,7 @@ def levin_at(
 ) -> torch.Tensor:
     """Levin's colourization from the hints on a grid of ``long_side``, back at the working size
     (1, 2, h, w)."""
-    grid = _grid_shape(tuple(l_small.shape[-2:]), long_side)
+    grid = _grid_shape(_hw(l_small), long_side)
     return spread(l_small, hint_ab * hint_mask, hint_mask, grid)
 
 

@@ -88,4 +88,4 @@ def suggestions_at(
         if len(chosen) == count:
             break
     rgb = fullres.lab_to_rgb(np.array(chosen, np.float32)[None])[0]
-    return [tuple(int(c) for c in colour) for colour in rgb]
+    return [(int(r), int(g), int(b)) for r, g, b in rgb]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +32,8 @@ class _Request:
     """Shared behaviour: array freezing, size checks and dict conversion."""
 
     _arrays: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: declared for type checkers: every subclass is a dataclass (dataclasses.fields, replace)
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def __post_init__(self) -> None:
         for name, ndim in self._arrays:

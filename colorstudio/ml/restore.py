@@ -219,7 +219,8 @@ def hole_windows(hole: np.ndarray, tile: int) -> list[tuple[int, int, int, int]]
     gh, gw = -(-h // cell), -(-w // cell)
     padded = np.zeros((gh * cell, gw * cell), bool)
     padded[:h, :w] = hole
-    coarse = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+    # numpy's stubs type any(axis=...) as a scalar or an array: they do not know the shape
+    coarse: np.ndarray = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))  # type: ignore[assignment]
     near = ndimage.binary_dilation(coarse, iterations=-(-WINDOW_MARGIN // cell))
     labels, _ = ndimage.label(near, structure=np.ones((3, 3), bool))
     boxes = []

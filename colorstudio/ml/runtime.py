@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast, overload
 
 import numpy as np
 import torch
@@ -27,6 +28,10 @@ import torch.nn.functional as F
 
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
 from colorstudio.ml.weights import load_task_model
+
+if TYPE_CHECKING:
+    from colorstudio.ml.networks.colorizer import HintColorizer
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
 
 CACHE_SIZE = 4  #: entries per named cache (photo x references x working size, typically)
 
@@ -95,17 +100,27 @@ class Runtime:
         return device
 
     # ------------------------------------------------------------------ models
-    def colorizer(self) -> torch.nn.Module | None:
+    def colorizer(self) -> HintColorizer | None:
         """None when no colourizer is installed; ModelError when it cannot be used."""
         if self._colorizer is None:
             self._colorizer = load_task_model(
                 self.models_dir, "colorize", self.device, self.colorizer_name
             )
-        return self._colorizer
+        # the manifest builds a colorize model as a HintColorizer (networks.GENERATORS)
+        return cast("HintColorizer | None", self._colorizer)
 
-    def stylizer(self) -> torch.nn.Module:
-        return self._task_model("_stylizer", "stylize", "style")
+    def stylizer(self) -> AdaINStylizer:
+        # the manifest builds a stylize model as an AdaINStylizer (networks.GENERATORS)
+        return cast("AdaINStylizer", self._task_model("_stylizer", "stylize", "style"))
 
+    @overload
+    def _task_model(
+        self, attribute: str, task: str, what: str, required: Literal[True] = True
+    ) -> torch.nn.Module: ...
+    @overload
+    def _task_model(
+        self, attribute: str, task: str, what: str, required: bool
+    ) -> torch.nn.Module | None: ...
     def _task_model(
         self, attribute: str, task: str, what: str, required: bool = True
     ) -> torch.nn.Module | None:

@@ -34,7 +34,7 @@ from colorstudio.ml.manifest import (
     one_line,
     sha256_file,
 )
-from colorstudio.ml.networks import define_generator
+from colorstudio.ml.networks import AnyGenerator, define_generator
 
 __all__ = [
     "ModelEntry",
@@ -185,7 +185,7 @@ def save_atomic(obj: Any, path: str | Path) -> None:
 
 
 def export_generator(
-    model: nn.Module,
+    model: AnyGenerator,
     *,
     name: str,
     task: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypedDict
 
 import numpy as np
 
@@ -61,6 +62,16 @@ PREVIEW_MAX_SIDE = 800  #: previews are computed at most this large, shown scale
 
 class RequestError(Exception):
     """What the user must do before generating (shown in the banner)."""
+
+
+class _CommonFields(TypedDict):
+    """The fields that colourize, recolour, stylize and adjust requests share."""
+
+    mask: np.ndarray | None
+    strength: float
+    strength_map: np.ndarray | None
+    request_id: int
+    preview: bool
 
 
 @dataclass
@@ -141,7 +152,7 @@ def build_request(
     hints = cache.node(doc.hint.id, size) if doc.hint.visible else None
     if hints is not None and not hints[..., 3].any():
         hints = None
-    common = dict(
+    common = _CommonFields(
         mask=mask,
         strength=settings.strength,
         strength_map=strength_map,
@@ -164,7 +175,7 @@ def build_request(
         styles = _references(doc, ReferenceRole.STYLE)
         if not styles:
             raise RequestError("add a painting as a style reference first (References panel)")
-        size = min(512, settings.working_size * 2) if preview else 1024
+        style_size = min(512, settings.working_size * 2) if preview else 1024
         return StylizeRequest(
             image,
             style=styles[0],
@@ -173,7 +184,7 @@ def build_request(
             keep_colour=settings.keep_colour,
             colorize_first=settings.mode is Mode.COLOURIZE_STYLIZE,
             hints=hints,
-            working_size=size,
+            working_size=style_size,
             hint_reach=settings.hint_reach,
             **common,
         )
@@ -220,16 +231,16 @@ def result_edit(
             len(doc.layers),
         )
         return CompoundEdit((InsertNode("layers", index, layer, label),), label)
-    layer = next((lay for lay in doc.layers if lay.id == active_layer_id), None)
-    if layer is None:
+    target = next((lay for lay in doc.layers if lay.id == active_layer_id), None)
+    if target is None:
         return None
-    before = layer.pixels[y0:y1, x0:x1]
+    before = target.pixels[y0:y1, x0:x1]
     after = before.copy()
     after[..., :3] = new_rgb
     after[..., 3] = np.maximum(
         before[..., 3], np.where((new_rgb != before[..., :3]).any(axis=2), 255, 0)
     )
-    return PatchEdit.from_arrays(layer.id, (y0, x0, y1, x1), before, after, label)
+    return PatchEdit.from_arrays(target.id, (y0, x0, y1, x1), before, after, label)
 
 
 def build_suggest_request(

@@ -11,6 +11,7 @@ that a stroke updates only where it painted: the cost follows the stroke, not th
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 from PIL import Image
@@ -32,6 +33,10 @@ def document_rgb(doc: Document) -> np.ndarray:
     return opaque_rgb(composite(doc.layers, doc.height, doc.width))
 
 
+@overload
+def shrink(array: np.ndarray, size: Size | None, box=None) -> np.ndarray: ...
+@overload
+def shrink(array: None, size: Size | None, box=None) -> None: ...
 def shrink(array: np.ndarray | None, size: Size | None, box=None) -> np.ndarray | None:
     """Box-average ``array`` (H x W, H x W x 3 or H x W x 4 uint8) to ``size`` (width,
     height); ``box`` (left, top, right, bottom, floats) shrinks only that source region to

@@ -16,7 +16,7 @@ import numpy as np
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke, flood_fill
 from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
-from colorstudio.core.edits import CompoundEdit, InsertNode, PatchEdit
+from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.geometry import BBox
 from colorstudio.core.history import History
 from colorstudio.core.layer import MaskRole
@@ -150,6 +150,7 @@ class ToolController:
         if self._stroke is not None:
             dirty = self._stroke.add_point(x, y, pressure)
             dirty = self._stroke.bbox or dirty
+            assert self._stroke_target is not None  # set with the stroke
             edit = self._stroke.finish(self._stroke_target, self._label())
             self._push(edit)
             self._stroke = None
@@ -211,7 +212,7 @@ class ToolController:
         """Give the most recent hint stroke another colour (one more undo step)."""
         if not self.history.can_undo:
             return None
-        last = self.history._edits[self.history.index - 1]
+        last: Edit | None = self.history._edits[self.history.index - 1]
         if isinstance(last, CompoundEdit):
             last = next((e for e in reversed(last.edits) if isinstance(e, PatchEdit)), None)
         if not isinstance(last, PatchEdit) or last.target_id != self.doc.hint.id:

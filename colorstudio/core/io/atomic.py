@@ -118,10 +118,12 @@ def process_alive(pid: int) -> bool:
 def _windows_process_alive(pid: int) -> bool:  # pragma: no cover - Windows only
     import ctypes
 
-    handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFORMATION
+    # typeshed has ctypes.windll on Windows only; the type check runs as Linux
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFORMATION
     if not handle:
         return False
-    ctypes.windll.kernel32.CloseHandle(handle)
+    kernel32.CloseHandle(handle)
     return True
 
 

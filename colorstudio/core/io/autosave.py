@@ -14,11 +14,13 @@ deletes a live session's autosave.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +39,7 @@ class SessionLock:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = None
+        self._handle: io.BufferedRandom | None = None
 
     def acquire(self) -> bool:
         """Take the lock without waiting; False when another process (or handle) holds it, or
@@ -87,7 +89,8 @@ else:  # pragma: no cover - Windows
 
     def _lock(handle) -> None:
         handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        # typeshed has msvcrt's functions on Windows only; the type check runs as Linux
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
 
 
 def session_is_live(folder: Path, session: str) -> bool:
@@ -224,7 +227,7 @@ def discard_recovery(recovery: RecoveryFile) -> None:
 
 
 def clean_after_crash(
-    folder: str | os.PathLike[str], projects: list[str | os.PathLike[str]] = ()
+    folder: str | os.PathLike[str], projects: Sequence[str | os.PathLike[str]] = ()
 ) -> None:
     """At start-up: remove unfinished writes (of dead processes) from the recovery folder and
     beside ``projects`` (the recent files), and the lock files of sessions gone without an

@@ -178,7 +178,7 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
 
 
 def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
-    im = Image.open(io.BytesIO(data), formats=IMPORT_FORMATS)
+    im: Image.Image = Image.open(io.BytesIO(data), formats=IMPORT_FORMATS)
     check_dimensions(im.width, im.height, max_pixels, name)
     fmt = im.format or "unknown"
     mode = im.mode
@@ -228,9 +228,12 @@ def _bits_per_channel(im: Image.Image, data: bytes) -> int:
     if im.format == "PNG" and len(data) > 24 and data[12:16] == b"IHDR":
         depth = int(data[24])  # IHDR: width, height, then the bit depth
     elif im.format == "TIFF":
+        from PIL import TiffImagePlugin  # imported already: Pillow opened the file with it
+
         with contextlib.suppress(Exception):  # one value or one per channel
-            bits = im.tag_v2.get(258)
-            depth = int(max(bits) if isinstance(bits, tuple) else bits)
+            bits = im.tag_v2.get(258) if isinstance(im, TiffImagePlugin.TiffImageFile) else None
+            if bits is not None:  # without the tag, the depth read from the mode stands
+                depth = int(max(bits) if isinstance(bits, tuple) else bits)
     return 16 if depth == 16 else 8
 
 
@@ -321,6 +324,7 @@ def _profile_to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile) -> Imag
     rgb = ImageCms.profileToProfile(
         source, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"
     )
+    assert rgb is not None  # None only when converting in place
     if alpha is None:
         return rgb
     rgb = rgb.convert("RGBA")

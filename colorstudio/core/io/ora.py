@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from colorstudio.core.compositing import composite
-from colorstudio.core.document import Document, DocumentError
+from colorstudio.core.document import Document, DocumentError, Node
 from colorstudio.core.io.atomic import atomic_write
 from colorstudio.core.io.errors import FileFormatError, ProjectFileError
 from colorstudio.core.io.fields import exact_json, to_json_text, xml_safe
@@ -93,7 +93,8 @@ def _png_bytes(pixels: np.ndarray, mode: str, level: int) -> bytes:
 
 def _content_box(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     """Box around every non-zero pixel (zeros outside it are restored exactly on load)."""
-    nonzero = pixels.any(axis=2) if pixels.ndim == 3 else pixels != 0
+    # numpy's stubs type any(axis=...) as a scalar or an array: they do not know the shape
+    nonzero: np.ndarray = pixels.any(axis=2) if pixels.ndim == 3 else pixels != 0  # type: ignore[assignment]
     rows = np.flatnonzero(nonzero.any(axis=1))
     if rows.size == 0:
         return None
@@ -126,7 +127,8 @@ def save_ora(doc: Document, path: str | os.PathLike[str], compress_level: int = 
 def _check_matches(plan: ProjectPlan, doc: Document, name: str) -> None:
     """What was read back names the same nodes, in the same order, as ``doc``."""
     written = [(n.id, n.name) for n in (*plan.layers, *plan.masks, *plan.references)]
-    expected = [(n.id, n.name) for n in (*doc.layers, *doc.masks, *doc.references)]
+    nodes: tuple[Node, ...] = (*doc.layers, *doc.masks, *doc.references)
+    expected = [(n.id, n.name) for n in nodes]
     hint = plan.hint is not None and (plan.hint.id, plan.hint.name) == (doc.hint.id, doc.hint.name)
     if written != expected or not hint or (plan.width, plan.height) != (doc.width, doc.height):
         raise ProjectFileError(f"{name}: the written file does not read back as the document")
@@ -157,8 +159,9 @@ def write_ora(doc: Document, handle, compress_level: int = 3) -> None:
                 },
             )
             for attribute, text in (("name-exact", layer.name), ("id-exact", layer.id)):
-                if exact_json(text) is not None:
-                    element.set(f"{{{NS}}}{attribute}", exact_json(text))
+                exact = exact_json(text)
+                if exact is not None:
+                    element.set(f"{{{NS}}}{attribute}", exact)
         xml = ET.tostring(image, encoding="UTF-8", xml_declaration=True)
         zf.writestr("stack.xml", xml, zipfile.ZIP_DEFLATED)
 
@@ -209,8 +212,9 @@ def _write_colorstudio_part(doc: Document, zf: zipfile.ZipFile, level: int) -> N
             "mask_src": None,
         }
         if ref.mask is not None:
-            entry["mask_src"] = f"colorstudio/references/reference-{index:03d}-mask.png"
-            zf.writestr(entry["mask_src"], _png_bytes(ref.mask, "L", level), zipfile.ZIP_STORED)
+            mask_src = f"colorstudio/references/reference-{index:03d}-mask.png"
+            entry["mask_src"] = mask_src
+            zf.writestr(mask_src, _png_bytes(ref.mask, "L", level), zipfile.ZIP_STORED)
         references.append(entry)
     project = {
         "format": "colorstudio-project",
@@ -330,7 +334,8 @@ def _renumber_duplicate_ids(doc: Document) -> bool:
     """Give every node after the first with an id a new id (a crafted file's duplicates)."""
     seen: set[str] = set()
     renumbered = False
-    for node in (doc.hint, *doc.layers, *doc.masks, *doc.references):
+    nodes: tuple[Node, ...] = (doc.hint, *doc.layers, *doc.masks, *doc.references)
+    for node in nodes:
         if node.id in seen:
             node.id = new_id()
             renumbered = True

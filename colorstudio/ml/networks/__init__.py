@@ -12,7 +12,10 @@ from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.networks.stylizer import AdaINStylizer
 
-GENERATORS: dict[str, Callable[..., nn.Module]] = {
+#: what :func:`define_generator` builds (each has ``exportable_state_dict`` and its loader)
+AnyGenerator = HintColorizer | AdaINStylizer | DamageDetector | GatedInpainter
+
+GENERATORS: dict[str, Callable[..., AnyGenerator]] = {
     "colorizer_lite0": HintColorizer,
     "stylizer_adain": AdaINStylizer,
     "detector_unet": DamageDetector,
@@ -26,7 +29,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def define_generator(name: str, **config: Any) -> nn.Module:
+def define_generator(name: str, **config: Any) -> AnyGenerator:
     """A generator by architecture name with its config (as stored in models/manifest.json)."""
     try:
         factory = GENERATORS[name]

@@ -105,6 +105,7 @@ class HintColorizer(nn.Module):
         self.up2 = UpBlock(w4, c2 + 3, w2, convs=1)
         self.up1 = UpBlock(w2, 4 + extra, w1, convs=1)  # skip: L + hints at full resolution
         self.head = nn.Conv2d(w1, 2, 3, padding=1)
+        assert self.head.bias is not None  # (bias=True)
         nn.init.normal_(self.head.weight, std=1e-3)
         nn.init.zeros_(self.head.bias)
 
@@ -148,7 +149,7 @@ class HintColorizer(nn.Module):
         spread = hint_spread(hints, lightness.shape[-2:]) if self.hint_spread else None
 
         def with_hints(features: torch.Tensor, spread_too: bool = False) -> torch.Tensor:
-            size = features.shape[-2:]
+            size = (features.shape[-2], features.shape[-1])
             parts = [features, _area(hints, size)]
             if spread_too and spread is not None:
                 parts.append(F.adaptive_avg_pool2d(spread, size))

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -118,7 +119,7 @@ class EfficientNetLite0Encoder(nn.Module):
         self.load_state_dict(trunk, strict=True)
 
 
-VGG_LAYERS = (
+VGG_LAYERS: tuple[tuple[str, int, int] | Literal["pool"], ...] = (
     ("block1_conv1", 3, 64), ("block1_conv2", 64, 64), "pool",
     ("block2_conv1", 64, 128), ("block2_conv2", 128, 128), "pool",
     ("block3_conv1", 128, 256), ("block3_conv2", 256, 256), ("block3_conv3", 256, 256),
@@ -139,6 +140,8 @@ class VGG19Features(nn.Module):
     Input: (N, 3, H, W) sRGB in 0..1. The Caffe preprocessing (BGR, 0..255, mean subtracted) is
     done here. Frozen: no parameter requires grad.
     """
+
+    mean: torch.Tensor  #: a buffer (the Caffe mean, BGR)
 
     def __init__(
         self, last: str = "block4_conv1", taps=STYLE_TAPS, pretrained: bool = True
@@ -174,6 +177,7 @@ class VGG19Features(nn.Module):
         )
         q = torch.load(path, map_location="cpu", weights_only=True)
         for name, conv in self.convs.items():
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None  # (made in __init__)
             table = q[f"{name}_W_table"]
             conv.weight.data.copy_(table[q[f"{name}_W_q"].long()].view_as(conv.weight))
             conv.bias.data.copy_(q[f"{name}_b"])

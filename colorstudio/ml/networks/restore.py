@@ -56,6 +56,7 @@ class ContextBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(*[_DilatedBlock(width, d) for d in dilations])
         self.proj = nn.Conv2d(width, width, 1)
+        assert self.proj.bias is not None  # (bias=True)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
 
@@ -107,6 +108,7 @@ class DamageDetector(nn.Module):
         """Make probability 0.5 mean what ``threshold`` meant: the head's bias moves by
         −logit(threshold), so the editor's default sensitivity (0.5) uses the calibrated
         operating point."""
+        assert self.head.bias is not None  # (bias=True)
         self.head.bias -= float(torch.logit(torch.tensor(threshold)))
 
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
@@ -198,6 +200,7 @@ class GatedInpainter(nn.Module):
             GatedConv(w, w // 2),
         )
         self.head = nn.Conv2d(w // 2, 3, 3, 1, 1)
+        assert self.head.bias is not None  # (bias=True)
         nn.init.zeros_(self.head.weight)  # start as the classical fill exactly
         nn.init.zeros_(self.head.bias)
         # ``fine``: a full-resolution branch. Everything above passes through a quarter-size
@@ -211,6 +214,7 @@ class GatedInpainter(nn.Module):
         )
         self.fine_head = nn.Conv2d(w, 3, 3, 1, 1) if fine else None
         if self.fine_head is not None:
+            assert self.fine_head.bias is not None  # (bias=True)
             nn.init.zeros_(self.fine_head.weight)
             nn.init.zeros_(self.fine_head.bias)
 
@@ -225,6 +229,7 @@ class GatedInpainter(nn.Module):
         x = self.decoder(x)
         out = prefill + self.head(x)
         if self.fine is not None:
+            assert self.fine_head is not None  # made with ``fine``
             out = out + self.fine_head(torch.cat([x, self.fine(inputs)], dim=1))
         return out.clamp(0, 1)
 

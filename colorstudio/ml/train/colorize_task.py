@@ -24,7 +24,7 @@ P_NO_REFERENCE = 0.4
 P_SAME_PHOTO = 0.4  # else: another photo, target moved to its palette
 
 
-class ColorizeTask(AdversarialTask):
+class ColorizeTask(AdversarialTask[HintColorizer]):
     # ------------------------------------------------------------------ setup
     def setup(self, device: torch.device, distributed: bool) -> None:
         cfg = self.config

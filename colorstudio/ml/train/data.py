@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,8 @@ def list_images(folders: Sequence[str | Path]) -> list[Path]:
 
 def load_rgb(path: Path, short_side: int) -> np.ndarray | None:
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
+        with Image.open(path) as opened:
+            im = opened.convert("RGB")
             scale = short_side / min(im.size)
             if scale < 1:
                 size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
@@ -94,7 +94,7 @@ class ImageBank:
             patch = patch.flip(-1)
         return patch[0].clamp(0, 1)
 
-    def batch(self, indices: Sequence[int], size: int, rng: np.random.Generator) -> torch.Tensor:
+    def batch(self, indices: Iterable[int], size: int, rng: np.random.Generator) -> torch.Tensor:
         return torch.stack([self.crop(i, size, rng) for i in indices])
 
 

@@ -14,13 +14,19 @@ import platform
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from colorstudio import __version__
-from colorstudio.ml.networks import define_generator
+from colorstudio.ml.networks import AnyGenerator, define_generator
+from colorstudio.ml.networks.restore import DamageDetector
 from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
+
+if TYPE_CHECKING:
+    from colorstudio.ml.evaluate import ColorizeReport, StyleReport
+    from colorstudio.ml.evaluate_restore import RestoreReport
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +89,7 @@ def architecture_config(config: TrainConfig) -> dict:
 
 def load_run_generator(
     run: Path, average: Sequence[int] = ()
-) -> tuple[torch.nn.Module, TrainConfig, dict]:
+) -> tuple[AnyGenerator, TrainConfig, dict[str, Any]]:
     """The run's generator as of its checkpoint; with ``average`` (steps), the mean of its
     snapshots at those steps instead (weight averaging, as SWA / Polyak averaging: the mean of
     points along the end of a run usually lies lower in the loss than any one of them, and
@@ -95,7 +101,10 @@ def load_run_generator(
     model = define_generator(ARCHITECTURES[config.task], **extra, **architecture_config(config))
     weights = average_snapshots(run, average) if average else state["task"]["generator"]
     model.load_state_dict(weights, strict=True)
-    progress = {"step": int(state["step"]), "elapsed_s": float(state.get("elapsed_s", 0.0))}
+    progress: dict[str, Any] = {
+        "step": int(state["step"]),
+        "elapsed_s": float(state.get("elapsed_s", 0.0)),
+    }
     if average:
         progress["averaged"] = sorted(average)
     return model.eval(), config, progress
@@ -188,6 +197,7 @@ def export_run(
     if calibrate and config.task == "detect":
         from colorstudio.ml.evaluate_restore import calibrate_threshold
 
+        assert isinstance(model, DamageDetector)  # the detect task's architecture
         threshold, f1 = calibrate_threshold(model, calibrate)
         model.calibrate(threshold)
         calibration = [
@@ -215,6 +225,7 @@ def export_run(
         files = list_images([eval_dir])[:eval_limit]
         sheet = models_dir / f"{name}-sheet.jpg"
         engine = Engine(models_dir=models_dir)
+        report: ColorizeReport | RestoreReport | StyleReport
         if config.task == "colorize":
             report = evaluate_colorize(engine, files, sheet_path=sheet)
         elif config.task in ("detect", "inpaint"):

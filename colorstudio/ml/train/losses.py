@@ -68,7 +68,9 @@ class PerceptualLoss(nn.Module):
         fp = self.vgg(pred)
         with torch.no_grad():
             ft = self.vgg(target)
-        return sum(w * F.l1_loss(fp[k], ft[k]) for k, w in self.weights.items())
+        loss = sum(w * F.l1_loss(fp[k], ft[k]) for k, w in self.weights.items())
+        assert isinstance(loss, torch.Tensor)  # (the int 0 only without weights)
+        return loss
 
 
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

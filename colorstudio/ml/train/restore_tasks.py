@@ -119,7 +119,7 @@ def hole_l1(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch
 class DetectTask:
     """Trains :class:`DamageDetector` (one phase; ``steps_critic``/``steps_gan`` should be 0)."""
 
-    def __init__(self, config, generator: torch.nn.Module | None = None) -> None:
+    def __init__(self, config, generator: DamageDetector | None = None) -> None:
         self.config = config
         self.generator = generator
         self.device = torch.device("cpu")
@@ -173,7 +173,7 @@ class DetectTask:
         self.opt_g.load_state_dict(state["opt_g"])
 
 
-class InpaintTask(AdversarialTask):
+class InpaintTask(AdversarialTask[GatedInpainter]):
     """Trains :class:`GatedInpainter` with the NoGAN schedule."""
 
     #: VGG losses start near 8 against a weighted L1 near 0.3: 0.01 keeps them a supporting term

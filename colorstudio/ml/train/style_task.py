@@ -25,7 +25,7 @@ from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 
-class StyleTask(AdversarialTask):
+class StyleTask(AdversarialTask[AdaINStylizer]):
     def setup(self, device: torch.device, distributed: bool) -> None:
         cfg = self.config
         self.device = device

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+if TYPE_CHECKING:
+    from colorstudio.ml.train.data import ImageBank
+
+#: the generator a task trains
+G = TypeVar("G", bound=nn.Module)
+
+
+class _Configured(Protocol):
+    config: Any
 
 
 def optimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -25,15 +35,15 @@ def sample_grid_image(columns: Sequence[torch.Tensor]) -> np.ndarray:
     return (grid.permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
 
-class AdversarialTask:
+class AdversarialTask(Generic[G]):
     """Base for tasks holding ``g``, ``d``, ``opt_g`` and ``opt_d`` (set in their ``setup``)."""
 
-    def __init__(self, config, generator: nn.Module | None = None) -> None:
+    def __init__(self, config, generator: G | None = None) -> None:
         self.config = config
         self.generator = generator
         self.device = torch.device("cpu")
 
-    def photo_bank(self):
+    def photo_bank(self: _Configured) -> ImageBank:
         """The training photos (``config.data``, at most ``limit_images``) decoded into memory."""
         from colorstudio.ml.train.data import ImageBank, list_images
 
@@ -42,7 +52,7 @@ class AdversarialTask:
             files = files[: self.config.limit_images]
         return ImageBank(files, self.config.short_side)
 
-    g: nn.Module
+    g: G
     d: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
