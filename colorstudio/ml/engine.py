@@ -3,7 +3,7 @@
 :class:`Engine` is the :class:`~colorstudio.ml.runtime.Runtime` (device, hash-checked models,
 the guarded forward pass, caches) plus a registry from request type to pipeline:
 
-- colourize / recolour → :func:`colorstudio.ml.colourize.colour`;
+- colourize / recolour → :func:`colorstudio.ml.colorize.colorize`;
 - stylize → :func:`colorstudio.ml.stylize.stylize` (AdaIN over overlapping feathered tiles);
 - adjust → :func:`colorstudio.ml.adjust.adjust`; suggest → :func:`colorstudio.ml.suggest.suggest`;
 - detect damage / repair → :mod:`colorstudio.ml.restore`.
@@ -24,7 +24,7 @@ import torch
 
 from colorstudio.ml import restore
 from colorstudio.ml.adjust import adjust
-from colorstudio.ml.colourize import colour
+from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn
 from colorstudio.ml.requests import (
     AdjustRequest,
@@ -43,7 +43,7 @@ __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
 #: request type → pipeline(runtime, request, job); a subclass (RecolourRequest) finds its base's
 PIPELINES: dict[type, Callable[[Runtime, Any, Job], Result]] = {
-    ColorizeRequest: colour,
+    ColorizeRequest: colorize,
     StylizeRequest: stylize,
     AdjustRequest: lambda rt, request, job: adjust(request, job),
     SuggestRequest: suggest,
@@ -73,9 +73,9 @@ class Engine(Runtime):
 
     def run_network_alone(self, request: ColorizeRequest) -> Result:
         """The colourizer's own prediction for a colourize or recolour request (see
-        :func:`colourize.colour`); for evaluation. Needs the trained colourizer."""
+        :func:`colorize.colorize`); for evaluation. Needs the trained colourizer."""
         if request.engine not in ("gan", "auto"):
             raise EngineError("the network alone is the GAN engine's: ask for engine 'gan'")
         request = dataclasses.replace(request, engine="gan")  # no classical fallback
         with self._lock:
-            return colour(self, request, Job(), network_alone=True)
+            return colorize(self, request, Job(), network_alone=True)

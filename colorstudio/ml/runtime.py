@@ -9,7 +9,7 @@
 - :meth:`Runtime.cache`: small named caches of what depends on the photo alone (the network's
   hint-free colours, the hint model's step graph, the stylizer's reconstructions).
 
-Pipelines (:mod:`colourize`, :mod:`stylize`, :mod:`restore`, :mod:`adjust`, :mod:`insight`)
+Pipelines (:mod:`colorize`, :mod:`stylize`, :mod:`restore`, :mod:`adjust`, :mod:`insight`)
 receive a Runtime; :class:`colorstudio.ml.engine.Engine` maps requests to them.
 """
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
-from colorstudio.ml.colourize import colour
+from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import Job, content_digest, is_oom, unchanged
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
@@ -89,7 +89,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
                 seed=request.seed,
                 hint_reach=request.hint_reach,
             )
-            base = colour(engine, sub, Job(job.cancel)).image[..., :3]
+            base = colorize(engine, sub, Job(job.cancel)).image[..., :3]
             content_u8 = _resized(base, request.working_size)
             name = "colourize+adain"
     with job.stage("style", 0.1):

@@ -6,7 +6,7 @@ import torch
 
 from colorstudio.ml import fullres
 from colorstudio.ml.color import AB_SCALE
-from colorstudio.ml.colourize import hints_small, reference_code
+from colorstudio.ml.colorize import hints_small, reference_code
 from colorstudio.ml.insight import predict_variants, suggestions_at
 from colorstudio.ml.jobs import EngineError, Job
 from colorstudio.ml.requests import Result, SuggestRequest

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from colorstudio.ml import colourize
+from colorstudio.ml import colorize
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import rgb_to_lab
 from colorstudio.ml.engine import Engine, EngineError, working_shape
@@ -78,16 +78,16 @@ def test_the_hint_free_guess_averages_the_network_at_two_scales(engine, rng):
         image = grey_photo(rng)  # 120 x 160: working size 256 gives 192 x 256
         l_small = torch.rand(1, 1, 192, 256) * 100
         request = ColorizeRequest(image)
-        guess = colourize.hint_free(engine, request, l_small, Job())
+        guess = colorize.hint_free(engine, request, l_small, Job())
     finally:
         hook.remove()
-    assert colourize.AUTOMATIC_SCALES == (1.0, 1.5)
+    assert colorize.AUTOMATIC_SCALES == (1.0, 1.5)
     assert shapes == [(192, 256), (288, 384)]
     assert guess.shape == (1, 2, 192, 256)
     down = torch.nn.functional.interpolate(
         outputs[1], size=(192, 256), mode="bilinear", align_corners=False
     )
-    expected = (outputs[0] + down) / 2 * colourize.AB_SCALE
+    expected = (outputs[0] + down) / 2 * colorize.AB_SCALE
     assert torch.allclose(guess, expected, atol=1e-4)
 
 
@@ -477,7 +477,7 @@ def test_a_single_hinted_pixel_survives_downscaling(classical_engine):
     hints = np.zeros((1500, 2400, 4), np.uint8)
     hints[700, 1200] = (255, 0, 0, 255)
     hints[100:104, 100:140] = (0, 0, 255, 128)
-    ab, mask = colourize.hints_small(hints, (96, 160))
+    ab, mask = colorize.hints_small(hints, (96, 160))
     assert mask.sum() >= 2
     colours = ab[0][:, mask[0, 0] > 0].T
     red = rgb_to_lab(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]
@@ -555,14 +555,14 @@ def test_recolour_blends_the_network_with_levin(engine, rng, monkeypatch):
     the network's corrected prediction: at share 1 it is the Levin engine's result, at the
     shipped share it lies that far from the network's own."""
 
-    share = colourize.RECOLOUR_LEVIN_SHARE
+    share = colorize.RECOLOUR_LEVIN_SHARE
     image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     mask = np.zeros((64, 96), np.uint8)
     mask[16:48, 24:72] = 255
     levin = engine.run(RecolourRequest(image, mask=mask, engine="levin")).image.astype(float)
 
     def recolour(share: float) -> np.ndarray:
-        monkeypatch.setattr(colourize, "RECOLOUR_LEVIN_SHARE", share)
+        monkeypatch.setattr(colorize, "RECOLOUR_LEVIN_SHARE", share)
         return engine.run(RecolourRequest(image, mask=mask, engine="gan")).image.astype(float)
 
     assert np.abs(recolour(1.0) - levin).max() <= 1
@@ -587,7 +587,7 @@ def test_the_network_alone_skips_the_engines_propagation(engine, rng, monkeypatc
 
     from colorstudio.ml import hints as hint_model
 
-    for module, name in ((colourize, "honour_hints"), (colourize, "network_prior")):
+    for module, name in ((colorize, "honour_hints"), (colorize, "network_prior")):
         monkeypatch.setattr(module, name, untouched)
     monkeypatch.setattr(hint_model, "honour", untouched)
     alone = rgb_to_lab(engine.run_network_alone(request).image)

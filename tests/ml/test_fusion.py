@@ -150,7 +150,7 @@ def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
     Scaled by the hints' support, the squares turn red and the dark ground, unlike any hint,
     keeps the network's colour. (A user's two yellow strokes on lanterns turned the man in
     front of them yellow.)"""
-    from colorstudio.ml import colourize
+    from colorstudio.ml import colorize
 
     lightness = two_squares()
     base, hint_ab, hint_mask = red_hint_on_the_left_square()
@@ -158,7 +158,7 @@ def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
     hint_mask[..., 40:43, 30:33] = 1
 
     def honoured() -> torch.Tensor:
-        return colourize.honour_hints(lightness, base, hint_ab, hint_mask, False, lambda: base)
+        return colorize.honour_hints(lightness, base, hint_ab, hint_mask, False, lambda: base)
 
     out = honoured()
     assert out[0, 0, 20:44, 60:84].mean() > 30  # the other square, alike: red
@@ -206,7 +206,7 @@ def test_the_second_opinion_moves_the_result_part_way_to_the_hinted_network():
     dark ground blue. The result moves SECOND_OPINION_SHARE of the way to the second opinion,
     whose base is SECOND_OPINION_HINTED hinted: the ground takes that fraction of the blue,
     the squares stay red and the hinted pixels keep the hint."""
-    from colorstudio.ml import colourize
+    from colorstudio.ml import colorize
 
     lightness = two_squares()
     base, hint_ab, hint_mask = red_hint_on_the_left_square()
@@ -216,13 +216,13 @@ def test_the_second_opinion_moves_the_result_part_way_to_the_hinted_network():
     hinted[:, 1] = -30.0 * (lightness[:, 0] < 50)
 
     def honoured(with_hinted: bool) -> torch.Tensor:
-        return colourize.honour_hints(
+        return colorize.honour_hints(
             lightness, base, hint_ab, hint_mask, False, lambda: base,
             (lambda: hinted) if with_hinted else None,
         )  # fmt: skip
 
     alone, both = honoured(False), honoured(True)
-    expected = -30.0 * colourize.SECOND_OPINION_SHARE * colourize.SECOND_OPINION_HINTED
+    expected = -30.0 * colorize.SECOND_OPINION_SHARE * colorize.SECOND_OPINION_HINTED
     assert alone[0, 1, 54:62, 40:56].abs().max() < 1
     assert (both[0, 1, 54:62, 40:56] - expected).abs().max() < 1.5  # the ground: part blue
     assert both[0, 0, 20:44, 60:84].mean() > 30  # the right square: still red

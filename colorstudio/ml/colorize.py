@@ -108,7 +108,9 @@ def engine_for(rt: Runtime, request: ColorizeRequest, has_hints: bool, job: Job)
     return engine
 
 
-def colour(rt: Runtime, request: ColorizeRequest, job: Job, network_alone: bool = False) -> Result:
+def colorize(
+    rt: Runtime, request: ColorizeRequest, job: Job, network_alone: bool = False
+) -> Result:
     """Colourize or recolour (see the module docstring). ``network_alone`` (evaluation,
     ``engine`` "gan"): the network's own prediction from the hints (or the known colours
     around the region), without the hints' propagation, the fusion with Levin or the blend
