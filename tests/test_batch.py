@@ -75,7 +75,7 @@ def test_interrupt_leaves_only_complete_outputs(archive, tmp_path):
             raise KeyboardInterrupt  # Ctrl+C during the second image
         from colorstudio.ml.requests import Result
 
-        return Result(imported.rgba[..., :3], (0, 0, 1, 1))
+        return Result.compose(imported.rgba[..., :3], imported.rgba[..., :3], (0, 0, 1, 1))
 
     summary = run_batch(pairs, process, tmp_path / "out" / "report.csv")
     assert summary.interrupted and summary.done == 1
@@ -128,7 +128,7 @@ def test_batch_of_clashing_names_writes_one_file_per_input_and_resumes(clashing,
 
     def process(imported):
         seen.append(int(imported.rgba[0, 0, 0]))
-        return Result(imported.rgba[..., :3], (0, 0, 1, 1))
+        return Result.compose(imported.rgba[..., :3], imported.rgba[..., :3], (0, 0, 1, 1))
 
     summary = run_batch(pairs, process, report)
     assert summary.done == 7 and summary.failed == 0
@@ -192,7 +192,9 @@ def test_report_says_when_only_the_first_frame_of_an_animation_was_used(tmp_path
     report = tmp_path / "out" / "report.csv"
     summary = run_batch(
         plan(scans, tmp_path / "out"),
-        lambda imported: Result(imported.rgba[..., :3], (0, 0, 1, 1)),
+        lambda imported: Result.compose(
+            imported.rgba[..., :3], imported.rgba[..., :3], (0, 0, 1, 1)
+        ),
         report,
     )
     assert summary.done == 2

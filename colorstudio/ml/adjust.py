@@ -37,6 +37,6 @@ def adjust(request: AdjustRequest, job: Job) -> Result:
         )
         edited = fullres.lab_to_rgb(new.astype(np.float32))
         crop_weights = None if weights is None else weights[y0:y1, x0:x1]
-        out = image.copy()
-        out[y0:y1, x0:x1, :3] = apply_weighted(crop[..., :3], edited, crop_weights)
-    return Result(out, box, request.request_id, "adjust", "cpu", dict(job.timings))
+        out = crop.copy()
+        out[..., :3] = apply_weighted(crop[..., :3], edited, crop_weights)
+    return Result(out, box, request.request_id, "adjust", "cpu", dict(job.timings), source=image)

@@ -218,10 +218,10 @@ def colorize(
         rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)
         if region_weights is not None:
             rgb = np.where(region_weights[..., None] > 0, rgb, crop)
-        out = image.copy()
-        out[y0:y1, x0:x1, :3] = rgb
+        patch = image[y0:y1, x0:x1].copy()
+        patch[..., :3] = rgb
     return Result(
-        out,
+        patch,
         box,
         request.request_id,
         engine,
@@ -230,6 +230,7 @@ def colorize(
         tuple(job.notes),
         hint_influence=influence,
         confidence=confidence,
+        source=image,
     )
 
 

@@ -107,11 +107,12 @@ def unchanged(request, job: Job, device: str, engine: str):
     from colorstudio.ml.requests import Result
 
     return Result(
-        request.image.copy(),
+        request.image[0:0, 0:0],
         (0, 0, 0, 0),
         request.request_id,
         engine,
         device,
         dict(job.timings),
         ("the mask is empty: nothing to do",),
+        source=request.image,
     )

@@ -271,10 +271,14 @@ class RestoreRequest(_Request):
 
 @dataclass(frozen=True, eq=False)
 class Result:
-    """What a job produced. ``image`` is full resolution, same shape as the request's image;
-    ``bbox`` (y0, x0, y1, x1) is the region that may differ from the input."""
+    """What a job produced: ``patch``, uint8 (y1 - y0, x1 - x0, C), the result inside ``bbox``
+    (y0, x0, y1, x1) — the only region that may differ from ``source``, the request's image
+    (H x W x C uint8, kept by reference, never copied). ``changed``: bool (y1 - y0, x1 - x0),
+    the patch's pixels that differ from the source's, found where the result is made (the
+    worker), so the editor applies a result without comparing or compositing full-size images.
+    ``image`` composes the full-size result on demand (a new array each time)."""
 
-    image: np.ndarray
+    patch: np.ndarray
     bbox: tuple[int, int, int, int]
     request_id: int = 0
     engine: str = ""
@@ -288,6 +292,43 @@ class Result:
     suggestions: tuple[tuple[int, int, int], ...] = ()
     #: damage detection: H x W uint8 mask (255 = damaged)
     mask: np.ndarray | None = None
+    source: np.ndarray | None = None  #: see the class docstring; None: the patch is the image
+    changed: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        y0, x0, y1, x1 = self.bbox
+        if self.source is None:
+            changed = np.ones(self.patch.shape[:2], bool)
+        else:
+            if self.patch.shape[:2] != (y1 - y0, x1 - x0):
+                raise ValueError(f"the patch is {self.patch.shape[:2]}, its box {self.bbox}")
+            changed = (self.patch != self.source[y0:y1, x0:x1]).any(axis=2)
+        object.__setattr__(self, "changed", changed)
+
+    @classmethod
+    def compose(
+        cls,
+        source: np.ndarray,
+        output: np.ndarray,
+        bbox: tuple[int, int, int, int],
+        *args: Any,
+        **kw: Any,
+    ) -> Result:
+        """The Result of a full-size ``output`` made from ``source`` (both H x W x C uint8):
+        only its ``bbox`` is kept. Other arguments as the constructor's."""
+        y0, x0, y1, x1 = bbox
+        patch = np.ascontiguousarray(output[y0:y1, x0:x1])
+        return cls(patch, bbox, *args, **{**kw, "source": source})
+
+    @property
+    def image(self) -> np.ndarray:
+        """The full-size result: the source with the patch in its box (a new array)."""
+        if self.source is None:
+            return self.patch
+        y0, x0, y1, x1 = self.bbox
+        out = self.source.copy()
+        out[y0:y1, x0:x1] = self.patch
+        return out
 
     @property
     def total_seconds(self) -> float:

@@ -109,8 +109,8 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
     notes = tuple(job.notes) + (
         () if found.any() else ("no damage found: raise the sensitivity or paint the mask",)
     )
-    return Result(
-        image.copy(), box, request.request_id, "detector", str(engine.device),
+    return Result.compose(
+        image, image, box, request.request_id, "detector", str(engine.device),
         dict(job.timings), notes, mask=mask,
     )  # fmt: skip
 
@@ -172,13 +172,11 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
             region = filled[0, :, y0:y1, x0:x1]
         patch = (region.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255)
         patch_u8 = patch.to(torch.uint8).numpy()
-        out = image.copy()
-        out[y0:y1, x0:x1, :3] = apply_weighted(
-            image[y0:y1, x0:x1, :3], patch_u8, weights[y0:y1, x0:x1]
-        )
+        out = image[y0:y1, x0:x1].copy()
+        out[..., :3] = apply_weighted(image[y0:y1, x0:x1, :3], patch_u8, weights[y0:y1, x0:x1])
     return Result(
         out, box, request.request_id, name, str(engine.device), dict(job.timings),
-        tuple(job.notes),
+        tuple(job.notes), source=image,
     )  # fmt: skip
 
 

@@ -140,9 +140,10 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         out = apply_weighted(image[..., :3], styled_full, weights)
         if image.shape[2] == 4:
             out = np.concatenate([out, image[..., 3:]], axis=-1)
-    return Result(
-        out, box, request.request_id, name, str(engine.device), dict(job.timings), tuple(job.notes)
-    )
+    return Result.compose(
+        image, out, box, request.request_id, name, str(engine.device), dict(job.timings),
+        tuple(job.notes),
+    )  # fmt: skip
 
 
 def _tiled(

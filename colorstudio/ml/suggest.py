@@ -35,11 +35,12 @@ def suggest(rt: Runtime, request: SuggestRequest, job: Job) -> Result:
             variants, float(lightness[request.y, request.x]), y, x, request.count
         )
     return Result(
-        image.copy(),
+        image[0:0, 0:0],
         (0, 0, 0, 0),
         request.request_id,
         "gan",
         str(rt.device),
         dict(job.timings),
         suggestions=tuple(colours),
+        source=image,
     )

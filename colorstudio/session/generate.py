@@ -13,7 +13,6 @@ from typing import TypedDict
 
 import numpy as np
 
-from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.layer import MaskRole, ReferenceRole
@@ -28,7 +27,7 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.session.preview_cache import CompositeCache, opaque_rgb, shrink
+from colorstudio.session.preview_cache import CompositeCache, shrink
 
 
 class Mode(str, Enum):
@@ -218,12 +217,11 @@ def result_edit(
     y0, x0, y1, x1 = result.bbox
     if y1 <= y0 or x1 <= x0:
         return None
-    new_rgb = result.image[y0:y1, x0:x1, :3]
+    new_rgb = result.patch[..., :3]
     label = f"Generate ({engine_name(result.engine)})"
-    if as_new_layer:
+    if as_new_layer:  # the new layer holds what the job changed, found on the worker
         layer = doc.new_layer(f"{engine_name(result.engine)} result")
-        before = opaque_rgb(composite(doc.layers, doc.height, doc.width, (y0, x0, y1, x1)))
-        changed = (new_rgb != before).any(axis=2)
+        changed = result.changed
         layer.pixels[y0:y1, x0:x1, :3] = new_rgb
         layer.pixels[y0:y1, x0:x1, 3] = np.where(changed, 255, 0)
         index = next(

@@ -48,3 +48,34 @@ def test_request_specific_checks():
         ReferenceImage(image, role="texture")
     with pytest.raises(ValueError, match="alpha"):
         StylizeRequest(image, style=ReferenceImage(image, "style"), alpha=2.0)
+
+
+def test_a_result_carries_its_patch_and_what_changed_not_a_full_size_copy(rng):
+    from colorstudio.ml.requests import Result
+
+    source = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    output = source.copy()
+    output[10:12, 20:23] = 0
+    result = Result.compose(source, output, (5, 15, 20, 30), 7, "gan")
+    assert result.patch.shape == (15, 15, 3) and result.source is source
+    assert result.changed.sum() == int((source[10:12, 20:23] != 0).any(axis=2).sum())
+    assert result.changed[5:7, 5:8].all() and not result.changed[0].any()
+    assert np.array_equal(result.image, output) and result.image is not result.image
+    with pytest.raises(ValueError, match="patch"):
+        Result(np.zeros((3, 3, 3), np.uint8), (0, 0, 4, 4), source=source)
+
+
+def test_pipelines_return_only_their_box(engine, rng):
+    from colorstudio.ml.requests import AdjustRequest, ColorizeRequest
+
+    image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:20, 30:50] = 255
+    for request in (
+        ColorizeRequest(image, mask=mask),
+        AdjustRequest(image, mask=mask, hue=90),
+    ):
+        result = engine.run(request)
+        assert result.bbox == (10, 30, 20, 50) and result.patch.shape == (10, 20, 3)
+        assert result.source is request.image
+        assert np.array_equal(result.image[:10], image[:10])

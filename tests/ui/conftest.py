@@ -39,7 +39,7 @@ class FakeEngine:
         if request.mask is not None:
             out = np.where(request.mask[..., None] > 0, out, request.image)
         h, w = out.shape[:2]
-        return Result(out, (0, 0, h, w), request.request_id, "fake", "cpu")
+        return Result.compose(request.image, out, (0, 0, h, w), request.request_id, "fake", "cpu")
 
 
 @pytest.fixture

@@ -103,9 +103,10 @@ def test_result_as_new_layer_holds_only_the_changes():
     doc = make_doc()
     out = np.array(doc.layers[0].pixels[..., :3])
     out[20:30, 20:30] = (9, 9, 9)
-    edit = result_edit(
-        doc, Result(out, (0, 0, 60, 80), 1, "gan"), doc.layers[0].id, as_new_layer=True
-    )
+    source = np.array(doc.layers[0].pixels[..., :3])  # what the request showed the engine
+    result = Result.compose(source, out, (0, 0, 60, 80), 1, "gan")
+    assert result.changed.sum() == 100  # found where the result is made
+    edit = result_edit(doc, result, doc.layers[0].id, as_new_layer=True)
     edit.apply(doc)
     layer = doc.layers[1]
     assert layer.pixels[25, 25].tolist() == [9, 9, 9, 255] and layer.pixels[5, 5, 3] == 0
@@ -118,9 +119,8 @@ def test_result_into_the_layer_is_a_patch():
     before = doc.layers[0].pixels.copy()
     out = before[..., :3].copy()
     out[1, 1] = (1, 2, 3)
-    edit = result_edit(
-        doc, Result(out, (0, 0, 60, 80), 1, "gan"), doc.layers[0].id, as_new_layer=False
-    )
+    result = Result.compose(before[..., :3], out, (0, 0, 60, 80), 1, "gan")
+    edit = result_edit(doc, result, doc.layers[0].id, as_new_layer=False)
     edit.apply(doc)
     assert doc.layers[0].pixels[1, 1].tolist() == [1, 2, 3, 255]
     assert edit.bbox == (1, 1, 2, 2)

@@ -35,7 +35,7 @@ class GateEngine:
         adjust = isinstance(request, AdjustRequest)
         out[..., :3] = 1 if adjust else int(getattr(request, "strength", 1) * 200)
         h, w = out.shape[:2]
-        return Result(out, (0, 0, h, w), request.request_id, "fake", "cpu")
+        return Result.compose(request.image, out, (0, 0, h, w), request.request_id, "fake", "cpu")
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ class FakeEngine:
             if progress:
                 progress(tile / 50, "tile")
             threading.Event().wait(0.02 if tile else 0)
-        return Result(request.image, (0, 0, 1, 1), request.request_id, "fake")
+        return Result.compose(
+            request.image, request.image, (0, 0, 1, 1), request.request_id, "fake"
+        )
 
 
 def request(request_id, preview=False, hue=0.0):
