@@ -33,125 +33,72 @@ SRGB_U8_TO_LINEAR = np.where(
 ).astype(np.float32)
 
 
-# ----------------------------------------------------------------------------- numpy
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, np.float32)
-    return np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
+# ----------------------------------------------------------------------------- the kernel
+# One implementation of each formula, in torch: on channel planes (3, ...) so that banded
+# full-resolution work (:mod:`colorstudio.ml.fullres`), the numpy front end (:func:`rgb_to_lab`)
+# and the trainer's differentiable NCHW form (:func:`torch_srgb_to_lab`) all run it.
+def f_lab(t: torch.Tensor) -> torch.Tensor:
+    """CIE's f(t) of XYZ / white (cube root above ``(6/29)^3``, linear below)."""
+    return torch.where(t > _EPS, t.clamp(min=_EPS).pow(1.0 / 3.0), t * _KAPPA + 4.0 / 29.0)
 
 
-def linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, np.float32)
-    return np.where(
-        c <= 0.0031308, c * 12.92, 1.055 * np.maximum(c, 0.0031308) ** (1 / 2.4) - 0.055
-    )
+def f_lab_inv(t: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`f_lab`."""
+    return torch.where(t > 6.0 / 29.0, t * t * t, (t - 4.0 / 29.0) / _KAPPA)
 
 
-def _f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > _EPS, np.cbrt(np.maximum(t, _EPS)), t * _KAPPA + 4.0 / 29.0)
+def planes_to_lab(lin: torch.Tensor) -> torch.Tensor:
+    """(3, ...) linear RGB → (..., 3) Lab."""
+    m = RGB_TO_XYZ
+    r, g, b = lin[0], lin[1], lin[2]
+    fx = f_lab((m[0, 0] * r + m[0, 1] * g + m[0, 2] * b) / WHITE_D65[0])
+    fy = f_lab(m[1, 0] * r + m[1, 1] * g + m[1, 2] * b)
+    fz = f_lab((m[2, 0] * r + m[2, 1] * g + m[2, 2] * b) / WHITE_D65[2])
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], -1)
 
 
-def _f_inv(t: np.ndarray) -> np.ndarray:
-    return np.where(t > 6.0 / 29.0, t**3, (t - 4.0 / 29.0) / _KAPPA)
-
-
-def linear_to_lab(rgb_linear: np.ndarray) -> np.ndarray:
-    """(..., 3) linear RGB → (..., 3) float32 Lab."""
-    xyz = rgb_linear.astype(np.float32) @ RGB_TO_XYZ.T.astype(np.float32)
-    fx = _f(xyz[..., 0] / WHITE_D65[0])
-    fy = _f(xyz[..., 1])
-    fz = _f(xyz[..., 2] / WHITE_D65[2])
-    return np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1).astype(
-        np.float32
-    )
-
-
-def lab_to_linear(lab: np.ndarray) -> np.ndarray:
-    """(..., 3) Lab → (..., 3) float32 linear RGB (may fall outside 0..1: out of gamut)."""
-    lab = lab.astype(np.float32)
+def lab_to_planes(lab: torch.Tensor) -> torch.Tensor:
+    """(..., 3) Lab → (3, ...) linear RGB (unclipped: out of gamut falls outside 0..1)."""
     fy = (lab[..., 0] + 16.0) / 116.0
-    fx = fy + lab[..., 1] / 500.0
-    fz = fy - lab[..., 2] / 200.0
-    xyz = np.stack(
-        [_f_inv(fx) * WHITE_D65[0], _f_inv(fy), _f_inv(fz) * WHITE_D65[2]], axis=-1
-    ).astype(np.float32)
-    return xyz @ XYZ_TO_RGB.T.astype(np.float32)
+    x = f_lab_inv(fy + lab[..., 1] / 500.0) * WHITE_D65[0]
+    y = f_lab_inv(fy)
+    z = f_lab_inv(fy - lab[..., 2] / 200.0) * WHITE_D65[2]
+    m = XYZ_TO_RGB
+    return torch.stack([m[i, 0] * x + m[i, 1] * y + m[i, 2] * z for i in range(3)])
 
 
+def srgb_decode(c: torch.Tensor) -> torch.Tensor:
+    """sRGB 0..1 → linear light (IEC 61966-2-1), any shape, differentiable."""
+    return torch.where(c <= 0.04045, c / 12.92, ((c.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_encode(lin: torch.Tensor) -> torch.Tensor:
+    """Linear light 0..1 → sRGB 0..1, any shape, differentiable."""
+    return torch.where(
+        lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055
+    )
+
+
+# ----------------------------------------------------------------------------- front ends
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) sRGB: uint8 0..255 or float 0..1 → float32 Lab."""
+    """(..., 3) sRGB, uint8 0..255 or float 0..1 → float32 Lab (small arrays; full-resolution
+    images go through :func:`colorstudio.ml.fullres.rgb_to_lab`, in bands)."""
     if rgb.dtype == np.uint8:
-        return linear_to_lab(SRGB_U8_TO_LINEAR[rgb])
-    return linear_to_lab(srgb_to_linear(rgb))
-
-
-def lightness_u8(rgb: np.ndarray) -> np.ndarray:
-    """H x W x 3 uint8 sRGB → H x W float32 L* (0..100); cheaper than a full Lab conversion."""
-    lin = SRGB_U8_TO_LINEAR[rgb]
-    y = lin @ RGB_TO_XYZ[1].astype(np.float32)
-    return (116.0 * _f(y) - 16.0).astype(np.float32)
-
-
-def fit_chroma_to_gamut(lab: np.ndarray, iterations: int = 10) -> np.ndarray:
-    """Scale a*, b* towards 0 (keeping L* and hue) until each colour is inside sRGB.
-
-    (..., 3) float32 Lab → same. Grey of any L* in 0..100 is inside the gamut, so a scale always
-    exists; bisection finds it to 2**-iterations. Pixels already inside are returned unchanged.
-    """
-    lab = lab.astype(np.float32, copy=True)
-    lin = lab_to_linear(lab)
-    outside = ((lin < -1e-6) | (lin > 1 + 1e-6)).any(axis=-1)
-    if not outside.any():
-        return lab
-    sub = lab[outside]
-    lo = np.zeros(len(sub), np.float32)
-    hi = np.ones(len(sub), np.float32)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        trial = np.concatenate([sub[:, :1], sub[:, 1:] * mid[:, None]], axis=1)
-        lin_t = lab_to_linear(trial)
-        ok = ((lin_t >= -1e-6) & (lin_t <= 1 + 1e-6)).all(axis=-1)
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    sub[:, 1:] *= lo[:, None]
-    lab[outside] = sub
-    return lab
-
-
-def lab_to_rgb_u8(lab: np.ndarray) -> np.ndarray:
-    """(..., 3) Lab → uint8 sRGB. Out-of-gamut colours lose chroma, not lightness."""
-    lin = lab_to_linear(fit_chroma_to_gamut(lab))
-    return np.clip(linear_to_srgb(np.clip(lin, 0.0, 1.0)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- torch
-_M_T = torch.from_numpy(RGB_TO_XYZ.astype(np.float32))
-_M_INV_T = torch.from_numpy(XYZ_TO_RGB.astype(np.float32))
+        lin = torch.from_numpy(SRGB_U8_TO_LINEAR[rgb])
+    else:
+        lin = srgb_decode(torch.from_numpy(np.asarray(rgb, np.float32)))
+    return planes_to_lab(lin.movedim(-1, 0)).numpy().astype(np.float32, copy=False)
 
 
 def torch_srgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) sRGB in 0..1 → (N, 3, H, W) Lab (differentiable)."""
-    lin = torch.where(
-        rgb <= 0.04045, rgb / 12.92, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4
-    )
-    xyz = torch.einsum("ij,njhw->nihw", _M_T.to(rgb), lin)
-    white = torch.tensor(WHITE_D65, dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
-    t = xyz / white
-    f = torch.where(t > _EPS, t.clamp(min=_EPS) ** (1.0 / 3.0), t * _KAPPA + 4.0 / 29.0)
-    return torch.stack(
-        [116.0 * f[:, 1] - 16.0, 500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], dim=1
-    )
+    return planes_to_lab(srgb_decode(rgb).movedim(1, 0)).movedim(-1, 1)
 
 
 def torch_lab_to_srgb(lab: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) Lab → (N, 3, H, W) sRGB clamped to 0..1 (differentiable)."""
-    fy = (lab[:, 0] + 16.0) / 116.0
-    f = torch.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], dim=1)
-    t = torch.where(f > 6.0 / 29.0, f**3, (f - 4.0 / 29.0) / _KAPPA)
-    white = torch.tensor(WHITE_D65, dtype=lab.dtype, device=lab.device).view(1, 3, 1, 1)
-    lin = torch.einsum("ij,njhw->nihw", _M_INV_T.to(lab), t * white).clamp(0.0, 1.0)
-    return torch.where(
-        lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055
-    )
+    lin = lab_to_planes(lab.movedim(1, -1)).movedim(0, 1).clamp(0.0, 1.0)
+    return srgb_encode(lin)
 
 
 def normalize_l(lightness):

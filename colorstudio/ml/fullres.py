@@ -1,7 +1,8 @@
 """Full-resolution pixel work in torch, in row bands so 24 MP never needs gigabytes at once.
 
-- :func:`rgb_to_lab` / :func:`lab_to_rgb` — exact sRGB ↔ Lab; Lab → RGB fits out-of-gamut colours
-  by reducing chroma only, so L* survives (within 8-bit rounding).
+- :func:`rgb_to_lab` / :func:`lab_to_rgb` — exact sRGB ↔ Lab (the formulas of
+  :mod:`colorstudio.ml.color`, run in bands); Lab → RGB fits out-of-gamut colours by reducing
+  chroma only, so L* survives (within 8-bit rounding): the one gamut fit.
 - :func:`resize_rows` — separable bilinear resampling of a band of an upscaled image.
 - :func:`guided_upsample` — the fast guided filter (He et al. 2015) fitted at low resolution and
   applied at full resolution: chroma edges snap to the full-resolution lightness edges.
@@ -15,11 +16,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorstudio.ml.color import RGB_TO_XYZ, SRGB_U8_TO_LINEAR, WHITE_D65, XYZ_TO_RGB
+from colorstudio.ml.color import (
+    RGB_TO_XYZ,
+    SRGB_U8_TO_LINEAR,
+    WHITE_D65,
+    XYZ_TO_RGB,
+    lab_to_planes,
+    planes_to_lab,
+)
+from colorstudio.ml.color import f_lab as _f
+from colorstudio.ml.color import f_lab_inv as _f_inv
 
 BAND_PIXELS = 1 << 22  # ~4 M pixels per band
-_EPS = (6.0 / 29.0) ** 3
-_KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
 
 
 def bands(height: int, width: int) -> Iterator[tuple[int, int]]:
@@ -28,47 +36,19 @@ def bands(height: int, width: int) -> Iterator[tuple[int, int]]:
         yield y0, min(height, y0 + rows)
 
 
-def _f(t: torch.Tensor) -> torch.Tensor:
-    return torch.where(t > _EPS, t.clamp(min=_EPS).pow(1.0 / 3.0), t * _KAPPA + 4.0 / 29.0)
-
-
-def _f_inv(t: torch.Tensor) -> torch.Tensor:
-    return torch.where(t > 6.0 / 29.0, t * t * t, (t - 4.0 / 29.0) / _KAPPA)
-
-
 def _linear_planes(rgb: np.ndarray) -> torch.Tensor:
     """H x W x 3 uint8 → (3, H, W) linear light (a LUT lookup, no arithmetic)."""
     return torch.from_numpy(SRGB_U8_TO_LINEAR[rgb]).permute(2, 0, 1)
 
 
-def _planes_to_lab(lin: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) linear RGB → (H, W, 3) Lab."""
-    m = RGB_TO_XYZ
-    r, g, b = lin[0], lin[1], lin[2]
-    fx = _f((m[0, 0] * r + m[0, 1] * g + m[0, 2] * b) / WHITE_D65[0])
-    fy = _f(m[1, 0] * r + m[1, 1] * g + m[1, 2] * b)
-    fz = _f((m[2, 0] * r + m[2, 1] * g + m[2, 2] * b) / WHITE_D65[2])
-    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], -1)
-
-
-def _lab_to_planes(lab: torch.Tensor) -> torch.Tensor:
-    """(..., 3) Lab → (3, ...) linear RGB (unclipped)."""
-    fy = (lab[..., 0] + 16.0) / 116.0
-    x = _f_inv(fy + lab[..., 1] / 500.0) * WHITE_D65[0]
-    y = _f_inv(fy)
-    z = _f_inv(fy - lab[..., 2] / 200.0) * WHITE_D65[2]
-    m = XYZ_TO_RGB
-    return torch.stack([m[i, 0] * x + m[i, 1] * y + m[i, 2] * z for i in range(3)])
-
-
 def _linear_to_lab(lin: torch.Tensor) -> torch.Tensor:
     """(..., 3) linear RGB → (..., 3) Lab."""
-    return _planes_to_lab(lin.movedim(-1, 0))
+    return planes_to_lab(lin.movedim(-1, 0))
 
 
 def _lab_to_linear(lab: torch.Tensor) -> torch.Tensor:
     """(..., 3) Lab → (..., 3) linear RGB."""
-    return _lab_to_planes(lab).movedim(0, -1)
+    return lab_to_planes(lab).movedim(0, -1)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -76,7 +56,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     out = np.empty((h, w, 3), np.float32)
     for y0, y1 in bands(h, w):
-        out[y0:y1] = _planes_to_lab(_linear_planes(rgb[y0:y1, :, :3])).numpy()
+        out[y0:y1] = planes_to_lab(_linear_planes(rgb[y0:y1, :, :3])).numpy()
     return out
 
 
@@ -116,7 +96,7 @@ def _fitted_linear(lab: torch.Tensor, iterations: int = 8) -> torch.Tensor:
     colourization's dark pixels). L*, and with it Y, stays fixed, so only X and Z are
     recomputed per step, on contiguous planes: the same numbers as converting whole Lab
     triples each step, about three times faster."""
-    lin = _lab_to_planes(lab)
+    lin = lab_to_planes(lab)
     outside = (~_in_gamut(lin)).reshape(-1).nonzero().squeeze(1)
     if outside.numel():
         sub = lab.reshape(-1, 3).index_select(0, outside)
