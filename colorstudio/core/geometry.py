@@ -1,4 +1,4 @@
-"""Integer boxes in image coordinates.
+"""Integer boxes in image coordinates, and the one rule for fitting an image's long side.
 
 A box is ``(y0, x0, y1, x1)`` with half-open ranges: rows ``y0 <= y < y1`` and columns
 ``x0 <= x < x1``. An empty box has ``y1 <= y0`` or ``x1 <= x0``.
@@ -43,3 +43,16 @@ def area(box: BBox | None) -> int:
 def slices(box: BBox) -> tuple[slice, slice]:
     """Numpy index for ``array[y0:y1, x0:x1]``."""
     return slice(box[0], box[2]), slice(box[1], box[3])
+
+
+def fit_long_side(
+    height: int, width: int, long_side: int, minimum: int = 1, multiple: int = 1
+) -> tuple[int, int]:
+    """(h, w) of a ``height`` x ``width`` image scaled so its long side is at most
+    ``long_side`` (never enlarged), each side rounded to a multiple of ``multiple`` and at least
+    ``minimum`` (the minimum may exceed a tiny image: networks need some size)."""
+    scale = min(1.0, long_side / max(height, width))
+    return (
+        max(minimum, round(height * scale / multiple) * multiple),
+        max(minimum, round(width * scale / multiple) * multiple),
+    )

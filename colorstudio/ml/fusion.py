@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml.classical import levin_colorize
 
 MAX_HELD_OUT = 12  #: hints tried (one small sparse solve each)
@@ -38,11 +39,6 @@ def hint_count(hint_mask: torch.Tensor) -> int:
 def _hw(t: torch.Tensor) -> tuple[int, int]:
     """The height and width of an (N, C, H, W) tensor."""
     return t.shape[-2], t.shape[-1]
-
-
-def _grid_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
-    scale = min(1.0, long_side / max(shape))
-    return max(4, round(shape[0] * scale)), max(4, round(shape[1] * scale))
 
 
 def _pool(t: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -202,7 +198,7 @@ def _hint_samples(
     """The regression's samples: features (S, 5) of the hinted cells of the sample grid (means
     over their hinted pixels) and the corrections (S, 2) asked for there. ``pixels`` (1, 5, h, w)
     holds L*, the base a*b* and the positions."""
-    g = _grid_shape(_hw(pixels), SAMPLE_GRID)
+    g = fit_long_side(*_hw(pixels), SAMPLE_GRID, minimum=4)
     coverage = _pool(hint_mask, g)
     cells = coverage[0, 0].numpy() > 0
     at_hints = _hwc(_pool(pixels * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
@@ -233,7 +229,7 @@ def leave_one_out_weight(
     labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
     if count < 2:
         return None
-    g = _grid_shape(_hw(ab_net), grid)
+    g = fit_long_side(*_hw(ab_net), grid, minimum=4)
     lightness = _pool(l_small, g)[0, 0].numpy()
     reach = kernel_reach(count - 1)
     pixels = _pixels(l_small, ab_net)
@@ -268,7 +264,7 @@ def levin_at(
 ) -> torch.Tensor:
     """Levin's colourization from the hints on a grid of ``long_side``, back at the working size
     (1, 2, h, w)."""
-    grid = _grid_shape(_hw(l_small), long_side)
+    grid = fit_long_side(*_hw(l_small), long_side, minimum=4)
     return spread(l_small, hint_ab * hint_mask, hint_mask, grid)
 
 

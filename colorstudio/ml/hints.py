@@ -34,6 +34,8 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import dijkstra
 
+from colorstudio.core.geometry import fit_long_side
+
 
 @dataclass(frozen=True)
 class HintModel:
@@ -64,9 +66,10 @@ DEFAULT = HintModel()
 
 
 def grid_shape(shape: tuple[int, ...], long_side: int) -> tuple[int, int]:
-    """(h, w) with the long side at most ``long_side`` (at least 4 each)."""
-    scale = min(1.0, long_side / max(shape))
-    return tuple(min(n, max(4, round(n * scale))) for n in shape[:2])  # type: ignore[return-value]
+    """(h, w) with the long side at most ``long_side``, at least 4 each but never more than the
+    photo's own."""
+    h, w = fit_long_side(shape[0], shape[1], long_side, minimum=4)
+    return min(h, shape[0]), min(w, shape[1])
 
 
 def _linear(n_in: int, n_out: int) -> np.ndarray:

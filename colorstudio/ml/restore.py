@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
+from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import apply_weighted, as_unit, bbox_of
 from colorstudio.ml import fullres
 from colorstudio.ml.jobs import Job, is_oom, unchanged
@@ -46,11 +47,6 @@ def _resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.array(im.resize((shape[1], shape[0]), Image.Resampling.LANCZOS))
 
 
-def _scaled_shape(h: int, w: int, long_side: int) -> tuple[int, int]:
-    scale = min(1.0, long_side / max(h, w))
-    return max(8, round(h * scale)), max(8, round(w * scale))
-
-
 def _pad_to(t: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
     h, w = t.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
@@ -73,7 +69,7 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
     h, w = image.shape[:2]
     with job.stage("prepare", 0.02):
         model = engine.detector()
-        small_shape = _scaled_shape(h, w, request.working_size)
+        small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         small = _tensor(_resize_rgb(image, small_shape))
     tile = request.tile_size
     with job.stage("detect", 0.05):
@@ -139,7 +135,7 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
         model = None
         if request.engine in ("auto", "gan"):
             model = engine.inpainter(required=request.engine == "gan")
-        small_shape = _scaled_shape(h, w, request.working_size)
+        small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         scaled = small_shape != (h, w)
         small = _resize_rgb(image, small_shape)
         hole = weights > 0

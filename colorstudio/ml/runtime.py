@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
 from colorstudio.ml.weights import load_task_model
 
@@ -37,11 +38,9 @@ CACHE_SIZE = 4  #: entries per named cache (photo x references x working size, t
 
 
 def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
-    """Shape with long side ≈ ``size`` (never above the image) rounded to ``multiple``."""
-    scale = min(1.0, size / max(height, width))
-    h = max(multiple, round(height * scale / multiple) * multiple)
-    w = max(multiple, round(width * scale / multiple) * multiple)
-    return h, w
+    """The shape a network works at: long side ≈ ``size`` (never above the image), each side a
+    multiple of ``multiple`` (its encoder's stride) and at least one."""
+    return fit_long_side(height, width, size, minimum=multiple, multiple=multiple)
 
 
 def area_resize(array: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:

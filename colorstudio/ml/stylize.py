@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
 from colorstudio.ml.colorize import colorize
@@ -36,12 +37,12 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 
 def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """H x W x 3+ uint8 → RGB with the long side at most ``long_side`` (Lanczos)."""
     im = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
-    scale = long_side / max(im.size)
-    if scale >= 1:
+    h, w = fit_long_side(im.height, im.width, long_side, minimum=8)
+    if (h, w) == (im.height, im.width):
         return np.array(im)
-    size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
-    return np.array(im.resize(size, Image.Resampling.LANCZOS))
+    return np.array(im.resize((w, h), Image.Resampling.LANCZOS))
 
 
 def _to_full(

@@ -15,6 +15,7 @@ import numpy as np
 
 from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
+from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.ml.requests import (
     AdjustRequest,
@@ -103,11 +104,10 @@ def _references(doc: Document, role: ReferenceRole) -> tuple[ReferenceImage, ...
 
 def preview_size(doc: Document, max_side: int = PREVIEW_MAX_SIDE) -> tuple[int, int] | None:
     """(width, height) for previews of a large document; None when it is small enough."""
-    longest = max(doc.width, doc.height)
-    if longest <= max_side:
+    if max(doc.width, doc.height) <= max_side:
         return None
-    scale = max_side / longest
-    return max(1, round(doc.width * scale)), max(1, round(doc.height * scale))
+    h, w = fit_long_side(doc.height, doc.width, max_side)
+    return w, h
 
 
 def build_request(

@@ -154,3 +154,13 @@ def test_every_mode_keeps_range_and_alpha(mode, rng):
     a_s = layers[1].pixels[..., 3] / 255 * 0.7
     a_b = layers[0].pixels[..., 3] / 255
     assert np.abs(out[..., 3].astype(int) - np.round((a_s + a_b * (1 - a_s)) * 255)).max() <= 1
+
+
+def test_fit_long_side_never_enlarges_and_keeps_its_floor():
+    from colorstudio.core.geometry import fit_long_side
+
+    assert fit_long_side(600, 800, 400) == (300, 400)
+    assert fit_long_side(300, 400, 800) == (300, 400)  # never enlarged
+    assert fit_long_side(10, 1000, 100, minimum=4) == (4, 100)  # a floor for thin images
+    assert fit_long_side(600, 800, 256, minimum=32, multiple=32) == (192, 256)
+    assert fit_long_side(20, 30, 256, minimum=32, multiple=32) == (32, 32)  # networks' minimum
