@@ -25,15 +25,13 @@ from scipy import ndimage
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import apply_weighted, as_unit, bbox_of
 from colorstudio.ml import fullres
-from colorstudio.ml.jobs import Job, is_oom, unchanged
+from colorstudio.ml.jobs import Job, unchanged
 from colorstudio.ml.networks.restore import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
 
 if TYPE_CHECKING:
     from colorstudio.ml.runtime import Runtime
-
-MIN_TILE = 128
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -71,28 +69,21 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
         model = engine.detector()
         small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         small = _tensor(_resize_rgb(image, small_shape))
-    tile = request.tile_size
+
+    def attempt(tile: int, last_try: bool) -> torch.Tensor:
+        def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
+            def forward(device: torch.device) -> torch.Tensor:
+                return damage_probability(model, piece.to(device)).cpu()
+
+            return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
+
+        def check(fraction: float) -> None:
+            job.check(0.05 + 0.8 * fraction, "finding damage")
+
+        return run_tiled(small, tile_fn, tile, request.tile_overlap, check)
+
     with job.stage("detect", 0.05):
-        while True:
-            last_try = tile <= MIN_TILE
-
-            def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
-                def forward(device: torch.device) -> torch.Tensor:
-                    return damage_probability(model, piece.to(device)).cpu()
-
-                return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
-
-            def check(fraction: float) -> None:
-                job.check(0.05 + 0.8 * fraction, "finding damage")
-
-            try:
-                prob = run_tiled(small, tile_fn, tile, request.tile_overlap, check)
-                break
-            except RuntimeError as err:
-                if not is_oom(err) or last_try:
-                    raise
-                tile = max(MIN_TILE, tile // 2)
-                job.notes.append(f"out of memory: retried with {tile} px tiles")
+        prob = engine.with_smaller_tiles(job, request.tile_size, attempt)
     with job.stage("mask", 0.9):
         if small_shape != (h, w):
             prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
@@ -182,16 +173,13 @@ def _inpaint_tiles(
     """Run the inpainter on the tiles that contain holes; blend overlaps with feathered weights.
     Returns (1, 3, H, W) in 0..1 (pixels in no tile keep the input)."""
     mask = torch.from_numpy(hole.astype(np.float32))[None, None]
-    tile = request.tile_size
-    while True:
-        last_try = tile <= MIN_TILE
-        try:
-            return _tiles_pass(engine, model, job, image, mask, tile, request, last_try)
-        except RuntimeError as err:
-            if not is_oom(err) or last_try:
-                raise
-            tile = max(MIN_TILE, tile // 2)
-            job.notes.append(f"out of memory: retried with {tile} px tiles")
+    return engine.with_smaller_tiles(
+        job,
+        request.tile_size,
+        lambda tile, last_try: _tiles_pass(
+            engine, model, job, image, mask, tile, request, last_try
+        ),
+    )
 
 
 #: context kept around each group of holes, at least (px at the working size), and the cell

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast, overload
+from typing import TYPE_CHECKING, Literal, TypeVar, cast, overload
 
 import numpy as np
 import torch
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from colorstudio.ml.networks.stylizer import AdaINStylizer
 
 CACHE_SIZE = 4  #: entries per named cache (photo x references x working size, typically)
+MIN_TILE = 128  #: out of memory: tiles are halved down to this side, then the CPU takes over
+
+T = TypeVar("T")
 
 
 def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
@@ -177,6 +180,20 @@ class Runtime:
                     return fn(torch.device("cpu")).float()
             finally:
                 model.to(self.device)
+
+    def with_smaller_tiles(self, job: Job, tile: int, attempt: Callable[[int, bool], T]) -> T:
+        """``attempt(tile, last_try)``: a tiled pass. On out-of-memory the tile is halved (down
+        to MIN_TILE, noted in the result) and the pass run again; in the pass at MIN_TILE
+        ``last_try`` is True, and the pass lets :meth:`forward` fall back to the CPU."""
+        while True:
+            last_try = tile <= MIN_TILE
+            try:
+                return attempt(tile, last_try)
+            except RuntimeError as err:
+                if not is_oom(err) or last_try:
+                    raise
+                tile = max(MIN_TILE, tile // 2)
+                job.notes.append(f"out of memory: retried with {tile} px tiles")
 
     def cache(self, name: str) -> ResultCache:
         """The named cache (created on first use, CACHE_SIZE entries)."""

@@ -2,7 +2,7 @@
 
 Every tile is normalised with the *same* content statistics (from a downscaled pass over the whole
 image) and the same style statistics, so neighbouring tiles agree and the raised-cosine blend
-leaves no seams. On out-of-memory the tile size is halved (down to ``MIN_TILE``) before the
+leaves no seams. On out-of-memory the tile size is halved (down to ``runtime.MIN_TILE``) before the
 engine falls back to the CPU. A grey photo with a painting is first colourized in the painting's
 palette — "colourize + stylize" in one call.
 """
@@ -20,14 +20,13 @@ from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
 from colorstudio.ml.colorize import colorize
-from colorstudio.ml.jobs import Job, content_digest, is_oom, unchanged
+from colorstudio.ml.jobs import Job, content_digest, unchanged
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
 
 if TYPE_CHECKING:
     from colorstudio.ml.runtime import Runtime
 
-MIN_TILE = 128
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
 EDGE_MARGIN = 16  # px mirrored around the photo so its border is not stylized as an edge
 
@@ -157,12 +156,11 @@ def _tiled(
     content_stats,
     reconstruct: bool,
 ):
-    """Run the stylizer over tiles; on OOM halve the tile size, at ``MIN_TILE`` allow the CPU.
-    ``reconstruct``: also the decoder's reconstruction (channels 3..5)."""
-    tile = request.tile_size
-    while True:
-        last_try = tile <= MIN_TILE
+    """Run the stylizer over tiles (smaller ones on out-of-memory, then the CPU:
+    :meth:`Runtime.with_smaller_tiles`). ``reconstruct``: also the decoder's reconstruction
+    (channels 3..5)."""
 
+    def attempt(tile: int, last_try: bool) -> torch.Tensor:
         def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
             th, tw = piece.shape[-2:]
             pad_h, pad_w = (-th) % 8, (-tw) % 8
@@ -184,10 +182,6 @@ def _tiled(
         def check(fraction: float) -> None:
             job.check(0.1 + 0.75 * fraction, "stylizing")
 
-        try:
-            return run_tiled(content, tile_fn, tile, request.tile_overlap, check)
-        except RuntimeError as err:
-            if not is_oom(err) or last_try:
-                raise
-            tile = max(MIN_TILE, tile // 2)
-            job.notes.append(f"out of memory: retried with {tile} px tiles")
+        return run_tiled(content, tile_fn, tile, request.tile_overlap, check)
+
+    return engine.with_smaller_tiles(job, request.tile_size, attempt)
