@@ -19,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorstudio.core.masks import as_unit, bbox_of, blend_weights
+from colorstudio.core.masks import as_unit
 from colorstudio.ml import fullres, fusion, hints
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
+from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, ReferenceImage, Result
 from colorstudio.ml.runtime import Runtime, area_resize, working_shape
@@ -119,12 +120,10 @@ def colorize(
     h, w = image.shape[:2]
     recolour = isinstance(request, RecolourRequest)
     with job.stage("prepare", 0.05):
-        weights = blend_weights(
-            (h, w), request.mask, request.strength, request.strength_map, request.feather
-        )
-        box = bbox_of(weights, (h, w))
-        if box is None:
+        region = region_of(request)
+        if region is None:
             return unchanged(request, job, str(rt.device), "none")
+        box = region.box
         has_hints = request.hints is not None and bool(request.hints[..., 3].any())
         engine = engine_for(rt, request, has_hints, job)
         lightness = fullres.lightness(image[..., :3])
@@ -132,7 +131,7 @@ def colorize(
         crop = image[y0:y1, x0:x1, :3]
         # The original a*b* are needed only where they are blended with or kept.
         ab_orig = None
-        if weights is not None or engine == "reinhard":
+        if region.weights is not None or engine == "reinhard":
             ab_orig = fullres.rgb_to_lab(crop)[..., 1:]
     influence = confidence = None
     size = min(request.working_size, LEVIN_MAX_SIZE) if engine == "levin" else request.working_size
@@ -143,8 +142,11 @@ def colorize(
         if engine == "gan":  # (Levin, the baseline, takes the strokes as they are)
             hint_ab, hint_mask = fusion.drop_stray_hint_pixels(l_small, hint_ab, hint_mask)
         if recolour:  # known colours outside the region guide the network
-            region = weights if weights is not None else np.ones((h, w), np.float32)
-            outside = (area_resize(region, shape) < 0.5).float()
+            inside = np.ones((h, w), np.float32)
+            if region.weights is not None:
+                inside[:] = 0
+                inside[y0:y1, x0:x1] = region.weights
+            outside = (area_resize(inside, shape) < 0.5).float()
             keep = outside * (1 - hint_mask)
             ab_small_orig = area_resize(ab_small_source(image, shape), shape)
             hint_ab = hint_ab * (1 - keep) + ab_small_orig * keep
@@ -212,26 +214,16 @@ def colorize(
                 l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
             )
     with job.stage("compose", 0.9):
-        region_weights = None if weights is None else weights[y0:y1, x0:x1]
+        region_weights = region.weights
         if region_weights is not None:
             ab_new = ab_orig + (ab_new - ab_orig) * region_weights[..., None]
         rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)
         if region_weights is not None:
             rgb = np.where(region_weights[..., None] > 0, rgb, crop)
-        patch = image[y0:y1, x0:x1].copy()
-        patch[..., :3] = rgb
-    return Result(
-        patch,
-        box,
-        request.request_id,
-        engine,
-        str(rt.device),
-        dict(job.timings),
-        tuple(job.notes),
-        hint_influence=influence,
-        confidence=confidence,
-        source=image,
-    )
+    return finish(
+        request, job, region, rgb, engine, str(rt.device), blend=False,
+        hint_influence=influence, confidence=confidence,
+    )  # fmt: skip
 
 
 def network_prior(

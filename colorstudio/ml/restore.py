@@ -23,9 +23,10 @@ from PIL import Image
 from scipy import ndimage
 
 from colorstudio.core.geometry import fit_long_side
-from colorstudio.core.masks import apply_weighted, as_unit, bbox_of
+from colorstudio.core.masks import bbox_of
 from colorstudio.ml import fullres
 from colorstudio.ml.jobs import Job, unchanged
+from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.networks.restore import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
@@ -118,10 +119,10 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
     assert request.mask is not None
-    weights = as_unit(request.mask)
-    box = bbox_of(weights > 0, (h, w))
-    if box is None:
+    region = region_of(request)
+    if region is None or region.weights is None:
         return unchanged(request, job, str(engine.device), "none")
+    y0, x0, y1, x1 = region.box
     with job.stage("prepare", 0.02):
         model = None
         if request.engine in ("auto", "gan"):
@@ -129,7 +130,8 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
         small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         scaled = small_shape != (h, w)
         small = _resize_rgb(image, small_shape)
-        hole = weights > 0
+        hole = np.zeros((h, w), bool)
+        hole[y0:y1, x0:x1] = region.weights > 0
         if scaled:  # a hole pixel anywhere in a downscaled pixel makes it a hole
             hole_small = (
                 np.array(
@@ -152,19 +154,13 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
             filled = _inpaint_tiles(engine, model, request, job, _tensor(small), hole_small)
         name = "inpainter"
     with job.stage("compose", 0.9):
-        y0, x0, y1, x1 = box
         if scaled:  # upscale only the box that holds damage
-            region = fullres.resize_rows(filled[0], h, w, y0, y1, x0, x1)
+            boxed = fullres.resize_rows(filled[0], h, w, y0, y1, x0, x1)
         else:
-            region = filled[0, :, y0:y1, x0:x1]
-        patch = (region.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255)
+            boxed = filled[0, :, y0:y1, x0:x1]
+        patch = (boxed.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255)
         patch_u8 = patch.to(torch.uint8).numpy()
-        out = image[y0:y1, x0:x1].copy()
-        out[..., :3] = apply_weighted(image[y0:y1, x0:x1, :3], patch_u8, weights[y0:y1, x0:x1])
-    return Result(
-        out, box, request.request_id, name, str(engine.device), dict(job.timings),
-        tuple(job.notes), source=image,
-    )  # fmt: skip
+    return finish(request, job, region, patch_u8, name, str(engine.device))
 
 
 def _inpaint_tiles(

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.geometry import fit_long_side
-from colorstudio.core.masks import apply_weighted, bbox_of, blend_weights
 from colorstudio.ml import fullres
 from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import Job, content_digest, unchanged
+from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
 from colorstudio.ml.tiling import run_tiled
 
@@ -64,14 +64,10 @@ def _to_full(
 
 def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     image = request.image
-    h, w = image.shape[:2]
     assert request.style is not None
     with job.stage("prepare", 0.02):
-        weights = blend_weights(
-            (h, w), request.mask, request.strength, request.strength_map, request.feather
-        )
-        box = bbox_of(weights, (h, w))
-        if box is None:
+        region = region_of(request)
+        if region is None:
             return unchanged(request, job, str(engine.device), "none")
         model = engine.stylizer()
         content_u8 = _resized(image, request.working_size)
@@ -137,13 +133,8 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
                 np.concatenate([styled_lab[..., :1], lab[..., 1:]], -1)
             )
     with job.stage("compose", 0.95):
-        out = apply_weighted(image[..., :3], styled_full, weights)
-        if image.shape[2] == 4:
-            out = np.concatenate([out, image[..., 3:]], axis=-1)
-    return Result.compose(
-        image, out, box, request.request_id, name, str(engine.device), dict(job.timings),
-        tuple(job.notes),
-    )  # fmt: skip
+        edited = region.crop(styled_full)
+    return finish(request, job, region, edited, name, str(engine.device))
 
 
 def _tiled(

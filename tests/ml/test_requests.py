@@ -79,3 +79,26 @@ def test_pipelines_return_only_their_box(engine, rng):
         assert result.bbox == (10, 30, 20, 50) and result.patch.shape == (10, 20, 3)
         assert result.source is request.image
         assert np.array_equal(result.image[:10], image[:10])
+
+
+def test_the_masked_edit_changes_only_weighted_pixels_and_keeps_alpha(rng):
+    from colorstudio.ml.jobs import Job
+    from colorstudio.ml.masked import finish, region_of
+    from colorstudio.ml.requests import AdjustRequest
+
+    image = rng.integers(0, 256, (30, 40, 4), dtype=np.uint8)
+    mask = np.zeros((30, 40), np.uint8)
+    mask[5:10, 8:20] = 128
+    request = AdjustRequest(image, mask=mask, strength=0.5)
+    region = region_of(request)
+    assert region is not None and region.box == (5, 8, 10, 20)
+    assert region.weights is not None and np.allclose(region.weights, 0.5 * 128 / 255)
+    white = np.full((5, 12, 3), 255, np.uint8)
+    result = finish(request, Job(), region, white, "adjust", "cpu")
+    out = result.image
+    assert np.array_equal(out[..., 3], image[..., 3])  # alpha kept
+    outside = np.ones((30, 40), bool)
+    outside[5:10, 8:20] = False
+    assert np.array_equal(out[outside], image[outside])  # bit for bit
+    assert (out[5:10, 8:20, :3].astype(int) >= image[5:10, 8:20, :3]).all()  # part way to white
+    assert region_of(AdjustRequest(image, mask=np.zeros((30, 40), np.uint8))) is None
