@@ -36,30 +36,16 @@ CORRECTION_SIZE_PREVIEW = 64  # previews: far fewer unknowns (the corrections ar
 PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Levin
 HINTED_MIN_WEIGHT = 0.1  # below this share the hinted prediction is left out of the base
 #: recolour with the GAN: Levin's share of the result (the known colours around the region
-#: propagate into it edge-aware). Devval's local edit (a region recoloured from its surroundings,
-#: PSNR inside it, all 40 photos, session-7 weights; share 0 / 0.5 / 0.75 / 0.9 / 1): 25.42 /
-#: 26.91 / 27.47 / 27.69 / 27.76 dB, with the ground truth's hints inside the region 25.98 / … /
-#: 28.32 / 28.62 / 28.72. Even given the photo itself as palette reference (10 photos) the
-#: network alone scored 24.91 against Levin's 26.06 (0.75: 26.01). So "auto" recolours without
-#: references by Levin alone (_engine_for); the network joins, at this share, when a palette
-#: reference asks for colours the surroundings do not hold, or when "gan" is asked for.
+#: propagate into it edge-aware, more accurately than the network: docs/hint-model.md)
 RECOLOUR_LEVIN_SHARE = 0.75
 FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see honour_hints)
 #: with FUSION_MIN_HINTS or more, the fused result moves this far towards the second opinion
 #: (:func:`_second_opinion`), whose base is SECOND_OPINION_HINTED hinted prediction and the rest
-#: hint-free. Chosen on 122 training photos (not devval), screened by the a*b* error at the
-#: working size (-10 log10 MSE, gain at 5 / 10 / 50 hints): share 0.2, hinted 0.5: +0.10 /
-#: +0.09 / +0.09; share 0.1: +0.06 / +0.06 / +0.07; 0.3: +0.11 / +0.09 / +0.07; hinted 0.25 or
-#: 0.75 at share 0.2: +0.05 / +0.04 / +0.09, +0.13 / +0.12 / +0.05. At full resolution (RGB
-#: PSNR) the chosen pair gained +0.07 / +0.06 / +0.04 dB on those photos; devval, three draws
-#: of hints: 0.00 / +0.05 / -0.11.
+#: hint-free (chosen on training photos: docs/hint-model.md)
 SECOND_OPINION_SHARE = 0.2
 SECOND_OPINION_HINTED = 0.5
-#: the hint-free prediction is the mean of the network's at these multiples of the working size.
-#: Devval (40 photos, PSNR dB, working size 256; one scale / 1 and 1.5): automatic 21.39 / 21.57,
-#: 1 hint 22.47 / 22.56, 5 hints 24.81 / 24.78, 10 hints 25.75 / 25.82, 50 hints 28.24 / 28.28.
-#: 1.5 alone scored 21.38; adding 0.75 as well, 21.52. It costs 2.25 more network runs, once
-#: per photo (the prediction is cached).
+#: the hint-free prediction is the mean of the network's at these multiples of the working size
+#: (+0.18 dB hint-free on devval, 2.25 more network runs once per photo: docs/hint-model.md)
 AUTOMATIC_SCALES = (1.0, 1.5)
 
 
@@ -229,19 +215,12 @@ def colorize(
 def network_prior(
     rt: Runtime, request, l_small, hint_ab, hint_mask, recolour: bool, job: Job, hinted: Callable
 ):
-    """The network's a*b* that the hints then correct.
-
-    The network given the hints propagates them itself, but as a base for the explicit
-    propagation its hinted output does worse than its hint-free one as soon as there are a
-    few hints: it paints blobs around each hint that the corrections cannot undo. Measured
-    on 12 devval photos at working size 256 (PSNR, dB, engine with fusion; hinted base /
-    hint-free base): 1 hint 21.56 / 21.39, 5 hints 23.23 / 23.57, 10 hints 23.82 / 24.40,
-    50 hints 25.43 / 26.45. With one hint, half of each scored 22.17. So the base is the
-    hinted prediction weighted 1 / (1 + hints) plus the hint-free one (cached per photo);
-    below HINTED_MIN_WEIGHT (10 hints and more) it is left out (it still serves the second
-    opinion of :func:`honour_hints`). ``hinted``: the hinted prediction, on demand and
-    computed once. A recolour keeps the hinted prediction: its "hints" are the known colours
-    around the region.
+    """The network's a*b* that the hints then correct: the hinted prediction weighted
+    1 / (1 + hints) plus the hint-free one (cached per photo), the hinted one left out below
+    HINTED_MIN_WEIGHT (given hints, the network paints blobs around each that the corrections
+    cannot undo; measurements in docs/hint-model.md). ``hinted``: the hinted prediction, on
+    demand and computed once. A recolour keeps the hinted prediction: its "hints" are the known
+    colours around the region.
     """
     if recolour:
         return hinted()
@@ -264,41 +243,24 @@ def honour_hints(
     automatic: Callable | None,
     hinted: Callable | None = None,
 ):
-    """Make the prediction honour the hints.
+    """Make the prediction honour the hints (the "photo" reach).
 
     Colourize (``automatic`` given: the network's hint-free prediction, on demand): the
-    corrections the hints ask for (hint − prediction) reach every pixel by likeness — the
-    kernel-weighted mean over the hints, by L*, the network's a*b* and position
-    (:func:`fusion.regress_corrections`, on the correction grid) — and hinted pixels take
-    the hint colour: the network supplies the semantics, the user the final word. Measured
-    on 12 devval photos (PSNR dB at 5 / 10 / 50 hints): Levin-propagated corrections 23.55
-    / 24.40 / 26.45, by likeness 24.20 / 25.04 / 27.18 (on the 128 grid; at working size
-    24.19 / 25.01 / 27.16, on the 64 grid 0.05–0.09 dB lower). With two or more hints the
-    result is then blended with Levin's colourization from the same hints by how well each
-    predicts held-out hints (:mod:`fusion`); the test uses the hint-free prediction, because
-    the hinted one has seen the held-out hints. Previews hold out fewer hints and solve
-    Levin on the coarser correction grid.
-
-    Levin's share is further scaled per pixel by the hints' support there
-    (:func:`fusion.corrections_and_support`): Levin gives every pixel some hint's colour,
-    so two yellow strokes on lanterns turned the man in front of them yellow too; where
-    no hint is alike, the corrected prediction now stands. Devval (40 photos, PSNR dB,
-    before / after): 3 hints 24.19 / 24.26, 5 hints 24.78 / 24.71, 10 hints 25.82 / 25.88,
-    50 hints 28.28 / 28.38; hints painted in one part of the photo only (a disc of 12 % of
-    the long side) 3 hints 23.52 / 23.80, 10 hints 24.26 / 24.30.
+    corrections the hints ask for (hint − prediction) reach every pixel by likeness
+    (:func:`fusion.corrections_and_support`: L*, the network's a*b* and position, on the
+    correction grid) and hinted pixels take the hint colour. With FUSION_MIN_HINTS or more the
+    result is blended with Levin's colourization from the same hints by how well each predicts
+    held-out hints (:mod:`fusion`; the test uses the hint-free prediction, which has not seen
+    them), Levin's share scaled per pixel by the hints' support (where no hint is alike, the
+    corrected prediction stands). With ``hinted`` given, final renders move SECOND_OPINION_SHARE
+    of the way to :func:`_second_opinion`. Previews (named differences): the 64 grid, fewer
+    held-out hints, Levin by spreading on the coarse grid, no second opinion.
 
     Recolour (no ``automatic``; the "hints" are the known colours around the region): the
-    corrections spread edge-aware by Levin propagation on a coarse grid (they are smooth),
-    inwards from the region's border; the result is then blended with Levin's colourization
-    from the same known colours (RECOLOUR_LEVIN_SHARE).
+    corrections spread edge-aware by Levin propagation on a coarse grid, inwards from the
+    region's border, then blended with Levin's colourization (RECOLOUR_LEVIN_SHARE).
 
-    With two or more hints and ``hinted`` given (the network's prediction from the hints,
-    on demand), the final render is averaged with a second answer
-    (:func:`_second_opinion`): the same corrections applied to half hinted, half hint-free
-    prediction. The network propagates a hint by what it knows of objects, the corrections
-    by likeness: their errors differ, and the average has less of either. Previews skip it:
-    from 10 hints on it costs a network run (a 320 px photo at 12 hints: 68 → 141 ms),
-    for a change of hundredths of a dB.
+    Measurements behind each stage: docs/hint-model.md.
     """
     height, width = ab_net.shape[-2:]
     grid = working_shape(

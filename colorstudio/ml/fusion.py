@@ -80,11 +80,9 @@ def _to_working(out: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
 KERNEL_L = 5.0
 KERNEL_AB = 5.0
 KERNEL_REACH = 0.9
-#: a phantom "no correction" sample at this kernel distance from every pixel (None: off). One
-#: hint used to shift the whole photo by its correction, the sky as much as the shirt it was
-#: painted on; now a pixel unlike every hint (say 25 L* darker, or another colour) keeps the
-#: network's colour. Devval (40 photos, PSNR dB, off / 5.0): 1 hint 22.46 / 22.56, 5 hints
-#: 24.80 / 24.89, 10 hints 25.65 / 25.67, 50 hints 28.23 / 28.23; 3.0 lost 0.29 dB at one hint.
+#: a phantom "no correction" sample at this kernel distance from every pixel (None: off): a
+#: pixel unlike every hint (say 25 L* darker, or another colour) keeps the network's colour
+#: (measurements: docs/hint-model.md)
 PRIOR_DISTANCE: float | None = 5.0
 MAX_SAMPLES = 512  #: hinted grid cells the regression uses at most (a long stroke has many)
 SAMPLE_GRID = 64  #: long side of the grid that turns hinted pixels into samples
