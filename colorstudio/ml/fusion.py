@@ -20,6 +20,8 @@ held-out hints it overfits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -75,65 +77,76 @@ def _to_working(out: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
 
 
-#: the feature scales of :func:`regress_corrections`: L* units, a*b* units, and the spatial
-#: reach in long sides at one hint (it shrinks as 1 / sqrt(hints): denser hints, shorter reach)
-KERNEL_L = 5.0
-KERNEL_AB = 5.0
-KERNEL_REACH = 0.9
-#: a phantom "no correction" sample at this kernel distance from every pixel (None: off): a
-#: pixel unlike every hint (say 25 L* darker, or another colour) keeps the network's colour
-#: (measurements: docs/hint-model.md)
-PRIOR_DISTANCE: float | None = 5.0
-MAX_SAMPLES = 512  #: hinted grid cells the regression uses at most (a long stroke has many)
-SAMPLE_GRID = 64  #: long side of the grid that turns hinted pixels into samples
+@dataclass(frozen=True)
+class LikenessModel:
+    """The "photo" reach's likeness kernel; the engine and the trainer's correction loss
+    (:func:`colorstudio.ml.train.losses.likeness_corrected`) take the same one."""
+
+    #: L* difference at one kernel width
+    lightness: float = 5.0
+    #: difference of the network's a*b* at one kernel width (its reading of the photo)
+    colour: float = 5.0
+    #: spatial reach in long sides at one hint; it shrinks as 1 / sqrt(hints) (denser hints,
+    #: more local corrections)
+    reach: float = 0.9
+    #: a phantom "no correction" sample at this kernel distance from every pixel (None: off): a
+    #: pixel unlike every hint (say 25 L* darker, or another colour) keeps the network's colour
+    prior: float | None = 5.0
+    #: hinted grid cells the regression uses at most (a long stroke has many), on a grid of
+    #: this long side
+    max_samples: int = 512
+    sample_grid: int = 64
+
+    def scales(self, hints: int) -> tuple[float, ...]:
+        """The kernel scales of the five features L*, a*, b*, y, x with ``hints`` hints."""
+        reach = self.reach / float(np.sqrt(max(1, hints)))
+        return (self.lightness, self.colour, self.colour, reach, reach)
 
 
-def feature_scales(reach: float) -> tuple[float, ...]:
-    """The kernel scales of the five features: L*, a*, b*, y, x (positions in long sides)."""
-    return (KERNEL_L, KERNEL_AB, KERNEL_AB, reach, reach)
+LIKENESS = LikenessModel()
 
 
-def _features(lab: np.ndarray, where: np.ndarray, reach: float) -> np.ndarray:
+def _features(lab: np.ndarray, where: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
     """(..., 5) features: L*, a*, b* (``lab`` (..., 3)) and position (``where`` (..., 2), in
     long sides), each divided by its kernel scale."""
-    scales = np.array(feature_scales(reach), np.float32)
-    return (np.concatenate([lab, where], axis=-1) / scales).astype(np.float32)
+    return (np.concatenate([lab, where], axis=-1) / np.array(scales, np.float32)).astype(np.float32)
 
 
-def kernel_mean(queries: torch.Tensor, samples: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+def kernel_mean(
+    queries: torch.Tensor,
+    samples: torch.Tensor,
+    values: torch.Tensor,
+    prior: float | None = LIKENESS.prior,
+) -> torch.Tensor:
     """Nadaraya–Watson: each query (M, 5) gets the Gaussian-weighted mean of the samples'
-    values (S, C), with weights exp(-|q - s|² / 2) (shifted per query, for stability). With
-    PRIOR_DISTANCE set, a phantom sample of value 0 at that distance from every query joins
-    the mean: where no hint is alike, the correction fades to none. Differentiable in
-    ``values`` (the trainer's correction loss, :func:`colorstudio.ml.train.losses.
-    likeness_corrected`, goes through it)."""
+    values (S, C), with weights exp(-|q - s|² / 2) (shifted per query, for stability). With a
+    ``prior``, a phantom sample of value 0 at that distance from every query joins the mean:
+    where no hint is alike, the correction fades to none. Differentiable in ``values`` (the
+    trainer's correction loss goes through it)."""
     out = []
     sample_sq = (samples**2).sum(1)
     for start in range(0, len(queries), 16384):  # bounded memory: 16k x S distances at a time
         q = queries[start : start + 16384]
         d2 = (q**2).sum(1, keepdim=True) + sample_sq[None] - 2 * q @ samples.T
         shift = d2.min(1, keepdim=True).values
-        if PRIOR_DISTANCE is not None:
-            shift = shift.clamp(max=PRIOR_DISTANCE**2)
+        if prior is not None:
+            shift = shift.clamp(max=prior**2)
         weights = torch.exp(-0.5 * (d2 - shift))
         total = weights.sum(1, keepdim=True)
-        if PRIOR_DISTANCE is not None:
-            total = total + torch.exp(-0.5 * (PRIOR_DISTANCE**2 - shift))
+        if prior is not None:
+            total = total + torch.exp(-0.5 * (prior**2 - shift))
         out.append(weights @ values / total)
     return torch.cat(out)
 
 
-def _regress(queries: np.ndarray, samples: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _regress(
+    queries: np.ndarray, samples: np.ndarray, values: np.ndarray, prior: float | None
+) -> np.ndarray:
     """:func:`kernel_mean` on float32 arrays."""
-    arrays = (queries, samples, values)
-    return kernel_mean(
-        *(torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in arrays)
-    ).numpy()
-
-
-def kernel_reach(hints: int) -> float:
-    """The kernel's spatial scale in long sides: shorter as the hints get denser."""
-    return KERNEL_REACH / float(np.sqrt(max(1, hints)))
+    q, s, v = (
+        torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in (queries, samples, values)
+    )
+    return kernel_mean(q, s, v, prior).numpy()
 
 
 def _pixels(l_small: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -150,6 +163,7 @@ def regress_corrections(
     hint_ab: torch.Tensor,
     hint_mask: torch.Tensor,
     grid: tuple[int, int] | None = None,
+    model: LikenessModel = LIKENESS,
 ) -> torch.Tensor:
     """The corrections (hint − base) the hints ask for, spread by likeness rather than by
     connection: each pixel takes the kernel-weighted mean of the hints' corrections, weighted by
@@ -158,12 +172,12 @@ def regress_corrections(
     stays connected; this one also reaches the other patch of the same sky or lawn.
 
     Tensors (1, C, h, w) at the working size; returns (1, 2, h, w). The hints become samples on
-    a grid of SAMPLE_GRID (each hinted cell: the mean of its hinted pixels), at most MAX_SAMPLES
-    of them; the spatial reach is KERNEL_REACH / sqrt(hints). Given ``grid`` (h, w), the
-    corrections are computed on that grid and brought back bilinearly: the cost is one
-    distance per grid cell and sample.
+    a grid of ``model.sample_grid`` (each hinted cell: the mean of its hinted pixels), at most
+    ``model.max_samples`` of them; the spatial reach shrinks as 1 / sqrt(hints). Given ``grid``
+    (h, w), the corrections are computed on that grid and brought back bilinearly: the cost is
+    one distance per grid cell and sample.
     """
-    return corrections_and_support(l_small, base, hint_ab, hint_mask, grid)[0]
+    return corrections_and_support(l_small, base, hint_ab, hint_mask, grid, model)[0]
 
 
 def corrections_and_support(
@@ -172,40 +186,45 @@ def corrections_and_support(
     hint_ab: torch.Tensor,
     hint_mask: torch.Tensor,
     grid: tuple[int, int] | None = None,
+    model: LikenessModel = LIKENESS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`regress_corrections` (1, 2, h, w) and the hints' support (1, 1, h, w), in one
     pass: each pixel's share of the kernel weight held by the hints rather than by the phantom
-    "no correction" sample (PRIOR_DISTANCE). Near 1 where a pixel is like some hint (in L*, the
+    "no correction" sample (``model.prior``). Near 1 where a pixel is like some hint (in L*, the
     base colour and position), near 0 where it is like none — where the hints say nothing about
-    it. Without PRIOR_DISTANCE the support is 1 everywhere."""
-    reach = kernel_reach(hint_count(hint_mask))
+    it. Without a prior the support is 1 everywhere."""
+    scales = model.scales(hint_count(hint_mask))
     shape = _hw(l_small)
     pixels = _pixels(l_small, base)
-    samples, asked = _hint_samples(pixels, hint_ab, hint_mask, reach)
+    samples, asked = _hint_samples(pixels, hint_ab, hint_mask, scales, model)
     where = pixels if grid is None or tuple(grid) == shape else _pool(pixels, grid)
-    queries = _features(_hwc(where[:, :3]), _hwc(where[:, 3:]), reach).reshape(-1, 5)
+    queries = _features(_hwc(where[:, :3]), _hwc(where[:, 3:]), scales).reshape(-1, 5)
     values = np.concatenate([asked, np.ones((len(asked), 1), np.float32)], axis=1)
-    out = _regress(queries, samples, values).reshape(*where.shape[-2:], 3)
+    out = _regress(queries, samples, values, model.prior).reshape(*where.shape[-2:], 3)
     both = _to_working(out, shape)
     return both[:, :2], both[:, 2:]
 
 
 def _hint_samples(
-    pixels: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, reach: float
+    pixels: torch.Tensor,
+    hint_ab: torch.Tensor,
+    hint_mask: torch.Tensor,
+    scales: tuple[float, ...],
+    model: LikenessModel,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The regression's samples: features (S, 5) of the hinted cells of the sample grid (means
     over their hinted pixels) and the corrections (S, 2) asked for there. ``pixels`` (1, 5, h, w)
     holds L*, the base a*b* and the positions."""
-    g = fit_long_side(*_hw(pixels), SAMPLE_GRID, minimum=4)
+    g = fit_long_side(*_hw(pixels), model.sample_grid, minimum=4)
     coverage = _pool(hint_mask, g)
     cells = coverage[0, 0].numpy() > 0
     at_hints = _hwc(_pool(pixels * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
     hinted = _hwc(_pool(hint_ab * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
     asked = hinted - at_hints[:, 1:3]
-    if len(at_hints) > MAX_SAMPLES:
-        keep = np.random.default_rng(0).choice(len(at_hints), MAX_SAMPLES, replace=False)
+    if len(at_hints) > model.max_samples:
+        keep = np.random.default_rng(0).choice(len(at_hints), model.max_samples, replace=False)
         at_hints, asked = at_hints[keep], asked[keep]
-    return _features(at_hints[:, :3], at_hints[:, 3:], reach), asked
+    return _features(at_hints[:, :3], at_hints[:, 3:], scales), asked
 
 
 def leave_one_out_weight(
@@ -215,6 +234,7 @@ def leave_one_out_weight(
     hint_mask: torch.Tensor,
     grid: int = 64,
     max_held_out: int = MAX_HELD_OUT,
+    model: LikenessModel = LIKENESS,
 ) -> float | None:
     """Weight of the network (0..1) against Levin, or None with fewer than two hints.
 
@@ -229,7 +249,7 @@ def leave_one_out_weight(
         return None
     g = fit_long_side(*_hw(ab_net), grid, minimum=4)
     lightness = _pool(l_small, g)[0, 0].numpy()
-    reach = kernel_reach(count - 1)
+    scales = model.scales(count - 1)
     pixels = _pixels(l_small, ab_net)
     error_net = error_levin = 0.0
     chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1
@@ -246,9 +266,9 @@ def leave_one_out_weight(
         values = _pool(hint_ab * others, g) / coverage.clamp(min=1e-6)
         levin = levin_colorize(lightness, _hwc(values), known)
         at_held = _hwc(_pool(pixels * held, g) / held_g.clamp(min=1e-6))[where]
-        samples, asked = _hint_samples(pixels, hint_ab, others, reach)
-        queries = _features(at_held[:, :3], at_held[:, 3:], reach)
-        corrected = at_held[:, 1:3] + _regress(queries, samples, asked)
+        samples, asked = _hint_samples(pixels, hint_ab, others, scales, model)
+        queries = _features(at_held[:, :3], at_held[:, 3:], scales)
+        corrected = at_held[:, 1:3] + _regress(queries, samples, asked, model.prior)
         target = _hwc(_pool(hint_ab * held, g) / held_g.clamp(min=1e-6))[where]
         error_net += float(((corrected - target) ** 2).sum(-1).mean())
         error_levin += float(((levin[where] - target) ** 2).sum(-1).mean())

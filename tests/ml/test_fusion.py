@@ -98,33 +98,33 @@ def test_one_hint_recolours_what_is_alike_and_leaves_the_rest(monkeypatch):
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     assert out[0, 0, 20:44, 60:84].mean() > 35
     assert out[0, 0, 54:62, 40:56].abs().max() < 2
-    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
-    tinted = regress_corrections(lightness, base, hint_ab, hint_mask)
+    no_prior = fusion.LikenessModel(prior=None)
+    tinted = regress_corrections(lightness, base, hint_ab, hint_mask, model=no_prior)
     assert torch.allclose(tinted[0, 0], torch.tensor(40.0), atol=1e-3)
 
 
 def test_one_correction_asked_everywhere_is_given_everywhere(monkeypatch):
     """Without the phantom sample, the regression is the plain kernel-weighted mean."""
-    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
+    no_prior = fusion.LikenessModel(prior=None)
     lightness = two_squares()
     base = torch.randn(1, 2, 64, 96, generator=torch.Generator().manual_seed(1)) * 20
     hint_mask = torch.zeros(1, 1, 64, 96)
     for y, x in [(5, 5), (30, 20), (40, 70), (60, 90)]:
         hint_mask[..., y - 1 : y + 2, x - 1 : x + 2] = 1
     hint_ab = (base + torch.tensor([12.0, -7.0])[None, :, None, None]) * hint_mask
-    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    out = regress_corrections(lightness, base, hint_ab, hint_mask, model=no_prior)
     assert torch.allclose(out[0, 0], torch.tensor(12.0), atol=1e-3)
     assert torch.allclose(out[0, 1], torch.tensor(-7.0), atol=1e-3)
 
 
 def test_a_long_stroke_is_sampled_within_bounds(monkeypatch):
-    monkeypatch.setattr(fusion, "MAX_SAMPLES", 50)
     lightness = two_squares()
     base = torch.zeros(1, 2, 64, 96)
     hint_mask = torch.zeros(1, 1, 64, 96)
     hint_mask[..., 10:54, 4:92] = 1  # one stroke over most of the photo: ~1,000 cells
     hint_ab = torch.full((1, 2, 64, 96), 30.0) * hint_mask
-    out = regress_corrections(lightness, base, hint_ab, hint_mask)
+    few = fusion.LikenessModel(max_samples=50)
+    out = regress_corrections(lightness, base, hint_ab, hint_mask, model=few)
     assert out.shape == (1, 2, 64, 96) and torch.isfinite(out).all()
     assert torch.allclose(out, torch.tensor(30.0), atol=1e-3)
 
@@ -139,8 +139,10 @@ def test_the_hints_support_is_where_a_pixel_is_like_a_hint(monkeypatch):
     assert support.shape == (1, 1, 64, 96)
     assert support[0, 0, 20:44, 60:84].min() > 0.9 and support[0, 0, 54:62, 40:56].max() < 0.05
     assert torch.equal(corrections, regress_corrections(lightness, base, hint_ab, hint_mask))
-    monkeypatch.setattr(fusion, "PRIOR_DISTANCE", None)
-    _, everywhere = fusion.corrections_and_support(lightness, base, hint_ab, hint_mask)
+    no_prior = fusion.LikenessModel(prior=None)
+    _, everywhere = fusion.corrections_and_support(
+        lightness, base, hint_ab, hint_mask, model=no_prior
+    )
     assert torch.allclose(everywhere, torch.tensor(1.0), atol=1e-5)
 
 

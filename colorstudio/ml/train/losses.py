@@ -119,6 +119,7 @@ def likeness_corrected(
     positions: torch.Tensor,
     colours: torch.Tensor,
     valid: torch.Tensor,
+    model: fusion.LikenessModel = fusion.LIKENESS,
 ) -> torch.Tensor:
     """``pred_ab`` (N, 2, H, W) after the engine's likeness corrections from probe hints
     (:func:`colorstudio.ml.fusion.regress_corrections`, differentiable, at full training size):
@@ -127,7 +128,8 @@ def likeness_corrected(
     with the phantom "no correction" sample. The likeness itself is not differentiated (the
     engine treats it as given); the corrections are, so the loss teaches the network to make
     errors the hints can correct: the same error over things alike. ``positions`` (N, K, 2),
-    ``colours`` (N, K, 2), ``valid`` (N, K) as from :func:`simulate.probe_points`."""
+    ``colours`` (N, K, 2), ``valid`` (N, K) as from :func:`simulate.probe_points`; ``model``:
+    the engine's likeness kernel (the same frozen config)."""
     n, _, h, w = pred_ab.shape
     yy, xx = torch.meshgrid(
         torch.arange(h, device=pred_ab.device),
@@ -142,13 +144,11 @@ def likeness_corrected(
             out.append(pred_ab[i])
             continue
         ys, xs = positions[i, keep, 0], positions[i, keep, 1]
-        scales = torch.tensor(
-            fusion.feature_scales(fusion.kernel_reach(int(keep.sum()))), device=pred_ab.device
-        )
+        scales = torch.tensor(model.scales(int(keep.sum())), device=pred_ab.device)
         pixels = torch.cat([lightness[i], pred_ab[i].detach(), places]) / scales[:, None, None]
         queries = pixels.flatten(1).T  # (HW, 5)
         samples = pixels[:, ys, xs].T  # (K, 5)
         asked = colours[i, keep] - pred_ab[i, :, ys, xs].T  # (K, 2): gradients flow here
-        corrections = fusion.kernel_mean(queries, samples, asked).T.reshape(2, h, w)
+        corrections = fusion.kernel_mean(queries, samples, asked, model.prior).T.reshape(2, h, w)
         out.append(pred_ab[i] + corrections)
     return torch.stack(out)
