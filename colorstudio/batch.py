@@ -183,7 +183,7 @@ def run_batch(
     report.parent.mkdir(parents=True, exist_ok=True)
     new_report = not report.exists()
     todo = []
-    with report.open("a", newline="") as handle:
+    with report.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new_report:
             writer.writerow(["file", "status", "seconds", "error", "output"])

@@ -23,11 +23,14 @@ import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from colorstudio.core.io.atomic import atomic_write_bytes
 
 HEADER = ["file", "status", "seconds", "error", "output"]
+#: how long a finished process waits for the others (a share may take days on a big archive)
+WAIT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Ranks:
     rank: int = 0
     world: int = 1
     local: int = 0
+    local_world: int = 1  #: processes on this machine (they share its cores)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Ranks:
@@ -48,11 +52,14 @@ class Ranks:
             rank = int(env.get("RANK", "0"))
             world = int(env.get("WORLD_SIZE", "1"))
             local = int(env.get("LOCAL_RANK", "0"))
+            local_world = int(env.get("LOCAL_WORLD_SIZE", str(world)))
         except ValueError:
-            raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers") from None
-        if world < 1 or not 0 <= rank < world or local < 0:
+            raise ValueError(
+                "RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE must be whole numbers"
+            ) from None
+        if world < 1 or not 0 <= rank < world or not 0 <= local < max(1, local_world):
             raise ValueError(f"RANK {rank} of WORLD_SIZE {world} is not a valid process")
-        return cls(rank, world, local)
+        return cls(rank, world, local, max(1, local_world))
 
     def owner(self, relative: str) -> int:
         """The rank that processes the photo at ``relative`` (its path under the input folder,
@@ -64,7 +71,7 @@ class Ranks:
         """The (input, output) pairs this process takes."""
         if self.world == 1:
             return list(pairs)
-        root = Path(in_dir)
+        root = Path(in_dir).resolve()  # as the plan's paths are
         return [
             (src, dst)
             for src, dst in pairs
@@ -79,11 +86,18 @@ class Ranks:
         return report.with_name(f"{report.stem}.rank{self.rank}{report.suffix or '.csv'}")
 
     def device(self, wanted: str, cuda_available: bool) -> str:
-        """The device for this process: its own GPU (LOCAL_RANK) when ``wanted`` is "auto" and
-        several processes share a machine with CUDA; else ``wanted``."""
-        if wanted == "auto" and cuda_available and self.world > 1:
+        """The device for this process: its own GPU (LOCAL_RANK) when ``wanted`` is "auto" or
+        "cuda" (no index) and several processes run with CUDA; else ``wanted``."""
+        if wanted in ("auto", "cuda") and cuda_available and self.world > 1:
             return f"cuda:{self.local}"
         return wanted
+
+    def threads(self, wanted: int | None) -> int | None:
+        """CPU threads for this process: the machine's cores shared among its processes unless
+        ``wanted`` says otherwise (one process: None, the engine's default)."""
+        if wanted is not None or self.local_world == 1:
+            return wanted
+        return max(1, (os.cpu_count() or 1) // self.local_world)
 
 
 def merge_reports(report: Path, world: int) -> int:
@@ -91,14 +105,14 @@ def merge_reports(report: Path, world: int) -> int:
     appends its own — atomically, then remove their files. Returns the number of rows added."""
     rows: list[list[str]] = []
     if report.exists():
-        with report.open(newline="") as handle:
+        with report.open(newline="", encoding="utf-8") as handle:
             rows = [row for row in csv.reader(handle) if row and row != HEADER]
     before = len(rows)
-    parts = [Ranks(r, world).report(report) for r in range(world)]
+    # every process's file, also those of an earlier run with more processes
+    parts = sorted(report.parent.glob(f"{report.stem}.rank*{report.suffix or '.csv'}"))
     for path in parts:
-        if path.exists():
-            with path.open(newline="") as handle:
-                rows.extend(row for row in csv.reader(handle) if row and row != HEADER)
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows.extend(row for row in csv.reader(handle) if row and row != HEADER)
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(HEADER)
@@ -109,18 +123,32 @@ def merge_reports(report: Path, world: int) -> int:
     return len(rows) - before
 
 
-def barrier(ranks: Ranks) -> None:
-    """Wait until every process has reached this point (torch.distributed, gloo: it needs no
-    GPU). Nothing to wait for with one process."""
+def start(ranks: Ranks) -> None:
+    """Join the other processes (torch.distributed, gloo: it needs no GPU) before any work, so
+    a launcher's missing settings fail at once; the end-of-batch wait allows WAIT. Nothing to
+    join with one process."""
     if ranks.world == 1:
         return
     import torch.distributed as dist
 
-    created = not dist.is_initialized()
-    if created:
-        dist.init_process_group("gloo", rank=ranks.rank, world_size=ranks.world)
+    if not dist.is_initialized():
+        dist.init_process_group("gloo", rank=ranks.rank, world_size=ranks.world, timeout=WAIT)
+
+
+def barrier(ranks: Ranks) -> bool:
+    """Wait until every process has finished its share; False (said in one line) when the
+    others could not be reached — their rows then stay in their files and the next run's merge
+    takes them along."""
+    if ranks.world == 1:
+        return True
+    import torch.distributed as dist
+
     try:
         dist.barrier()
+        return True
+    except Exception as err:  # gloo reports a lost peer or a timeout in several types
+        print(f"process {ranks.rank}: the other processes did not finish ({err}); the reports "
+              "stay in report.rank*.csv and are merged on the next run")  # fmt: skip
+        return False
     finally:
-        if created:
-            dist.destroy_process_group()
+        dist.destroy_process_group()

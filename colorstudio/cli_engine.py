@@ -359,7 +359,7 @@ def batch_command(argv: Sequence[str]) -> int:
     from tqdm import tqdm
 
     from colorstudio.batch import BatchError, check_report, plan, run_batch
-    from colorstudio.batch_ranks import Ranks, barrier, merge_reports
+    from colorstudio.batch_ranks import Ranks, barrier, merge_reports, start
     from colorstudio.ml.engine import EngineError
     from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, StylizeRequest
 
@@ -372,6 +372,10 @@ def batch_command(argv: Sequence[str]) -> int:
             import torch
 
             args.device = ranks.device(args.device, torch.cuda.is_available())
+            args.threads = ranks.threads(args.threads)
+            if args.device.startswith("cuda:"):
+                torch.cuda.set_device(torch.device(args.device))
+            start(ranks)
         palettes = getattr(args, "reference", [])  # colorize and restore take palettes
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in palettes)
         style = (
@@ -382,6 +386,8 @@ def batch_command(argv: Sequence[str]) -> int:
         engine = _engine(args)
     except (BatchError, CommandError, FileFormatError, EngineError, ValueError) as err:
         return _fail(err)
+    except RuntimeError as err:  # the other processes cannot be reached (torch.distributed)
+        return _fail(CommandError(f"cannot join the other batch processes: {err}"))
     if ranks.rank == 0:
         for renaming in pairs.renamed:
             print(renaming)
@@ -432,14 +438,13 @@ def batch_command(argv: Sequence[str]) -> int:
         f"{who}{summary.done} done, {summary.skipped} already done, {summary.failed} failed; "
         f"report: {ranks.report(report)}"
     )
-    if ranks.world > 1 and not summary.interrupted:
-        barrier(ranks)
-        if ranks.rank == 0:
-            rows = merge_reports(report, ranks.world)
-            print(f"all {ranks.world} processes finished: {rows} rows added to {report}")
+    joined = ranks.world == 1 or summary.interrupted or barrier(ranks)
+    if ranks.world > 1 and joined and not summary.interrupted and ranks.rank == 0:
+        rows = merge_reports(report, ranks.world)
+        print(f"all {ranks.world} processes finished: {rows} rows added to {report}")
     for name, error in summary.failures[:10]:
         print(f"  failed: {name}: {error}")
     if summary.interrupted:
         print("interrupted: run the same command again to continue")
         return 130
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or not joined else 0

@@ -15,8 +15,9 @@ from colorstudio.batch_ranks import Ranks, merge_reports
 
 
 def test_ranks_come_from_torchrun_and_refuse_nonsense():
-    assert Ranks.from_env({}) == Ranks(0, 1, 0)
-    assert Ranks.from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}) == Ranks(3, 4, 1)
+    assert Ranks.from_env({}) == Ranks(0, 1, 0, 1)
+    env = {"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
+    assert Ranks.from_env(env) == Ranks(3, 4, 1, 2)
     for env in ({"RANK": "4", "WORLD_SIZE": "4"}, {"WORLD_SIZE": "0"}, {"RANK": "x"}):
         with pytest.raises(ValueError):
             Ranks.from_env(env)
@@ -33,6 +34,26 @@ def test_every_photo_goes_to_one_process_whatever_else_is_in_the_archive(tmp_pat
     for r in range(3):
         assert set(shares[r]) <= set(Ranks(r, 3).share(more, tmp_path))
     assert Ranks().share(pairs, tmp_path) == pairs
+
+
+def test_a_relative_input_folder_shares_the_same_photos(tmp_path, monkeypatch):
+    (tmp_path / "scans" / "box").mkdir(parents=True)
+    for i in range(8):
+        Image.fromarray(np.full((8, 8), 20 * i, np.uint8)).save(
+            tmp_path / "scans" / "box" / f"{i}.png"
+        )
+    monkeypatch.chdir(tmp_path)
+    pairs = plan(Path("scans"), Path("out"))
+    shares = [Ranks(r, 2).share(pairs, Path("scans")) for r in range(2)]
+    absolute = [Ranks(r, 2).share(pairs, (tmp_path / "scans").resolve()) for r in range(2)]
+    assert shares == absolute and sorted(shares[0] + shares[1]) == sorted(pairs)
+
+
+def test_processes_on_one_machine_share_its_cores():
+    assert Ranks(0, 4, 0, 4).threads(None) == max(1, (os.cpu_count() or 1) // 4)
+    assert Ranks(0, 4, 0, 4).threads(3) == 3
+    assert Ranks().threads(None) is None
+    assert Ranks(1, 2, 1, 2).device("cuda", cuda_available=True) == "cuda:1"
 
 
 def test_reports_devices_and_merging(tmp_path):
@@ -61,6 +82,10 @@ def test_reports_devices_and_merging(tmp_path):
     assert not Ranks(0, 2).report(report).exists() and not Ranks(1, 2).report(report).exists()
     assert merge_reports(report, 2) == 0  # nothing new: the report is left as it was
     assert len(list(csv.DictReader(report.open()))) == 3
+    # a crashed earlier run with more processes left its file: the next merge takes it along
+    with Ranks(3, 4).report(report).open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, ["c.jpg", "done", "1", "", "o/c.jpg"]])
+    assert merge_reports(report, 2) == 1 and not Ranks(3, 4).report(report).exists()
 
 
 def test_batch_under_torchrun_splits_the_archive_and_merges_the_report(

@@ -86,7 +86,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         lin = torch.from_numpy(SRGB_U8_TO_LINEAR[rgb])
     else:
-        lin = srgb_decode(torch.from_numpy(np.asarray(rgb, np.float32)))
+        lin = srgb_decode(torch.from_numpy(np.ascontiguousarray(rgb, np.float32)))
     return planes_to_lab(lin.movedim(-1, 0)).numpy().astype(np.float32, copy=False)
 
 

@@ -297,6 +297,12 @@ class Result:
 
     def __post_init__(self) -> None:
         y0, x0, y1, x1 = self.bbox
+        for name in ("patch", "source"):  # read-only views: ``changed`` cannot go stale
+            array = getattr(self, name)
+            if array is not None and array.flags.writeable:
+                view = array.view()
+                view.setflags(write=False)
+                object.__setattr__(self, name, view)
         if self.source is None:
             changed = np.ones(self.patch.shape[:2], bool)
         else:
@@ -324,7 +330,7 @@ class Result:
     def image(self) -> np.ndarray:
         """The full-size result: the source with the patch in its box (a new array)."""
         if self.source is None:
-            return self.patch
+            return self.patch.copy()
         y0, x0, y1, x1 = self.bbox
         out = self.source.copy()
         out[y0:y1, x0:x1] = self.patch

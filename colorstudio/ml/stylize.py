@@ -38,9 +38,9 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
     """H x W x 3+ uint8 → RGB with the long side at most ``long_side`` (Lanczos)."""
     im = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
-    h, w = fit_long_side(im.height, im.width, long_side, minimum=8)
-    if (h, w) == (im.height, im.width):
+    if max(im.height, im.width) <= long_side:  # never enlarged, however small
         return np.array(im)
+    h, w = fit_long_side(im.height, im.width, long_side, minimum=8)
     return np.array(im.resize((w, h), Image.Resampling.LANCZOS))
 
 

@@ -57,7 +57,9 @@ def test_a_result_carries_its_patch_and_what_changed_not_a_full_size_copy(rng):
     output = source.copy()
     output[10:12, 20:23] = 0
     result = Result.compose(source, output, (5, 15, 20, 30), 7, "gan")
-    assert result.patch.shape == (15, 15, 3) and result.source is source
+    assert result.patch.shape == (15, 15, 3)
+    assert np.shares_memory(result.source, source)  # by reference, never copied
+    assert not result.source.flags.writeable and not result.patch.flags.writeable
     assert result.changed.sum() == int((source[10:12, 20:23] != 0).any(axis=2).sum())
     assert result.changed[5:7, 5:8].all() and not result.changed[0].any()
     assert np.array_equal(result.image, output) and result.image is not result.image
