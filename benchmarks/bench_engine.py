@@ -96,9 +96,9 @@ def main() -> None:
                 device=args.device, stylizer=define_generator("stylizer_adain", pretrained=True)
             )
         painting = ReferenceImage(synthetic_photo(512, 512, 1)[..., ::-1].copy(), "style")
-        colour = np.ascontiguousarray(np.roll(photo, 5, axis=2))
+        color = np.ascontiguousarray(np.roll(photo, 5, axis=2))
         for size, keep in ((512, 1.0), (512, 0.0), (1024, 1.0)):
-            request = StylizeRequest(colour, style=painting, detail=keep, working_size=size)
+            request = StylizeRequest(color, style=painting, detail=keep, working_size=size)
             median, best, stages = timed(style_engine, request, max(1, args.repeats // 2))
             detail = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
             print(

@@ -110,7 +110,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
         length = rng.uniform(200, 400) * max(doc.width, doc.height) / 1600
         y = doc.height * (0.15 + 0.7 * ((i * 0.37) % 1))
         x0 = doc.width * 0.1
-        window.tool_options.set_colour(tuple(int(c) for c in rng.integers(30, 230, 3)))
+        window.tool_options.set_color(tuple(int(c) for c in rng.integers(30, 230, 3)))
         before = window.canvas.preview
         mouse(QEvent.Type.MouseButtonPress, x0, y)
         for t in np.linspace(0, 1, 12)[1:]:

@@ -351,7 +351,13 @@ def stylize_options(parser: argparse.ArgumentParser) -> None:
         "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
     )
     parser.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
-    parser.add_argument("--keep-colour", action="store_true", help="keep the photo's colours")
+    parser.add_argument(
+        "--keep-colour",
+        "--keep-color",
+        dest="keep_color",
+        action="store_true",
+        help="keep the photo's colours",
+    )
     size_option(parser, 768, "processing size (long side)")
     parser.add_argument(
         "--tile",

@@ -172,7 +172,7 @@ def stylize_command(argv: Sequence[str]) -> int:
             style=style,
             alpha=args.alpha,
             detail=args.detail,
-            keep_colour=args.keep_colour,
+            keep_color=args.keep_color,
             mask=_mask(args.mask, rgba.shape[:2]),
             strength=args.strength,
             working_size=args.size,
@@ -261,9 +261,9 @@ def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
     steps.append("nothing to repair" if not np.any(mask) else "repaired")
     if args.colorize:
         refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
-        colour = engine.run(ColorizeRequest(repaired[..., :3], references=refs, working_size=384))
-        repaired = np.dstack([colour.image[..., :3], repaired[..., 3]])
-        steps.append(f"colourized ({colour.engine})")
+        color = engine.run(ColorizeRequest(repaired[..., :3], references=refs, working_size=384))
+        repaired = np.dstack([color.image[..., :3], repaired[..., 3]])
+        steps.append(f"colourized ({color.engine})")
     return RestoreOutcome(repaired, ", ".join(steps))
 
 
@@ -418,7 +418,7 @@ def batch_command(argv: Sequence[str]) -> int:
                 style=style,
                 alpha=args.alpha,
                 detail=args.detail,
-                keep_colour=args.keep_colour,
+                keep_color=args.keep_color,
                 working_size=args.size,
                 tile_size=args.tile,
             )

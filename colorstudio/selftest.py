@@ -89,8 +89,8 @@ def run_self_test(timeout_s: float = 180.0) -> int:
         window.generate_panel.live.setChecked(False)
         window.set_tool(Tool.HINT)
         ctl, h, w = window.controller, sample.shape[0], sample.shape[1]
-        for colour, y in (((40, 110, 230), 0.15), ((50, 170, 60), 0.8)):
-            window.tool_options.set_colour(colour)
+        for color, y in (((40, 110, 230), 0.15), ((50, 170, 60), 0.8)):
+            window.tool_options.set_color(color)
             ctl.press(w * 0.2, h * y)
             ctl.move(w * 0.5, h * y)
             ctl.release(w * 0.8, h * y)

@@ -63,8 +63,8 @@ def hint_strokes(window, truth: np.ndarray) -> None:
     window.set_tool(Tool.HINT)
     for row, (x0, x1) in ((h // 3, (w // 20, w // 4)), (4 * h // 5, (3 * w // 4, 19 * w // 20))):
         xs = range(x0, x1 + 1, max(1, w // 60))
-        colour = np.median(truth[max(0, row - 4) : row + 5, x0:x1].reshape(-1, 3), axis=0)
-        window.tool_options.set_colour(tuple(int(c) for c in colour))
+        color = np.median(truth[max(0, row - 4) : row + 5, x0:x1].reshape(-1, 3), axis=0)
+        window.tool_options.set_color(tuple(int(c) for c in color))
         points = [canvas.image_to_widget(x, row) for x in xs]
         kinds = (
             [QEvent.Type.MouseButtonPress]
@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("photo", type=Path)
     parser.add_argument("--painting", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
-    parser.add_argument("--colourize", type=Path, help="colour photo for editor.png")
+    parser.add_argument(
+        "--colourize", dest="colorize", type=Path, help="colour photo for editor.png"
+    )
     parser.add_argument(
         "--only", choices=["editor"], help="take only editor.png (needs --colourize)"
     )
@@ -157,14 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             compare(window, args.out / "stylize.png")
             window.document.mark_clean()
 
-        if args.colourize:
-            truth = np.asarray(Image.open(args.colourize).convert("RGB"))
-            bw = Path(folder) / f"{args.colourize.stem}.png"
+        if args.colorize:
+            truth = np.asarray(Image.open(args.colorize).convert("RGB"))
+            bw = Path(folder) / f"{args.colorize.stem}.png"
             Image.fromarray(truth).convert("L").save(bw)
             window.open_path(bw)
             worker = window.worker  # the warm-up first, as a user who looks at the photo
             wait_until(lambda: worker.pending_count == 0 and worker._token is None)
-            window.generate_panel.set_mode(Mode.COLOURIZE)
+            window.generate_panel.set_mode(Mode.COLORIZE)
             window.canvas.fit()
             hint_strokes(window, truth)
             compare(window, args.out / "editor.png")

@@ -74,7 +74,7 @@ def test_python_dash_m_help_runs_in_a_fresh_process():
     assert "colorstudio" in result.stdout and "info" in result.stdout
 
 
-def test_self_test_colourizes_with_the_shipped_model(tmp_path):
+def test_self_test_colorizes_with_the_shipped_model(tmp_path):
     """The packaged app's smoke test: window offscreen, default model, checked result."""
     import os
 

@@ -105,7 +105,7 @@ def test_readme_batch_command_lines_parse():
             "stylize photos/ styled/ --style monet.jpg --alpha 0.8 --detail 1 --keep-colour"
         )
     )
-    assert (args.style, args.alpha, args.detail, args.keep_colour) == ("monet.jpg", 0.8, 1, True)
+    assert (args.style, args.alpha, args.detail, args.keep_color) == ("monet.jpg", 0.8, 1, True)
     assert (args.size, args.tile) == (768, 512)
     args = parser.parse_args(shlex.split("restore scans/ repaired/ --sensitivity 0.5 --colorize"))
     assert (args.sensitivity, args.colorize, args.size, args.grow) == (0.5, True, 2048, 1)
@@ -173,7 +173,7 @@ def hint(**changes):
         (json.dumps([hint(rgb=[1, 2, 256])]), "rgb needs three whole numbers"),
         (json.dumps([hint(rgb=[1, 2, 3.5])]), "rgb needs three whole numbers"),
         (json.dumps([hint(rgb=[True, 2, 3])]), "rgb needs three whole numbers"),
-        (json.dumps([hint(colour=[1, 2, 3])]), "unknown key 'colour'"),
+        (json.dumps([hint(**{"colour": [1, 2, 3]})]), "unknown key 'colour'"),
         (json.dumps([[1, 2, 3]]), "expected an object"),
         (json.dumps({"x": 1}), "expected a list"),
         ("[" * 100_000, "nested too deeply"),

@@ -57,3 +57,19 @@ def test_the_package_has_no_import_cycles():
         if module not in index:
             visit(module)
     assert cycles == []
+
+
+def test_identifiers_spell_color_one_way():
+    """Identifiers say "color" (user-facing text, strings and comments may say "colour")."""
+    import io
+    import tokenize
+
+    root = Path(__file__).resolve().parent.parent
+    british = []
+    for path in sorted((root / "colorstudio").rglob("*.py")) + sorted(
+        (root / "tests").rglob("*.py")
+    ):
+        for token in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+            if token.type == tokenize.NAME and "colour" in token.string.lower():
+                british.append(f"{path.relative_to(root)}:{token.start[0]} {token.string}")
+    assert british == []

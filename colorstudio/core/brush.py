@@ -88,7 +88,7 @@ class Stroke:
         pixels: np.ndarray,
         settings: BrushSettings,
         mode: PaintMode = PaintMode.PAINT,
-        colour: tuple[int, int, int] | tuple[int, int, int, int] = (0, 0, 0),
+        color: tuple[int, int, int] | tuple[int, int, int, int] = (0, 0, 0),
     ) -> None:
         if mode in (PaintMode.MASK_ADD, PaintMode.MASK_REMOVE):
             if pixels.ndim != 2:
@@ -98,9 +98,9 @@ class Stroke:
         self.pixels = pixels
         self.settings = settings
         self.mode = mode
-        rgba = tuple(colour) + (255,) * (4 - len(colour))
-        self._colour = np.asarray(rgba[:3], np.float32) / 255.0
-        self._colour_alpha = rgba[3] / 255.0
+        rgba = tuple(color) + (255,) * (4 - len(color))
+        self._color = np.asarray(rgba[:3], np.float32) / 255.0
+        self._color_alpha = rgba[3] / 255.0
         self._coverage: dict[tuple[int, int], np.ndarray] = {}
         self._backup: dict[tuple[int, int], np.ndarray] = {}
         self._last: tuple[float, float, float] | None = None
@@ -169,7 +169,7 @@ class Stroke:
         if box is None:
             return None
         self.dab_count += 1
-        cap = s.opacity * self._colour_alpha * (pressure if s.opacity_pressure else 1.0)
+        cap = s.opacity * self._color_alpha * (pressure if s.opacity_pressure else 1.0)
         for ty in range(box[0] // TILE, (box[2] - 1) // TILE + 1):
             for tx in range(box[1] // TILE, (box[3] - 1) // TILE + 1):
                 self._stamp_tile(ty, tx, box, cov, dy0, dx0, cap)
@@ -207,7 +207,7 @@ class Stroke:
             return out
         ao = a + ab * (1.0 - a)
         cb = orig[..., :3].astype(np.float32) / 255.0
-        premult = a[..., None] * self._colour + (ab * (1.0 - a))[..., None] * cb
+        premult = a[..., None] * self._color + (ab * (1.0 - a))[..., None] * cb
         with np.errstate(divide="ignore", invalid="ignore"):
             co = np.where(ao[..., None] > 0, premult / ao[..., None], 0.0)
         out[..., :3] = np.clip(co * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -242,7 +242,7 @@ def flood_fill(
     target_id: str,
     x: int,
     y: int,
-    colour: tuple[int, ...],
+    color: tuple[int, ...],
     tolerance: int = 32,
     opacity: float = 1.0,
     sample: np.ndarray | None = None,
@@ -259,7 +259,7 @@ def flood_fill(
     sel = region[box[0] : box[2], box[1] : box[3]]
     before = pixels[box[0] : box[2], box[1] : box[3]].copy()
     after = before.copy()
-    value = np.asarray(colour, np.float32)
+    value = np.asarray(color, np.float32)
     if opacity >= 1.0:
         after[sel] = value.astype(np.uint8)
     else:

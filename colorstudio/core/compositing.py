@@ -140,8 +140,8 @@ def to_uint8(values: np.ndarray) -> np.ndarray:
     return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def flatten_on(rgba: np.ndarray, colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def flatten_on(rgba: np.ndarray, color: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
     """H x W x 4 uint8 RGBA over an opaque colour → H x W x 3 uint8 RGB (for JPEG export)."""
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    rgb = rgba[..., :3].astype(np.float32) * alpha + np.asarray(colour, np.float32) * (1 - alpha)
+    rgb = rgba[..., :3].astype(np.float32) * alpha + np.asarray(color, np.float32) * (1 - alpha)
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)

@@ -26,7 +26,7 @@ from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.palette import empty_code, palette_code
-from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, ReferenceImage, Result
+from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, Result
 from colorstudio.ml.runtime import Runtime, area_resize, working_shape
 from colorstudio.ml.weights import ModelError
 
@@ -37,7 +37,7 @@ PREVIEW_HELD_OUT = 6  # previews: hints held out to weigh the network against Le
 HINTED_MIN_WEIGHT = 0.1  # below this share the hinted prediction is left out of the base
 #: recolour with the GAN: Levin's share of the result (the known colours around the region
 #: propagate into it edge-aware, more accurately than the network: docs/hint-model.md)
-RECOLOUR_LEVIN_SHARE = 0.75
+RECOLOR_LEVIN_SHARE = 0.75
 FUSION_MIN_HINTS = 2  # fewer hints: no blending with Levin (see honour_hints)
 #: with FUSION_MIN_HINTS or more, the fused result moves this far towards the second opinion
 #: (:func:`_second_opinion`), whose base is SECOND_OPINION_HINTED hinted prediction and the rest
@@ -61,7 +61,7 @@ def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> tor
 
 def engine_for(rt: Runtime, request: ColorizeRequest, has_hints: bool, job: Job) -> str:
     wanted = request.engine
-    if wanted == "auto" and isinstance(request, RecolourRequest) and not request.references:
+    if wanted == "auto" and isinstance(request, RecolorRequest) and not request.references:
         # Recolouring from the known colours around the region, Levin's propagation alone
         # beats every share of the network (RECOLOUR_LEVIN_SHARE); the network is worth its
         # run only for what Levin cannot use: a palette reference.
@@ -77,7 +77,7 @@ def engine_for(rt: Runtime, request: ColorizeRequest, has_hints: bool, job: Job)
             broken = err
         if wanted == "gan":
             raise EngineError("no colourization model is installed in the models folder")
-    if wanted in ("levin", "auto") and (has_hints or isinstance(request, RecolourRequest)):
+    if wanted in ("levin", "auto") and (has_hints or isinstance(request, RecolorRequest)):
         engine = "levin"
     elif wanted in ("reinhard", "auto") and any(r.role == "palette" for r in request.references):
         engine = "reinhard"
@@ -104,7 +104,7 @@ def colorize(
     of scales — what the network itself has learned."""
     image = request.image
     h, w = image.shape[:2]
-    recolour = isinstance(request, RecolourRequest)
+    recolor = isinstance(request, RecolorRequest)
     with job.stage("prepare", 0.05):
         region = region_of(request)
         if region is None:
@@ -127,7 +127,7 @@ def colorize(
         hint_ab, hint_mask = hints_small(request.hints, shape)
         if engine == "gan":  # (Levin, the baseline, takes the strokes as they are)
             hint_ab, hint_mask = fusion.drop_stray_hint_pixels(l_small, hint_ab, hint_mask)
-        if recolour:  # known colours outside the region guide the network
+        if recolor:  # known colours outside the region guide the network
             inside = np.ones((h, w), np.float32)
             if region.weights is not None:
                 inside[:] = 0
@@ -148,7 +148,7 @@ def colorize(
         with job.stage(engine, 0.4):
             if engine == "gan" and network_alone:
                 ab_small = run_colorizer(rt, request, l_small, hint_ab, hint_mask, job)
-            elif engine == "gan" and not recolour and request.hint_reach == "object":
+            elif engine == "gan" and not recolor and request.hint_reach == "object":
                 ab_small = hint_free(rt, request, l_small, job).clone()
                 if request.preview:
                     # hint-free too (the editor's warm-up): the first stroke finds them ready
@@ -171,7 +171,7 @@ def colorize(
                     lambda: run_colorizer(rt, request, l_small, hint_ab, hint_mask, job)
                 )
                 ab_small = network_prior(
-                    rt, request, l_small, hint_ab, hint_mask, recolour, job, hinted
+                    rt, request, l_small, hint_ab, hint_mask, recolor, job, hinted
                 )
                 if bool(hint_mask.any()):
                     ab_small = honour_hints(
@@ -180,8 +180,8 @@ def colorize(
                         hint_ab,
                         hint_mask,
                         request.preview,
-                        None if recolour else lambda: hint_free(rt, request, l_small, job),
-                        None if recolour else hinted,
+                        None if recolor else lambda: hint_free(rt, request, l_small, job),
+                        None if recolor else hinted,
                     )
                 if request.provenance:
                     influence, confidence = provenance(
@@ -213,7 +213,7 @@ def colorize(
 
 
 def network_prior(
-    rt: Runtime, request, l_small, hint_ab, hint_mask, recolour: bool, job: Job, hinted: Callable
+    rt: Runtime, request, l_small, hint_ab, hint_mask, recolor: bool, job: Job, hinted: Callable
 ):
     """The network's a*b* that the hints then correct: the hinted prediction weighted
     1 / (1 + hints) plus the hint-free one (cached per photo), the hinted one left out below
@@ -222,7 +222,7 @@ def network_prior(
     demand and computed once. A recolour keeps the hinted prediction: its "hints" are the known
     colours around the region.
     """
-    if recolour:
+    if recolor:
         return hinted()
     automatic = hint_free(rt, request, l_small, job)
     count = fusion.hint_count(hint_mask)
@@ -270,7 +270,7 @@ def honour_hints(
         residual = (hint_ab - ab_net) * hint_mask
         corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
         levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
-        blended = corrected + RECOLOUR_LEVIN_SHARE * (levin - corrected)
+        blended = corrected + RECOLOR_LEVIN_SHARE * (levin - corrected)
         return torch.where(hint_mask > 0, hint_ab, blended)
     corrections, support = fusion.corrections_and_support(l_small, ab_net, hint_ab, hint_mask, grid)
     corrected = ab_net + corrections

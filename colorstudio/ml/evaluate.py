@@ -33,8 +33,8 @@ from PIL import Image
 from colorstudio.core.io.images import load_image
 from colorstudio.ml import fullres
 from colorstudio.ml.engine import Engine
-from colorstudio.ml.metrics import colourfulness, mean_ciede2000, psnr
-from colorstudio.ml.requests import ColorizeRequest, RecolourRequest
+from colorstudio.ml.metrics import colorfulness, mean_ciede2000, psnr
+from colorstudio.ml.requests import ColorizeRequest, RecolorRequest
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class ColorizeReport:
 
     images: int = 0
     rows: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
-    ground_truth_colourfulness: float = 0.0
+    ground_truth_colorfulness: float = 0.0
     methods: tuple[str, ...] = ()
     #: mean PSNR inside the recoloured region, per method (see the module docstring)
     local_edit: dict[str, float] = field(default_factory=dict)
@@ -112,7 +112,7 @@ class ColorizeReport:
         lines.append("")
         lines.append(
             f"{self.images} images, {self.draws} set(s) of random hints each; ground-truth "
-            f"colourfulness {self.ground_truth_colourfulness:.1f}. "
+            f"colourfulness {self.ground_truth_colorfulness:.1f}. "
             "PSNR in dB on RGB (higher is better), ΔE00 = mean CIEDE2000 (lower is better)."
         )
         if "gan-photo" in methods:
@@ -153,13 +153,13 @@ def evaluate_colorize(
     methods = ("grey", "levin") + (("gan", "gan-photo", "network") if has_gan else ())
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     leads: dict[int, list[float]] = defaultdict(list)
-    gt_colour = 0.0
+    gt_color = 0.0
     local: dict[str, float] = defaultdict(float)
     sheet: list[np.ndarray] = []
     for index, path in enumerate(files):
         gt = load_image(path).rgba[..., :3]
         grey = grey_of(gt)
-        gt_colour += colourfulness(gt)
+        gt_color += colorfulness(gt)
         row = [gt, grey]
         for n in hint_counts:
             lead = 0.0
@@ -175,7 +175,7 @@ def evaluate_colorize(
                     cell = sums[(method, n)]
                     cell["psnr"] += scores[method] * times
                     cell["deltae"] += mean_ciede2000(out, gt) * times
-                    cell["colourfulness"] += colourfulness(out) * times
+                    cell["colourfulness"] += colorfulness(out) * times
                 if has_gan and n:
                     lead += (scores["gan"] - scores["levin"]) / draws
                 if draw == 0 and n in (0, 10) and has_gan:
@@ -192,7 +192,7 @@ def evaluate_colorize(
             if method == "gan-photo":  # a recolour keeps to its region whatever the reach
                 continue
             alone = method == "network"
-            request = RecolourRequest(
+            request = RecolorRequest(
                 shown, mask=mask, engine="gan" if alone else method, working_size=working_size
             )
             out = (engine.run_network_alone if alone else engine.run)(request).image
@@ -204,7 +204,7 @@ def evaluate_colorize(
     report = ColorizeReport(
         count,
         {k: {m: v / count for m, v in d.items()} for k, d in sums.items()},
-        gt_colour / count,
+        gt_color / count,
         methods,
         {m: v / count for m, v in local.items()},
         draws,

@@ -58,10 +58,10 @@ class StrokeCase:
 
     hints: np.ndarray
     stroked: np.ndarray
-    colours: np.ndarray
+    colors: np.ndarray
 
 
-def colour_regions(gt: np.ndarray, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+def color_regions(gt: np.ndarray, seed: int = 0) -> tuple[np.ndarray, list[int]]:
     """Connected parts of the ground truth's colour clusters: labels (int32 H x W, 0 = none)
     and the labels of parts whose share of the photo lies within REGION_SHARE."""
     lab = fullres.rgb_to_lab(gt[..., :3]).astype(np.float64)
@@ -127,7 +127,7 @@ def stroke_case(gt: np.ndarray, protocol: str, seed: int) -> StrokeCase | None:
     """The strokes a user would paint on this photo under ``protocol`` ("true" or "new"),
     seeded; None when no region suits (too few, too thin or, for new colours, too grey)."""
     rng = np.random.default_rng(seed)
-    labels, regions = colour_regions(gt, seed)
+    labels, regions = color_regions(gt, seed)
     lab = fullres.rgb_to_lab(gt[..., :3])
     if protocol == "new":
         regions = [
@@ -137,7 +137,7 @@ def stroke_case(gt: np.ndarray, protocol: str, seed: int) -> StrokeCase | None:
     h, w = gt.shape[:2]
     hints = np.zeros((h, w, 4), np.uint8)
     stroked = np.zeros((h, w), bool)
-    colours = np.zeros((h, w, 2), np.float32)
+    colors = np.zeros((h, w, 2), np.float32)
     wanted = int(rng.integers(1, 3))
     for region_label in regions:
         region = labels == region_label
@@ -152,13 +152,13 @@ def stroke_case(gt: np.ndarray, protocol: str, seed: int) -> StrokeCase | None:
         rgb = fullres.lab_to_rgb(mean[None, None].astype(np.float32))[0, 0]
         hints[painted] = (*rgb, 255)
         stroked |= region
-        colours[region] = fullres.rgb_to_lab(rgb[None, None])[0, 0, 1:]
+        colors[region] = fullres.rgb_to_lab(rgb[None, None])[0, 0, 1:]
         wanted -= 1
         if wanted == 0:
             break
     if not stroked.any():
         return None
-    return StrokeCase(hints, stroked, colours)
+    return StrokeCase(hints, stroked, colors)
 
 
 def stroke_scores(
@@ -176,7 +176,7 @@ def stroke_scores(
             "outside_change": float(grown.mean()),
             "outside_worse": float((grown > MOVED).mean()),
         }
-    target = np.concatenate([lab_out[..., :1], case.colours], -1)
+    target = np.concatenate([lab_out[..., :1], case.colors], -1)
     took = ciede2000(lab_out, target)[inside] <= TOOK
     moved = ciede2000(lab_out, lab_free)[outside] > MOVED
     return {"took": float(took.mean()), "leak": float(moved.mean())}

@@ -85,7 +85,7 @@ class LikenessModel:
     #: L* difference at one kernel width
     lightness: float = 5.0
     #: difference of the network's a*b* at one kernel width (its reading of the photo)
-    colour: float = 5.0
+    color: float = 5.0
     #: spatial reach in long sides at one hint; it shrinks as 1 / sqrt(hints) (denser hints,
     #: more local corrections)
     reach: float = 0.9
@@ -100,7 +100,7 @@ class LikenessModel:
     def scales(self, hints: int) -> tuple[float, ...]:
         """The kernel scales of the five features L*, a*, b*, y, x with ``hints`` hints."""
         reach = self.reach / float(np.sqrt(max(1, hints)))
-        return (self.lightness, self.colour, self.colour, reach, reach)
+        return (self.lightness, self.color, self.color, reach, reach)
 
 
 LIKENESS = LikenessModel()

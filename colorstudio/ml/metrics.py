@@ -64,7 +64,7 @@ def mean_ciede2000(a: np.ndarray, b: np.ndarray) -> float:
     return float(ciede2000(rgb_to_lab(a), rgb_to_lab(b)).mean())
 
 
-def colourfulness(rgb: np.ndarray) -> float:
+def colorfulness(rgb: np.ndarray) -> float:
     """Hasler–Süsstrunk colourfulness M = σ_rgyb + 0.3 μ_rgyb (0 for grey; ~30-60 for photos)."""
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     rg = r - g

@@ -142,7 +142,7 @@ class SuggestRequest(_Request):
 
 
 @dataclass(frozen=True, eq=False)
-class RecolourRequest(ColorizeRequest):
+class RecolorRequest(ColorizeRequest):
     """The seed's "fine local edit": inside ``mask`` re-colourize a colour image from its L and
     the user's hint strokes ("make this dress blue"); the colours outside guide the network;
     shading and texture (L) are kept, the rest is untouched."""
@@ -168,7 +168,7 @@ class StylizeRequest(_Request):
     style: ReferenceImage | None = None
     alpha: float = 1.0
     detail: float = 1.0
-    keep_colour: bool = False
+    keep_color: bool = False
     colorize_first: bool | None = None
     hints: np.ndarray | None = None
     mask: np.ndarray | None = None

@@ -126,7 +126,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
             recon = None if recon is None else recon[..., m:-m, m:-m]
     with job.stage("upsample", 0.9):
         styled_full = _to_full(styled, base, recon, request.detail)
-        if request.keep_colour:  # luminance-only transfer: keep the photo's a*b*
+        if request.keep_color:  # luminance-only transfer: keep the photo's a*b*
             lab = fullres.rgb_to_lab(image[..., :3])
             styled_lab = fullres.rgb_to_lab(styled_full)
             styled_full = fullres.lab_to_rgb(

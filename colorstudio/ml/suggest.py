@@ -31,7 +31,7 @@ def suggest(rt: Runtime, request: SuggestRequest, job: Job) -> Result:
             model, job, lambda device: predict_variants(model, l_small, hints, code, device)
         )
         y, x = request.y * shape[0] // h, request.x * shape[1] // w
-        colours = suggestions_at(
+        colors = suggestions_at(
             variants, float(lightness[request.y, request.x]), y, x, request.count
         )
     return Result(
@@ -41,6 +41,6 @@ def suggest(rt: Runtime, request: SuggestRequest, job: Job) -> Result:
         "gan",
         str(rt.device),
         dict(job.timings),
-        suggestions=tuple(colours),
+        suggestions=tuple(colors),
         source=image,
     )

@@ -21,7 +21,7 @@ from colorstudio.ml.requests import (
     AdjustRequest,
     ColorizeRequest,
     DetectDamageRequest,
-    RecolourRequest,
+    RecolorRequest,
     ReferenceImage,
     RestoreRequest,
     Result,
@@ -32,10 +32,10 @@ from colorstudio.session.preview_cache import CompositeCache, shrink
 
 
 class Mode(str, Enum):
-    COLOURIZE = "Colourize"
-    RECOLOUR = "Recolour region (local edit)"
+    COLORIZE = "Colourize"
+    RECOLOR = "Recolour region (local edit)"
     STYLIZE = "Stylize"
-    COLOURIZE_STYLIZE = "Colourize + stylize"
+    COLORIZE_STYLIZE = "Colourize + stylize"
     ADJUST = "Adjust colour"
     RESTORE = "Repair damage (fill the mask)"
 
@@ -76,7 +76,7 @@ class _CommonFields(TypedDict):
 
 @dataclass
 class GenerateSettings:
-    mode: Mode = Mode.COLOURIZE
+    mode: Mode = Mode.COLORIZE
     engine: str = "auto"
     hint_reach: str = "object"  #: see ColorizeRequest.hint_reach
     strength: float = 1.0
@@ -86,7 +86,7 @@ class GenerateSettings:
     as_new_layer: bool = True
     alpha: float = 1.0
     detail: float = 1.0  #: stylize: how much of the photo's fine detail to keep
-    keep_colour: bool = False
+    keep_color: bool = False
     hue: float = 0.0
     saturation: float = 1.0
     lightness: float = 0.0
@@ -140,7 +140,7 @@ def build_request(
             request_id=request_id,
             preview=preview,
         )
-    if settings.only_in_mask or settings.mode is Mode.RECOLOUR:
+    if settings.only_in_mask or settings.mode is Mode.RECOLOR:
         if active_mask_id not in masks:
             raise RequestError(
                 "paint a mask first (mask brush, or a selection) to limit the change to it"
@@ -158,8 +158,8 @@ def build_request(
         request_id=request_id,
         preview=preview,
     )
-    if settings.mode in (Mode.COLOURIZE, Mode.RECOLOUR):
-        kind = RecolourRequest if settings.mode is Mode.RECOLOUR else ColorizeRequest
+    if settings.mode in (Mode.COLORIZE, Mode.RECOLOR):
+        kind = RecolorRequest if settings.mode is Mode.RECOLOR else ColorizeRequest
         return kind(
             image,
             hints=hints,
@@ -170,7 +170,7 @@ def build_request(
             hint_reach=settings.hint_reach,  # (a recolour keeps to its mask anyway)
             **common,
         )
-    if settings.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):
+    if settings.mode in (Mode.STYLIZE, Mode.COLORIZE_STYLIZE):
         styles = _references(doc, ReferenceRole.STYLE)
         if not styles:
             raise RequestError("add a painting as a style reference first (References panel)")
@@ -180,8 +180,8 @@ def build_request(
             style=styles[0],
             alpha=settings.alpha * styles[0].strength,
             detail=settings.detail,
-            keep_colour=settings.keep_colour,
-            colorize_first=settings.mode is Mode.COLOURIZE_STYLIZE,
+            keep_color=settings.keep_color,
+            colorize_first=settings.mode is Mode.COLORIZE_STYLIZE,
             hints=hints,
             working_size=style_size,
             hint_reach=settings.hint_reach,

@@ -27,13 +27,13 @@ from colorstudio.session.generate import GenerateSettings, Mode
 
 #: The settings each mode reads besides mode, strength and only_in_mask.
 MODE_SETTINGS: dict[Mode, tuple[str, ...]] = {
-    Mode.COLOURIZE: ("engine", "hint_reach", "working_size", "provenance"),
-    Mode.RECOLOUR: ("engine", "working_size", "provenance"),
-    Mode.STYLIZE: ("alpha", "detail", "keep_colour", "working_size"),
-    Mode.COLOURIZE_STYLIZE: (
+    Mode.COLORIZE: ("engine", "hint_reach", "working_size", "provenance"),
+    Mode.RECOLOR: ("engine", "working_size", "provenance"),
+    Mode.STYLIZE: ("alpha", "detail", "keep_color", "working_size"),
+    Mode.COLORIZE_STYLIZE: (
         "alpha",
         "detail",
-        "keep_colour",
+        "keep_color",
         "working_size",
         "engine",
         "hint_reach",
@@ -41,7 +41,7 @@ MODE_SETTINGS: dict[Mode, tuple[str, ...]] = {
     Mode.ADJUST: ("hue", "saturation", "lightness"),
     Mode.RESTORE: (),
 }
-HINTED_MODES = (Mode.COLOURIZE, Mode.RECOLOUR, Mode.COLOURIZE_STYLIZE)
+HINTED_MODES = (Mode.COLORIZE, Mode.RECOLOR, Mode.COLORIZE_STYLIZE)
 
 #: A photo is monochrome when it has almost no colour — 95 % of its pixels' chroma within this
 #: distance (YCbCr units) of the median: grey scans measure 0, faded prints 4-8 — …
@@ -53,7 +53,7 @@ GREY_SPREAD = 8.0
 #: spread 25-46, and 3 of the 40 devval photos (earth-toned landscapes) pass as toned.
 TONED_HUE = 0.95
 TONED_SPREAD = 24.0
-_COLOURED = 4.0  #: chroma above which a pixel's hue counts
+_COLORED = 4.0  #: chroma above which a pixel's hue counts
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,13 @@ def read_by(doc: Document, settings: GenerateSettings, active_mask: str | None) 
     wanted = set()
     if mode in HINTED_MODES:
         wanted.add(doc.hint.id)
-    if mode in (Mode.RECOLOUR, Mode.RESTORE) or settings.only_in_mask:
+    if mode in (Mode.RECOLOR, Mode.RESTORE) or settings.only_in_mask:
         wanted.add(active_mask or "(no mask)")
     wanted.update(m.id for m in doc.masks if m.role is MaskRole.STRENGTH)
     roles = set()
-    if mode in (Mode.COLOURIZE, Mode.RECOLOUR, Mode.COLOURIZE_STYLIZE):
+    if mode in (Mode.COLORIZE, Mode.RECOLOR, Mode.COLORIZE_STYLIZE):
         roles.add(ReferenceRole.PALETTE)
-    if mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE):
+    if mode in (Mode.STYLIZE, Mode.COLORIZE_STYLIZE):
         roles.add(ReferenceRole.STYLE)
     wanted.update(r.id for r in doc.references if r.role in roles)
     return wanted
@@ -171,11 +171,11 @@ def is_monochrome(rgb: np.ndarray) -> bool:
         return True
     if spread95 > TONED_SPREAD:
         return False
-    coloured = chroma[np.linalg.norm(chroma, axis=1) > _COLOURED]
-    hue = np.arctan2(coloured[:, 1], coloured[:, 0])
+    colored = chroma[np.linalg.norm(chroma, axis=1) > _COLORED]
+    hue = np.arctan2(colored[:, 1], colored[:, 0])
     return bool(np.abs(np.exp(1j * hue).mean()) >= TONED_HUE)
 
 
 def default_mode(rgb: np.ndarray) -> Mode:
     """Colourize for a monochrome photo, a local Recolour for a colour one."""
-    return Mode.COLOURIZE if is_monochrome(rgb) else Mode.RECOLOUR
+    return Mode.COLORIZE if is_monochrome(rgb) else Mode.RECOLOR

@@ -56,18 +56,18 @@ class ToolState:
 
     tool: Tool = Tool.HINT
     brush: BrushSettings = field(default_factory=lambda: BrushSettings(size=24, hardness=0.7))
-    colour: tuple[int, int, int] = (200, 60, 40)
-    recent_colours: list[tuple[int, int, int]] = field(default_factory=list)
+    color: tuple[int, int, int] = (200, 60, 40)
+    recent_colors: list[tuple[int, int, int]] = field(default_factory=list)
     fill_tolerance: int = 32
     sample_merged: bool = True
     strength_lower: bool = True  #: the strength brush lowers (True) or raises strength
 
-    def set_colour(self, colour: tuple[int, int, int]) -> None:
-        self.colour = tuple(int(c) for c in colour)[:3]  # type: ignore[assignment]
-        if self.colour in self.recent_colours:
-            self.recent_colours.remove(self.colour)
-        self.recent_colours.insert(0, self.colour)
-        del self.recent_colours[12:]
+    def set_color(self, color: tuple[int, int, int]) -> None:
+        self.color = tuple(int(c) for c in color)[:3]  # type: ignore[assignment]
+        if self.color in self.recent_colors:
+            self.recent_colors.remove(self.color)
+        self.recent_colors.insert(0, self.color)
+        del self.recent_colors[12:]
 
     def resize_brush(self, factor: float) -> None:
         size = min(5000.0, max(1.0, round(self.brush.size * factor, 1)))
@@ -122,11 +122,11 @@ class ToolController:
         tool = self.state.tool
         self._created = None
         if tool in (Tool.HINT, Tool.MASK, Tool.MASK_ERASER, Tool.BRUSH, Tool.ERASER, Tool.STRENGTH):
-            target, mode, colour = self._stroke_setup(tool)
+            target, mode, color = self._stroke_setup(tool)
             if target is None:
                 return None
             self._stroke_target = target
-            self._stroke = Stroke(self.doc.pixels_of(target), self.state.brush, mode, colour)
+            self._stroke = Stroke(self.doc.pixels_of(target), self.state.brush, mode, color)
             return self._stroke.add_point(x, y, pressure)
         if tool is Tool.PICKER:
             self.pick(x, y)
@@ -168,9 +168,9 @@ class ToolController:
 
     # ------------------------------------------------------------------ pieces
     def _stroke_setup(self, tool: Tool):
-        colour = self.state.colour
+        color = self.state.color
         if tool is Tool.HINT:
-            return self.doc.hint.id, PaintMode.PAINT, colour
+            return self.doc.hint.id, PaintMode.PAINT, color
         if tool is Tool.MASK:
             return self._mask_target(), PaintMode.MASK_ADD, (255, 255, 255)
         if tool is Tool.MASK_ERASER:
@@ -183,7 +183,7 @@ class ToolController:
         layer = self.active_layer()
         if layer is None:
             return None, None, None
-        return layer.id, PaintMode.PAINT if tool is Tool.BRUSH else PaintMode.ERASE, colour
+        return layer.id, PaintMode.PAINT if tool is Tool.BRUSH else PaintMode.ERASE, color
 
     def _label(self) -> str:
         return {
@@ -208,7 +208,7 @@ class ToolController:
         if edit is not None:
             self.doc.events.pixels_changed.emit(edit.target_id, edit.bbox)
 
-    def recolour_last_stroke(self, colour: tuple[int, int, int]) -> BBox | None:
+    def recolor_last_stroke(self, color: tuple[int, int, int]) -> BBox | None:
         """Give the most recent hint stroke another colour (one more undo step)."""
         if not self.history.can_undo:
             return None
@@ -226,7 +226,7 @@ class ToolController:
             touched[last.mask] = last.new[:, 3] > 0
         before = region.copy()
         after = before.copy()
-        after[touched, :3] = colour
+        after[touched, :3] = color
         edit = PatchEdit.from_arrays(self.doc.hint.id, last.bbox, before, after, "Recolour hint")
         if edit is None:
             return None
@@ -241,7 +241,7 @@ class ToolController:
             self.doc.layers, self.doc.height, self.doc.width, (yi, xi, yi + 1, xi + 1)
         )[0, 0]
         self.picked = (int(pixel[0]), int(pixel[1]), int(pixel[2]))
-        self.state.set_colour(self.picked)
+        self.state.set_color(self.picked)
         return self.picked
 
     def _fill(self, x: int, y: int) -> BBox | None:
@@ -258,7 +258,7 @@ class ToolController:
             layer.id,
             x,
             y,
-            (*self.state.colour, 255),
+            (*self.state.color, 255),
             self.state.fill_tolerance,
             self.state.brush.opacity,
             sample,

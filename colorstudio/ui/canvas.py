@@ -40,7 +40,7 @@ class CanvasView(QWidget):
 
     view_changed = Signal()
     stroke_finished = Signal()
-    colour_picked = Signal(tuple)
+    color_picked = Signal(tuple)
     cursor_moved = Signal(float, float)
     hint_point = Signal(int, int)  #: a click (not a stroke) with the hint brush: suggest colours
     CLICK_PX = 4  #: a press and release this close (screen pixels) are a click
@@ -196,10 +196,10 @@ class CanvasView(QWidget):
                 a = pixels[..., 3:4].astype(np.float32) / 255.0 * doc.hint.opacity
                 below = target[..., 3:4].astype(np.float32) / 255.0
                 alpha = a + below * (1 - a)
-                colour = (pixels[..., :3] * a + target[..., :3] * below * (1 - a)) / np.maximum(
+                color = (pixels[..., :3] * a + target[..., :3] * below * (1 - a)) / np.maximum(
                     alpha, 1e-6
                 )
-                target[..., :3] = (colour + 0.5).astype(np.uint8)
+                target[..., :3] = (color + 0.5).astype(np.uint8)
                 target[..., 3] = (alpha[..., 0] * 255 + 0.5).astype(np.uint8)
         return out
 
@@ -308,7 +308,7 @@ class CanvasView(QWidget):
         box = self.controller.press(p.x(), p.y(), pressure)
         self._drawing = tool not in (Tool.PICKER, Tool.FILL)
         if tool is Tool.PICKER and self.controller.picked is not None:
-            self.colour_picked.emit(self.controller.picked)
+            self.color_picked.emit(self.controller.picked)
         self._pressed_at = (QPointF(pos), p)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())

@@ -78,7 +78,7 @@ class GeneratePanel(QWidget):
             "How much of the photo's own fine detail to keep: 100 % keeps edges sharp at any "
             "size; lower lets the painting redraw them"
         )
-        self.keep_colour = QCheckBox("Keep the photo's colours (texture only)")
+        self.keep_color = QCheckBox("Keep the photo's colours (texture only)")
         self.hue = QDoubleSpinBox()
         self.hue.setRange(-180, 180)
         self.hue.setSuffix("°")
@@ -105,7 +105,7 @@ class GeneratePanel(QWidget):
         self.style_rows = [
             ("Style strength", self.alpha),
             ("Keep detail", self.detail),
-            ("", self.keep_colour),
+            ("", self.keep_color),
         ]
         self.adjust_rows = [
             ("Hue", self.hue),
@@ -139,7 +139,7 @@ class GeneratePanel(QWidget):
         layout.addStretch(1)
         for combo in (self.mode, self.engine, self.reach, self.size):
             combo.currentIndexChanged.connect(self._on_control_changed)
-        for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_colour):
+        for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_color):
             check.toggled.connect(self._on_control_changed)
         for slider in (self.strength, self.alpha, self.detail, self.sensitivity):
             slider.sliderReleased.connect(self._on_control_changed)
@@ -163,22 +163,22 @@ class GeneratePanel(QWidget):
         s.as_new_layer = self.as_new_layer.isChecked()
         s.alpha = self.alpha.value() / 100
         s.detail = self.detail.value() / 100
-        s.keep_colour = self.keep_colour.isChecked()
+        s.keep_color = self.keep_color.isChecked()
         s.sensitivity = min(0.99, max(0.01, self.sensitivity.value() / 100))
         s.hue, s.saturation, s.lightness = (
             self.hue.value(),
             self.saturation.value(),
             self.lightness.value(),
         )
-        styling = s.mode in (Mode.STYLIZE, Mode.COLOURIZE_STYLIZE)
+        styling = s.mode in (Mode.STYLIZE, Mode.COLORIZE_STYLIZE)
         for _label, widget in self.style_rows:
             self.form.setRowVisible(widget, styling)
         for _label, widget in self.adjust_rows:
             self.form.setRowVisible(widget, s.mode is Mode.ADJUST)
         for _label, widget in self.restore_rows:
             self.form.setRowVisible(widget, s.mode is Mode.RESTORE)
-        self.form.setRowVisible(self.engine, s.mode in (Mode.COLOURIZE, Mode.RECOLOUR))
-        self.form.setRowVisible(self.reach, s.mode in (Mode.COLOURIZE, Mode.COLOURIZE_STYLIZE))
+        self.form.setRowVisible(self.engine, s.mode in (Mode.COLORIZE, Mode.RECOLOR))
+        self.form.setRowVisible(self.reach, s.mode in (Mode.COLORIZE, Mode.COLORIZE_STYLIZE))
         self.form.setRowVisible(self.strength, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.size, s.mode is not Mode.RESTORE)
         self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)

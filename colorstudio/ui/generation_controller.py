@@ -148,9 +148,9 @@ class GenerationController(QObject):
         if self.doc is None or settings.engine not in ("auto", "gan"):
             return
         job = self.jobs.new(JobKind.WARM_UP, self.doc)
-        colourize = dataclasses.replace(settings, mode=Mode.COLOURIZE, only_in_mask=False)
+        colorize = dataclasses.replace(settings, mode=Mode.COLORIZE, only_in_mask=False)
         request = build_request(
-            self.doc, colourize, None, job.id, True, cache=self.composite_cache()
+            self.doc, colorize, None, job.id, True, cache=self.composite_cache()
         )
         self.worker.submit(request)
 

@@ -138,7 +138,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     def _connect(self) -> None:
         self.canvas.stroke_finished.connect(self._on_canvas_stroke_finished)
-        self.canvas.colour_picked.connect(lambda colour: self.tool_options.set_colour(colour))
+        self.canvas.color_picked.connect(lambda color: self.tool_options.set_color(color))
         self.canvas.hint_point.connect(self.generation.ask_suggestions)
         self.tool_options.suggestion_chosen.connect(self._on_suggestion_chosen)
         self.canvas.cursor_moved.connect(
@@ -148,7 +148,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.layers_panel.active_layer_changed.connect(self._on_active_layer_changed)
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)
-        self.references_panel.preview.colour_picked.connect(self.tool_options.set_colour)
+        self.references_panel.preview.color_picked.connect(self.tool_options.set_color)
         self.generate_panel.settings_changed.connect(self.schedule_preview)
         self.generate_panel.preview_requested.connect(
             lambda: self.generation.request_preview(force=True)
@@ -220,10 +220,10 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     def _on_provenance_toggled(self) -> None:
         self.generation.set_provenance(self.act_provenance.isChecked())
 
-    def _on_suggestion_chosen(self, colour: tuple) -> None:
-        self.tool_options.set_colour(colour)
+    def _on_suggestion_chosen(self, color: tuple) -> None:
+        self.tool_options.set_color(color)
         if self.controller is not None:
-            self.controller.recolour_last_stroke(colour)
+            self.controller.recolor_last_stroke(color)
 
     def _on_canvas_stroke_finished(self) -> None:
         self.layers_panel.active_mask_id = (

@@ -36,7 +36,7 @@ MAX_REFERENCE_SIDE = 1024  # references only give colours and texture statistics
 class ReferencePreview(QLabel):
     """The selected reference, large; a click picks the colour under the cursor (eyedropper)."""
 
-    colour_picked = Signal(tuple)
+    color_picked = Signal(tuple)
     region_selected = Signal(tuple)  #: (y0, x0, y1, x1) in reference pixels
 
     def __init__(self) -> None:
@@ -100,9 +100,9 @@ class ReferencePreview(QLabel):
         (x0, y0), (x1, y1) = self._press, (event.position().x(), event.position().y())
         self._press = None
         if abs(x1 - x0) + abs(y1 - y0) < 5:
-            colour = self.pick_at(x1, y1)
-            if colour is not None:
-                self.colour_picked.emit(colour)
+            color = self.pick_at(x1, y1)
+            if color is not None:
+                self.color_picked.emit(color)
             return
         a, b = self.to_image(x0, y0, clamp=True), self.to_image(x1, y1, clamp=True)
         if a is not None and b is not None:

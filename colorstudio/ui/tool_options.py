@@ -29,16 +29,16 @@ def _slider(maximum: int) -> QSlider:
     return slider
 
 
-class ColourSwatch(QPushButton):
-    def __init__(self, colour: tuple[int, int, int], size: int = 22) -> None:
+class ColorSwatch(QPushButton):
+    def __init__(self, color: tuple[int, int, int], size: int = 22) -> None:
         super().__init__()
         self.setFixedSize(size, size)
-        self.set_colour(colour)
+        self.set_color(color)
 
-    def set_colour(self, colour: tuple[int, int, int]) -> None:
-        self.colour = colour
-        self.setStyleSheet(f"background: rgb{tuple(colour)}; border: 1px solid #222;")
-        self.setToolTip("#{:02x}{:02x}{:02x}".format(*colour))
+    def set_color(self, color: tuple[int, int, int]) -> None:
+        self.color = color
+        self.setStyleSheet(f"background: rgb{tuple(color)}; border: 1px solid #222;")
+        self.setToolTip("#{:02x}{:02x}{:02x}".format(*color))
 
 
 class ToolOptionsPanel(QWidget):
@@ -56,8 +56,8 @@ class ToolOptionsPanel(QWidget):
         self.size.setRange(1, 2000)
         self.size.setSuffix(" px")
         self.hardness, self.opacity, self.flow = _slider(100), _slider(100), _slider(100)
-        self.colour_button = ColourSwatch(state.colour, 36)
-        self.colour_button.clicked.connect(self._on_colour_button_clicked)
+        self.color_button = ColorSwatch(state.color, 36)
+        self.color_button.clicked.connect(self._on_color_button_clicked)
         self.recent = QGridLayout()
         self.recent.setSpacing(2)
         form = QFormLayout()
@@ -65,10 +65,10 @@ class ToolOptionsPanel(QWidget):
         form.addRow("Hardness", self.hardness)
         form.addRow("Opacity", self.opacity)
         form.addRow("Flow", self.flow)
-        colour_row = QHBoxLayout()
-        colour_row.addWidget(self.colour_button)
-        colour_row.addLayout(self.recent)
-        colour_row.addStretch(1)
+        color_row = QHBoxLayout()
+        color_row.addWidget(self.color_button)
+        color_row.addLayout(self.recent)
+        color_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(form)
@@ -76,7 +76,7 @@ class ToolOptionsPanel(QWidget):
         self.raise_strength.toggled.connect(self._on_raise_strength_toggled)
         layout.addWidget(self.raise_strength)
         layout.addWidget(QLabel("Colour (recent on the right)"))
-        layout.addLayout(colour_row)
+        layout.addLayout(color_row)
         self.suggest_label = QLabel("Suggested colours here: click with the hint brush")
         self.suggest_label.setWordWrap(True)
         self.suggestions = QHBoxLayout()
@@ -102,31 +102,31 @@ class ToolOptionsPanel(QWidget):
         self.flow.setValue(round(s.brush.flow * 100))
         for widget in (self.size, self.hardness, self.opacity, self.flow):
             widget.blockSignals(False)
-        self.colour_button.set_colour(s.colour)
+        self.color_button.set_color(s.color)
         while self.recent.count():
             item = self.recent.takeAt(0)
             item.widget().deleteLater()
-        for i, colour in enumerate(s.recent_colours[:12]):
-            swatch = ColourSwatch(colour, 16)
-            swatch.clicked.connect(lambda _c=False, c=colour: self.set_colour(c))
+        for i, color in enumerate(s.recent_colors[:12]):
+            swatch = ColorSwatch(color, 16)
+            swatch.clicked.connect(lambda _c=False, c=color: self.set_color(c))
             self.recent.addWidget(swatch, i // 6, i % 6)
 
-    def set_suggestions(self, colours: list[tuple[int, int, int]], message: str = "") -> None:
+    def set_suggestions(self, colors: list[tuple[int, int, int]], message: str = "") -> None:
         """Show the model's likely colours at the last hint point; a click uses one."""
         while self.suggestions.count():
             item = self.suggestions.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
-        for colour in colours:
-            swatch = ColourSwatch(colour, 26)
-            swatch.clicked.connect(lambda _c=False, c=colour: self.suggestion_chosen.emit(c))
+        for color in colors:
+            swatch = ColorSwatch(color, 26)
+            swatch.clicked.connect(lambda _c=False, c=color: self.suggestion_chosen.emit(c))
             self.suggestions.addWidget(swatch)
         self.suggestions.addStretch(1)
         self.suggest_label.setText(
             message
             or (
                 "Suggested colours here (click to use)"
-                if colours
+                if colors
                 else "Suggested colours here: click with the hint brush"
             )
         )
@@ -145,12 +145,12 @@ class ToolOptionsPanel(QWidget):
         )
         self.state_changed.emit()
 
-    def set_colour(self, colour: tuple[int, int, int]) -> None:
-        self.state.set_colour(colour)
+    def set_color(self, color: tuple[int, int, int]) -> None:
+        self.state.set_color(color)
         self.sync_from_state()
         self.state_changed.emit()
 
-    def _on_colour_button_clicked(self) -> None:
-        chosen = QColorDialog.getColor(QColor(*self.state.colour), self, "Hint / brush colour")
+    def _on_color_button_clicked(self) -> None:
+        chosen = QColorDialog.getColor(QColor(*self.state.color), self, "Hint / brush colour")
         if chosen.isValid():
-            self.set_colour((chosen.red(), chosen.green(), chosen.blue()))
+            self.set_color((chosen.red(), chosen.green(), chosen.blue()))

@@ -31,7 +31,7 @@ def test_soft_dab_falls_off():
     assert (np.diff(row) <= 1e-6).all()  # monotonic from centre outwards
 
 
-def test_single_click_paints_a_dot_with_the_colour():
+def test_single_click_paints_a_dot_with_the_color():
     pixels = blank()
     stroke = Stroke(pixels, BrushSettings(size=8, hardness=1.0), PaintMode.PAINT, (255, 0, 0))
     stroke.add_point(32, 32)

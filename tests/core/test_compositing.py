@@ -35,7 +35,7 @@ def test_normal_half_opacity_over_opaque():
     ]
 
 
-def test_alpha_over_transparent_keeps_colour_and_alpha():
+def test_alpha_over_transparent_keeps_color_and_alpha():
     assert one_pixel(layer_of([200, 100, 50, 128])) == [200, 100, 50, 128]
 
 
@@ -91,7 +91,7 @@ def test_color_mode_takes_hue_sat_of_source_and_lum_of_backdrop():
     assert abs(_lum(np.array(got[:3]) / 255) - _lum(backdrop)) < 1.5 / 255
 
 
-def test_luminosity_mode_clips_colour_into_gamut():
+def test_luminosity_mode_clips_color_into_gamut():
     backdrop = np.array([255, 0, 0]) / 255
     source = np.array([255, 255, 255]) / 255  # lum 1.0
     got = one_pixel(

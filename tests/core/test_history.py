@@ -25,8 +25,8 @@ def make_doc(h=32, w=40):
     return Document.from_rgba(rgba)
 
 
-def paint_stroke(doc, target, points, colour=(255, 0, 0), mode=PaintMode.PAINT, size=6.0):
-    stroke = Stroke(doc.pixels_of(target), BrushSettings(size=size), mode, colour)
+def paint_stroke(doc, target, points, color=(255, 0, 0), mode=PaintMode.PAINT, size=6.0):
+    stroke = Stroke(doc.pixels_of(target), BrushSettings(size=size), mode, color)
     for x, y in points:
         stroke.add_point(x, y)
     return stroke.finish(target)
@@ -90,7 +90,7 @@ def test_undo_redo_and_dirty_flag():
     start = snapshot(doc)
     history.push(paint_stroke(doc, doc.layers[0].id, [(5, 5)]))
     mid = snapshot(doc)
-    history.push(paint_stroke(doc, doc.hint.id, [(20, 20)], colour=(0, 0, 255)))
+    history.push(paint_stroke(doc, doc.hint.id, [(20, 20)], color=(0, 0, 255)))
     end = snapshot(doc)
     assert doc.dirty
     history.undo()
@@ -125,7 +125,7 @@ def test_memory_bound_drops_oldest_steps():
     for i in range(10):
         history.push(
             paint_stroke(
-                doc, doc.layers[0].id, [(10, 10 + i), (50, 50)], size=20, colour=(i + 1, 0, 0)
+                doc, doc.layers[0].id, [(10, 10 + i), (50, 50)], size=20, color=(i + 1, 0, 0)
             )
         )
     assert len(history) <= 4
@@ -220,7 +220,7 @@ def test_undo_then_redo_restores_identical_arrays(strokes, undo_count):
     doc.masks.append(doc.new_mask("m"))
     history = History(doc)
     states = [snapshot(doc)]
-    for target, points, size, colour, erase in strokes:
+    for target, points, size, color, erase in strokes:
         if target == "mask":
             target_id, mode = (
                 doc.masks[0].id,
@@ -229,7 +229,7 @@ def test_undo_then_redo_restores_identical_arrays(strokes, undo_count):
         else:
             target_id = doc.layers[0].id if target == "layer" else doc.hint.id
             mode = PaintMode.ERASE if erase else PaintMode.PAINT
-        edit = paint_stroke(doc, target_id, points, colour, mode, size)
+        edit = paint_stroke(doc, target_id, points, color, mode, size)
         if edit is not None:
             history.push(edit)
             states.append(snapshot(doc))

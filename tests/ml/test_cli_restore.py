@@ -34,7 +34,7 @@ def test_restore_with_a_mask_changes_only_the_mask(tmp_path, damaged, exported_r
     assert "repaired" in capsys.readouterr().out
 
 
-def test_restore_detects_saves_the_mask_and_colourizes(
+def test_restore_detects_saves_the_mask_and_colorizes(
     tmp_path, damaged, exported_restorers, capsys
 ):
     path, _, bad, _ = damaged

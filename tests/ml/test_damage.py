@@ -74,11 +74,11 @@ def test_brush_strokes_make_connected_holes_of_moderate_size():
 def test_toned_print_is_grey_or_sepia(clean):
     from colorstudio.ml.damage import toned_print
 
-    colour = clean.copy()
-    colour[..., 0] = 250  # a reddish photo
-    grey = toned_print(colour, sepia=False)
+    color = clean.copy()
+    color[..., 0] = 250  # a reddish photo
+    grey = toned_print(color, sepia=False)
     assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
-    brown = toned_print(colour, sepia=True).astype(int)
+    brown = toned_print(color, sepia=True).astype(int)
     assert (brown[..., 0] >= brown[..., 1]).all() and (brown[..., 1] >= brown[..., 2]).all()
 
 

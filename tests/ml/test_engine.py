@@ -14,7 +14,7 @@ from colorstudio.ml.jobs import Cancelled, CancelToken, Job
 from colorstudio.ml.requests import (
     AdjustRequest,
     ColorizeRequest,
-    RecolourRequest,
+    RecolorRequest,
     ReferenceImage,
     StylizeRequest,
 )
@@ -121,7 +121,7 @@ def test_working_shape():
     assert working_shape(100, 50, 256) == (96, 64)  # never upsamples past the image (rounded)
 
 
-def test_colourize_keeps_lightness_exactly(engine, rng):
+def test_colorize_keeps_lightness_exactly(engine, rng):
     image = grey_photo(rng)
     hints = hint_layer(120, 160, [(30, 30, (220, 40, 30)), (90, 120, (30, 60, 200))])
     result = engine.run(ColorizeRequest(image, hints=hints))
@@ -144,7 +144,7 @@ def test_pixels_outside_the_mask_are_bit_identical(engine, rng, kind):
     style = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
     request = {
         "colourize": ColorizeRequest(image, hints=hints, mask=mask),
-        "recolour": RecolourRequest(image, hints=hints, mask=mask, feather=3),
+        "recolour": RecolorRequest(image, hints=hints, mask=mask, feather=3),
         # detail 0: the untrained decoder's drawing barely depends on the style, so the style's
         # change added to the photo would round away
         "stylize": StylizeRequest(image, style=style, mask=mask, detail=0.0, working_size=128),
@@ -479,14 +479,14 @@ def test_a_single_hinted_pixel_survives_downscaling(classical_engine):
     hints[100:104, 100:140] = (0, 0, 255, 128)
     ab, mask = colorize.hints_small(hints, (96, 160))
     assert mask.sum() >= 2
-    colours = ab[0][:, mask[0, 0] > 0].T
+    colors = ab[0][:, mask[0, 0] > 0].T
     red = rgb_to_lab(np.array([[[255, 0, 0]]], np.uint8))[0, 0, 1:]
     blue = rgb_to_lab(np.array([[[0, 0, 255]]], np.uint8))[0, 0, 1:]
-    assert any(np.allclose(c, red, atol=0.5) for c in colours.numpy())
-    assert any(np.allclose(c, blue, atol=0.5) for c in colours.numpy())
+    assert any(np.allclose(c, red, atol=0.5) for c in colors.numpy())
+    assert any(np.allclose(c, blue, atol=0.5) for c in colors.numpy())
 
 
-def test_suggested_colours_are_distinct_and_include_the_hinted_colour(engine, rng):
+def test_suggested_colors_are_distinct_and_include_the_hinted_color(engine, rng):
     from colorstudio.ml.metrics import ciede2000
     from colorstudio.ml.requests import SuggestRequest
 
@@ -550,24 +550,24 @@ def test_gan_results_honour_the_hints(engine, rng):
     assert near < np.abs(without[60, 50, 1:] - target).sum()  # the neighbourhood moved towards it
 
 
-def test_recolour_blends_the_network_with_levin(engine, rng, monkeypatch):
+def test_recolor_blends_the_network_with_levin(engine, rng, monkeypatch):
     """A recolour is RECOLOUR_LEVIN_SHARE Levin's propagation of the known colours and the rest
     the network's corrected prediction: at share 1 it is the Levin engine's result, at the
     shipped share it lies that far from the network's own."""
 
-    share = colorize.RECOLOUR_LEVIN_SHARE
+    share = colorize.RECOLOR_LEVIN_SHARE
     image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     mask = np.zeros((64, 96), np.uint8)
     mask[16:48, 24:72] = 255
-    levin = engine.run(RecolourRequest(image, mask=mask, engine="levin")).image.astype(float)
+    levin = engine.run(RecolorRequest(image, mask=mask, engine="levin")).image.astype(float)
 
-    def recolour(share: float) -> np.ndarray:
-        monkeypatch.setattr(colorize, "RECOLOUR_LEVIN_SHARE", share)
-        return engine.run(RecolourRequest(image, mask=mask, engine="gan")).image.astype(float)
+    def recolor(share: float) -> np.ndarray:
+        monkeypatch.setattr(colorize, "RECOLOR_LEVIN_SHARE", share)
+        return engine.run(RecolorRequest(image, mask=mask, engine="gan")).image.astype(float)
 
-    assert np.abs(recolour(1.0) - levin).max() <= 1
-    network = recolour(0.0)
-    shipped = recolour(share)
+    assert np.abs(recolor(1.0) - levin).max() <= 1
+    network = recolor(0.0)
+    shipped = recolor(share)
     gap = np.abs(network - levin).mean()
     assert gap > 1.0  # the network's recolour is not Levin's
     assert abs(np.abs(shipped - levin).mean() - (1 - share) * gap) < 0.15 * gap
@@ -601,22 +601,22 @@ def test_the_network_alone_skips_the_engines_propagation(engine, rng, monkeypatc
         engine.run_network_alone(ColorizeRequest(image, hints=hints, engine="levin"))
 
 
-def test_auto_recolours_by_levin_unless_a_palette_asks_for_the_network(engine, rng):
+def test_auto_recolors_by_levin_unless_a_palette_asks_for_the_network(engine, rng):
     """Recolouring from the surroundings, Levin alone measured best, so "auto" uses it (and
     says so); a palette reference brings the network in, since only it can use one."""
     image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     mask = np.zeros((64, 96), np.uint8)
     mask[16:48, 24:72] = 255
-    auto = engine.run(RecolourRequest(image, mask=mask))
-    levin = engine.run(RecolourRequest(image, mask=mask, engine="levin"))
+    auto = engine.run(RecolorRequest(image, mask=mask))
+    levin = engine.run(RecolorRequest(image, mask=mask, engine="levin"))
     assert auto.engine == "levin" and np.array_equal(auto.image, levin.image)
     palette = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "palette")
-    guided = engine.run(RecolourRequest(image, mask=mask, references=(palette,)))
+    guided = engine.run(RecolorRequest(image, mask=mask, references=(palette,)))
     assert guided.engine == "gan" and not np.array_equal(guided.image, levin.image)
-    assert engine.run(RecolourRequest(image, mask=mask, engine="gan")).engine == "gan"
+    assert engine.run(RecolorRequest(image, mask=mask, engine="gan")).engine == "gan"
 
 
-def test_the_gan_does_not_force_a_strokes_colour_on_pixels_it_only_crossed(engine):
+def test_the_gan_does_not_force_a_strokes_color_on_pixels_it_only_crossed(engine):
     """A yellow stroke on a bright half that runs onto the darker half: the bright pixels take
     the yellow; the dark ones under the stroke keep the colour they have without the stroke
     (Levin, the baseline, still takes the stroke as it is)."""

@@ -8,7 +8,7 @@ from colorstudio import cli
 from colorstudio.ml import fullres
 from colorstudio.ml.evaluate_strokes import (
     BRUSH,
-    colour_regions,
+    color_regions,
     evaluate_strokes,
     paint_strokes,
     stroke_case,
@@ -27,14 +27,14 @@ def _objects(h: int = 96, w: int = 128) -> np.ndarray:
     return rgb
 
 
-def test_regions_are_connected_parts_of_one_colour():
+def test_regions_are_connected_parts_of_one_color():
     gt = _objects()
-    labels, keep = colour_regions(gt)
+    labels, keep = color_regions(gt)
     assert keep, "the flat objects are regions"
     for label in keep:
         region = labels == label
-        colours = gt[region].reshape(-1, 3).astype(int)
-        spread = np.abs(colours - np.median(colours, 0)).max(1)
+        colors = gt[region].reshape(-1, 3).astype(int)
+        spread = np.abs(colors - np.median(colors, 0)).max(1)
         assert (spread < 40).mean() > 0.9  # one colour (edges blur a little)
         share = region.mean()
         assert 0.02 <= share <= 0.4
@@ -55,7 +55,7 @@ def test_strokes_stay_inside_their_region_and_look_like_a_brush(rng):
 
 
 @pytest.mark.parametrize("protocol", ["true", "new"])
-def test_a_case_paints_hint_colours_inside_the_stroked_regions(protocol):
+def test_a_case_paints_hint_colors_inside_the_stroked_regions(protocol):
     gt = _objects()
     case = stroke_case(gt, protocol, seed=3)
     assert case is not None
@@ -70,7 +70,7 @@ def test_a_case_paints_hint_colours_inside_the_stroked_regions(protocol):
         assert shift > 20  # hue turned by 90-180 degrees of a colourful region
 
 
-def test_a_grey_photo_offers_no_region_for_new_colours():
+def test_a_grey_photo_offers_no_region_for_new_colors():
     grey = np.repeat(_objects().mean(-1, keepdims=True), 3, -1).astype(np.uint8)
     assert stroke_case(grey, "new", seed=0) is None
 
@@ -82,9 +82,9 @@ def test_scores_tell_a_local_edit_from_a_leak():
     free = gt.copy()
     lab = fullres.rgb_to_lab(gt)
     local = lab.copy()
-    local[case.stroked, 1:] = case.colours[case.stroked]
+    local[case.stroked, 1:] = case.colors[case.stroked]
     everywhere = lab.copy()
-    everywhere[..., 1:] = case.colours[case.stroked].mean(0)
+    everywhere[..., 1:] = case.colors[case.stroked].mean(0)
     to_rgb = fullres.lab_to_rgb
     good = stroke_scores(case, gt, free, to_rgb(local.astype(np.float32)), "new")
     bad = stroke_scores(case, gt, free, to_rgb(everywhere.astype(np.float32)), "new")

@@ -22,7 +22,7 @@ def hints_from(truth: torch.Tensor, points, half=1):
 POINTS = [(10, 10), (10, 50), (30, 30), (50, 10), (50, 50), (20, 40)]
 
 
-def test_a_network_that_knows_the_colours_keeps_its_weight():
+def test_a_network_that_knows_the_colors_keeps_its_weight():
     xx = torch.linspace(-40, 40, 64)
     truth = torch.stack([xx.expand(64, 64), torch.zeros(64, 64)])[None]  # a smooth gradient
     lightness = torch.full((1, 1, 64, 64), 50.0)
@@ -89,7 +89,7 @@ def test_corrections_reach_a_separate_region_alike_to_the_hint():
     assert levin[0, 0, 20:44, 60:84].mean() < right_square.mean() - 10
 
 
-def test_one_hint_recolours_what_is_alike_and_leaves_the_rest(monkeypatch):
+def test_one_hint_recolors_what_is_alike_and_leaves_the_rest(monkeypatch):
     """One red hint on the left square: the right square, alike, turns red; the dark ground,
     unlike it, keeps the network's colour. Without the phantom "no correction" sample the one
     correction was given everywhere: the whole photo took a tint."""

@@ -26,7 +26,7 @@ def stroke(h, w, rows, cols, ab=(40.0, -50.0)):
     return hint_ab, mask
 
 
-def test_a_stroke_colours_its_object_and_stops_at_the_outline():
+def test_a_stroke_colors_its_object_and_stops_at_the_outline():
     lightness, meaning, base = two_objects()
     hint_ab, mask = stroke(60, 120, slice(28, 32), slice(20, 30))
     photo = hints.paths(lightness, meaning)
@@ -54,7 +54,7 @@ def test_the_same_stroke_reaches_across_when_nothing_separates_the_objects():
     assert (out[0, :, 65:] / 40).min() > 0.95
 
 
-def test_far_from_every_stroke_a_pixel_keeps_the_network_colour():
+def test_far_from_every_stroke_a_pixel_keeps_the_network_color():
     """Position is part of the path: in one huge flat area a correction still fades."""
     lightness = np.full((40, 400), 50.0)
     meaning = np.zeros((1, 40, 400), np.float32)

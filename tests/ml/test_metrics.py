@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from colorstudio.ml.metrics import ciede2000, colourfulness, psnr
+from colorstudio.ml.metrics import ciede2000, colorfulness, psnr
 
 # Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes,
 # supplementary test data" — pairs 1, 2, 3, 7 and 17 of their table.
@@ -30,11 +30,11 @@ def test_psnr():
     assert psnr(a, a) == float("inf")
 
 
-def test_colourfulness_is_zero_for_grey_and_grows_with_saturation():
+def test_colorfulness_is_zero_for_grey_and_grows_with_saturation():
     grey = np.full((8, 8, 3), 120, np.uint8)
-    assert colourfulness(grey) == 0
+    assert colorfulness(grey) == 0
     half = grey.copy()
     half[:, :4] = (200, 60, 60)
     full = half.copy()
     full[:, 4:] = (40, 200, 90)
-    assert 0 < colourfulness(half) < colourfulness(full)
+    assert 0 < colorfulness(half) < colorfulness(full)

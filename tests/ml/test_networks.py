@@ -89,7 +89,7 @@ def test_factory_rejects_unknown_names():
         define_discriminator("nope")
 
 
-def test_palette_code_describes_colour():
+def test_palette_code_describes_color():
     red = torch.zeros(1, 3, 16, 16)
     red[:, 0], red[:, 1], red[:, 2] = 50, 60, 40
     blue = red.clone()
@@ -121,7 +121,7 @@ def test_a_few_training_steps_lower_the_loss(random_colorizer):
     assert losses[-1] < losses[0] * 0.7
 
 
-def test_hint_spread_carries_a_hints_colour_to_its_neighbourhood():
+def test_hint_spread_carries_a_hints_color_to_its_neighbourhood():
     from colorstudio.ml.networks.colorizer import hint_spread
 
     hints = torch.zeros(1, 3, 128, 160)
@@ -135,7 +135,7 @@ def test_hint_spread_carries_a_hints_colour_to_its_neighbourhood():
     assert torch.equal(far, torch.zeros(3))  # …and is nothing beyond the reach
 
 
-def test_hint_spread_inputs_start_at_zero_on_a_warm_started_colourizer(tmp_path):
+def test_hint_spread_inputs_start_at_zero_on_a_warm_started_colorizer(tmp_path):
     """A trained colourizer warm-starts the hint-spread one: the widened convolutions keep the
     trained weights on their old input channels and start at zero on the new ones, so the two
     networks agree, hints or none."""
@@ -157,7 +157,7 @@ def test_hint_spread_inputs_start_at_zero_on_a_warm_started_colourizer(tmp_path)
         assert torch.allclose(new(lightness, hints, code), old(lightness, hints, code), atol=1e-6)
 
 
-def test_training_the_spread_inputs_only_keeps_the_hint_free_colourization():
+def test_training_the_spread_inputs_only_keeps_the_hint_free_colorization():
     """``train_spread_inputs_only``: optimiser steps on a loss with hints change what the
     network does with hints and nothing it does without them (weights and BN statistics)."""
     from colorstudio.ml.networks.colorizer import HintColorizer

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, ReferenceImage, StylizeRequest
+from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, StylizeRequest
 
 
 def test_requests_are_frozen_and_own_their_arrays():
@@ -41,7 +41,7 @@ def test_dict_round_trip_and_replace():
 def test_request_specific_checks():
     image = np.zeros((4, 5, 3), np.uint8)
     with pytest.raises(ValueError, match="needs a mask"):
-        RecolourRequest(image)
+        RecolorRequest(image)
     with pytest.raises(ValueError, match="style reference"):
         StylizeRequest(image)
     with pytest.raises(ValueError, match="palette or style"):

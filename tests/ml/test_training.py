@@ -24,7 +24,7 @@ from colorstudio.ml.train.trainer import Trainer
 from tests.ml.conftest import train_cli, train_config
 
 
-def test_simulated_hints_take_ground_truth_colours():
+def test_simulated_hints_take_ground_truth_colors():
     rng = np.random.default_rng(1)
     ab = torch.zeros(64, 2, 32, 32)
     ab[:, 0, :, :16], ab[:, 1, :, 16:] = 40.0, -30.0
@@ -42,7 +42,7 @@ def test_simulated_hints_take_ground_truth_colours():
     assert 0.6 < counts < 1.0  # most samples get hints, some none (geometric count)
 
 
-def test_local_edit_hints_reveal_known_colours():
+def test_local_edit_hints_reveal_known_colors():
     rng = np.random.default_rng(2)
     ab = torch.randn(8, 2, 24, 24) * 20
     hints = simulate_hints(ab, rng, p_local_edit=1.0, p_points=0.99, p_stroke=0.0)
@@ -61,7 +61,7 @@ def test_reinhard_target_takes_reference_statistics():
     assert torch.allclose(moved.mean(dim=(1, 2)), ref.mean(dim=(1, 2)), atol=1e-3)
 
 
-def test_rebalancing_favours_rare_colours():
+def test_rebalancing_favours_rare_colors():
     ab = torch.zeros(1, 2, 40, 40)
     ab[..., :2, :2] = 80.0  # a few saturated pixels among greys
     table = rebalancing_table(ab)
@@ -71,18 +71,18 @@ def test_rebalancing_favours_rare_colours():
     assert table[rare_bin] > 2 * table[grey_bin]
 
 
-def test_probe_points_take_ground_truth_colours_in_the_asked_numbers():
+def test_probe_points_take_ground_truth_colors_in_the_asked_numbers():
     rng = np.random.default_rng(3)
     ab = torch.zeros(40, 2, 32, 32)
     ab[:, 0, :, :16], ab[:, 1, :, 16:] = 40.0, -30.0
-    positions, colours, valid = probe_points(ab, rng, fewest=2, most=12)
+    positions, colors, valid = probe_points(ab, rng, fewest=2, most=12)
     counts = valid.sum(1)
     assert counts.min() >= 2 and counts.max() <= 12 and counts.float().std() > 0
     assert torch.all(positions[valid] >= 0) and torch.all(positions[valid] < 32)
-    assert not colours[~valid].any()
+    assert not colors[~valid].any()
     x = positions[..., 1]
     inner = valid & (x >= 2) & (x < 14)  # patches of <= 3 px that stay in the left half
-    assert torch.allclose(colours[inner], torch.tensor([40.0, 0.0]).expand_as(colours[inner]))
+    assert torch.allclose(colors[inner], torch.tensor([40.0, 0.0]).expand_as(colors[inner]))
 
 
 def test_likeness_corrected_carries_a_hint_to_what_is_alike_and_passes_gradients():
@@ -95,16 +95,16 @@ def test_likeness_corrected_carries_a_hint_to_what_is_alike_and_passes_gradients
     truth[:, 0, :, :8], truth[:, 1, :, 8:] = 20.0, -25.0
     pred = (truth + torch.tensor([6.0, -4.0])[None, :, None, None]).requires_grad_(True)
     positions = torch.tensor([[[3, 2], [12, 13]]])
-    colours = torch.stack([truth[0, :, 3, 2], truth[0, :, 12, 13]])[None]
+    colors = torch.stack([truth[0, :, 3, 2], truth[0, :, 12, 13]])[None]
     valid = torch.ones(1, 2, dtype=torch.bool)
-    corrected = likeness_corrected(lightness, pred, positions, colours, valid)
+    corrected = likeness_corrected(lightness, pred, positions, colors, valid)
     before = (pred - truth).abs().mean()
     after = (corrected - truth).abs().mean()
     assert before.item() == pytest.approx(5.0)
     assert after.item() < 0.05 * before.item()
     after.backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
-    lost = likeness_corrected(lightness, pred, positions, colours, torch.zeros_like(valid))
+    lost = likeness_corrected(lightness, pred, positions, colors, torch.zeros_like(valid))
     assert torch.equal(lost, pred)  # no hint: no correction
 
 
@@ -117,12 +117,12 @@ def test_likeness_corrected_matches_the_engines_corrections():
     lightness = torch.rand(1, 1, 24, 20, generator=generator) * 100
     pred = torch.randn(1, 2, 24, 20, generator=generator) * 15
     positions = torch.tensor([[[2, 3], [20, 15], [11, 9], [5, 17]]])
-    colours = torch.randn(1, 4, 2, generator=generator) * 30
+    colors = torch.randn(1, 4, 2, generator=generator) * 30
     hint_ab, hint_mask = torch.zeros(1, 2, 24, 20), torch.zeros(1, 1, 24, 20)
-    for (y, x), colour in zip(positions[0], colours[0], strict=True):
-        hint_ab[0, :, y, x], hint_mask[0, 0, y, x] = colour, 1.0
+    for (y, x), color in zip(positions[0], colors[0], strict=True):
+        hint_ab[0, :, y, x], hint_mask[0, 0, y, x] = color, 1.0
     engine = pred + fusion.regress_corrections(lightness, pred, hint_ab, hint_mask)
-    trained = likeness_corrected(lightness, pred, positions, colours, torch.ones(1, 4, dtype=bool))
+    trained = likeness_corrected(lightness, pred, positions, colors, torch.ones(1, 4, dtype=bool))
     assert (engine - pred).abs().max() > 1.0  # the hints do correct
     assert torch.allclose(trained, engine, atol=1e-3)
 

@@ -32,7 +32,7 @@ def test_a_result_for_a_document_no_longer_open_is_an_orphan(rng):
 
 
 def paint_hint(doc, history, x0, x1):
-    controller = ToolController(doc, history, ToolState(tool=Tool.HINT, colour=(200, 30, 30)))
+    controller = ToolController(doc, history, ToolState(tool=Tool.HINT, color=(200, 30, 30)))
     controller.press(x0, 10)
     controller.move(x1, 12)
     controller.release(x1, 12)
@@ -44,7 +44,7 @@ def test_previews_read_hints_masks_references_and_settings_not_raster_layers(rng
     tracker = InputTracker(doc)
     raster_changes = []
     tracker.raster_changed.connect(lambda: raster_changes.append(1))
-    settings = GenerateSettings(mode=Mode.COLOURIZE)
+    settings = GenerateSettings(mode=Mode.COLORIZE)
     before = tracker.inputs(settings, None)
     layer = doc.layers[0]
     history.do(SetProperties.of(doc, layer.id, opacity=0.5, blend_mode=BlendMode.MULTIPLY))
@@ -78,12 +78,12 @@ def test_the_default_mode_fits_the_photo(rng):
     photo = np.dstack([grey, grey, grey])
     sepia = np.asarray(Image.fromarray(grey).convert("RGB")).astype(np.float32)
     sepia = (sepia * [1.0, 0.9, 0.75] + [14, 8, 0]).clip(0, 255).astype(np.uint8)  # a print
-    colour = np.zeros((64, 96, 3), np.uint8)
-    colour[:32] = [200, 40, 40]
-    colour[32:, :48] = [30, 160, 60]
-    colour[32:, 48:] = [40, 60, 200]
-    assert is_monochrome(photo) and is_monochrome(sepia) and not is_monochrome(colour)
-    assert default_mode(sepia) is Mode.COLOURIZE and default_mode(colour) is Mode.RECOLOUR
+    color = np.zeros((64, 96, 3), np.uint8)
+    color[:32] = [200, 40, 40]
+    color[32:, :48] = [30, 160, 60]
+    color[32:, 48:] = [40, 60, 200]
+    assert is_monochrome(photo) and is_monochrome(sepia) and not is_monochrome(color)
+    assert default_mode(sepia) is Mode.COLORIZE and default_mode(color) is Mode.RECOLOR
 
 
 def test_preview_size_mirrors_follow_strokes_where_they_paint(rng):
@@ -96,7 +96,7 @@ def test_preview_size_mirrors_follow_strokes_where_they_paint(rng):
     cache = CompositeCache(doc)
     size = (201, 129)  # a ratio that is not a whole number
     assert cache.node(doc.hint.id, size)[..., 3].max() == 0
-    controller = ToolController(doc, history, ToolState(tool=Tool.HINT, colour=(250, 20, 20)))
+    controller = ToolController(doc, history, ToolState(tool=Tool.HINT, color=(250, 20, 20)))
     for x0, y0 in ((13, 40), (300, 200), (480, 310)):
         controller.press(x0, y0)
         controller.move(x0 + 30, y0 + 9)

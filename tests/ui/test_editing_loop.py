@@ -26,7 +26,7 @@ def assert_canvas_is_the_document(editor):
     assert np.array_equal(shown(editor.canvas), composite(doc.layers, doc.height, doc.width))
 
 
-def colour_photo(tmp_path):
+def color_photo(tmp_path):
     rgb = np.zeros((90, 120, 3), np.uint8)
     rgb[:45] = [200, 60, 40]
     rgb[45:, :60] = [40, 150, 70]
@@ -48,8 +48,8 @@ def test_layer_edits_never_start_a_preview(qtbot, editor, photo, tmp_path, kind)
         return new_job(job_kind, *args, **kwargs)
 
     editor.generation.jobs.new = recording
-    assert editor.open_path(colour_photo(tmp_path) if kind == "colour" else photo)
-    expected = Mode.RECOLOUR if kind == "colour" else Mode.COLOURIZE
+    assert editor.open_path(color_photo(tmp_path) if kind == "colour" else photo)
+    expected = Mode.RECOLOR if kind == "colour" else Mode.COLORIZE
     assert editor.generate_panel.settings.mode is expected
     panel = editor.layers_panel
     panel.buttons["duplicate"].click()
@@ -72,10 +72,10 @@ def test_layer_edits_never_start_a_preview(qtbot, editor, photo, tmp_path, kind)
 
 def test_preview_apply_undo_redo_show_what_happened(qtbot, editor, fake_engine, photo):
     editor.open_path(photo)  # grey: Colourize, live preview on
-    assert editor.generate_panel.settings.mode is Mode.COLOURIZE
+    assert editor.generate_panel.settings.mode is Mode.COLORIZE
     grey = editor.document.layers[0].pixels.copy()
     editor.set_tool(Tool.HINT)
-    editor.tool_options.set_colour((230, 40, 40))
+    editor.tool_options.set_color((230, 40, 40))
     for y in (20, 60, 100):  # three strokes, 100 px long
         drag(editor.canvas, [(20, y), (70, y + 2), (120, y + 4)])
     qtbot.waitUntil(lambda: editor.canvas.preview is not None, timeout=5000)

@@ -13,7 +13,7 @@ from tests.ui.conftest import drag, send_mouse
 def test_painting_hints_with_the_mouse_is_one_undoable_step(qtbot, editor, photo):
     editor.open_path(photo)
     editor.set_tool(Tool.HINT)
-    editor.tool_options.set_colour((20, 200, 40))
+    editor.tool_options.set_color((20, 200, 40))
     doc = editor.document
     drag(editor.canvas, [(20, 20), (40, 30), (60, 40), (80, 50)])
     assert doc.hint.pixels[30, 40].tolist() == [20, 200, 40, 255]
@@ -33,7 +33,7 @@ def test_a_fast_stroke_has_no_gaps(editor, photo):
     editor.tool_state.brush = editor.tool_state.brush.__class__(size=4, hardness=1.0)
     drag(editor.canvas, [(5, 60), (155, 60)])  # one huge jump between two events
     layer = editor.document.layers[0]
-    assert (layer.pixels[60, 5:155, :3] == editor.tool_state.colour).all()
+    assert (layer.pixels[60, 5:155, :3] == editor.tool_state.color).all()
 
 
 def test_brush_size_shortcuts_and_picker(qtbot, editor, photo):
@@ -47,7 +47,7 @@ def test_brush_size_shortcuts_and_picker(qtbot, editor, photo):
     editor.set_tool(Tool.PICKER)
     drag(editor.canvas, [(100, 10)])
     expected = tuple(int(v) for v in editor.document.layers[0].pixels[10, 100, :3])
-    assert editor.tool_state.colour == expected
+    assert editor.tool_state.color == expected
 
 
 def test_mask_brush_creates_a_mask_in_one_step_and_rect_selection_adds(editor, photo):
@@ -150,9 +150,9 @@ def test_apply_into_the_layer_only_inside_the_mask(qtbot, editor, photo):
     assert np.array_equal(after[60:, 60:], before[60:, 60:])
 
 
-def test_recolour_without_a_mask_explains_what_to_do(editor, photo):
+def test_recolor_without_a_mask_explains_what_to_do(editor, photo):
     editor.open_path(photo)
-    editor.generate_panel.mode.setCurrentIndex(list(Mode).index(Mode.RECOLOUR))
+    editor.generate_panel.mode.setCurrentIndex(list(Mode).index(Mode.RECOLOR))
     assert editor.apply_generation() is None
     assert "paint a mask first" in editor.banner.label.text()
 
@@ -188,14 +188,14 @@ def test_worker_error_shows_a_banner_and_the_next_job_works(qtbot, editor, photo
     assert len(editor.document.layers) == 2
 
 
-def test_colourize_with_the_real_classical_engine(qtbot, make_editor, photo, tmp_path):
+def test_colorize_with_the_real_classical_engine(qtbot, make_editor, photo, tmp_path):
     from colorstudio.ml.engine import Engine
 
     editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
     editor.open_path(photo)
     editor.generate_panel.live.setChecked(False)
     editor.set_tool(Tool.HINT)
-    editor.tool_options.set_colour((220, 40, 40))
+    editor.tool_options.set_color((220, 40, 40))
     drag(editor.canvas, [(30, 60), (40, 60)])
     with qtbot.waitSignal(editor.result_applied, timeout=30000):
         editor.apply_generation()
@@ -270,7 +270,7 @@ def test_hint_strokes_repaint_only_the_overlay(editor, photo, monkeypatch):
     )  # only dirty boxes, never the whole image
 
 
-def test_suggested_colours_recolour_the_last_hint(qtbot, make_editor, photo, tmp_path):
+def test_suggested_colors_recolor_the_last_hint(qtbot, make_editor, photo, tmp_path):
     """A click with the hint brush asks the model for likely colours there; choosing one recolours
     the stroke just painted (one more undo step)."""
     import torch
@@ -296,7 +296,7 @@ def test_suggested_colours_recolour_the_last_hint(qtbot, make_editor, photo, tmp
     painted = editor.document.hint.pixels[50, 55, :3].tolist()
     swatch.click()
     assert editor.history.labels()[-2:] == ["Colour hint", "Recolour hint"]
-    assert editor.document.hint.pixels[50, 55, :3].tolist() == list(swatch.colour)
+    assert editor.document.hint.pixels[50, 55, :3].tolist() == list(swatch.color)
     editor.undo()
     assert editor.document.hint.pixels[50, 55, :3].tolist() == painted
 
@@ -387,7 +387,7 @@ def test_eyedropper_on_a_reference(qtbot, editor, photo, tmp_path):
     left = (preview.width() - shown.width()) / 2 + shown.width() * 0.8
     top = (preview.height() - shown.height()) / 2 + shown.height() * 0.5
     qtbot.mouseClick(preview, Qt.MouseButton.LeftButton, pos=QPointF(left, top).toPoint())
-    assert editor.tool_state.colour == (10, 10, 250)
+    assert editor.tool_state.color == (10, 10, 250)
     assert preview.pick_at(-5, -5) is None
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from colorstudio.core.document import Document
 from colorstudio.core.layer import Layer, LayerKind, Reference, ReferenceRole
-from colorstudio.ml.requests import ColorizeRequest, RecolourRequest, Result, StylizeRequest
+from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, Result, StylizeRequest
 from colorstudio.session.generate import (
     GenerateSettings,
     Mode,
@@ -22,7 +22,7 @@ def make_doc(h=60, w=80):
     return Document.from_rgba(rgba)
 
 
-def test_colourize_request_carries_hints_references_and_mask():
+def test_colorize_request_carries_hints_references_and_mask():
     doc = make_doc()
     doc.hint.pixels[10:12, 10:12] = (0, 0, 255, 255)
     doc.masks.append(Layer("m", np.full((60, 80), 255, np.uint8), kind=LayerKind.MASK))
@@ -43,17 +43,17 @@ def test_colourize_request_carries_hints_references_and_mask():
 def test_modes_and_their_requirements():
     doc = make_doc()
     with pytest.raises(RequestError, match="paint a mask first"):
-        build_request(doc, GenerateSettings(mode=Mode.RECOLOUR), None, 1, False)
+        build_request(doc, GenerateSettings(mode=Mode.RECOLOR), None, 1, False)
     with pytest.raises(RequestError, match="style reference"):
         build_request(doc, GenerateSettings(mode=Mode.STYLIZE), None, 1, False)
     doc.masks.append(Layer("m", np.full((60, 80), 255, np.uint8), kind=LayerKind.MASK))
     assert isinstance(
-        build_request(doc, GenerateSettings(mode=Mode.RECOLOUR), doc.masks[0].id, 1, False),
-        RecolourRequest,
+        build_request(doc, GenerateSettings(mode=Mode.RECOLOR), doc.masks[0].id, 1, False),
+        RecolorRequest,
     )
     doc.references.append(Reference("s", np.zeros((4, 4, 3), np.uint8), ReferenceRole.STYLE))
     both = build_request(
-        doc, GenerateSettings(mode=Mode.COLOURIZE_STYLIZE, alpha=0.5, detail=0.3), None, 1, False
+        doc, GenerateSettings(mode=Mode.COLORIZE_STYLIZE, alpha=0.5, detail=0.3), None, 1, False
     )
     assert isinstance(both, StylizeRequest) and both.colorize_first and both.alpha == 0.5
     assert both.detail == 0.3
@@ -73,7 +73,7 @@ def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
     assert panel.settings.detail == pytest.approx(0.4)
 
 
-def test_the_hints_reach_shows_for_colourize_and_travels_in_the_request(qtbot):
+def test_the_hints_reach_shows_for_colorize_and_travels_in_the_request(qtbot):
     from colorstudio.ui.generate_panel import HINT_REACH_NAMES, GeneratePanel
 
     panel = GeneratePanel()

@@ -89,7 +89,7 @@ def test_a_mode_switched_and_back_never_shows_the_other_modes_result(
     ged.generate_panel.set_mode(Mode.ADJUST)
     qtbot.waitUntil(gate_engine.started.is_set, timeout=3000)
     assert ged.canvas.preview is None  # not the Colourize result, "updating", in Adjust mode
-    ged.generate_panel.set_mode(Mode.COLOURIZE)
+    ged.generate_panel.set_mode(Mode.COLORIZE)
     qtbot.wait(50)
     gate_engine.gate.set()
     qtbot.waitUntil(lambda: shown_value(ged) == 200, timeout=5000)  # Colourize's own again
@@ -109,14 +109,14 @@ def test_esc_during_a_preview_keeps_it_hidden_through_layer_edits(qtbot, ged, ga
     assert ged.canvas.preview is None
 
 
-def test_a_grey_photo_opened_after_a_colour_one_is_not_previewed_untouched(
+def test_a_grey_photo_opened_after_a_color_one_is_not_previewed_untouched(
     qtbot, ged, gate_engine, photo, tmp_path
 ):
-    colour = tmp_path / "colour.png"
+    color = tmp_path / "colour.png"
     rgb = np.zeros((60, 80, 3), np.uint8)
     rgb[:30], rgb[30:] = [200, 40, 40], [40, 60, 200]
-    Image.fromarray(rgb).save(colour)
-    ged.open_path(colour)  # Recolour
+    Image.fromarray(rgb).save(color)
+    ged.open_path(color)  # Recolour
     ged.open_path(photo)  # Colourize: a mode change, but no input of it changed
     qtbot.wait(400)
     assert ged.canvas.preview is None

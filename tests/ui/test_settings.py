@@ -34,7 +34,7 @@ def test_dialog_returns_what_it_shows(qtbot):
     assert result.cpu_threads == 1 and result.colorizer == ""
 
 
-def test_the_status_bar_names_the_colourizer_the_settings_choose(editor, monkeypatch, tmp_path):
+def test_the_status_bar_names_the_colorizer_the_settings_choose(editor, monkeypatch, tmp_path):
     """The model label follows the settings' colourizer (the engine loads that one), says when
     it is not installed, and otherwise names the first installed."""
     import dataclasses

@@ -153,8 +153,8 @@ class Archive:
         head = self.read_head(member.src, 33)
         if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
             raise ProjectFileError(f"{self.name}: {member.what} ({member.src}) is not a PNG image")
-        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
-        channels = _PNG_CHANNELS.get(colour)
+        width, height, depth, color = struct.unpack(">IIBB", head[16:26])
+        channels = _PNG_CHANNELS.get(color)
         if channels is None or width == 0 or height == 0 or depth not in (1, 2, 4, 8, 16):
             raise ProjectFileError(f"{self.name}: {member.what} ({member.src}) has a bad header")
         raw = height * (1 + (width * channels * depth + 7) // 8)

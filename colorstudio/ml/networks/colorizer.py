@@ -65,9 +65,9 @@ def hint_spread(hints: torch.Tensor, size) -> torch.Tensor:
     for _ in range(SPREAD_PASSES):
         total = F.avg_pool2d(total, 3, 1, 1, count_include_pad=False)
         coverage = F.avg_pool2d(coverage, 3, 1, 1, count_include_pad=False)
-    colour = total / coverage.clamp(min=1e-6) * (coverage > 0)
+    color = total / coverage.clamp(min=1e-6) * (coverage > 0)
     confidence = (coverage * SPREAD_CELL * SPREAD_CELL).clamp(max=1.0) ** 0.5
-    out = torch.cat([colour, confidence], dim=1)
+    out = torch.cat([color, confidence], dim=1)
     return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
 
 

@@ -117,7 +117,7 @@ def likeness_corrected(
     lightness: torch.Tensor,
     pred_ab: torch.Tensor,
     positions: torch.Tensor,
-    colours: torch.Tensor,
+    colors: torch.Tensor,
     valid: torch.Tensor,
     model: fusion.LikenessModel = fusion.LIKENESS,
 ) -> torch.Tensor:
@@ -148,7 +148,7 @@ def likeness_corrected(
         pixels = torch.cat([lightness[i], pred_ab[i].detach(), places]) / scales[:, None, None]
         queries = pixels.flatten(1).T  # (HW, 5)
         samples = pixels[:, ys, xs].T  # (K, 5)
-        asked = colours[i, keep] - pred_ab[i, :, ys, xs].T  # (K, 2): gradients flow here
+        asked = colors[i, keep] - pred_ab[i, :, ys, xs].T  # (K, 2): gradients flow here
         corrections = fusion.kernel_mean(queries, samples, asked, model.prior).T.reshape(2, h, w)
         out.append(pred_ab[i] + corrections)
     return torch.stack(out)

@@ -27,8 +27,8 @@ def _paint_patch(hints, ab, y, x, size):
     h, w = ab.shape[-2:]
     y0, x0 = max(0, y - size // 2), max(0, x - size // 2)
     y1, x1 = min(h, y0 + size), min(w, x0 + size)
-    colour = ab[:, y0:y1, x0:x1].mean(dim=(1, 2))
-    hints[:2, y0:y1, x0:x1] = (colour / AB_SCALE)[:, None, None]
+    color = ab[:, y0:y1, x0:x1].mean(dim=(1, 2))
+    hints[:2, y0:y1, x0:x1] = (color / AB_SCALE)[:, None, None]
     hints[2, y0:y1, x0:x1] = 1.0
 
 
@@ -94,10 +94,10 @@ def simulate_hints(
                 mask = _stroke_mask(h, w, rng)
                 if mask.sum() < 4:
                     continue
-                colours = ab[i][:, mask]
-                if colours.std(dim=1).max() > 8.0:  # a user paints one colour on one colour
+                colors = ab[i][:, mask]
+                if colors.std(dim=1).max() > 8.0:  # a user paints one colour on one colour
                     continue
-                hints[i, :2][:, mask] = (colours.mean(dim=1) / AB_SCALE)[:, None]
+                hints[i, :2][:, mask] = (colors.mean(dim=1) / AB_SCALE)[:, None]
                 hints[i, 2][mask] = 1.0
     return hints
 
@@ -128,7 +128,7 @@ def probe_points(
     units and a validity mask (N, K) bool, K = ``most``."""
     n, _, h, w = ab.shape
     positions = torch.zeros(n, most, 2, dtype=torch.long)
-    colours = torch.zeros(n, most, 2)
+    colors = torch.zeros(n, most, 2)
     valid = torch.zeros(n, most, dtype=torch.bool)
     for i in range(n):
         count = int(np.exp(rng.uniform(np.log(fewest), np.log(most + 1))))
@@ -136,7 +136,7 @@ def probe_points(
         for k in range(count):
             y, x, size = int(rng.integers(0, h)), int(rng.integers(0, w)), int(rng.integers(1, 4))
             y0, x0 = max(0, y - size // 2), max(0, x - size // 2)
-            colours[i, k] = ab[i, :, y0 : y0 + size, x0 : x0 + size].mean(dim=(1, 2))
+            colors[i, k] = ab[i, :, y0 : y0 + size, x0 : x0 + size].mean(dim=(1, 2))
             positions[i, k] = torch.tensor([y, x])
             valid[i, k] = True
-    return positions, colours, valid
+    return positions, colors, valid
