@@ -12,17 +12,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QGridLayout, QScrollBar, QWidget
+from PySide6.QtWidgets import QWidget
 
 from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.geometry import BBox, clip
 from colorstudio.session.tools import Tool, ToolController
+from colorstudio.ui.overlay import overlay_rgba
 from colorstudio.ui.qimage import rgba_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
-MASK_TINT = np.array([255, 40, 60], np.float32)
-MASK_OPACITY = 0.45
 
 
 def checkerboard(size: int = 8) -> QPixmap:
@@ -163,45 +162,13 @@ class CanvasView(QWidget):
         return None
 
     def render_overlay(self, box: BBox) -> np.ndarray:
-        """RGBA overlay for ``box``: the hint layer and the active mask as a red tint.
-
-        Only the part of ``box`` where the hint layer or the mask has content is computed, so a
-        full refresh of a 24 MP document with a small hint stroke stays cheap.
-        """
+        """RGBA overlay for ``box``: the hint layer and the active mask (:func:`overlay_rgba`)."""
         doc = self.document
         assert doc is not None
-        y0, x0, y1, x1 = box
-        out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
-        mask = self._active_mask()
-        hint = doc.hint.pixels[y0:y1, x0:x1, 3] if self.show_hints and doc.hint.visible else None
-        for source, is_mask in (
-            (mask[y0:y1, x0:x1] if mask is not None else None, True),
-            (hint, False),
-        ):
-            if source is None:
-                continue
-            rows = np.flatnonzero(source.any(axis=1))
-            if rows.size == 0:
-                continue
-            cols = np.flatnonzero(source.any(axis=0))
-            sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-            target = out[sub]
-            if is_mask:
-                target[..., :3] = MASK_TINT.astype(np.uint8)
-                target[..., 3] = (source[sub].astype(np.float32) * MASK_OPACITY + 0.5).astype(
-                    np.uint8
-                )
-            else:
-                pixels = doc.hint.pixels[y0:y1, x0:x1][sub]
-                a = pixels[..., 3:4].astype(np.float32) / 255.0 * doc.hint.opacity
-                below = target[..., 3:4].astype(np.float32) / 255.0
-                alpha = a + below * (1 - a)
-                color = (pixels[..., :3] * a + target[..., :3] * below * (1 - a)) / np.maximum(
-                    alpha, 1e-6
-                )
-                target[..., :3] = (color + 0.5).astype(np.uint8)
-                target[..., 3] = (alpha[..., 0] * 255 + 0.5).astype(np.uint8)
-        return out
+        hint = doc.hint if self.show_hints and doc.hint.visible else None
+        return overlay_rgba(
+            box, hint.pixels if hint else None, doc.hint.opacity, self._active_mask()
+        )
 
     def refresh(self, bbox: BBox | None = None, layers: bool = True) -> None:
         """Re-render ``bbox`` (or everything) and schedule a repaint of just that area.
@@ -520,49 +487,3 @@ class CanvasView(QWidget):
             painter.drawEllipse(self._cursor_pos, r + 1, r + 1)
             painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
             painter.drawEllipse(self._cursor_pos, r, r)
-
-
-class CanvasArea(QWidget):
-    """The canvas with scroll bars that follow and drive the view."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.canvas = CanvasView()
-        self.hbar = QScrollBar(Qt.Orientation.Horizontal)
-        self.vbar = QScrollBar(Qt.Orientation.Vertical)
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.canvas, 0, 0)
-        layout.addWidget(self.vbar, 0, 1)
-        layout.addWidget(self.hbar, 1, 0)
-        self._syncing = False
-        self.canvas.view_changed.connect(self._on_canvas_view_changed)
-        self.hbar.valueChanged.connect(self._on_hbar_value_changed)
-        self.vbar.valueChanged.connect(self._on_vbar_value_changed)
-
-    def _on_canvas_view_changed(self) -> None:
-        c = self.canvas
-        if c.image.isNull():
-            return
-        self._syncing = True
-        s = c.scale
-        for bar, extent, view, offset in (
-            (self.hbar, c.image.width() * s, c.width(), c.offset.x()),
-            (self.vbar, c.image.height() * s, c.height(), c.offset.y()),
-        ):
-            margin = view / 2
-            bar.setRange(int(-margin), int(max(extent - view + margin, -margin)))
-            bar.setPageStep(int(view))
-            bar.setValue(int(-offset))
-        self._syncing = False
-
-    def _on_hbar_value_changed(self, value: int) -> None:
-        if not self._syncing:
-            self.canvas.offset.setX(-value)
-            self.canvas.update()
-
-    def _on_vbar_value_changed(self, value: int) -> None:
-        if not self._syncing:
-            self.canvas.offset.setY(-value)
-            self.canvas.update()

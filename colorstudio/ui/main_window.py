@@ -27,7 +27,7 @@ from colorstudio.core.io.autosave import (
 )
 from colorstudio.session.tools import Tool, ToolController, ToolState
 from colorstudio.ui.banner import Banner
-from colorstudio.ui.canvas import CanvasArea
+from colorstudio.ui.canvas_area import CanvasArea
 from colorstudio.ui.file_actions import FileActionsMixin
 from colorstudio.ui.file_loading import wait_for_cancelled_loads
 from colorstudio.ui.generate_panel import GeneratePanel

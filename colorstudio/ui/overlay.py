@@ -1,0 +1,48 @@
+"""The canvas's overlays as pixels: the hint layer over the active mask's red tint (numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from colorstudio.core.geometry import BBox
+
+MASK_TINT = np.array([255, 40, 60], np.float32)
+MASK_OPACITY = 0.45
+
+
+def overlay_rgba(
+    box: BBox, hint: np.ndarray | None, hint_opacity: float, mask: np.ndarray | None
+) -> np.ndarray:
+    """uint8 RGBA (y1 - y0, x1 - x0, 4) overlay for ``box`` (y0, x0, y1, x1): the active
+    ``mask`` (H x W uint8, or None) as a red tint under the ``hint`` layer (H x W x 4 uint8, or
+    None; drawn at ``hint_opacity`` 0..1). Only the part of the box where either has content is
+    computed, so a full refresh of a 24 MP document with a small hint stroke stays cheap."""
+    y0, x0, y1, x1 = box
+    out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+    for source, is_mask in (
+        (mask[y0:y1, x0:x1] if mask is not None else None, True),
+        (hint[y0:y1, x0:x1, 3] if hint is not None else None, False),
+    ):
+        if source is None:
+            continue
+        rows = np.flatnonzero(source.any(axis=1))
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(source.any(axis=0))
+        sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        target = out[sub]
+        if is_mask:
+            target[..., :3] = MASK_TINT.astype(np.uint8)
+            target[..., 3] = (source[sub].astype(np.float32) * MASK_OPACITY + 0.5).astype(np.uint8)
+        else:
+            assert hint is not None
+            pixels = hint[y0:y1, x0:x1][sub]
+            a = pixels[..., 3:4].astype(np.float32) / 255.0 * hint_opacity
+            below = target[..., 3:4].astype(np.float32) / 255.0
+            alpha = a + below * (1 - a)
+            color = (pixels[..., :3] * a + target[..., :3] * below * (1 - a)) / np.maximum(
+                alpha, 1e-6
+            )
+            target[..., :3] = (color + 0.5).astype(np.uint8)
+            target[..., 3] = (alpha[..., 0] * 255 + 0.5).astype(np.uint8)
+    return out
