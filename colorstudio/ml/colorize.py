@@ -149,23 +149,7 @@ def colorize(
             if engine == "gan" and network_alone:
                 ab_small = run_colorizer(rt, request, l_small, hint_ab, hint_mask, job)
             elif engine == "gan" and not recolor and request.hint_reach == "object":
-                ab_small = hint_free(rt, request, l_small, job).clone()
-                if request.preview:
-                    # hint-free too (the editor's warm-up): the first stroke finds them ready
-                    photo_paths(rt, l_small, job)
-                if bool(hint_mask.any()):
-                    ab_small = torch.from_numpy(
-                        hints.honour(
-                            photo_paths(rt, l_small, job),
-                            ab_small[0].numpy(),
-                            hint_ab[0].numpy(),
-                            hint_mask[0, 0].numpy(),
-                        )
-                    )[None]
-                if request.provenance:
-                    influence, confidence = provenance(
-                        rt, request, l_small, hint_ab, hint_mask, ab_small, job
-                    )
+                ab_small = object_reach(rt, request, l_small, hint_ab, hint_mask, job)
             elif engine == "gan":
                 hinted = functools.cache(  # run once, shared by base and second opinion
                     lambda: run_colorizer(rt, request, l_small, hint_ab, hint_mask, job)
@@ -183,10 +167,6 @@ def colorize(
                         None if recolor else lambda: hint_free(rt, request, l_small, job),
                         None if recolor else hinted,
                     )
-                if request.provenance:
-                    influence, confidence = provenance(
-                        rt, request, l_small, hint_ab, hint_mask, ab_small, job
-                    )
             else:
                 ab = levin_colorize(
                     l_small[0, 0].numpy(),
@@ -194,6 +174,10 @@ def colorize(
                     hint_mask[0, 0].numpy() > 0,
                 )
                 ab_small = torch.from_numpy(ab).permute(2, 0, 1)[None]
+            if engine == "gan" and not network_alone and request.provenance:
+                influence, confidence = provenance(
+                    rt, request, l_small, hint_ab, hint_mask, ab_small, job
+                )
         with job.stage("upsample", 0.8):
             radius = max(1, round(max(shape) / 128))
             ab_new = fullres.guided_upsample(
@@ -210,6 +194,24 @@ def colorize(
         request, job, region, rgb, engine, str(rt.device), blend=False,
         hint_influence=influence, confidence=confidence,
     )  # fmt: skip
+
+
+def object_reach(
+    rt: Runtime, request: ColorizeRequest, l_small, hint_ab, hint_mask, job: Job
+) -> torch.Tensor:
+    """The "object" reach: the network's hint-free a*b* corrected by the strokes along paths
+    across the photo (:func:`hints.honour`). Previews build the photo's paths even without
+    hints — the editor's warm-up is a hint-free preview — so the first stroke finds them ready.
+    Tensors (1, C, h, w) at the working size, as :func:`network_prior`'s."""
+    base = hint_free(rt, request, l_small, job)
+    hinted = bool(hint_mask.any())
+    if not (hinted or request.preview):
+        return base.clone()
+    photo = photo_paths(rt, l_small, job)
+    if not hinted:
+        return base.clone()
+    ab = hints.honour(photo, base[0].numpy(), hint_ab[0].numpy(), hint_mask[0, 0].numpy())
+    return torch.from_numpy(ab)[None]
 
 
 def network_prior(
