@@ -147,6 +147,12 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=None)
     parser.add_argument("--strokes", type=int, default=12)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all)")
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "onnx", "torch"),
+        default="auto",
+        help="what runs the colourizer (COLORSTUDIO_RUNTIME for the editor)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     photo = args.photo or default_photo()
@@ -159,7 +165,9 @@ def main() -> None:
         try:
             command = [sys.executable, __file__, "--child", "--photo", str(photo),
                        "--strokes", str(args.strokes), "--threads", str(args.threads)]  # fmt: skip
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            env = {**os.environ, "COLORSTUDIO_RUNTIME": args.runtime}
+            out = subprocess.run(command, capture_output=True, text=True, check=True,
+                                 env=env).stdout  # fmt: skip
         finally:
             for hog in hogs:
                 hog.kill()
@@ -167,7 +175,8 @@ def main() -> None:
         later = run["latencies_ms"][1:]
         rows.append((condition, run, later))
     print(f"{photo.name} ({rows[0][1]['size']}), {rows[0][1]['engine']}, "
-          f"threads {args.threads or 'all'}, {args.strokes} strokes each\n")  # fmt: skip
+          f"runtime {args.runtime}, threads {args.threads or 'all'}, "
+          f"{args.strokes} strokes each\n")  # fmt: skip
     print("| CPU | first stroke | median of the rest | slowest of the rest "
           "| longest GUI gap: painting | at start-up |")  # fmt: skip
     print("|---|---|---|---|---|---|")

@@ -116,6 +116,14 @@ def _info(argv: Sequence[str]) -> int:
     except ModelError as err:
         listing = str(err)
     rows.append(("models", listing))
+    if status.ok:
+        from colorstudio.ml.jobs import EngineError
+        from colorstudio.ml.runtime import Runtime
+
+        try:
+            rows.append(("runtime", Runtime(models_dir=paths.models_dir()).runtime_name()))
+        except EngineError as err:
+            rows.append(("runtime", str(err)))
     rows.append(("data folder", str(paths.data_dir())))
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
@@ -189,6 +197,36 @@ def _export(argv: Sequence[str]) -> int:
     return 0
 
 
+def _onnx(argv: Sequence[str]) -> int:
+    parser = Parser(
+        prog="colorstudio train onnx",
+        description="Write the models' ONNX graphs (for ONNX Runtime) and their SHA-256s into "
+        "the manifest; train export does this for each model it exports.",
+    )
+    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
+    parser.add_argument("--name", help="only this model (default: every one that has a graph)")
+    args = parser.parse_args(argv)
+    require_torch()
+    from pathlib import Path
+
+    from colorstudio import paths
+    from colorstudio.ml.jobs import EngineError
+    from colorstudio.ml.train.onnx_export import add_onnx
+
+    models = Path(args.models) if args.models else paths.models_dir()
+    try:
+        done = add_onnx(models, args.name)
+    except (EngineError, OSError) as error:
+        print(f"colorstudio train onnx: {error}", file=sys.stderr)
+        return 2
+    if not done:
+        print(f"colorstudio train onnx: no model in {models} has an ONNX graph", file=sys.stderr)
+        return 2
+    for entry in done:
+        print(f"wrote {entry.onnx} ({(entry.onnx_sha256 or '')[:12]}…) to {models}")
+    return 0
+
+
 def _warm_started(model, init_from: str | None):
     """``model`` started from exported weights (``--init-from``) where given; the tensors the
     file lacks (a block added since) keep their initialisation."""
@@ -204,10 +242,13 @@ def _warm_started(model, init_from: str | None):
 def _train(argv: Sequence[str]) -> int:
     if argv and argv[0] == "export":
         return _export(argv[1:])
+    if argv and argv[0] == "onnx":
+        return _onnx(argv[1:])
     parser = Parser(
         prog="colorstudio train",
         description="Train a generator (NoGAN schedule: pretrain G, pretrain D, short GAN phase). "
-        "Runs unchanged under torchrun for several GPUs.",
+        "Runs unchanged under torchrun for several GPUs. Also: train export RUN (into the "
+        "model folder), train onnx (the models' ONNX graphs).",
     )
     parser.add_argument("task", choices=["colorize", "style", "detect", "inpaint"])
     parser.add_argument("--data", nargs="+", required=True, help="folders of training photos")

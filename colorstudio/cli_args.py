@@ -292,6 +292,13 @@ def engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     parser.add_argument("--threads", type=positive_int, help="CPU threads (1 or more)")
     parser.add_argument("--models", help="model folder (default: the shipped models)")
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "onnx", "torch"),
+        default=None,
+        help="what runs the networks: onnx (ONNX Runtime), torch, or auto (ONNX Runtime where "
+        "installed; default, or the COLORSTUDIO_RUNTIME environment variable)",
+    )
 
 
 def output_options(parser: argparse.ArgumentParser) -> None:

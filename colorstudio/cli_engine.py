@@ -66,7 +66,9 @@ def _engine(args):
     if index and torch.cuda.is_available() and int(index) >= torch.cuda.device_count():
         count = torch.cuda.device_count()
         raise CommandError(f"--device {args.device}: there is no such GPU ({count} found)")
-    return Engine(models_dir=args.models, device=args.device, threads=args.threads)
+    return Engine(
+        models_dir=args.models, device=args.device, threads=args.threads, runtime=args.runtime
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -47,6 +47,8 @@ SECOND_OPINION_HINTED = 0.5
 #: the hint-free prediction is the mean of the network's at these multiples of the working size
 #: (+0.18 dB hint-free on devval, 2.25 more network runs once per photo: docs/hint-model.md)
 AUTOMATIC_SCALES = (1.0, 1.5)
+#: the colourizer graph's ``features``: the encoder's stride-8 channels, then its stride-16 ones
+FEATURES_8 = 40
 
 
 def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> torch.Tensor:
@@ -323,15 +325,23 @@ def photo_paths(rt: Runtime, l_small: torch.Tensor, job: Job) -> hints.Paths:
     assert model is not None
     key = (content_digest(l_small), tuple(l_small.shape), id(model))
     if key not in rt.cache("paths"):
-        split: list[int] = []
+        split: list[int] = [FEATURES_8]  # the graph's features: stride-8 channels first
+        graph = rt.colorizer_graph()
+        if graph is not None:
+            h, w = l_small.shape[-2:]
+            no_hints = np.zeros((1, 3, h, w), np.float32)
+            l_in = normalize_l(l_small).numpy()
+            code = empty_code().numpy()
+            features = rt.run_graph(graph, ["features"], l=l_in, hints=no_hints, code=code)[0][0]
+        else:
 
-        def encode(device: torch.device) -> torch.Tensor:
-            f8, f16 = model.encode(normalize_l(l_small).to(device))[2:4]
-            split[:] = [f8.shape[1]]
-            f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
-            return torch.cat([f8.float(), f16], 1).cpu()
+            def encode(device: torch.device) -> torch.Tensor:
+                f8, f16 = model.encode(normalize_l(l_small).to(device))[2:4]
+                split[:] = [f8.shape[1]]
+                f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
+                return torch.cat([f8.float(), f16], 1).cpu()
 
-        features = rt.forward(model, job, encode)[0].numpy()
+            features = rt.forward(model, job, encode)[0].numpy()
         levels = [features[: split[0]], features[split[0] :]]
         meaning = hints.meaning_of(levels, features.shape[1:])
         rt.cache("paths").put(key, hints.paths(l_small[0, 0].numpy(), meaning))
@@ -431,15 +441,27 @@ def run_colorizer(rt: Runtime, request, l_small, hint_ab, hint_mask, job: Job) -
     code, strength = reference_code(request.references)
     codes = torch.cat([code, empty_code()]) if 0 < strength < 1 else code
     hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
-
-    def forward(device: torch.device) -> torch.Tensor:
+    graph = rt.colorizer_graph()
+    if graph is not None:
         n = codes.shape[0]
-        lightness = normalize_l(l_small).to(device).expand(n, -1, -1, -1)
-        if device.type == "cuda":
-            lightness = lightness.contiguous(memory_format=torch.channels_last)
-        return model(lightness, hints.to(device).expand(n, -1, -1, -1), codes.to(device)).cpu()
-
-    ab = rt.forward(model, job, forward) * AB_SCALE
+        feed = {
+            "l": normalize_l(l_small).expand(n, -1, -1, -1).numpy(),
+            "hints": hints.expand(n, -1, -1, -1).numpy(),
+            "code": codes.numpy(),
+        }
+        ab = torch.from_numpy(rt.run_graph(graph, ["ab"], **feed)[0]) * AB_SCALE
+    else:
+        ab = rt.forward(model, job, lambda device: _forward(model, l_small, hints, codes, device))
+        ab = ab * AB_SCALE
     if ab.shape[0] == 2:  # blend "with reference" and "without" by the reference strength
         ab = ab[1:] + (ab[:1] - ab[1:]) * strength
     return ab
+
+
+def _forward(model, l_small, hints, codes, device: torch.device) -> torch.Tensor:
+    """The colourizer in torch: (n, 2, h, w) ab / AB_SCALE for n codes."""
+    n = codes.shape[0]
+    lightness = normalize_l(l_small).to(device).expand(n, -1, -1, -1)
+    if device.type == "cuda":
+        lightness = lightness.contiguous(memory_format=torch.channels_last)
+    return model(lightness, hints.to(device).expand(n, -1, -1, -1), codes.to(device)).cpu()

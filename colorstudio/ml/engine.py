@@ -67,6 +67,7 @@ class Engine(Runtime):
         with self._lock:
             if torch.get_num_threads() != wanted:
                 torch.set_num_threads(wanted)
+            self.active_threads = wanted
             result = pipeline(self, request, job)
         job.check(1.0, "done")
         return result

@@ -62,6 +62,9 @@ class ModelEntry:
     working_size: int = 256
     card: str | None = None
     dtype: str = "float16"
+    #: the same network as an ONNX graph (``train onnx``) and that file's SHA-256, or None
+    onnx: str | None = None
+    onnx_sha256: str | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> ModelEntry:
@@ -81,7 +84,12 @@ class ModelEntry:
             "card": None if data.get("card") is None else file_name_problem(data["card"]),
             "config": None if isinstance(data.get("config", {}), dict) else "must be an object",
             "dtype": None if isinstance(data.get("dtype", ""), str) else "must be a string",
+            "onnx": None if data.get("onnx") is None else file_name_problem(data["onnx"]),
         }
+        if data.get("onnx") is not None:
+            onnx_sha = data.get("onnx_sha256")
+            if not isinstance(onnx_sha, str) or not _SHA256.fullmatch(onnx_sha.lower()):
+                problems["onnx_sha256"] = "must be 64 hex digits when 'onnx' names a file"
         size = data.get("working_size", 256)
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             problems["working_size"] = f"must be a positive whole number, not {size!r}"
@@ -90,6 +98,10 @@ class ModelEntry:
                 raise ModelError(f"field {key!r} {problem}")
         known = set(cls.__dataclass_fields__)
         entry = {k: v for k, v in data.items() if k in known}
+        if entry.get("onnx") is None:
+            entry["onnx_sha256"] = None
+        else:
+            entry["onnx_sha256"] = entry["onnx_sha256"].lower()
         return cls(**{**entry, "sha256": data["sha256"].lower()})
 
 

@@ -1,6 +1,9 @@
 """The runtime every pipeline runs on: device, models, the guarded forward pass, caches.
 
 - device: CUDA when present (``auto``), else the CPU; threads (previews on half the cores);
+- backend: the colourizer's forward passes run on ONNX Runtime when it is installed and the
+  model ships an ONNX graph (:mod:`onnx_graphs`; ``runtime="auto"`` or ``"onnx"``), else in
+  torch (``"torch"``); :meth:`Runtime.run_graph` is the ONNX counterpart of :meth:`forward`;
 - models: loaded lazily from models/ with their SHA-256 checked (:mod:`weights`); a missing
   model is None or a clear EngineError, a damaged one a ModelError;
 - :meth:`Runtime.forward`: a network step under inference mode (fp16 autocast on CUDA); on
@@ -27,7 +30,9 @@ import torch
 import torch.nn.functional as F
 
 from colorstudio.core.geometry import fit_long_side
+from colorstudio.ml import onnx_graphs
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
+from colorstudio.ml.manifest import find_model, one_line
 from colorstudio.ml.weights import load_task_model
 
 if TYPE_CHECKING:
@@ -38,6 +43,9 @@ CACHE_SIZE = 4  #: entries per named cache (photo x references x working size, t
 MIN_TILE = 128  #: out of memory: tiles are halved down to this side, then the CPU takes over
 
 T = TypeVar("T")
+RUNTIMES = ("auto", "onnx", "torch")
+#: the environment variable that picks the runtime where no --runtime is given (the editor)
+RUNTIME_VARIABLE = "COLORSTUDIO_RUNTIME"
 
 
 def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
@@ -66,6 +74,7 @@ class Runtime:
         colorizer_name: str | None = None,
         detector: torch.nn.Module | None = None,
         inpainter: torch.nn.Module | None = None,
+        runtime: str | None = None,
     ) -> None:
         if models_dir is None:
             from colorstudio import paths
@@ -79,8 +88,20 @@ class Runtime:
         #: processes, median 255 vs 443 ms, slowest 316 vs 2,391 ms; quiet 172 vs 131 ms);
         #: full-size jobs use every core
         self.preview_threads = max(1, self.threads // 2)
+        #: the threads the running job uses (set per request by the engine)
+        self.active_threads = self.threads
         torch.set_num_threads(self.threads)
+        if runtime is None:  # the CLI's --runtime, else the environment, else auto
+            runtime = os.environ.get(RUNTIME_VARIABLE, "").strip().lower() or "auto"
+        if runtime not in RUNTIMES:
+            raise EngineError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
+        if runtime == "onnx" and not onnx_graphs.available():
+            raise EngineError("the ONNX runtime was requested but onnxruntime is not installed")
+        self.runtime = runtime
+        #: False: not looked up yet; None: the colourizer runs in torch
+        self._colorizer_graph: onnx_graphs.OnnxGraph | bool | None = False
         self._colorizer = colorizer
+        self._colorizer_injected = colorizer is not None
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
         self._lock = threading.Lock()
@@ -110,6 +131,51 @@ class Runtime:
             )
         # the manifest builds a colorize model as a HintColorizer (networks.GENERATORS)
         return cast("HintColorizer | None", self._colorizer)
+
+    def colorizer_graph(self) -> onnx_graphs.OnnxGraph | None:
+        """The colourizer's ONNX graph when its forward passes run on ONNX Runtime, else None
+        (runtime "torch", no onnxruntime, a model given as a torch module, or no graph shipped;
+        with runtime "onnx" the last is an error). ModelError when the graph is damaged."""
+        if self._colorizer_graph is False:
+            self._colorizer_graph = None
+            injected = self._colorizer_injected  # a torch module given: that is the model
+            if self.runtime != "torch" and onnx_graphs.available() and not injected:
+                entry = find_model(self.models_dir, "colorize", self.colorizer_name)
+                if entry is not None:
+                    graph = onnx_graphs.load_graph(entry, self.models_dir, self.device.type)
+                    if graph is None and self.runtime == "onnx":
+                        raise EngineError(f"model {entry.name} ships no ONNX graph")
+                    self._colorizer_graph = graph
+        return cast("onnx_graphs.OnnxGraph | None", self._colorizer_graph)
+
+    def runtime_name(self) -> str:
+        """What runs the colourizer, for ``colorstudio info`` and the logs."""
+        graph = self.colorizer_graph()
+        if graph is None:
+            return f"PyTorch {torch.__version__} ({self.device.type})"
+        import onnxruntime
+
+        provider = onnx_graphs.providers(graph.device)[0].removesuffix("ExecutionProvider")
+        ort_name = f"ONNX Runtime {onnxruntime.__version__} ({provider})"
+        return f"{ort_name}: colourizer; PyTorch {torch.__version__} ({self.device.type}): the rest"
+
+    def run_graph(
+        self, graph: onnx_graphs.OnnxGraph, outputs: list[str] | None, **inputs: np.ndarray
+    ) -> list[np.ndarray]:
+        """Run an ONNX graph on the job's threads; its failures as one-line EngineErrors."""
+        try:
+            return graph.run(self.active_threads, outputs, **inputs)
+        except EngineError:
+            raise
+        except Exception as err:  # ONNX Runtime raises its own exception types
+            text = str(err)
+            if "bad_alloc" in text or "bad allocation" in text or "Failed to allocate" in text:
+                raise EngineError(
+                    "not enough memory for this image: lower the working size"
+                ) from None
+            raise EngineError(
+                f"the {graph.entry.name} network failed ({one_line(text, 160)})"
+            ) from None
 
     def stylizer(self) -> AdaINStylizer:
         # the manifest builds a stylize model as an AdaINStylizer (networks.GENERATORS)

@@ -49,6 +49,16 @@ SPREAD_BLOCKS = ("up8", "up4", "up1")
 SPREAD_CHANNELS = 3  # colour (a*b*) and confidence
 
 
+def pool_to(x: torch.Tensor, size, ratio: int) -> torch.Tensor:
+    """Area-average ``x`` (N, C, H, W) to ``size``; ``ratio`` is H / h when the caller's input
+    is a multiple of 32 (the working sizes). While tracing for ONNX export the pooling uses
+    that fixed ratio, because adaptive pooling to a size known only at run time does not
+    export; eagerly it is adaptive (identical where the ratio is exact)."""
+    if torch.jit.is_tracing():
+        return F.avg_pool2d(x, ratio, ratio)
+    return F.adaptive_avg_pool2d(x, size)
+
+
 def hint_spread(hints: torch.Tensor, size) -> torch.Tensor:
     """(N, 3, H, W) hints → (N, 3, h, w): the mean hint colour near each pixel and a confidence.
 
@@ -60,8 +70,8 @@ def hint_spread(hints: torch.Tensor, size) -> torch.Tensor:
     h, w = hints.shape[-2:]
     grid = (max(2, h // SPREAD_CELL), max(2, w // SPREAD_CELL))
     ab, mask = hints[:, :2], hints[:, 2:3]
-    total = F.adaptive_avg_pool2d(ab * mask, grid)
-    coverage = F.adaptive_avg_pool2d(mask, grid)
+    total = pool_to(ab * mask, grid, SPREAD_CELL)
+    coverage = pool_to(mask, grid, SPREAD_CELL)
     for _ in range(SPREAD_PASSES):
         total = F.avg_pool2d(total, 3, 1, 1, count_include_pad=False)
         coverage = F.avg_pool2d(coverage, 3, 1, 1, count_include_pad=False)
@@ -148,19 +158,19 @@ class HintColorizer(nn.Module):
         f2, f4, f8, f16, f32 = self.encode(lightness)
         spread = hint_spread(hints, lightness.shape[-2:]) if self.hint_spread else None
 
-        def with_hints(features: torch.Tensor, spread_too: bool = False) -> torch.Tensor:
+        def with_hints(features: torch.Tensor, stride: int, spread_too: bool = False):
             size = (features.shape[-2], features.shape[-1])
-            parts = [features, _area(hints, size)]
+            parts = [features, _area(hints, size, stride)]
             if spread_too and spread is not None:
-                parts.append(F.adaptive_avg_pool2d(spread, size))
+                parts.append(pool_to(spread, size, stride))
             return torch.cat(parts, dim=1)
 
         g = self.code_mlp(code)
-        x = self.film32(self.bottleneck(with_hints(f32)), g)
-        x = self.film16(self.attention(self.up16(x, with_hints(f16))), g)
-        x = self.film8(self.up8(x, with_hints(f8, True)), g)
-        x = self.up4(x, with_hints(f4, True))
-        x = self.up2(x, with_hints(f2))
+        x = self.film32(self.bottleneck(with_hints(f32, 32)), g)
+        x = self.film16(self.attention(self.up16(x, with_hints(f16, 16))), g)
+        x = self.film8(self.up8(x, with_hints(f8, 8, True)), g)
+        x = self.up4(x, with_hints(f4, 4, True))
+        x = self.up2(x, with_hints(f2, 2))
         full = [lightness, hints] if spread is None else [lightness, hints, spread]
         x = self.up1(x, torch.cat(full, dim=1))
         return torch.tanh(self.head(x))
@@ -173,9 +183,9 @@ class HintColorizer(nn.Module):
         self.load_state_dict(state, strict=True)
 
 
-def _area(hints: torch.Tensor, size) -> torch.Tensor:
+def _area(hints: torch.Tensor, size, ratio: int) -> torch.Tensor:
     """Downsample hints so a point hint keeps its colour: average ab over hinted pixels only."""
     ab, mask = hints[:, :2], hints[:, 2:3]
-    mask_small = F.adaptive_avg_pool2d(mask, size)
-    ab_small = F.adaptive_avg_pool2d(ab * mask, size) / mask_small.clamp(min=1e-6)
+    mask_small = pool_to(mask, size, ratio)
+    ab_small = pool_to(ab * mask, size, ratio) / mask_small.clamp(min=1e-6)
     return torch.cat([ab_small * (mask_small > 0), mask_small.clamp(0, 1) ** 0.5], dim=1)

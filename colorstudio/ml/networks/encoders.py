@@ -31,14 +31,19 @@ LITE0_TAPS = {0: 16, 2: 24, 4: 40, 10: 112, 15: 320}
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow "SAME" padding (asymmetric for stride 2), computed per input."""
+    """Conv2d with TensorFlow "SAME" padding (asymmetric for stride 2), computed per input.
+
+    While tracing for ONNX export the input size is symbolic; the exported graphs take sizes
+    that are multiples of 32, where the padding is ``k - s`` whatever the size."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
+        tracing = torch.jit.is_tracing()
         for size, k, s in zip(
             reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride), strict=True
         ):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            needed = k - s if tracing else (math.ceil(size / s) - 1) * s + k - size
+            total = max(needed, 0)
             pads += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, 1, self.groups)
 

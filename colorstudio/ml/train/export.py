@@ -21,6 +21,7 @@ import torch
 from colorstudio import __version__
 from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
+from colorstudio.ml.train.onnx_export import GRAPHS, add_onnx
 from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
 
@@ -215,6 +216,8 @@ def export_run(
         working_size=256,
         card=card_name,
     )
+    if entry.architecture in GRAPHS:  # and the same network for ONNX Runtime
+        entry = add_onnx(models_dir, name)[0]
     metrics = ""
     sheet = None
     if eval_dir is not None:

@@ -1,0 +1,91 @@
+"""Shipped networks as ONNX graphs run by ONNX Runtime (numpy in, numpy out; no torch).
+
+A graph file is named by its manifest entry (``onnx``) and checked against the entry's
+``onnx_sha256`` before ONNX Runtime sees it: the bytes checked are the bytes loaded. Sessions
+are opened lazily, one per thread count (previews run on half the cores, full-size jobs on
+all; see ``Runtime.preview_threads``), on the CPU or, when the device is CUDA and
+onnxruntime-gpu is installed, on the CUDA execution provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from colorstudio.ml.manifest import REINSTALL, ModelEntry, ModelError, model_path, one_line
+
+
+def available() -> bool:
+    """Whether ONNX Runtime is installed."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def providers(device: str) -> list[str]:
+    """Execution providers for a device type ("cpu" or "cuda"), best first."""
+    import onnxruntime as ort
+
+    have = ort.get_available_providers()
+    wanted = ["CUDAExecutionProvider"] if device == "cuda" else []
+    return [p for p in wanted if p in have] + ["CPUExecutionProvider"]
+
+
+class OnnxGraph:
+    """One verified graph; :meth:`run` takes float32 arrays by input name."""
+
+    def __init__(self, entry: ModelEntry, data: bytes, device: str = "cpu") -> None:
+        self.entry = entry
+        self.device = device
+        self._data = data
+        self._sessions: dict[int, object] = {}
+
+    def session(self, threads: int):
+        if threads not in self._sessions:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3  # errors only: no warnings on a user's terminal
+            try:
+                self._sessions[threads] = ort.InferenceSession(
+                    self._data, options, providers=providers(self.device)
+                )
+            except Exception as err:  # ORT raises its own types for a bad graph
+                raise ModelError(
+                    f"model file {self.entry.onnx} is not a usable ONNX graph "
+                    f"({one_line(err, 120)})",
+                    REINSTALL,
+                ) from None
+        return self._sessions[threads]
+
+    def run(
+        self, threads: int, outputs: list[str] | None = None, **inputs: np.ndarray
+    ) -> list[np.ndarray]:
+        """The graph's outputs (all, or those named) for float32 ``inputs``."""
+        feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        return self.session(threads).run(outputs, feed)  # type: ignore[attr-defined]
+
+
+def load_graph(entry: ModelEntry, models_dir: Path, device: str = "cpu") -> OnnxGraph | None:
+    """The entry's verified ONNX graph, or None when it ships none; ModelError (one line)
+    when the file is missing, unreadable or not the one the manifest names."""
+    if entry.onnx is None or entry.onnx_sha256 is None:
+        return None
+    path = model_path(entry, models_dir, entry.onnx)
+    if not path.is_file():
+        raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != entry.onnx_sha256:
+        raise ModelError(
+            f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
+            f"{actual[:12]}…, the manifest expects {entry.onnx_sha256[:12]}…)",
+            REINSTALL,
+        )
+    return OnnxGraph(entry, data, device)

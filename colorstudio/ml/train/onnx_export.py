@@ -1,0 +1,165 @@
+"""Export shipped models as ONNX graphs, for inference with ONNX Runtime (no torch needed).
+
+Each exported graph takes working-size inputs whose height and width are multiples of 32 (the
+sizes the runtime feeds; see ``runtime.working_shape``); batch, height and width are dynamic.
+The export traces the network with PyTorch's TorchScript-based exporter: a trace is fast
+(seconds) and, with the two size-dependent operations written for it (``pool_to`` in the
+colourizer, ``SameConv2d``'s padding), exact at every such size. PyTorch's dynamo-based
+exporter was tried first and did not finish within ten minutes on the colourizer with dynamic
+sizes (2 cores).
+
+Weights are stored as float16 initializers, each followed by a Cast to float32 that ONNX
+Runtime folds once when it opens the graph: the file is half the size, and the graph computes
+in float32 with the weights the torch path uses (``weights._read_state`` reads the fp16
+``.pt`` the same way), so the two paths agree to float32 rounding (``ONNX_TOLERANCE``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from colorstudio.ml.manifest import MANIFEST, ModelEntry, ModelError, load_manifest, sha256_file
+from colorstudio.ml.networks.colorizer import HintColorizer
+from colorstudio.ml.palette import CODE_DIM
+
+#: ONNX opset: 17 is the newest the TorchScript exporter writes without warnings, and every
+#: ONNX Runtime since 1.14 runs it
+OPSET = 17
+#: largest |ONNX - torch| difference accepted on the a*b* output (ab / 110 units): float32
+#: rounding in a different operation order; measured ~3e-7 at 64..768 px
+ONNX_TOLERANCE = 1e-4
+
+
+class ColorizerGraph(nn.Module):
+    """The colourizer as the runtime calls it: ``(l, hints, code) -> (ab, features)``.
+
+    ``features`` (N, C8 + C16, H/8, W/8) are the encoder's stride-8 features and its stride-16
+    features upsampled to stride 8 (bilinear), which the hint model reads
+    (``colorize.photo_paths``)."""
+
+    def __init__(self, model: HintColorizer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, l: torch.Tensor, hints: torch.Tensor, code: torch.Tensor):
+        ab = self.model(l, hints, code)
+        f8, f16 = self.model.encode(l)[2:4]
+        f16 = nn.functional.interpolate(f16, size=f8.shape[-2:], mode="bilinear")
+        return ab, torch.cat([f8, f16], dim=1)
+
+
+def colorizer_example(n: int = 1, h: int = 64, w: int = 96) -> dict[str, np.ndarray]:
+    """Inputs for the colourizer graph: random lightness, one hinted square, the empty code."""
+    rng = np.random.default_rng(0)
+    l = rng.uniform(-1, 1, (n, 1, h, w)).astype(np.float32)
+    hints = np.zeros((n, 3, h, w), np.float32)
+    hints[:, 0, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = 0.3
+    hints[:, 1, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = -0.2
+    hints[:, 2, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = 1.0
+    from colorstudio.ml.palette import empty_code
+
+    code = empty_code(n).numpy().astype(np.float32)
+    assert code.shape == (n, CODE_DIM)
+    return {"l": l, "hints": hints, "code": code}
+
+
+#: architecture -> (graph wrapper, example inputs, output names, dynamic axes per name)
+_SPATIAL = {0: "n", 2: "h", 3: "w"}
+GRAPHS = {
+    "colorizer_lite0": (
+        ColorizerGraph,
+        colorizer_example,
+        ("ab", "features"),
+        {
+            "l": _SPATIAL,
+            "hints": _SPATIAL,
+            "code": {0: "n"},
+            "ab": _SPATIAL,
+            "features": {0: "n", 2: "h8", 3: "w8"},
+        },
+    ),
+}
+
+
+def _store_half(model_proto) -> None:
+    """Float32 initializers → float16 initializers with a Cast back to float32 (in place)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = model_proto.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT or np.prod(init.dims) < 16:
+            continue
+        array = numpy_helper.to_array(init).astype(np.float16)
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(array, f"{name}__fp16"))
+        casts.append(helper.make_node("Cast", [f"{name}__fp16"], [name], to=onnx.TensorProto.FLOAT))
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+
+
+def export_graph(model: nn.Module, architecture: str) -> bytes:
+    """The ONNX bytes of ``model`` (weights in fp16, see the module doc)."""
+    import onnx
+
+    if architecture not in GRAPHS:
+        raise ModelError(f"no ONNX graph is defined for architecture {architecture!r}")
+    wrapper, example, outputs, axes = GRAPHS[architecture]
+    graph = wrapper(cast(Any, model).float().eval()).eval()
+    inputs = example()
+    with tempfile.TemporaryDirectory() as folder, torch.no_grad(), warnings.catch_warnings():
+        # chosen on purpose (module doc): its deprecation notice and the tracer's notes on
+        # shapes read as Python numbers (exact at multiples of 32) are not for the user
+        warnings.simplefilter("ignore")
+        path = Path(folder) / "graph.onnx"
+        torch.onnx.export(
+            graph,
+            tuple(torch.from_numpy(v) for v in inputs.values()),
+            path,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=list(inputs),
+            output_names=list(outputs),
+            dynamic_axes=axes,
+            # unfolded: batch norms stay apart from their convolutions, so every stored weight
+            # is a weight of the fp16 .pt file, exact in fp16; ONNX Runtime fuses them in fp32
+            do_constant_folding=False,
+        )
+        proto = onnx.load(path)
+    _store_half(proto)
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
+    """Write ``<model>.onnx`` beside each exportable model in ``models_dir`` (only ``name``
+    if given) and record its file and SHA-256 in the manifest. Returns the updated entries."""
+    from colorstudio.core.io.atomic import atomic_write_bytes
+    from colorstudio.ml.weights import load_model
+
+    models_dir = Path(models_dir)
+    entries = load_manifest(models_dir)
+    done = []
+    for index, entry in enumerate(entries):
+        if (name is not None and entry.name != name) or entry.architecture not in GRAPHS:
+            continue
+        model = load_model(entry, models_dir)
+        file = f"{entry.name}.onnx"
+        atomic_write_bytes(models_dir / file, export_graph(model, entry.architecture))
+        entries[index] = replace(entry, onnx=file, onnx_sha256=sha256_file(models_dir / file))
+        done.append(entries[index])
+    if not done:
+        return done
+    manifest = {"models": [asdict(e) for e in entries]}
+    atomic_write_bytes(models_dir / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    return done

@@ -1,0 +1,194 @@
+"""The colourizer as an ONNX graph: export, verification, the runtime's choice, equality with
+the torch path (shipped model and a freshly exported one), and the colourize pipeline on it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from colorstudio.ml import onnx_graphs
+from colorstudio.ml.engine import Engine
+from colorstudio.ml.jobs import EngineError
+from colorstudio.ml.manifest import ModelEntry, ModelError, find_model, load_manifest
+from colorstudio.ml.requests import ColorizeRequest
+from colorstudio.ml.runtime import Runtime
+from colorstudio.ml.train.onnx_export import (
+    ONNX_TOLERANCE,
+    ColorizerGraph,
+    add_onnx,
+    colorizer_example,
+)
+from colorstudio.ml.weights import export_generator, load_model
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models"
+
+
+def graph_and_torch(models_dir: Path):
+    entry = find_model(models_dir, "colorize")
+    assert entry is not None and entry.onnx is not None
+    graph = onnx_graphs.load_graph(entry, models_dir)
+    assert graph is not None
+    return graph, ColorizerGraph(load_model(entry, models_dir)).eval()
+
+
+def assert_graph_matches(graph, model, n: int, h: int, w: int) -> None:
+    inputs = colorizer_example(n, h, w)
+    ab, features = graph.run(2, None, **inputs)
+    with torch.inference_mode():
+        ab_t, features_t = model(*(torch.from_numpy(v) for v in inputs.values()))
+    assert ab.shape == (n, 2, h, w) and features.shape == (n, 152, h // 8, w // 8)
+    assert np.abs(ab - ab_t.numpy()).max() < ONNX_TOLERANCE
+    scale = float(np.abs(features_t.numpy()).max())
+    assert np.abs(features - features_t.numpy()).max() < ONNX_TOLERANCE * max(1.0, scale)
+    assert np.abs(ab_t.numpy()).max() > 1e-3  # a real prediction, not zeros on both sides
+
+
+@pytest.mark.parametrize(("n", "h", "w"), [(1, 64, 96), (2, 256, 352), (1, 416, 160)])
+def test_shipped_colorizer_graph_equals_torch(n, h, w):
+    graph, model = graph_and_torch(SHIPPED)
+    assert_graph_matches(graph, model, n, h, w)
+
+
+def test_export_writes_a_verified_graph_that_equals_torch(tmp_path, random_colorizer):
+    models = tmp_path / "models"
+    models.mkdir()
+    export_generator(
+        random_colorizer,
+        name="tiny",
+        task="colorize",
+        architecture="colorizer_lite0",
+        models_dir=models,
+    )
+    (entry,) = add_onnx(models)
+    assert entry.onnx == "tiny.onnx" and (models / "tiny.onnx").is_file()
+    saved = json.loads((models / "manifest.json").read_text())["models"][0]
+    assert saved["onnx_sha256"] == entry.onnx_sha256 and len(entry.onnx_sha256 or "") == 64
+    # fp16 storage: the graph file is about half the fp32 size of the weights
+    params = sum(p.numel() for p in random_colorizer.parameters())
+    assert (models / "tiny.onnx").stat().st_size < params * 2.6
+    graph, model = graph_and_torch(models)
+    assert_graph_matches(graph, model, 1, 96, 64)
+
+
+def shipped_copy(tmp_path) -> Path:
+    """The shipped colourizer's files and manifest entry in a folder of their own."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    entry = find_model(SHIPPED, "colorize")
+    assert entry is not None and entry.onnx is not None
+    for name in (entry.file, entry.onnx):
+        shutil.copy(SHIPPED / name, folder / name)
+    raw = json.loads((SHIPPED / "manifest.json").read_text())
+    kept = [m for m in raw["models"] if m["name"] == entry.name]
+    (folder / "manifest.json").write_text(json.dumps({"models": kept}))
+    return folder
+
+
+def test_a_tampered_graph_is_refused_in_one_line(tmp_path):
+    folder = shipped_copy(tmp_path)
+    (entry,) = load_manifest(folder)
+    data = bytearray((folder / str(entry.onnx)).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / str(entry.onnx)).write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"colorizer\.onnx has been modified .*SHA-256") as err:
+        onnx_graphs.load_graph(entry, folder)
+    assert "\n" not in str(err.value)
+    engine = Engine(models_dir=folder, device="cpu", runtime="onnx")
+    grey = np.full((64, 64, 3), 120, np.uint8)
+    with pytest.raises(EngineError, match="modified or damaged"):
+        engine.run(ColorizeRequest(image=grey, engine="gan"))
+
+
+def test_a_graph_file_that_is_not_onnx_fails_clearly(tmp_path):
+    folder = shipped_copy(tmp_path)
+    (entry,) = load_manifest(folder)
+    junk = b"not an onnx graph" * 10
+    (folder / str(entry.onnx)).write_bytes(junk)
+    import hashlib
+
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw["models"][0]["onnx_sha256"] = hashlib.sha256(junk).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(raw))
+    (entry,) = load_manifest(folder)
+    graph = onnx_graphs.load_graph(entry, folder)
+    assert graph is not None
+    with pytest.raises(ModelError, match="is not a usable ONNX graph") as err:
+        graph.session(1)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"onnx": "../evil.onnx", "onnx_sha256": "0" * 64}, "not a path"),
+        ({"onnx": "c.onnx"}, "onnx_sha256"),
+        ({"onnx": "c.onnx", "onnx_sha256": "xyz"}, "onnx_sha256"),
+    ],
+)
+def test_manifest_checks_the_onnx_fields(change, message):
+    base = {"name": "c", "task": "colorize", "file": "c.pt", "architecture": "a"}
+    with pytest.raises(ModelError, match=message):
+        ModelEntry.from_dict({**base, "sha256": "a" * 64, **change})
+    entry = ModelEntry.from_dict({**base, "sha256": "a" * 64})
+    assert entry.onnx is None and entry.onnx_sha256 is None
+
+
+def test_the_runtime_setting_picks_what_runs_the_colorizer(tmp_path, monkeypatch, random_colorizer):
+    folder = shipped_copy(tmp_path)
+    assert Runtime(models_dir=folder, device="cpu").colorizer_graph() is not None
+    assert Runtime(models_dir=folder, device="cpu", runtime="torch").colorizer_graph() is None
+    monkeypatch.setenv("COLORSTUDIO_RUNTIME", "torch")
+    assert "PyTorch" in Runtime(models_dir=folder, device="cpu").runtime_name()
+    monkeypatch.setenv("COLORSTUDIO_RUNTIME", "onnx")
+    assert Runtime(models_dir=folder, device="cpu").runtime_name().startswith("ONNX Runtime")
+    # a colourizer handed over as a torch module is the model: it runs in torch
+    given = Runtime(models_dir=folder, device="cpu", colorizer=random_colorizer)
+    assert given.colorizer_graph() is None
+    with pytest.raises(EngineError, match="unknown runtime 'tf'"):
+        Runtime(models_dir=folder, runtime="tf")
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw["models"][0]["onnx"] = None
+    (folder / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(EngineError, match="ships no ONNX graph"):
+        Runtime(models_dir=folder, device="cpu", runtime="onnx").colorizer_graph()
+    monkeypatch.delenv("COLORSTUDIO_RUNTIME")
+    assert Runtime(models_dir=folder, device="cpu").colorizer_graph() is None  # auto: torch
+
+
+def test_colorize_on_onnx_runtime_matches_the_torch_path(tmp_path):
+    """The whole pipeline (hint-free prediction, the hint model's features, the hinted pass,
+    the fusion) on a photo-like image gives the same picture on either runtime."""
+    folder = shipped_copy(tmp_path)
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:192, 0:256]
+    grey = 110 + 60 * np.sin(xx / 19.0) * np.cos(yy / 23.0) + rng.normal(0, 6, xx.shape)
+    grey = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, 2)
+    hints = np.zeros((192, 256, 4), np.uint8)
+    hints[40:48, 30:120] = (210, 60, 40, 255)
+    hints[140:148, 120:220] = (40, 90, 210, 255)
+    results = {}
+    for runtime in ("torch", "onnx"):
+        engine = Engine(models_dir=folder, device="cpu", runtime=runtime)
+        results[runtime] = engine.run(ColorizeRequest(image=grey, hints=hints, engine="gan"))
+    a, b = (np.asarray(r.image, np.int16) for r in results.values())
+    assert a.shape == b.shape == (192, 256, 3)
+    assert np.abs(a - b).mean() < 0.5 and np.abs(a - b).max() <= 12
+    assert np.ptp(a[..., 0].astype(int) - a[..., 2]) > 20  # coloured, not grey on both
+
+
+def test_train_onnx_command(tmp_path, capsys):
+    from colorstudio.cli import main
+
+    folder = shipped_copy(tmp_path)
+    (folder / "colorizer.onnx").unlink()
+    assert main(["train", "onnx", "--models", str(folder)]) == 0
+    assert "wrote colorizer.onnx" in capsys.readouterr().out
+    (entry,) = load_manifest(folder)
+    graph = onnx_graphs.load_graph(entry, folder)
+    assert graph is not None and graph.run(1, ["ab"], **colorizer_example())[0].shape[1] == 2
+    empty = tmp_path / "empty"
+    assert main(["train", "onnx", "--models", str(empty)]) == 2
+    assert "no model" in capsys.readouterr().err and not empty.exists()
