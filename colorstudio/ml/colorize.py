@@ -25,6 +25,7 @@ from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
 from colorstudio.ml.masked import finish, region_of
+from colorstudio.ml.networks.colorizer import FEATURES_8
 from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, Result
 from colorstudio.ml.runtime import Runtime, area_resize, working_shape
@@ -47,8 +48,6 @@ SECOND_OPINION_HINTED = 0.5
 #: the hint-free prediction is the mean of the network's at these multiples of the working size
 #: (+0.18 dB hint-free on devval, 2.25 more network runs once per photo: docs/hint-model.md)
 AUTOMATIC_SCALES = (1.0, 1.5)
-#: the colourizer graph's ``features``: the encoder's stride-8 channels, then its stride-16 ones
-FEATURES_8 = 40
 
 
 def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> torch.Tensor:
@@ -325,7 +324,6 @@ def photo_paths(rt: Runtime, l_small: torch.Tensor, job: Job) -> hints.Paths:
     assert model is not None
     key = (content_digest(l_small), tuple(l_small.shape), id(model))
     if key not in rt.cache("paths"):
-        split: list[int] = [FEATURES_8]  # the graph's features: stride-8 channels first
         graph = rt.colorizer_graph()
         if graph is not None:
             h, w = l_small.shape[-2:]
@@ -334,15 +332,11 @@ def photo_paths(rt: Runtime, l_small: torch.Tensor, job: Job) -> hints.Paths:
             code = empty_code().numpy()
             features = rt.run_graph(graph, ["features"], l=l_in, hints=no_hints, code=code)[0][0]
         else:
-
-            def encode(device: torch.device) -> torch.Tensor:
-                f8, f16 = model.encode(normalize_l(l_small).to(device))[2:4]
-                split[:] = [f8.shape[1]]
-                f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
-                return torch.cat([f8.float(), f16], 1).cpu()
-
-            features = rt.forward(model, job, encode)[0].numpy()
-        levels = [features[: split[0]], features[split[0] :]]
+            lightness = normalize_l(l_small)
+            features = rt.forward(
+                model, job, lambda device: model.hint_features(lightness.to(device)).cpu()
+            )[0].numpy()
+        levels = [features[:FEATURES_8], features[FEATURES_8:]]
         meaning = hints.meaning_of(levels, features.shape[1:])
         rt.cache("paths").put(key, hints.paths(l_small[0, 0].numpy(), meaning))
     return rt.cache("paths")[key]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
@@ -127,6 +127,36 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_verified(path: Path, sha256: str, models_dir: Path) -> bytes:
+    """The bytes of model file ``path``, checked against ``sha256``: the bytes checked are the
+    bytes loaded (no swap between the two). ModelError (one line) when the file is missing,
+    unreadable or not the one the manifest names."""
+    if not path.is_file():
+        raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256.lower():
+        raise ModelError(
+            f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
+            f"{actual[:12]}…, the manifest expects {sha256[:12]}…)",
+            REINSTALL,
+        )
+    return data
+
+
+def write_manifest(models_dir: Path, entries: list[ModelEntry]) -> None:
+    """Replace ``models_dir/manifest.json`` with ``entries`` (atomically)."""
+    from colorstudio.core.io.atomic import atomic_write_bytes
+
+    manifest = {"models": [asdict(e) for e in entries]}
+    atomic_write_bytes(
+        Path(models_dir) / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode()
+    )
 
 
 def load_manifest(models_dir: Path) -> list[ModelEntry]:

@@ -9,13 +9,19 @@ onnxruntime-gpu is installed, on the CUDA execution provider.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from colorstudio.ml.manifest import REINSTALL, ModelEntry, ModelError, model_path, one_line
+from colorstudio.ml.manifest import (
+    REINSTALL,
+    ModelEntry,
+    ModelError,
+    model_path,
+    one_line,
+    read_verified,
+)
 
 
 def available() -> bool:
@@ -74,18 +80,5 @@ def load_graph(entry: ModelEntry, models_dir: Path, device: str = "cpu") -> Onnx
     when the file is missing, unreadable or not the one the manifest names."""
     if entry.onnx is None or entry.onnx_sha256 is None:
         return None
-    path = model_path(entry, models_dir, entry.onnx)
-    if not path.is_file():
-        raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != entry.onnx_sha256:
-        raise ModelError(
-            f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
-            f"{actual[:12]}…, the manifest expects {entry.onnx_sha256[:12]}…)",
-            REINSTALL,
-        )
+    data = read_verified(model_path(entry, models_dir, entry.onnx), entry.onnx_sha256, models_dir)
     return OnnxGraph(entry, data, device)

@@ -12,11 +12,8 @@ code can run), checked against the manifest's SHA-256 before loading, and loaded
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,6 @@ import torch
 from torch import nn
 
 from colorstudio.ml.manifest import (
-    MANIFEST,
     REINSTALL,
     ModelEntry,
     ModelError,
@@ -32,7 +28,9 @@ from colorstudio.ml.manifest import (
     load_manifest,
     model_path,
     one_line,
+    read_verified,
     sha256_file,
+    write_manifest,
 )
 from colorstudio.ml.networks import AnyGenerator, define_generator
 
@@ -120,19 +118,7 @@ def load_model(
 ) -> nn.Module:
     """Verify and load a manifest entry; returns the model in eval mode on ``device``."""
     path = model_path(entry, models_dir)
-    if not path.is_file():
-        raise ModelError(f"model file {path.name} is missing from {models_dir}", REINSTALL)
-    try:  # read once: the bytes checked are the bytes loaded (no swap between the two)
-        data = path.read_bytes()
-    except OSError as err:
-        raise ModelError(f"model file {path.name} cannot be read ({err.strerror})") from None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != entry.sha256.lower():
-        raise ModelError(
-            f"model file {path.name} has been modified or damaged (SHA-256 mismatch: "
-            f"{actual[:12]}…, the manifest expects {entry.sha256[:12]}…)",
-            REINSTALL,
-        )
+    data = read_verified(path, entry.sha256, models_dir)
     state = _read_state(path, data=data)
     model = build_and_load(entry.architecture, entry.config, state, path.name)
     return model.to(device).eval()
@@ -196,7 +182,6 @@ def export_generator(
     card: str | None = None,
 ) -> ModelEntry:
     """Write fp16 weights to ``models_dir/<name>.pt`` and add/replace the manifest entry."""
-    from colorstudio.core.io.atomic import atomic_write_bytes
 
     models_dir = Path(models_dir)
     state = {
@@ -215,7 +200,5 @@ def export_generator(
         working_size,
         card,
     )
-    entries = [e for e in load_manifest(models_dir) if e.name != name] + [entry]
-    manifest = {"models": [asdict(e) for e in entries]}
-    atomic_write_bytes(models_dir / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    write_manifest(models_dir, [e for e in load_manifest(models_dir) if e.name != name] + [entry])
     return entry

@@ -47,6 +47,8 @@ SPREAD_PASSES = 3
 #: the decoder blocks that take hint_spread's channels, appended last to their skip input
 SPREAD_BLOCKS = ("up8", "up4", "up1")
 SPREAD_CHANNELS = 3  # colour (a*b*) and confidence
+#: :meth:`HintColorizer.hint_features`: this many stride-8 channels come first
+FEATURES_8 = EfficientNetLite0Encoder.channels[2]
 
 
 def pool_to(x: torch.Tensor, size, ratio: int) -> torch.Tensor:
@@ -151,6 +153,13 @@ class HintColorizer(nn.Module):
         """Encoder features at strides 2..32 (no gradients when the encoder is frozen)."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
             return self.encoder(lightness_to_grey_rgb255(lightness))
+
+    def hint_features(self, lightness: torch.Tensor) -> torch.Tensor:
+        """(N, FEATURES_8 + C16, H/8, W/8) float32: the encoder's stride-8 features, then its
+        stride-16 ones brought to stride 8 (bilinear); what the hint model reads."""
+        f8, f16 = self.encode(lightness)[2:4]
+        f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
+        return torch.cat([f8.float(), f16], dim=1)
 
     def forward(
         self, lightness: torch.Tensor, hints: torch.Tensor, code: torch.Tensor

@@ -255,6 +255,11 @@ def export_run(
             "",
             f"- Task: {task}; architecture `{entry.architecture}`; ColorStudio {__version__}",
             f"- File: `{entry.file}` (fp16, SHA-256 `{entry.sha256}`)",
+            *(
+                [f"- ONNX graph: `{entry.onnx}` (fp16 weights, SHA-256 `{entry.onnx_sha256}`)"]
+                if entry.onnx
+                else []
+            ),
             f"- {ENCODER_CREDITS[config.task]}",
             "",
             "## Training data",

@@ -16,10 +16,9 @@ in float32 with the weights the torch path uses (``weights._read_state`` reads t
 
 from __future__ import annotations
 
-import json
 import tempfile
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from colorstudio.ml.manifest import MANIFEST, ModelEntry, ModelError, load_manifest, sha256_file
+from colorstudio.ml.manifest import (
+    ModelEntry,
+    ModelError,
+    load_manifest,
+    sha256_file,
+    write_manifest,
+)
 from colorstudio.ml.networks.colorizer import HintColorizer
 from colorstudio.ml.palette import CODE_DIM
 
@@ -42,8 +47,7 @@ ONNX_TOLERANCE = 1e-4
 class ColorizerGraph(nn.Module):
     """The colourizer as the runtime calls it: ``(l, hints, code) -> (ab, features)``.
 
-    ``features`` (N, C8 + C16, H/8, W/8) are the encoder's stride-8 features and its stride-16
-    features upsampled to stride 8 (bilinear), which the hint model reads
+    ``features``: :meth:`HintColorizer.hint_features`, which the hint model reads
     (``colorize.photo_paths``)."""
 
     def __init__(self, model: HintColorizer) -> None:
@@ -51,10 +55,7 @@ class ColorizerGraph(nn.Module):
         self.model = model
 
     def forward(self, l: torch.Tensor, hints: torch.Tensor, code: torch.Tensor):
-        ab = self.model(l, hints, code)
-        f8, f16 = self.model.encode(l)[2:4]
-        f16 = nn.functional.interpolate(f16, size=f8.shape[-2:], mode="bilinear")
-        return ab, torch.cat([f8, f16], dim=1)
+        return self.model(l, hints, code), self.model.hint_features(l)
 
 
 def colorizer_example(n: int = 1, h: int = 64, w: int = 96) -> dict[str, np.ndarray]:
@@ -158,8 +159,6 @@ def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
         atomic_write_bytes(models_dir / file, export_graph(model, entry.architecture))
         entries[index] = replace(entry, onnx=file, onnx_sha256=sha256_file(models_dir / file))
         done.append(entries[index])
-    if not done:
-        return done
-    manifest = {"models": [asdict(e) for e in entries]}
-    atomic_write_bytes(models_dir / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    if done:
+        write_manifest(models_dir, entries)
     return done
