@@ -15,11 +15,10 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
 from colorstudio.ml import onnx_graphs
 from colorstudio.ml.manifest import find_model
-from colorstudio.ml.train.onnx_export import ColorizerGraph, colorizer_example
+from colorstudio.ml.networks.graphs import colorizer_example
+from colorstudio.ml.torch_nets import torch_net
 from colorstudio.ml.weights import load_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -41,22 +40,19 @@ def main() -> None:
     assert entry is not None, "no colourizer in models/"
     graph = onnx_graphs.load_graph(entry, MODELS)
     assert graph is not None, "the colourizer ships no ONNX graph: run colorstudio train onnx"
-    model = ColorizerGraph(load_model(entry, MODELS)).eval()
+    model = torch_net(load_model(entry, MODELS), entry.architecture, entry.name, "cpu")
     cores = os.cpu_count() or 1
     print(f"colourizer network, {args.repeats} interleaved runs each; ms as best / median\n")
     print("| threads | working size | PyTorch fp32 | ONNX Runtime | speed-up (medians) |")
     print("|---|---|---|---|---|")
     for threads in sorted({cores, max(1, cores // 2)}, reverse=True):
-        torch.set_num_threads(threads)
         for h, w in args.sizes:
             inputs = colorizer_example(1, h, w)
-            tensors = [torch.from_numpy(v) for v in inputs.values()]
             times: dict[str, list[float]] = {"torch": [], "onnx": []}
             for rep in range(args.repeats + 1):  # the first of each: warm-up, not counted
-                with torch.inference_mode():
-                    start = time.perf_counter()
-                    model(*tensors)
-                    took = time.perf_counter() - start
+                start = time.perf_counter()
+                model.run(threads, None, **inputs)
+                took = time.perf_counter() - start
                 if rep:
                     times["torch"].append(took)
                 start = time.perf_counter()

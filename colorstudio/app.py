@@ -17,10 +17,10 @@ def create_window(recovery_folder=None) -> MainWindow:
     return window
 
 
-def _report_environment(window: MainWindow, ok: bool, message: str, torch_version: str) -> None:
+def _report_environment(window: MainWindow, ok: bool, message: str, runtime: str) -> None:
     if not ok:
         print(f"colorstudio: {message}", file=sys.stderr)
-    window.set_device_status(ok, message, torch_version)
+    window.set_device_status(ok, message, runtime)
 
 
 def application_icon():

@@ -82,7 +82,8 @@ def _info(argv: Sequence[str]) -> int:
     import PIL
 
     from colorstudio import paths
-    from colorstudio.ml.environment import check_torch_stack
+    from colorstudio.ml.environment import check_runtime, check_torch_stack
+    from colorstudio.ml.runtime import torch_installed
 
     rows = [
         ("colorstudio", __version__),
@@ -96,15 +97,26 @@ def _info(argv: Sequence[str]) -> int:
         rows.append(("PySide6", PySide6.__version__))
     except ImportError as err:
         rows.append(("PySide6", f"missing ({err})"))
-    status = check_torch_stack()
-    rows.append(("torch", status.torch_version or "missing"))
-    rows.append(("torchvision", status.torchvision_version or "broken"))
+    try:
+        import onnxruntime
+
+        rows.append(("onnxruntime", onnxruntime.__version__))
+    except ImportError:
+        rows.append(("onnxruntime", "missing"))
+    if torch_installed():
+        torch_status = check_torch_stack()
+        rows.append(("torch", torch_status.torch_version or "broken"))
+        rows.append(("torchvision", torch_status.torchvision_version or "broken"))
+    else:
+        rows.append(("torch", "not installed (the train profile adds it)"))
+    status = check_runtime()
     if status.ok:
         from colorstudio.ml.environment import describe_device
 
         device = describe_device()
-        rows.append(("device", device["device"]))
-        rows.append(("cpu threads", f"{device['cpu_threads']} of {device['cpu_cores']} cores"))
+        rows.append(("device", f"{device['device']}, {device['cpu_cores']} CPU cores"))
+    else:
+        rows.append(("problem", status.message))
     rows.append(("model folder", str(paths.models_dir())))
     from colorstudio.ml.manifest import ModelError, load_manifest
 

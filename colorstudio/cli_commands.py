@@ -22,10 +22,29 @@ def subcommand(name: str):
 
 
 def require_torch() -> None:
-    """Exit with one clear line if torch/torchvision are broken (for torch subcommands)."""
+    """Exit with one clear line unless a working torch/torchvision pair is installed (the
+    ``train`` profile: training, export, evaluation)."""
     from colorstudio.ml.environment import check_torch_stack
+    from colorstudio.ml.runtime import torch_installed
 
+    if not torch_installed():
+        print(
+            "colorstudio: this command needs PyTorch, which the app profile leaves out. "
+            'Fix: python -m pip install "colorstudio[train]"',
+            file=sys.stderr,
+        )
+        raise SystemExit(3)
     status = check_torch_stack()
+    if not status.ok:
+        print(f"colorstudio: {status.message}", file=sys.stderr)
+        raise SystemExit(3)
+
+
+def require_runtime() -> None:
+    """Exit with one clear line unless the networks can run (ONNX Runtime or PyTorch)."""
+    from colorstudio.ml.environment import check_runtime
+
+    status = check_runtime()
     if not status.ok:
         print(f"colorstudio: {status.message}", file=sys.stderr)
         raise SystemExit(3)

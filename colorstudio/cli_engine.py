@@ -32,7 +32,7 @@ from colorstudio.cli_args import (
     stylize_options,
     working_size,
 )
-from colorstudio.cli_commands import require_torch, subcommand
+from colorstudio.cli_commands import require_runtime, require_torch, subcommand
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
 from colorstudio.ml.requests import HINT_REACHES
@@ -58,14 +58,16 @@ def _mask(path: str | None, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 def _engine(args):
-    import torch
-
     from colorstudio.ml.engine import Engine
+    from colorstudio.ml.runtime import torch_installed
 
     index = args.device.partition(":")[2]
-    if index and torch.cuda.is_available() and int(index) >= torch.cuda.device_count():
-        count = torch.cuda.device_count()
-        raise CommandError(f"--device {args.device}: there is no such GPU ({count} found)")
+    if index and torch_installed():
+        import torch
+
+        if torch.cuda.is_available() and int(index) >= torch.cuda.device_count():
+            count = torch.cuda.device_count()
+            raise CommandError(f"--device {args.device}: there is no such GPU ({count} found)")
     return Engine(
         models_dir=args.models, device=args.device, threads=args.threads, runtime=args.runtime
     )
@@ -87,7 +89,7 @@ def _run(build, args, reads: Sequence[str | None] = ()) -> int:
         check_outputs([args.input, args.mask, *reads], [("output", args.output)])
     except CommandError as err:
         return _fail(err)
-    require_torch()
+    require_runtime()
     from colorstudio.ml.engine import EngineError
 
     try:
@@ -212,7 +214,7 @@ def restore_command(argv: Sequence[str]) -> int:
         )
     except CommandError as err:
         return _fail(err)
-    require_torch()
+    require_runtime()
     from colorstudio.ml.engine import EngineError
 
     started = time.perf_counter()
@@ -357,7 +359,7 @@ def eval_command(argv: Sequence[str]) -> int:
 @subcommand("batch")
 def batch_command(argv: Sequence[str]) -> int:
     args = batch_parser().parse_args(argv)
-    require_torch()
+    require_runtime()
     from tqdm import tqdm
 
     from colorstudio.batch import BatchError, check_report, plan, run_batch

@@ -35,19 +35,22 @@ def sample_scene(height: int = 240, width: int = 320) -> np.ndarray:
 
 
 def check_installation(models_dir: Path | None = None) -> list[str]:
-    """Failures of the torch stack and of loading each installed model (empty when all is well).
+    """Failures of the runtime and of loading each installed model (empty when all is well):
+    a model with an ONNX graph is opened in ONNX Runtime, one without in torch where torch is
+    installed (the ``train`` profile).
 
     Runs before any window exists: this is a diagnostic, not the editor, so loading models on
     the main thread here does not break the threading rule."""
-    from colorstudio.ml.environment import check_torch_stack
+    from colorstudio.ml.environment import check_runtime
 
-    status = check_torch_stack()
+    status = check_runtime()
     if not status.ok:
         return [status.message]
-    print(f"self-test: torch {status.torch_version}, torchvision {status.torchvision_version}")
+    print(f"self-test: {status.label}")
     from colorstudio import paths
+    from colorstudio.ml import onnx_graphs
     from colorstudio.ml.manifest import ModelError, load_manifest
-    from colorstudio.ml.weights import load_model
+    from colorstudio.ml.runtime import torch_installed
 
     folder = Path(models_dir) if models_dir is not None else paths.models_dir()
     failures = []
@@ -57,11 +60,23 @@ def check_installation(models_dir: Path | None = None) -> list[str]:
         return [str(err)]
     for entry in entries:
         try:
-            load_model(entry, folder)
+            if entry.onnx is not None and onnx_graphs.available():
+                graph = onnx_graphs.load_graph(entry, folder)
+                assert graph is not None
+                graph.session(1)
+                how = "ONNX graph opened"
+            elif torch_installed():
+                from colorstudio.ml.weights import load_model
+
+                load_model(entry, folder)
+                how = "loaded in torch"
+            else:
+                print(f"self-test: model {entry.name} ({entry.task}) needs PyTorch: skipped")
+                continue
         except ModelError as err:
             failures.append(str(err))
         else:
-            print(f"self-test: model {entry.name} ({entry.task}) loaded, hash verified")
+            print(f"self-test: model {entry.name} ({entry.task}) {how}, hash verified")
     return failures
 
 

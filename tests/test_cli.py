@@ -48,6 +48,28 @@ def test_missing_torch_is_explained():
     assert not status.ok and "PyTorch is not installed" in status.message
 
 
+def test_the_runtime_check_accepts_either_runtime_and_names_it():
+    """The app profile (ONNX Runtime, no torch) is a working installation; so is torch alone;
+    neither, or a broken ONNX Runtime, is one clear line."""
+    from colorstudio.ml.environment import check_runtime
+
+    def importer(name):
+        module = ModuleType(name)
+        module.__version__ = "1.20.0"
+        return module
+
+    app = check_runtime(importer, installed=lambda name: name == "onnxruntime")
+    assert app.ok and app.label == "ONNX Runtime 1.20.0"
+    none = check_runtime(importer, installed=lambda name: False)
+    assert not none.ok and "onnxruntime" in none.message and "\n" not in none.message
+
+    def broken(name):
+        raise ImportError("libonnxruntime.so: cannot open shared object file")
+
+    failed = check_runtime(broken, installed=lambda name: name == "onnxruntime")
+    assert not failed.ok and "ONNX Runtime is broken" in failed.message
+
+
 def test_info_exits_with_message_instead_of_traceback(monkeypatch, capsys):
     import colorstudio.ml.environment as environment
 
@@ -95,7 +117,7 @@ def test_installation_check_passes_and_names_each_model(exported_colorizer, caps
     from colorstudio.selftest import check_installation
 
     assert check_installation(exported_colorizer) == []
-    assert "model c (colorize) loaded, hash verified" in capsys.readouterr().out
+    assert "model c (colorize) loaded in torch, hash verified" in capsys.readouterr().out
 
 
 def test_installation_check_names_a_tampered_model(exported_colorizer):
@@ -115,7 +137,7 @@ def test_installation_check_reports_a_broken_torchvision(monkeypatch, tmp_path):
     from colorstudio.selftest import check_installation
 
     broken = environment.TorchStatus(False, "torchvision does not match torch. Fix: pip …")
-    monkeypatch.setattr(environment, "check_torch_stack", lambda: broken)
+    monkeypatch.setattr(environment, "check_torch_stack", lambda importer=None: broken)
     assert check_installation(tmp_path) == [broken.message]
 
 

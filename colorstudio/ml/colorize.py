@@ -15,8 +15,6 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.masks import as_unit
@@ -24,12 +22,12 @@ from colorstudio.ml import fullres, fusion, hints
 from colorstudio.ml.classical import levin_colorize, reinhard_ab
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
+from colorstudio.ml.manifest import ModelError
 from colorstudio.ml.masked import finish, region_of
-from colorstudio.ml.networks.colorizer import FEATURES_8
 from colorstudio.ml.palette import empty_code, palette_code
 from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, Result
-from colorstudio.ml.runtime import Runtime, area_resize, working_shape
-from colorstudio.ml.weights import ModelError
+from colorstudio.ml.resample import area_resize, bilinear
+from colorstudio.ml.runtime import Runtime, working_shape
 
 LEVIN_MAX_SIZE = 256  # the sparse solve grows quickly; Levin runs at most at this size
 CORRECTION_SIZE = 128  # grid on which the user's corrections to the network are propagated
@@ -48,14 +46,23 @@ SECOND_OPINION_HINTED = 0.5
 #: the hint-free prediction is the mean of the network's at these multiples of the working size
 #: (+0.18 dB hint-free on devval, 2.25 more network runs once per photo: docs/hint-model.md)
 AUTOMATIC_SCALES = (1.0, 1.5)
+#: channels of the colourizer's ``features`` output that are its stride-8 level; the rest are
+#: its stride-16 level brought to stride 8 (``HintColorizer.hint_features``)
+FEATURES_8 = 40
 
 
-def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> torch.Tensor:
+def _nchw(array: np.ndarray) -> np.ndarray:
+    """H x W or H x W x C → (1, C, H, W) float32."""
+    array = np.asarray(array, np.float32)
+    return (array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0))[None]
+
+
+def _second_opinion(l_small, hinted, automatic, hint_ab, hint_mask, grid) -> np.ndarray:
     """The hints' corrections by likeness (:func:`fusion.regress_corrections`) applied to a
     base that is SECOND_OPINION_HINTED the network's hinted prediction, the rest its hint-free
     one. On its own it scores below the fused result (the hinted prediction paints a blob
     around each hint, which smooth corrections cannot undo); averaged in, it helps, because it
-    errs elsewhere. (1, 2, h, w) tensors at the working size."""
+    errs elsewhere. (1, 2, h, w) float32 arrays at the working size."""
     base = SECOND_OPINION_HINTED * hinted + (1 - SECOND_OPINION_HINTED) * automatic
     return base + fusion.regress_corrections(l_small, base, hint_ab, hint_mask, grid)
 
@@ -70,7 +77,7 @@ def engine_for(rt: Runtime, request: ColorizeRequest, has_hints: bool, job: Job)
     broken = None  # auto: why the installed colourizer cannot be used (told to the user)
     if wanted in ("gan", "auto"):
         try:
-            if rt.colorizer() is not None:
+            if rt.colorizer_net() is not None:
                 return "gan"
         except ModelError as err:
             if wanted == "gan":
@@ -109,7 +116,7 @@ def colorize(
     with job.stage("prepare", 0.05):
         region = region_of(request)
         if region is None:
-            return unchanged(request, job, str(rt.device), "none")
+            return unchanged(request, job, rt.device, "none")
         box = region.box
         has_hints = request.hints is not None and bool(request.hints[..., 3].any())
         engine = engine_for(rt, request, has_hints, job)
@@ -124,7 +131,7 @@ def colorize(
     size = min(request.working_size, LEVIN_MAX_SIZE) if engine == "levin" else request.working_size
     shape = working_shape(h, w, size)
     with job.stage("hints", 0.15):
-        l_small = area_resize(lightness, shape)
+        l_small = area_resize(lightness[None, None], shape)
         hint_ab, hint_mask = hints_small(request.hints, shape)
         if engine == "gan":  # (Levin, the baseline, takes the strokes as they are)
             hint_ab, hint_mask = fusion.drop_stray_hint_pixels(l_small, hint_ab, hint_mask)
@@ -133,11 +140,11 @@ def colorize(
             if region.weights is not None:
                 inside[:] = 0
                 inside[y0:y1, x0:x1] = region.weights
-            outside = (area_resize(inside, shape) < 0.5).float()
+            outside = (area_resize(inside[None, None], shape) < 0.5).astype(np.float32)
             keep = outside * (1 - hint_mask)
-            ab_small_orig = area_resize(ab_small_source(image, shape), shape)
+            ab_small_orig = area_resize(_nchw(ab_small_source(image, shape)), shape)
             hint_ab = hint_ab * (1 - keep) + ab_small_orig * keep
-            hint_mask = torch.maximum(hint_mask, outside)
+            hint_mask = np.maximum(hint_mask, outside)
     if engine == "reinhard":
         with job.stage("reinhard", 0.5):
             ref = next(r for r in request.references if r.role == "palette")
@@ -170,11 +177,9 @@ def colorize(
                     )
             else:
                 ab = levin_colorize(
-                    l_small[0, 0].numpy(),
-                    hint_ab[0].permute(1, 2, 0).numpy(),
-                    hint_mask[0, 0].numpy() > 0,
+                    l_small[0, 0], np.moveaxis(hint_ab[0], 0, -1), hint_mask[0, 0] > 0
                 )
-                ab_small = torch.from_numpy(ab).permute(2, 0, 1)[None]
+                ab_small = _nchw(ab)
             if engine == "gan" and not network_alone and request.provenance:
                 influence, confidence = provenance(
                     rt, request, l_small, hint_ab, hint_mask, ab_small, job
@@ -192,27 +197,26 @@ def colorize(
         if region_weights is not None:
             rgb = np.where(region_weights[..., None] > 0, rgb, crop)
     return finish(
-        request, job, region, rgb, engine, str(rt.device), blend=False,
+        request, job, region, rgb, engine, rt.device, blend=False,
         hint_influence=influence, confidence=confidence,
     )  # fmt: skip
 
 
 def object_reach(
     rt: Runtime, request: ColorizeRequest, l_small, hint_ab, hint_mask, job: Job
-) -> torch.Tensor:
+) -> np.ndarray:
     """The "object" reach: the network's hint-free a*b* corrected by the strokes along paths
     across the photo (:func:`hints.honour`). Previews build the photo's paths even without
     hints — the editor's warm-up is a hint-free preview — so the first stroke finds them ready.
-    Tensors (1, C, h, w) at the working size, as :func:`network_prior`'s."""
+    Arrays (1, C, h, w) float32 at the working size, as :func:`network_prior`'s."""
     base = hint_free(rt, request, l_small, job)
     hinted = bool(hint_mask.any())
     if not (hinted or request.preview):
-        return base.clone()
+        return base.copy()
     photo = photo_paths(rt, l_small, job)
     if not hinted:
-        return base.clone()
-    ab = hints.honour(photo, base[0].numpy(), hint_ab[0].numpy(), hint_mask[0, 0].numpy())
-    return torch.from_numpy(ab)[None]
+        return base.copy()
+    return hints.honour(photo, base[0], hint_ab[0], hint_mask[0, 0])[None]
 
 
 def network_prior(
@@ -230,10 +234,10 @@ def network_prior(
     automatic = hint_free(rt, request, l_small, job)
     count = fusion.hint_count(hint_mask)
     if count == 0:
-        return automatic.clone()
+        return automatic.copy()
     weight = 1.0 / (1 + count)
     if weight < HINTED_MIN_WEIGHT:
-        return automatic.clone()
+        return automatic.copy()
     return weight * hinted() + (1 - weight) * automatic
 
 
@@ -274,7 +278,7 @@ def honour_hints(
         corrected = ab_net + fusion.spread(l_small, residual, hint_mask, grid)
         levin = fusion.levin_at(l_small, hint_ab, hint_mask, LEVIN_MAX_SIZE)
         blended = corrected + RECOLOR_LEVIN_SHARE * (levin - corrected)
-        return torch.where(hint_mask > 0, hint_ab, blended)
+        return np.where(hint_mask > 0, hint_ab, blended)
     corrections, support = fusion.corrections_and_support(l_small, ab_net, hint_ab, hint_mask, grid)
     corrected = ab_net + corrections
     weight = None
@@ -288,7 +292,7 @@ def honour_hints(
             max_held_out=PREVIEW_HELD_OUT if preview else fusion.MAX_HELD_OUT,
         )
     if weight is None:
-        return torch.where(hint_mask > 0, hint_ab, corrected)
+        return np.where(hint_mask > 0, hint_ab, corrected)
     fused = corrected
     if weight <= 0.99:
         if preview:
@@ -299,15 +303,15 @@ def honour_hints(
     if hinted is not None and not preview and SECOND_OPINION_SHARE > 0:
         second = _second_opinion(l_small, hinted(), automatic(), hint_ab, hint_mask, grid)
         fused = fused + SECOND_OPINION_SHARE * (second - fused)
-    return torch.where(hint_mask > 0, hint_ab, fused)
+    return np.where(hint_mask > 0, hint_ab, fused)
 
 
-def hint_free(rt: Runtime, request: ColorizeRequest, l_small, job: Job) -> torch.Tensor:
+def hint_free(rt: Runtime, request: ColorizeRequest, l_small, job: Job) -> np.ndarray:
     """The network's a*b* without hints. It depends only on the photo, the references and
     the working size, so it is cached: while the user paints hints on one photo, only the
     first preview pays for it."""
     code, strength = reference_code(request.references)
-    key = (content_digest(l_small, code), tuple(l_small.shape), strength, id(rt.colorizer()))
+    key = (content_digest(l_small, code), tuple(l_small.shape), strength, id(rt.colorizer_net()))
     if key not in rt.cache("automatic"):
         scales = AUTOMATIC_SCALES
         ab = sum(automatic_at(rt, request, l_small, s, job) for s in scales) / len(scales)
@@ -315,30 +319,22 @@ def hint_free(rt: Runtime, request: ColorizeRequest, l_small, job: Job) -> torch
     return rt.cache("automatic")[key]
 
 
-def photo_paths(rt: Runtime, l_small: torch.Tensor, job: Job) -> hints.Paths:
+def photo_paths(rt: Runtime, l_small: np.ndarray, job: Job) -> hints.Paths:
     """The photo's step graph for the hint model (:func:`hints.paths`) from the lightness and
     the colourizer's reading of the photo (:func:`hints.meaning_of` of its encoder's stride-8
     and stride-16 features), cached per photo and working size like the hint-free
     prediction: while the user paints, only the first preview builds it."""
-    model = rt.colorizer()
-    assert model is not None
-    key = (content_digest(l_small), tuple(l_small.shape), id(model))
+    net = rt.colorizer_net()
+    assert net is not None
+    key = (content_digest(l_small), tuple(l_small.shape), id(net))
     if key not in rt.cache("paths"):
-        graph = rt.colorizer_graph()
-        if graph is not None:
-            h, w = l_small.shape[-2:]
-            no_hints = np.zeros((1, 3, h, w), np.float32)
-            l_in = normalize_l(l_small).numpy()
-            code = empty_code().numpy()
-            features = rt.run_graph(graph, ["features"], l=l_in, hints=no_hints, code=code)[0][0]
-        else:
-            lightness = normalize_l(l_small)
-            features = rt.forward(
-                model, job, lambda device: model.hint_features(lightness.to(device)).cpu()
-            )[0].numpy()
+        h, w = l_small.shape[-2:]
+        no_hints = np.zeros((1, 3, h, w), np.float32)
+        feed = {"l": normalize_l(l_small), "hints": no_hints, "code": empty_code()}
+        features = rt.run_net(net, job, ["features"], **feed)[0][0]
         levels = [features[:FEATURES_8], features[FEATURES_8:]]
         meaning = hints.meaning_of(levels, features.shape[1:])
-        rt.cache("paths").put(key, hints.paths(l_small[0, 0].numpy(), meaning))
+        rt.cache("paths").put(key, hints.paths(l_small[0, 0], meaning))
     return rt.cache("paths")[key]
 
 
@@ -347,13 +343,10 @@ def automatic_at(rt: Runtime, request: ColorizeRequest, l_small, scale: float, j
     of 32), brought back to the working size."""
     h, w = l_small.shape[-2:]
     size = (max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32))
-    if size != (h, w):
-        l_small = F.interpolate(l_small, size=size, mode="bilinear", align_corners=False)
-    no_hints = torch.zeros(1, 2, *size)
+    l_small = bilinear(l_small, size)
+    no_hints = np.zeros((1, 2, *size), np.float32)
     ab = run_colorizer(rt, request, l_small, no_hints, no_hints[:, :1], job)
-    if size == (h, w):
-        return ab
-    return F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+    return bilinear(ab, (h, w))
 
 
 def provenance(rt: Runtime, request, l_small, hint_ab, hint_mask, ab_small, job: Job):
@@ -362,12 +355,12 @@ def provenance(rt: Runtime, request, l_small, hint_ab, hint_mask, ab_small, job:
     hint-free guess."""
     from colorstudio.ml.insight import predict_variants, provenance_maps
 
-    model = rt.colorizer()
-    assert model is not None
+    net = rt.colorizer_net()
+    assert net is not None
     code, _strength = reference_code(request.references)
-    hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
-    variants = rt.forward(
-        model, job, lambda device: predict_variants(model, l_small, hints, code, device)
+    hints = np.concatenate([hint_ab / AB_SCALE, hint_mask], axis=1)
+    variants = predict_variants(
+        lambda **feed: rt.run_net(net, job, ["ab"], **feed)[0], l_small, hints, code
     )
     return provenance_maps(variants, ab_small)
 
@@ -381,15 +374,16 @@ def ab_small_source(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fullres.rgb_to_lab(small)[..., 1:]
 
 
-def hints_small(hints_rgba: np.ndarray | None, shape) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hint layer → ((1, 2, h, w) ab, (1, 1, h, w) mask) at the working size.
+def hints_small(hints_rgba: np.ndarray | None, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Hint layer → ((1, 2, h, w) a*b*, (1, 1, h, w) mask in {0, 1}), float32 at the working
+    size.
 
     The layer is box-averaged with premultiplied alpha (so a thin stroke keeps its colour)
     before any colour conversion; a working pixel counts as hinted when any of its
     full-resolution pixels is.
     """
     if hints_rgba is None or not hints_rgba[..., 3].any():
-        return torch.zeros(1, 2, *shape), torch.zeros(1, 1, *shape)
+        return np.zeros((1, 2, *shape), np.float32), np.zeros((1, 1, *shape), np.float32)
     # Only hinted pixels matter: accumulate them into their working-size cells
     # (alpha-weighted colour sums), cost proportional to the painted area, not the image.
     height, width = hints_rgba.shape[:2]
@@ -404,58 +398,47 @@ def hints_small(hints_rgba: np.ndarray | None, shape) -> tuple[torch.Tensor, tor
     covered = (alpha_sum > 0).reshape(shape)
     rgb = np.clip(rgb / np.maximum(alpha_sum, 1e-9)[:, None] + 0.5, 0, 255).astype(np.uint8)
     ab = fullres.rgb_to_lab(rgb.reshape(*shape, 3))[..., 1:] * covered[..., None]
-    mask = torch.from_numpy(covered.astype(np.float32))[None, None]
-    return torch.from_numpy(np.ascontiguousarray(ab)).permute(2, 0, 1)[None].contiguous(), mask
+    return _nchw(ab), covered.astype(np.float32)[None, None]
 
 
-def reference_code(references: tuple[ReferenceImage, ...]) -> tuple[torch.Tensor, float]:
-    """Strength-weighted mean palette code of the references, and their strength (0 = none)."""
+def reference_code(references: tuple[ReferenceImage, ...]) -> tuple[np.ndarray, float]:
+    """Strength-weighted mean palette code (1, CODE_DIM) of the references, and their strength
+    (0 = none)."""
     codes, strengths = [], []
     for ref in references:
         if ref.strength <= 0:
             continue
         im = Image.fromarray(ref.image)
         im = im.reduce(max(1, max(im.size) // 256))
-        lab = torch.from_numpy(fullres.rgb_to_lab(np.asarray(im))).permute(2, 0, 1)[None]
+        lab = _nchw(fullres.rgb_to_lab(np.asarray(im)))
         mask = None
         if ref.mask is not None:
             m = Image.fromarray(ref.mask).resize(im.size, Image.Resampling.BILINEAR)
-            mask = torch.from_numpy(np.asarray(m, np.float32) / 255.0)[None, None]
+            mask = (np.asarray(m, np.float32) / 255.0)[None, None]
         codes.append(palette_code(lab, mask))
         strengths.append(float(ref.strength))
     if not codes:
         return empty_code(), 0.0
-    weights = torch.tensor(strengths) / sum(strengths)
-    return (torch.cat(codes) * weights[:, None]).sum(0, keepdim=True), min(1.0, max(strengths))
+    weights = np.array(strengths, np.float32) / sum(strengths)
+    code = (np.concatenate(codes) * weights[:, None]).sum(0, keepdims=True)
+    return code.astype(np.float32), min(1.0, max(strengths))
 
 
-def run_colorizer(rt: Runtime, request, l_small, hint_ab, hint_mask, job: Job) -> torch.Tensor:
-    model = rt.colorizer()
-    assert model is not None
+def run_colorizer(rt: Runtime, request, l_small, hint_ab, hint_mask, job: Job) -> np.ndarray:
+    """The network's a*b* (1, 2, h, w) float32 for the lightness and hints (arrays at the
+    working size) and the request's references."""
+    net = rt.colorizer_net()
+    assert net is not None
     code, strength = reference_code(request.references)
-    codes = torch.cat([code, empty_code()]) if 0 < strength < 1 else code
-    hints = torch.cat([hint_ab / AB_SCALE, hint_mask], dim=1)
-    graph = rt.colorizer_graph()
-    if graph is not None:
-        n = codes.shape[0]
-        feed = {
-            "l": normalize_l(l_small).expand(n, -1, -1, -1).numpy(),
-            "hints": hints.expand(n, -1, -1, -1).numpy(),
-            "code": codes.numpy(),
-        }
-        ab = torch.from_numpy(rt.run_graph(graph, ["ab"], **feed)[0]) * AB_SCALE
-    else:
-        ab = rt.forward(model, job, lambda device: _forward(model, l_small, hints, codes, device))
-        ab = ab * AB_SCALE
-    if ab.shape[0] == 2:  # blend "with reference" and "without" by the reference strength
+    codes = np.concatenate([code, empty_code()]) if 0 < strength < 1 else code
+    n = len(codes)
+    hints = np.concatenate([hint_ab / AB_SCALE, hint_mask], axis=1)
+    feed = {
+        "l": np.broadcast_to(normalize_l(l_small), (n, *l_small.shape[1:])),
+        "hints": np.broadcast_to(hints, (n, *hints.shape[1:])),
+        "code": codes,
+    }
+    ab = rt.run_net(net, job, ["ab"], **feed)[0] * AB_SCALE
+    if n == 2:  # blend "with reference" and "without" by the reference strength
         ab = ab[1:] + (ab[:1] - ab[1:]) * strength
     return ab
-
-
-def _forward(model, l_small, hints, codes, device: torch.device) -> torch.Tensor:
-    """The colourizer in torch: (n, 2, h, w) ab / AB_SCALE for n codes."""
-    n = codes.shape[0]
-    lightness = normalize_l(l_small).to(device).expand(n, -1, -1, -1)
-    if device.type == "cuda":
-        lightness = lightness.contiguous(memory_format=torch.channels_last)
-    return model(lightness, hints.to(device).expand(n, -1, -1, -1), codes.to(device)).cpu()

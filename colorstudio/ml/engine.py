@@ -20,9 +20,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from colorstudio.ml import restore
+from colorstudio.ml import fullres
 from colorstudio.ml.adjust import adjust
 from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn
@@ -35,20 +33,41 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.ml.runtime import Runtime, working_shape
-from colorstudio.ml.stylize import stylize
+from colorstudio.ml.runtime import Runtime, torch_installed, working_shape
 from colorstudio.ml.suggest import suggest
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
+
+def _in_torch(module: str, name: str, what: str) -> Callable[[Runtime, Any, Job], Result]:
+    """A pipeline whose networks run only in torch so far (the stylizer, the detector, the
+    inpainter), imported on first use so the colour pipelines never load torch; seeded per
+    request. Without torch (the app profile): one line saying what to install."""
+
+    def pipeline(rt: Runtime, request: Any, job: Job) -> Result:
+        import importlib
+
+        if not torch_installed():
+            raise EngineError(
+                f"{what} still runs in PyTorch, which this installation leaves out: "
+                'python -m pip install "colorstudio[train]"'
+            )
+        import torch
+
+        torch.manual_seed(getattr(request, "seed", 0))
+        return getattr(importlib.import_module(f"colorstudio.ml.{module}"), name)(rt, request, job)
+
+    return pipeline
+
+
 #: request type → pipeline(runtime, request, job); a subclass (RecolourRequest) finds its base's
 PIPELINES: dict[type, Callable[[Runtime, Any, Job], Result]] = {
     ColorizeRequest: colorize,
-    StylizeRequest: stylize,
+    StylizeRequest: _in_torch("stylize", "stylize", "style transfer"),
     AdjustRequest: lambda rt, request, job: adjust(request, job),
     SuggestRequest: suggest,
-    DetectDamageRequest: restore.detect_damage,
-    RestoreRequest: restore.inpaint,
+    DetectDamageRequest: _in_torch("restore", "detect_damage", "damage detection"),
+    RestoreRequest: _in_torch("restore", "inpaint", "restoration"),
 }
 
 
@@ -62,11 +81,8 @@ class Engine(Runtime):
         if pipeline is None:
             raise EngineError(f"unknown request type {type(request).__name__}")
         job = Job(cancel, progress)
-        torch.manual_seed(getattr(request, "seed", 0))
         wanted = self.preview_threads if getattr(request, "preview", False) else self.threads
-        with self._lock:
-            if torch.get_num_threads() != wanted:
-                torch.set_num_threads(wanted)
+        with self._lock, fullres.using_threads(wanted):
             self.active_threads = wanted
             result = pipeline(self, request, job)
         job.check(1.0, "done")

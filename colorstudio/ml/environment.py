@@ -1,14 +1,18 @@
-"""Start-up check of the torch / torchvision pair and a description of the compute device."""
+"""Start-up checks: what runs the networks (ONNX Runtime in the app profile, PyTorch in the
+``train`` profile), the torch / torchvision pair where torch is installed, and a description of
+the compute device."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
 FIX_COMMAND = 'python -m pip install --upgrade "torch>=2.4" "torchvision>=0.19"'
+RUNTIME_FIX = 'python -m pip install --upgrade "onnxruntime>=1.18"'
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,52 @@ def check_torch_stack(
     return TorchStatus(True, "", torch_version, str(getattr(torchvision, "__version__", "?")))
 
 
+@dataclass(frozen=True)
+class RuntimeStatus:
+    ok: bool
+    message: str  #: one line for people; empty when ok
+    label: str = ""  #: what runs the networks, for the status bar ("ONNX Runtime 1.20")
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_runtime(
+    importer: Callable[[str], ModuleType] = importlib.import_module,
+    installed: Callable[[str], bool] = _installed,
+) -> RuntimeStatus:
+    """Whether the networks can run: ONNX Runtime (the app profile) and, where PyTorch is
+    installed (the ``train`` profile), a working torch / torchvision pair — a broken pair is
+    reported even beside ONNX Runtime, since the torch path would fail later."""
+    labels = []
+    if installed("onnxruntime"):
+        try:
+            labels.append(f"ONNX Runtime {importer('onnxruntime').__version__}")
+        except ImportError as err:
+            return RuntimeStatus(False, f"ONNX Runtime is broken ({err}). Fix: {RUNTIME_FIX}")
+    if installed("torch"):
+        status = check_torch_stack(importer)
+        if not status.ok:
+            return RuntimeStatus(False, status.message)
+        labels.append(f"torch {status.torch_version}")
+    if not labels:
+        return RuntimeStatus(False, f"no runtime for the networks is installed. Fix: {RUNTIME_FIX}")
+    return RuntimeStatus(True, "", " + ".join(labels))
+
+
 def describe_device() -> dict[str, str]:
     """Which device inference would use, for ``colorstudio info`` and the status bar."""
-    import torch
+    from colorstudio.ml.runtime import cuda_available
 
-    info = {"cpu_threads": str(torch.get_num_threads()), "cpu_cores": str(os.cpu_count())}
-    if torch.cuda.is_available():
-        info["device"] = f"cuda ({torch.cuda.get_device_name(0)})"
-    else:
-        info["device"] = "cpu"
+    info = {"cpu_cores": str(os.cpu_count())}
+    info["device"] = "cuda" if cuda_available() else "cpu"
+    if info["device"] == "cuda" and _installed("torch"):
+        import torch
+
+        if torch.cuda.is_available():
+            info["device"] = f"cuda ({torch.cuda.get_device_name(0)})"
     return info

@@ -21,39 +21,40 @@ held-out hints it overfits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from array_api_compat import array_namespace
 from scipy import ndimage
 
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml.classical import levin_colorize
+from colorstudio.ml.resample import area_resize, bilinear
 
 MAX_HELD_OUT = 12  #: hints tried (one small sparse solve each)
 
 
-def hint_count(hint_mask: torch.Tensor) -> int:
+def hint_count(hint_mask: np.ndarray) -> int:
     """Separate hints (connected blobs) in a (1, 1, h, w) mask."""
-    return int(ndimage.label(hint_mask[0, 0].numpy() > 0)[1])
+    return int(ndimage.label(hint_mask[0, 0] > 0)[1])
 
 
-def _hw(t: torch.Tensor) -> tuple[int, int]:
-    """The height and width of an (N, C, H, W) tensor."""
+def _hw(t: np.ndarray) -> tuple[int, int]:
+    """The height and width of an (N, C, H, W) array."""
     return t.shape[-2], t.shape[-1]
 
 
-def _pool(t: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    return F.adaptive_avg_pool2d(t, grid)
+def _pool(t: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    return area_resize(t, grid)
 
 
-def _hwc(t: torch.Tensor) -> np.ndarray:
-    return t[0].permute(1, 2, 0).numpy()
+def _hwc(t: np.ndarray) -> np.ndarray:
+    return np.moveaxis(t[0], 0, -1)
 
 
 def spread(
-    l_small: torch.Tensor, masked: torch.Tensor, hint_mask: torch.Tensor, grid: tuple[int, int]
-) -> torch.Tensor:
+    l_small: np.ndarray, masked: np.ndarray, hint_mask: np.ndarray, grid: tuple[int, int]
+) -> np.ndarray:
     """Levin-propagate values known under the hints, solved on ``grid`` (h, w) and brought back
     to the working size bilinearly.
 
@@ -62,19 +63,15 @@ def spread(
     the corrections to the network together costs one solve."""
     shape = _hw(l_small)
     coverage = _pool(hint_mask, grid)
-    values = _pool(masked, grid) / coverage.clamp(min=1e-6)
-    out = levin_colorize(
-        _pool(l_small, grid)[0, 0].numpy(), _hwc(values), coverage[0, 0].numpy() > 0
-    )
+    values = _pool(masked, grid) / np.maximum(coverage, 1e-6)
+    out = levin_colorize(_pool(l_small, grid)[0, 0], _hwc(values), coverage[0, 0] > 0)
     return _to_working(out, shape)
 
 
-def _to_working(out: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """An h x w x C result on a grid → (1, C, H, W) at the working ``shape`` (bilinear)."""
-    out_t = torch.from_numpy(out).permute(2, 0, 1)[None]
-    if tuple(out_t.shape[-2:]) == tuple(shape):
-        return out_t
-    return F.interpolate(out_t, size=shape, mode="bilinear", align_corners=False)
+def _to_working(out: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """An h x w x C result on a grid → (1, C, H, W) float32 at the working ``shape``
+    (bilinear)."""
+    return bilinear(np.moveaxis(np.asarray(out, np.float32), -1, 0)[None], shape)
 
 
 @dataclass(frozen=True)
@@ -113,81 +110,81 @@ def _features(lab: np.ndarray, where: np.ndarray, scales: tuple[float, ...]) -> 
 
 
 def kernel_mean(
-    queries: torch.Tensor,
-    samples: torch.Tensor,
-    values: torch.Tensor,
+    queries: Any,
+    samples: Any,
+    values: Any,
     prior: float | None = LIKENESS.prior,
-) -> torch.Tensor:
+) -> Any:
     """Nadaraya–Watson: each query (M, 5) gets the Gaussian-weighted mean of the samples'
     values (S, C), with weights exp(-|q - s|² / 2) (shifted per query, for stability). With a
     ``prior``, a phantom sample of value 0 at that distance from every query joins the mean:
     where no hint is alike, the correction fades to none. Differentiable in ``values`` (the
-    trainer's correction loss goes through it)."""
+    trainer's correction loss goes through it on torch tensors; numpy arrays or torch tensors,
+    one kind for all three)."""
+    xp = array_namespace(queries, samples, values)
     out = []
-    sample_sq = (samples**2).sum(1)
-    for start in range(0, len(queries), 16384):  # bounded memory: 16k x S distances at a time
-        q = queries[start : start + 16384]
-        d2 = (q**2).sum(1, keepdim=True) + sample_sq[None] - 2 * q @ samples.T
-        shift = d2.min(1, keepdim=True).values
+    sample_sq = xp.sum(samples**2, axis=1)
+    for start in range(0, queries.shape[0], 16384):  # bounded memory: 16k x S at a time
+        q = queries[start : start + 16384, ...]
+        d2 = xp.sum(q**2, axis=1, keepdims=True) + sample_sq[None, :] - 2 * q @ samples.T
+        shift = xp.min(d2, axis=1, keepdims=True)
         if prior is not None:
-            shift = shift.clamp(max=prior**2)
-        weights = torch.exp(-0.5 * (d2 - shift))
-        total = weights.sum(1, keepdim=True)
+            shift = xp.clip(shift, max=prior**2)
+        weights = xp.exp(-0.5 * (d2 - shift))
+        total = xp.sum(weights, axis=1, keepdims=True)
         if prior is not None:
-            total = total + torch.exp(-0.5 * (prior**2 - shift))
+            total = total + xp.exp(-0.5 * (prior**2 - shift))
         out.append(weights @ values / total)
-    return torch.cat(out)
+    return xp.concat(out)
 
 
 def _regress(
     queries: np.ndarray, samples: np.ndarray, values: np.ndarray, prior: float | None
 ) -> np.ndarray:
     """:func:`kernel_mean` on float32 arrays."""
-    q, s, v = (
-        torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in (queries, samples, values)
-    )
-    return kernel_mean(q, s, v, prior).numpy()
+    q, s, v = (np.ascontiguousarray(a, np.float32) for a in (queries, samples, values))
+    return kernel_mean(q, s, v, prior)
 
 
-def _pixels(l_small: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """(1, 5, h, w): L*, the base a*b* and each pixel's y and x in long sides."""
+def _pixels(l_small: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """(1, 5, h, w) float32: L*, the base a*b* and each pixel's y and x in long sides."""
     h, w = l_small.shape[-2:]
-    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    positions = torch.stack([yy, xx]).float()[None] / max(h, w)
-    return torch.cat([l_small, base, positions], dim=1)
+    positions = np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"))
+    positions = (positions / max(h, w)).astype(np.float32)[None]
+    return np.concatenate([l_small, base, positions], axis=1, dtype=np.float32)
 
 
 def regress_corrections(
-    l_small: torch.Tensor,
-    base: torch.Tensor,
-    hint_ab: torch.Tensor,
-    hint_mask: torch.Tensor,
+    l_small: np.ndarray,
+    base: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
     grid: tuple[int, int] | None = None,
     model: LikenessModel = LIKENESS,
-) -> torch.Tensor:
+) -> np.ndarray:
     """The corrections (hint − base) the hints ask for, spread by likeness rather than by
     connection: each pixel takes the kernel-weighted mean of the hints' corrections, weighted by
     how alike pixel and hint are in L*, in the base a*b* (the network's reading of the photo)
     and in position. Levin's propagation carries a correction only as far as the lightness
     stays connected; this one also reaches the other patch of the same sky or lawn.
 
-    Tensors (1, C, h, w) at the working size; returns (1, 2, h, w). The hints become samples on
-    a grid of ``model.sample_grid`` (each hinted cell: the mean of its hinted pixels), at most
-    ``model.max_samples`` of them; the spatial reach shrinks as 1 / sqrt(hints). Given ``grid``
-    (h, w), the corrections are computed on that grid and brought back bilinearly: the cost is
-    one distance per grid cell and sample.
+    Arrays (1, C, h, w) float32 at the working size; returns (1, 2, h, w). The hints become
+    samples on a grid of ``model.sample_grid`` (each hinted cell: the mean of its hinted
+    pixels), at most ``model.max_samples`` of them; the spatial reach shrinks as 1 /
+    sqrt(hints). Given ``grid`` (h, w), the corrections are computed on that grid and brought
+    back bilinearly: the cost is one distance per grid cell and sample.
     """
     return corrections_and_support(l_small, base, hint_ab, hint_mask, grid, model)[0]
 
 
 def corrections_and_support(
-    l_small: torch.Tensor,
-    base: torch.Tensor,
-    hint_ab: torch.Tensor,
-    hint_mask: torch.Tensor,
+    l_small: np.ndarray,
+    base: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
     grid: tuple[int, int] | None = None,
     model: LikenessModel = LIKENESS,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`regress_corrections` (1, 2, h, w) and the hints' support (1, 1, h, w), in one
     pass: each pixel's share of the kernel weight held by the hints rather than by the phantom
     "no correction" sample (``model.prior``). Near 1 where a pixel is like some hint (in L*, the
@@ -206,9 +203,9 @@ def corrections_and_support(
 
 
 def _hint_samples(
-    pixels: torch.Tensor,
-    hint_ab: torch.Tensor,
-    hint_mask: torch.Tensor,
+    pixels: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
     scales: tuple[float, ...],
     model: LikenessModel,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -217,9 +214,9 @@ def _hint_samples(
     holds L*, the base a*b* and the positions."""
     g = fit_long_side(*_hw(pixels), model.sample_grid, minimum=4)
     coverage = _pool(hint_mask, g)
-    cells = coverage[0, 0].numpy() > 0
-    at_hints = _hwc(_pool(pixels * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
-    hinted = _hwc(_pool(hint_ab * hint_mask, g) / coverage.clamp(min=1e-6))[cells]
+    cells = coverage[0, 0] > 0
+    at_hints = _hwc(_pool(pixels * hint_mask, g) / np.maximum(coverage, 1e-6))[cells]
+    hinted = _hwc(_pool(hint_ab * hint_mask, g) / np.maximum(coverage, 1e-6))[cells]
     asked = hinted - at_hints[:, 1:3]
     if len(at_hints) > model.max_samples:
         keep = np.random.default_rng(0).choice(len(at_hints), model.max_samples, replace=False)
@@ -228,48 +225,48 @@ def _hint_samples(
 
 
 def leave_one_out_weight(
-    l_small: torch.Tensor,
-    ab_net: torch.Tensor,
-    hint_ab: torch.Tensor,
-    hint_mask: torch.Tensor,
+    l_small: np.ndarray,
+    ab_net: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
     grid: int = 64,
     max_held_out: int = MAX_HELD_OUT,
     model: LikenessModel = LIKENESS,
 ) -> float | None:
     """Weight of the network (0..1) against Levin, or None with fewer than two hints.
 
-    Tensors at the working size: L* (1, 1, h, w), the raw network a*b* and the hints (1, 2, h, w),
-    the hint mask (1, 1, h, w). The network's guess of a hidden hint is its a*b* there plus the
-    corrections the other hints ask for (:func:`regress_corrections`); Levin's is solved on a
-    coarse ``grid`` (long side) — the test is of colours, not of edges. At most
+    Arrays (float32) at the working size: L* (1, 1, h, w), the raw network a*b* and the hints
+    (1, 2, h, w), the hint mask (1, 1, h, w). The network's guess of a hidden hint is its a*b*
+    there plus the corrections the other hints ask for (:func:`regress_corrections`); Levin's is
+    solved on a coarse ``grid`` (long side) — the test is of colours, not of edges. At most
     ``max_held_out`` hints are held out (chosen at random, seeded).
     """
-    labels, count = ndimage.label(hint_mask[0, 0].numpy() > 0)
+    labels, count = ndimage.label(hint_mask[0, 0] > 0)
     if count < 2:
         return None
     g = fit_long_side(*_hw(ab_net), grid, minimum=4)
-    lightness = _pool(l_small, g)[0, 0].numpy()
+    lightness = _pool(l_small, g)[0, 0]
     scales = model.scales(count - 1)
     pixels = _pixels(l_small, ab_net)
     error_net = error_levin = 0.0
     chosen = np.random.default_rng(0).permutation(count)[:max_held_out] + 1
     for label in chosen:
-        held = torch.from_numpy(labels == label)[None, None].float()
+        held = (labels == label).astype(np.float32)[None, None]
         others = hint_mask * (1 - held)
         coverage = _pool(others, g)
-        known = coverage[0, 0].numpy() > 0
+        known = coverage[0, 0] > 0
         held_g = _pool(held, g)
         if not known.any() or float(held_g.max()) <= 0:
             continue
-        held_np = held_g[0, 0].numpy()
+        held_np = held_g[0, 0]
         where = held_np > 0.3 if (held_np > 0.3).any() else held_np >= 0.5 * held_np.max()
-        values = _pool(hint_ab * others, g) / coverage.clamp(min=1e-6)
+        values = _pool(hint_ab * others, g) / np.maximum(coverage, 1e-6)
         levin = levin_colorize(lightness, _hwc(values), known)
-        at_held = _hwc(_pool(pixels * held, g) / held_g.clamp(min=1e-6))[where]
+        at_held = _hwc(_pool(pixels * held, g) / np.maximum(held_g, 1e-6))[where]
         samples, asked = _hint_samples(pixels, hint_ab, others, scales, model)
         queries = _features(at_held[:, :3], at_held[:, 3:], scales)
         corrected = at_held[:, 1:3] + _regress(queries, samples, asked, model.prior)
-        target = _hwc(_pool(hint_ab * held, g) / held_g.clamp(min=1e-6))[where]
+        target = _hwc(_pool(hint_ab * held, g) / np.maximum(held_g, 1e-6))[where]
         error_net += float(((corrected - target) ** 2).sum(-1).mean())
         error_levin += float(((levin[where] - target) ** 2).sum(-1).mean())
     if error_net + error_levin == 0:
@@ -278,8 +275,8 @@ def leave_one_out_weight(
 
 
 def levin_at(
-    l_small: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, long_side: int
-) -> torch.Tensor:
+    l_small: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, long_side: int
+) -> np.ndarray:
     """Levin's colourization from the hints on a grid of ``long_side``, back at the working size
     (1, 2, h, w)."""
     grid = fit_long_side(*_hw(l_small), long_side, minimum=4)
@@ -296,23 +293,23 @@ def _lower_median(values: np.ndarray) -> float:
 
 
 def drop_stray_hint_pixels(
-    l_small: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+    l_small: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The hints without the pixels a stroke only crossed: a brush stroke painted on a bright
     lantern also covers the black letters on it and the dark gaps beside it, and each hinted
     pixel asks for the stroke's colour — at the lightness of a dark suit, which then turned
     olive. So within each stroke (a connected hinted area) the pixels whose L* is more than
     STROKE_TOLERANCE from the stroke's median L* are dropped; they are coloured like their
-    unhinted neighbours. Tensors (1, C, h, w) at the working size.
+    unhinted neighbours. Arrays (1, C, h, w) float32 at the working size.
 
     Devval (40 photos, random hints: 5x5 patches, PSNR dB, without / with): 5 hints 24.72 /
     24.72, 10 hints 25.88 / 25.87, 50 hints 28.38 / 28.36; three hints painted in one area
     23.81 / 23.77. Tolerance 20 scored within 0.05 dB of 30."""
-    hinted = hint_mask[0, 0].numpy() > 0
+    hinted = hint_mask[0, 0] > 0
     labels, count = ndimage.label(hinted)
     if count == 0:
         return hint_ab, hint_mask
-    lightness = l_small[0, 0].numpy()
+    lightness = l_small[0, 0]
     # the lower median: a value some pixel of the stroke has, so no stroke loses every pixel
     # (the mean of the middle two of [10, 90] would be 50, within 30 of neither)
     medians = ndimage.labeled_comprehension(
@@ -323,5 +320,5 @@ def drop_stray_hint_pixels(
     )
     if keep.sum() == hinted.sum():
         return hint_ab, hint_mask
-    kept = torch.from_numpy(keep.astype(np.float32))[None, None]
+    kept = keep.astype(np.float32)[None, None]
     return hint_ab * kept, hint_mask * kept

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from colorstudio.ml.color import AB_SCALE, normalize_l
 from colorstudio.ml.metrics import ciede2000
@@ -27,57 +26,61 @@ PROTOTYPE_HUES = 8
 PROTOTYPE_CHROMA = 45.0
 
 
-def prototype_codes() -> torch.Tensor:
-    """(PROTOTYPE_HUES + 1, CODE_DIM) palette codes: one per hue, plus a muted neutral palette."""
-    codes = []
-    for i in range(PROTOTYPE_HUES + 1):
-        lab = torch.zeros(1, 3, 16, 16)
-        lab[:, 0] = torch.linspace(25, 85, 16).view(1, 16, 1)
-        if i < PROTOTYPE_HUES:
-            angle = 2 * math.pi * i / PROTOTYPE_HUES
-            lab[:, 1, :, :12] = PROTOTYPE_CHROMA * math.cos(angle)
-            lab[:, 2, :, :12] = PROTOTYPE_CHROMA * math.sin(angle)
-        codes.append(palette_code(lab))
-    return torch.cat(codes)
+def prototype_codes() -> np.ndarray:
+    """(PROTOTYPE_HUES + 1, CODE_DIM) float32 palette codes: one per hue, plus a muted neutral
+    palette."""
+    lab = np.zeros((PROTOTYPE_HUES + 1, 3, 16, 16), np.float32)
+    lab[:, 0] = np.linspace(25, 85, 16, dtype=np.float32)[:, None]
+    for i in range(PROTOTYPE_HUES):
+        angle = 2 * math.pi * i / PROTOTYPE_HUES
+        lab[i, 1, :, :12] = PROTOTYPE_CHROMA * math.cos(angle)
+        lab[i, 2, :, :12] = PROTOTYPE_CHROMA * math.sin(angle)
+    return palette_code(lab)
 
 
-def predict_variants(
-    model, l_small: torch.Tensor, hints: torch.Tensor, code: torch.Tensor, device
-) -> torch.Tensor:
-    """(2 + P, 2, h, w) a*b*: [with hints, without hints, prototype palettes without hints...]."""
+def variant_inputs(l_small: np.ndarray, hints: np.ndarray, code: np.ndarray) -> dict:
+    """The colourizer's inputs (``l``, ``hints``, ``code``) for the batch of
+    :func:`predict_variants`: [with hints, without hints, each prototype palette without
+    hints]. ``l_small`` (1, 1, h, w) L*, ``hints`` (1, 3, h, w) as the network takes them,
+    ``code`` (1, CODE_DIM)."""
     protos = prototype_codes()
-    codes = torch.cat([code, code, protos]).to(device)
-    n = codes.shape[0]
-    hint_batch = torch.cat(
-        [hints, torch.zeros_like(hints), torch.zeros_like(hints).expand(len(protos), -1, -1, -1)]
-    )
-    lightness = normalize_l(l_small).to(device).expand(n, -1, -1, -1)
-    return model(lightness, hint_batch.to(device), codes).float().cpu() * AB_SCALE
+    codes = np.concatenate([code, code, protos]).astype(np.float32)
+    n = len(codes)
+    hint_batch = np.zeros((n, *hints.shape[1:]), np.float32)
+    hint_batch[0] = hints[0]
+    lightness = np.broadcast_to(normalize_l(l_small), (n, *l_small.shape[1:]))
+    return {"l": lightness, "hints": hint_batch, "code": codes}
+
+
+def predict_variants(run, l_small: np.ndarray, hints: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """(2 + P, 2, h, w) float32 a*b*: [with hints, without hints, prototype palettes without
+    hints...]. ``run(**inputs)``: the colourizer's ``ab`` output for its inputs."""
+    return run(**variant_inputs(l_small, hints, code)) * AB_SCALE
 
 
 def provenance_maps(
-    variants: torch.Tensor, hinted: torch.Tensor | None = None
+    variants: np.ndarray, hinted: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(hint influence, confidence), each h x w float32 in 0..1. ``hinted`` (1, 2, h, w): the
     colours the hints produced; default: the network's prediction with the hints."""
     with_hints = variants[0] if hinted is None else hinted[0]
-    influence = ((with_hints - variants[1]).norm(dim=0) / 20.0).clamp(0, 1)
-    spread = variants[2:].std(dim=0).norm(dim=0)
-    confidence = torch.exp(-spread / 15.0)
+    influence = np.clip(np.linalg.norm(with_hints - variants[1], axis=0) / 20.0, 0, 1)
+    spread = np.linalg.norm(variants[2:].std(axis=0, ddof=1), axis=0)
+    confidence = np.exp(-spread / 15.0)
     # Where the user hinted, the hint decides: treat those colours as certain.
-    confidence = torch.maximum(confidence, influence)
-    return influence.numpy().astype(np.float32), confidence.numpy().astype(np.float32)
+    confidence = np.maximum(confidence, influence)
+    return influence.astype(np.float32), confidence.astype(np.float32)
 
 
 def suggestions_at(
-    variants: torch.Tensor, lightness: float, y: int, x: int, count: int
+    variants: np.ndarray, lightness: float, y: int, x: int, count: int
 ) -> list[tuple[int, int, int]]:
     """Distinct sRGB colours predicted at (y, x) of the working grid (3x3 mean), best first."""
     from colorstudio.ml import fullres
 
     h, w = variants.shape[-2:]
     ys, xs = slice(max(0, y - 1), min(h, y + 2)), slice(max(0, x - 1), min(w, x + 2))
-    abs_ = variants[:, :, ys, xs].mean(dim=(2, 3)).numpy()
+    abs_ = variants[:, :, ys, xs].mean(axis=(2, 3))
     lab = np.concatenate([np.full((len(abs_), 1), lightness, np.float32), abs_], 1).astype(
         np.float32
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,12 +65,10 @@ class CancelToken:
 
 
 def is_oom(err: BaseException) -> bool:
-    """True for CUDA (or other accelerator) out-of-memory errors."""
-    import torch
-
-    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(
-        torch.cuda, "OutOfMemoryError", None
-    )
+    """True for CUDA (or other accelerator) out-of-memory errors (torch's own type only when
+    torch is already loaded: the app profile has none)."""
+    torch = sys.modules.get("torch")
+    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
     return (oom_type is not None and isinstance(err, oom_type)) or "out of memory" in str(
         err
     ).lower()

@@ -24,11 +24,11 @@ from scipy import ndimage
 
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import bbox_of
-from colorstudio.ml import fullres
 from colorstudio.ml.jobs import Job, unchanged
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.networks.restore import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
+from colorstudio.ml.resample import resize_rows
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
         () if found.any() else ("no damage found: raise the sensitivity or paint the mask",)
     )
     return Result.compose(
-        image, image, box, request.request_id, "detector", str(engine.device),
+        image, image, box, request.request_id, "detector", engine.device,
         dict(job.timings), notes, mask=mask,
     )  # fmt: skip
 
@@ -121,7 +121,7 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
     assert request.mask is not None
     region = region_of(request)
     if region is None or region.weights is None:
-        return unchanged(request, job, str(engine.device), "none")
+        return unchanged(request, job, engine.device, "none")
     y0, x0, y1, x1 = region.box
     with job.stage("prepare", 0.02):
         model = None
@@ -154,13 +154,13 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
             filled = _inpaint_tiles(engine, model, request, job, _tensor(small), hole_small)
         name = "inpainter"
     with job.stage("compose", 0.9):
+        filled_np = filled[0].float().numpy()
         if scaled:  # upscale only the box that holds damage
-            boxed = fullres.resize_rows(filled[0], h, w, y0, y1, x0, x1)
+            boxed = resize_rows(filled_np, h, w, y0, y1, x0, x1)
         else:
-            boxed = filled[0, :, y0:y1, x0:x1]
-        patch = (boxed.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255)
-        patch_u8 = patch.to(torch.uint8).numpy()
-    return finish(request, job, region, patch_u8, name, str(engine.device))
+            boxed = filled_np[:, y0:y1, x0:x1]
+        patch_u8 = np.clip(np.moveaxis(boxed, 0, -1) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return finish(request, job, region, patch_u8, name, engine.device)
 
 
 def _inpaint_tiles(

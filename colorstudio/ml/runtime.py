@@ -1,14 +1,19 @@
-"""The runtime every pipeline runs on: device, models, the guarded forward pass, caches.
+"""The runtime every pipeline runs on: device, models, the guarded network step, caches.
 
 - device: CUDA when present (``auto``), else the CPU; threads (previews on half the cores);
-- backend: the colourizer's forward passes run on ONNX Runtime when it is installed and the
-  model ships an ONNX graph (:mod:`onnx_graphs`; ``runtime="auto"`` or ``"onnx"``), else in
-  torch (``"torch"``); :meth:`Runtime.run_graph` is the ONNX counterpart of :meth:`forward`;
-- models: loaded lazily from models/ with their SHA-256 checked (:mod:`weights`); a missing
+- networks: the pipelines call each network as a :class:`Net`, ``run(threads, outputs,
+  **inputs)`` on float32 numpy arrays, so everything around the networks is one numpy
+  implementation. ONNX Runtime runs the network (:mod:`onnx_graphs`) when it is installed and
+  the model ships a graph (``runtime="auto"`` or ``"onnx"``); PyTorch runs it otherwise
+  (``"torch"``, or a model given as a torch module: :mod:`torch_nets`, the ``train`` install
+  profile). Torch is imported only on that path: the app profile runs without it;
+- models: loaded lazily from models/ with their SHA-256 checked (:mod:`manifest`); a missing
   model is None or a clear EngineError, a damaged one a ModelError;
-- :meth:`Runtime.forward`: a network step under inference mode (fp16 autocast on CUDA); on
-  out-of-memory the step is re-run on the CPU (noted in the result), or the error goes back to
-  a tiled caller that retries with smaller tiles (:func:`colorstudio.ml.tiling.run_tiled`);
+- :meth:`Runtime.run_net`: a network step on the job's threads; ONNX Runtime's errors become
+  one-line EngineErrors; on CUDA out-of-memory a torch step is re-run on the CPU (noted in the
+  result). :meth:`Runtime.forward` is the same guard for the networks that still run only in
+  torch (the stylizer, the detector, the inpainter), whose tiled callers retry with smaller
+  tiles (:meth:`with_smaller_tiles`);
 - :meth:`Runtime.cache`: small named caches of what depends on the photo alone (the network's
   hint-free colours, the hint model's step graph, the stylizer's reconstructions).
 
@@ -19,23 +24,25 @@ receive a Runtime; :class:`colorstudio.ml.engine.Engine` maps requests to them.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import re
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, overload
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml import onnx_graphs
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
 from colorstudio.ml.manifest import find_model, one_line
-from colorstudio.ml.weights import load_task_model
 
 if TYPE_CHECKING:
+    import torch
+
     from colorstudio.ml.networks.colorizer import HintColorizer
     from colorstudio.ml.networks.stylizer import AdaINStylizer
 
@@ -48,17 +55,42 @@ RUNTIMES = ("auto", "onnx", "torch")
 RUNTIME_VARIABLE = "COLORSTUDIO_RUNTIME"
 
 
+class Net(Protocol):
+    """A network as the pipelines call it (an ONNX graph or a torch module)."""
+
+    @property
+    def device(self) -> str: ...
+
+    def run(
+        self, threads: int, outputs: list[str] | None = None, **inputs: np.ndarray
+    ) -> list[np.ndarray]: ...
+
+
+def torch_installed() -> bool:
+    """Whether PyTorch can be imported (the ``train`` profile), without importing it."""
+    if "torch" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def cuda_available() -> bool:
+    """A CUDA GPU that ONNX Runtime (onnxruntime-gpu) or PyTorch can use."""
+    if onnx_graphs.available() and "CUDAExecutionProvider" in onnx_graphs.providers("cuda"):
+        return True
+    if torch_installed():
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
 def working_shape(height: int, width: int, size: int, multiple: int = 32) -> tuple[int, int]:
     """The shape a network works at: long side ≈ ``size`` (never above the image), each side a
     multiple of ``multiple`` (its encoder's stride) and at least one."""
     return fit_long_side(height, width, size, minimum=multiple, multiple=multiple)
-
-
-def area_resize(array: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """H x W (x C) array → (1, C, h, w) float32 area average."""
-    t = torch.from_numpy(np.array(array, np.float32))
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    return F.adaptive_avg_pool2d(t, shape)
 
 
 class Runtime:
@@ -81,6 +113,7 @@ class Runtime:
 
             models_dir = paths.models_dir()
         self.models_dir = Path(models_dir)
+        #: "cpu", "cuda" or "cuda:N"
         self.device = self._pick_device(device)
         self.threads = threads or os.cpu_count() or 1
         #: previews run on half the cores: beside busy programs a preview on every core waits
@@ -90,18 +123,20 @@ class Runtime:
         self.preview_threads = max(1, self.threads // 2)
         #: the threads the running job uses (set per request by the engine)
         self.active_threads = self.threads
-        torch.set_num_threads(self.threads)
         if runtime is None:  # the CLI's --runtime, else the environment, else auto
             runtime = os.environ.get(RUNTIME_VARIABLE, "").strip().lower() or "auto"
         if runtime not in RUNTIMES:
             raise EngineError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
         if runtime == "onnx" and not onnx_graphs.available():
             raise EngineError("the ONNX runtime was requested but onnxruntime is not installed")
+        if runtime == "torch" and not torch_installed():
+            raise EngineError(
+                "the torch runtime was requested but PyTorch is not installed: "
+                'pip install "colorstudio[train]"'
+            )
         self.runtime = runtime
-        #: False: not looked up yet; None: the colourizer runs in torch
-        self._colorizer_graph: onnx_graphs.OnnxGraph | bool | None = False
+        self._colorizer_net: Net | None = None
         self._colorizer = colorizer
-        self._colorizer_injected = colorizer is not None
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
         self._lock = threading.Lock()
@@ -114,68 +149,111 @@ class Runtime:
                 model.eval().to(self.device)
 
     @staticmethod
-    def _pick_device(name: str) -> torch.device:
+    def _pick_device(name: str) -> str:
         if name == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        device = torch.device(name)
-        if device.type == "cuda" and not torch.cuda.is_available():
+            return "cuda" if cuda_available() else "cpu"
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+            raise EngineError(f"unknown device {name!r}: use auto, cpu or cuda")
+        if name.startswith("cuda") and not cuda_available():
             raise EngineError("CUDA was requested but no CUDA GPU is available; use --device cpu")
-        return device
+        return name
+
+    @property
+    def device_type(self) -> str:
+        """The device kind: "cpu" or "cuda"."""
+        return self.device.split(":")[0]
 
     # ------------------------------------------------------------------ models
     def colorizer(self) -> HintColorizer | None:
-        """None when no colourizer is installed; ModelError when it cannot be used."""
+        """The colourizer as a torch module (the ``train`` profile: evaluation, training
+        tools); None when none is installed; ModelError when it cannot be used. Pipelines call
+        :meth:`colorizer_net`."""
         if self._colorizer is None:
+            from colorstudio.ml.weights import load_task_model
+
             self._colorizer = load_task_model(
                 self.models_dir, "colorize", self.device, self.colorizer_name
             )
         # the manifest builds a colorize model as a HintColorizer (networks.GENERATORS)
         return cast("HintColorizer | None", self._colorizer)
 
-    def colorizer_graph(self) -> onnx_graphs.OnnxGraph | None:
-        """The colourizer's ONNX graph when its forward passes run on ONNX Runtime, else None
-        (runtime "torch", no onnxruntime, a model given as a torch module, or no graph shipped;
-        with runtime "onnx" the last is an error). ModelError when the graph is damaged."""
-        if self._colorizer_graph is False:
-            self._colorizer_graph = None
-            injected = self._colorizer_injected  # a torch module given: that is the model
-            if self.runtime != "torch" and onnx_graphs.available() and not injected:
+    def colorizer_net(self) -> Net | None:
+        """The colourizer as the pipelines call it (inputs ``l``, ``hints``, ``code``;
+        outputs ``ab``, ``features``: :mod:`colorstudio.ml.networks.graphs`), on ONNX Runtime
+        or in torch (see the module doc); None when no colourizer is installed. ModelError
+        when the model is damaged; EngineError when no installed runtime can run it."""
+        if self._colorizer_net is None:
+            graph, architecture = None, "colorizer_lite0"
+            if self._colorizer is None:  # a torch module given: that is the model
                 entry = find_model(self.models_dir, "colorize", self.colorizer_name)
-                if entry is not None:
-                    graph = onnx_graphs.load_graph(entry, self.models_dir, self.device.type)
+                if entry is None:
+                    return None
+                architecture = entry.architecture
+                if self._onnx_for(self.device_type):
+                    graph = onnx_graphs.load_graph(entry, self.models_dir, self.device_type)
                     if graph is None and self.runtime == "onnx":
                         raise EngineError(f"model {entry.name} ships no ONNX graph")
-                    self._colorizer_graph = graph
-        return cast("onnx_graphs.OnnxGraph | None", self._colorizer_graph)
+                if graph is None and not torch_installed():
+                    raise EngineError(
+                        f"model {entry.name} ships no ONNX graph and PyTorch is not installed"
+                    )
+            if graph is not None:
+                self._colorizer_net = graph
+            else:
+                model = self.colorizer()
+                if model is None:
+                    return None
+                from colorstudio.ml.torch_nets import torch_net
+
+                self._colorizer_net = torch_net(model, architecture, "colourizer", self.device)
+        return self._colorizer_net
+
+    def _onnx_for(self, device_type: str) -> bool:
+        """Whether ONNX Runtime runs the networks: asked for, or on auto when it is installed
+        and can use the device (a CUDA GPU that only torch can use goes to torch)."""
+        if self.runtime == "torch" or not onnx_graphs.available():
+            return False
+        if self.runtime == "onnx" or device_type == "cpu":
+            return True
+        return "CUDAExecutionProvider" in onnx_graphs.providers("cuda") or not torch_installed()
 
     def runtime_name(self) -> str:
-        """What runs the colourizer, for ``colorstudio info`` and the logs."""
-        graph = self.colorizer_graph()
-        if graph is None:
-            return f"PyTorch {torch.__version__} ({self.device.type})"
+        """What runs the colourizer (and the rest), for ``colorstudio info`` and the logs."""
+        net = self.colorizer_net()
+        torch_name = "PyTorch (not installed)"
+        if torch_installed():
+            import torch
+
+            torch_name = f"PyTorch {torch.__version__} ({self.device_type})"
+        if not isinstance(net, onnx_graphs.OnnxGraph):
+            return torch_name
         import onnxruntime
 
-        provider = onnx_graphs.providers(graph.device)[0].removesuffix("ExecutionProvider")
+        provider = onnx_graphs.providers(net.device)[0].removesuffix("ExecutionProvider")
         ort_name = f"ONNX Runtime {onnxruntime.__version__} ({provider})"
-        return f"{ort_name}: colourizer; PyTorch {torch.__version__} ({self.device.type}): the rest"
+        return f"{ort_name}: colourizer; {torch_name}: the rest"
 
-    def run_graph(
-        self, graph: onnx_graphs.OnnxGraph, outputs: list[str] | None, **inputs: np.ndarray
+    def run_net(
+        self, net: Net, job: Job, outputs: list[str] | None = None, **inputs: np.ndarray
     ) -> list[np.ndarray]:
-        """Run an ONNX graph on the job's threads; its failures as one-line EngineErrors."""
+        """Run a network on the job's threads: its failures as one-line EngineErrors; on CUDA
+        out-of-memory a torch network runs again on the CPU (noted in the result)."""
+        name = getattr(getattr(net, "entry", None), "name", None) or getattr(net, "name", "a")
         try:
-            return graph.run(self.active_threads, outputs, **inputs)
+            return net.run(self.active_threads, outputs, **inputs)
         except EngineError:
             raise
         except Exception as err:  # ONNX Runtime raises its own exception types
             text = str(err)
-            if "bad_alloc" in text or "bad allocation" in text or "Failed to allocate" in text:
+            if is_oom(err) and net.device == "cuda" and hasattr(net, "run_on_cpu"):
+                job.notes.append("GPU out of memory: this step ran on the CPU")
+                return cast(Any, net).run_on_cpu(self.active_threads, outputs, **inputs)
+            memory = ("bad_alloc", "bad allocation", "Failed to allocate", "out of memory")
+            if any(word in text for word in memory):
                 raise EngineError(
                     "not enough memory for this image: lower the working size"
                 ) from None
-            raise EngineError(
-                f"the {graph.entry.name} network failed ({one_line(text, 160)})"
-            ) from None
+            raise EngineError(f"the {name} network failed ({one_line(text, 160)})") from None
 
     def stylizer(self) -> AdaINStylizer:
         # the manifest builds a stylize model as an AdaINStylizer (networks.GENERATORS)
@@ -196,6 +274,8 @@ class Runtime:
         EngineError), a missing one EngineError unless not ``required`` (then None)."""
         model = getattr(self, attribute)
         if model is None:
+            from colorstudio.ml.weights import load_task_model
+
             model = load_task_model(self.models_dir, task, self.device)
             if model is None and required:
                 raise EngineError(f"no {what} model is installed in the models folder")
@@ -211,7 +291,9 @@ class Runtime:
         return self._task_model("_inpainter", "inpaint", "inpainting", required)
 
     def _autocast(self):
-        if self.device.type == "cuda" and torch.cuda.is_available():
+        import torch
+
+        if self.device_type == "cuda" and torch.cuda.is_available():
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
@@ -227,13 +309,17 @@ class Runtime:
         On out-of-memory: with ``cpu_fallback`` a CUDA step is re-run on the CPU (noted in the
         result); without it the error propagates so the caller can retry with smaller tiles.
         """
+        import torch
+
+        if torch.get_num_threads() != self.active_threads:
+            torch.set_num_threads(self.active_threads)
         try:
             with torch.inference_mode(), self._autocast():
-                return fn(self.device).float()
+                return fn(torch.device(self.device)).float()
         except RuntimeError as err:
             if not is_oom(err) or not cpu_fallback:
                 raise
-            if self.device.type == "cpu":
+            if self.device_type == "cpu":
                 raise EngineError(
                     "not enough memory for this image: lower the working size"
                 ) from None

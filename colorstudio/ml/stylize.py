@@ -22,6 +22,7 @@ from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import Job, content_digest, unchanged
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
+from colorstudio.ml.resample import resize_rows
 from colorstudio.ml.tiling import run_tiled
 
 if TYPE_CHECKING:
@@ -53,12 +54,17 @@ def _to_full(
     photo's detail that the decoder did not redraw."""
     h, w = base.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
-    for y0, y1 in fullres.bands(h, w):
-        band = fullres.resize_rows(styled[0], h, w, y0, y1)
-        if recon is not None:
-            photo = torch.from_numpy(np.array(base[y0:y1, :, :3])).permute(2, 0, 1)
-            band += detail * (photo.float() / 255.0 - fullres.resize_rows(recon[0], h, w, y0, y1))
-        out[y0:y1] = (band.permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+    small = styled[0].float().numpy()
+    recon_small = None if recon is None else recon[0].float().numpy()
+
+    def band(y0: int, y1: int) -> None:
+        rgb = resize_rows(small, h, w, y0, y1)
+        if recon_small is not None:
+            photo = np.moveaxis(base[y0:y1, :, :3], -1, 0) / np.float32(255.0)
+            rgb += detail * (photo - resize_rows(recon_small, h, w, y0, y1))
+        out[y0:y1] = np.clip(np.moveaxis(rgb, 0, -1) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+    fullres.map_bands(band, h, w)
     return out
 
 
@@ -68,7 +74,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     with job.stage("prepare", 0.02):
         region = region_of(request)
         if region is None:
-            return unchanged(request, job, str(engine.device), "none")
+            return unchanged(request, job, engine.device, "none")
         model = engine.stylizer()
         content_u8 = _resized(image, request.working_size)
         spread = np.abs(content_u8.astype(np.int16) - content_u8[..., :1]).max()
@@ -134,7 +140,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
             )
     with job.stage("compose", 0.95):
         edited = region.crop(styled_full)
-    return finish(request, job, region, edited, name, str(engine.device))
+    return finish(request, job, region, edited, name, engine.device)
 
 
 def _tiled(

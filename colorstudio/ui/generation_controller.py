@@ -133,7 +133,7 @@ class GenerationController(QObject):
         return self._cache
 
     def start_up(self) -> None:
-        """At start-up, before any photo: import torch and load the colourizer on the worker
+        """At start-up, before any photo: load the runtime and the colourizer on the worker
         (a tiny hint-free colourization, not shown), so opening a photo finds them ready."""
         job = self.jobs.new(JobKind.WARM_UP, None)
         tiny = np.full((64, 64, 3), 128, np.uint8)

@@ -277,9 +277,9 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     def show_device_status(self, text: str) -> None:
         self.status_device.setText(text)
 
-    def set_device_status(self, ok: bool, message: str, torch_version: str) -> None:
+    def set_device_status(self, ok: bool, message: str, runtime: str) -> None:
         if ok:
-            self.status_device.setText(f"torch {torch_version}")
+            self.status_device.setText(runtime)
         else:
             self.status_device.setText("ML unavailable")
             self.show_error(message)

@@ -1,20 +1,20 @@
-"""Checks the torch/torchvision pair off the GUI thread at start-up."""
+"""Checks what runs the networks (ONNX Runtime, PyTorch) off the GUI thread at start-up."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QThread, Signal
 
-from colorstudio.ml.environment import check_torch_stack
+from colorstudio.ml.environment import check_runtime
 
 
 class EnvironmentProbe(QThread):
-    """Runs :func:`check_torch_stack` on its own thread.
+    """Runs :func:`check_runtime` on its own thread.
 
-    Emits ``checked(ok, message, torch_version)``.
+    Emits ``checked(ok, message, label)``: label names the runtime ("ONNX Runtime 1.20").
     """
 
     checked = Signal(bool, str, str)
 
     def run(self) -> None:
-        status = check_torch_stack()
-        self.checked.emit(status.ok, status.message, status.torch_version or "")
+        status = check_runtime()
+        self.checked.emit(status.ok, status.message, status.label)

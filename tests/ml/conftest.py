@@ -19,6 +19,28 @@ def engine(tmp_path, random_colorizer, random_stylizer):
 
 
 @pytest.fixture
+def colorizer_runs(engine, monkeypatch):
+    """Each run of the engine's colourizer network, as the pipelines call it (either runtime):
+    a list of (inputs, outputs), dicts of float32 arrays by name."""
+    net = engine.colorizer_net()
+    real = net.run
+    runs = []
+
+    def run(threads, outputs=None, **inputs):
+        result = real(threads, outputs, **inputs)
+        runs.append((inputs, dict(zip(outputs or net.outputs, result, strict=True))))
+        return result
+
+    monkeypatch.setattr(net, "run", run)
+    return runs
+
+
+def hinted_amount(runs) -> list[float]:
+    """The hint mask's sum in each colourizer run (0: the hint-free prediction)."""
+    return [float(inputs["hints"][:, 2].sum()) for inputs, _ in runs]
+
+
+@pytest.fixture
 def classical_engine(tmp_path):
     return Engine(models_dir=tmp_path / "no-models", device="cpu")
 

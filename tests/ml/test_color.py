@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from colorstudio.ml import fullres
-from colorstudio.ml.color import lab_to_planes, rgb_to_lab, torch_lab_to_srgb, torch_srgb_to_lab
+from colorstudio.ml import fullres, resample
+from colorstudio.ml.color import lab_to_planes, lab_to_srgb_nchw, rgb_to_lab, srgb_to_lab_nchw
 
 REFERENCE = [
     ((255, 0, 0), (53.2408, 80.0925, 67.2032)),
@@ -23,7 +24,7 @@ def test_reference_values_numpy_torch_and_fullres(rgb, lab):
     assert np.allclose(rgb_to_lab(pixel)[0, 0], lab, atol=0.01)
     assert np.allclose(fullres.rgb_to_lab(pixel)[0, 0], lab, atol=0.01)
     t = torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255
-    assert np.allclose(torch_srgb_to_lab(t)[0, :, 0, 0].numpy(), lab, atol=0.01)
+    assert np.allclose(srgb_to_lab_nchw(t)[0, :, 0, 0].numpy(), lab, atol=0.01)
     assert fullres.lightness(pixel)[0, 0] == pytest.approx(lab[0], abs=0.01)
     assert np.allclose(rgb_to_lab(pixel.astype(np.float32) / 255)[0, 0], lab, atol=0.01)
 
@@ -37,7 +38,7 @@ def test_uint8_round_trip_is_exact(rng):
 
 def test_torch_round_trip_and_gradients():
     x = torch.rand(2, 3, 8, 8, requires_grad=True)
-    back = torch_lab_to_srgb(torch_srgb_to_lab(x))
+    back = lab_to_srgb_nchw(srgb_to_lab_nchw(x))
     assert torch.allclose(back, x, atol=1e-4)
     back.sum().backward()
     assert torch.isfinite(x.grad).all()
@@ -66,12 +67,23 @@ def test_grey_lightness_table_matches_the_formula(rng):
 
 
 @pytest.mark.parametrize("rows", [(0, 90), (17, 53), (89, 90)])
-def test_resize_rows_is_bilinear_on_any_band(rows):
+def test_resize_rows_is_torchs_bilinear_on_any_band(rows):
     src = torch.rand(2, 13, 21)
-    whole = torch.nn.functional.interpolate(
-        src[None], size=(90, 140), mode="bilinear", align_corners=False
-    )[0]
+    whole = F.interpolate(src[None], size=(90, 140), mode="bilinear", align_corners=False)[0]
     y0, y1 = rows
-    band = fullres.resize_rows(src, 90, 140, y0, y1, 30, 101)
-    assert band.shape == (2, y1 - y0, 71)
-    assert torch.allclose(band, whole[:, y0:y1, 30:101], atol=1e-6)
+    band = resample.resize_rows(src.numpy(), 90, 140, y0, y1, 30, 101)
+    assert band.shape == (2, y1 - y0, 71) and band.dtype == np.float32
+    assert np.abs(band - whole[:, y0:y1, 30:101].numpy()).max() < 1e-5
+
+
+@pytest.mark.parametrize("shape", [(90, 140), (7, 5), (13, 21), (26, 7)])
+def test_numpy_resampling_matches_the_torch_operations_the_networks_learned(shape):
+    """area_resize ≡ adaptive_avg_pool2d (overlapping bins and whole ratios), bilinear ≡
+    interpolate(bilinear, align_corners=False), box_mean ≡ avg_pool2d without the padding."""
+    x = torch.rand(1, 2, 26, 42) * 100
+    pooled = F.adaptive_avg_pool2d(x, shape).numpy()
+    assert np.abs(resample.area_resize(x.numpy(), shape) - pooled).max() < 1e-4
+    up = F.interpolate(x, size=shape, mode="bilinear", align_corners=False).numpy()
+    assert np.abs(resample.bilinear(x.numpy(), shape) - up).max() < 1e-3
+    boxed = F.avg_pool2d(x, 5, 1, 2, count_include_pad=False).numpy()
+    assert np.abs(resample.box_mean(x.numpy(), 2) - boxed).max() < 1e-4

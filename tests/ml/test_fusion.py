@@ -2,15 +2,14 @@
 network and Levin."""
 
 import numpy as np
-import torch
 
 from colorstudio.ml import fusion
 from colorstudio.ml.fusion import leave_one_out_weight, levin_at, regress_corrections, spread
 
 
-def hints_from(truth: torch.Tensor, points, half=1):
-    ab = torch.zeros_like(truth)
-    mask = torch.zeros(1, 1, *truth.shape[-2:])
+def hints_from(truth: np.ndarray, points, half=1):
+    ab = np.zeros_like(truth)
+    mask = np.zeros((1, 1, *truth.shape[-2:]), np.float32)
     for y, x in points:
         ab[..., y - half : y + half + 1, x - half : x + half + 1] = truth[
             ..., y - half : y + half + 1, x - half : x + half + 1
@@ -23,42 +22,47 @@ POINTS = [(10, 10), (10, 50), (30, 30), (50, 10), (50, 50), (20, 40)]
 
 
 def test_a_network_that_knows_the_colors_keeps_its_weight():
-    xx = torch.linspace(-40, 40, 64)
-    truth = torch.stack([xx.expand(64, 64), torch.zeros(64, 64)])[None]  # a smooth gradient
-    lightness = torch.full((1, 1, 64, 64), 50.0)
+    xx = np.linspace(-40, 40, 64, dtype=np.float32)
+    truth = np.stack([np.broadcast_to(xx, (64, 64)), np.zeros((64, 64), np.float32)])[
+        None
+    ]  # a smooth gradient
+    lightness = np.full((1, 1, 64, 64), 50.0, np.float32)
     hint_ab, hint_mask = hints_from(truth, POINTS)
-    weight = leave_one_out_weight(lightness, truth.clone(), hint_ab, hint_mask, grid=64)
+    weight = leave_one_out_weight(lightness, truth.copy(), hint_ab, hint_mask, grid=64)
     assert weight is not None and weight > 0.9
 
 
 def test_a_network_the_hints_contradict_hands_over_to_levin():
-    truth = torch.zeros(1, 2, 64, 64)
+    truth = np.zeros((1, 2, 64, 64), np.float32)
     truth[:, 0] = 25.0  # one flat colour
-    lightness = torch.full((1, 1, 64, 64), 50.0)
-    wrong = torch.randn(1, 2, 64, 64, generator=torch.Generator().manual_seed(0)) * 30
+    lightness = np.full((1, 1, 64, 64), 50.0, np.float32)
+    wrong = np.random.default_rng(0).normal(0, 30, (1, 2, 64, 64)).astype(np.float32)
     hint_ab, hint_mask = hints_from(truth, POINTS)
     weight = leave_one_out_weight(lightness, wrong, hint_ab, hint_mask, grid=64)
     assert weight is not None and weight < 0.1
 
 
 def test_fewer_than_two_hints_cannot_be_tested():
-    truth = torch.zeros(1, 2, 32, 32)
+    truth = np.zeros((1, 2, 32, 32), np.float32)
     hint_ab, hint_mask = hints_from(truth, [(10, 10)])
-    assert leave_one_out_weight(torch.zeros(1, 1, 32, 32), truth, hint_ab, hint_mask) is None
+    assert (
+        leave_one_out_weight(np.zeros((1, 1, 32, 32), np.float32), truth, hint_ab, hint_mask)
+        is None
+    )
 
 
 def test_levin_at_a_coarse_grid_returns_the_working_size():
-    truth = torch.zeros(1, 2, 48, 80)
+    truth = np.zeros((1, 2, 48, 80), np.float32)
     truth[:, 1] = -30.0
     hint_ab, hint_mask = hints_from(truth, [(20, 20), (30, 60)])
-    ab = levin_at(torch.full((1, 1, 48, 80), 60.0), hint_ab, hint_mask, long_side=32)
+    ab = levin_at(np.full((1, 1, 48, 80), 60.0, np.float32), hint_ab, hint_mask, long_side=32)
     assert ab.shape == (1, 2, 48, 80)
-    assert np.allclose(ab[0, 1].numpy(), -30.0, atol=0.5)
+    assert np.allclose(ab[0, 1], -30.0, atol=0.5)
 
 
 def two_squares():
     """Two bright squares on a dark ground, apart: L* (1, 1, 64, 96)."""
-    lightness = torch.full((1, 1, 64, 96), 20.0)
+    lightness = np.full((1, 1, 64, 96), 20.0, np.float32)
     lightness[..., 16:48, 8:40] = 80.0
     lightness[..., 16:48, 56:88] = 80.0
     return lightness
@@ -66,10 +70,10 @@ def two_squares():
 
 def red_hint_on_the_left_square():
     """Zero base a*b*, and one hint asking for a* = 40 on the left square: (base, ab, mask)."""
-    base = torch.zeros(1, 2, 64, 96)
-    hint_ab = torch.zeros(1, 2, 64, 96)
+    base = np.zeros((1, 2, 64, 96), np.float32)
+    hint_ab = np.zeros((1, 2, 64, 96), np.float32)
     hint_ab[:, 0, 30:33, 20:23] = 40.0
-    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_mask = np.zeros((1, 1, 64, 96), np.float32)
     hint_mask[..., 30:33, 20:23] = 1
     return base, hint_ab, hint_mask
 
@@ -84,7 +88,7 @@ def test_corrections_reach_a_separate_region_alike_to_the_hint():
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     right_square = out[0, 0, 20:44, 60:84]
     ground = out[0, 0, 54:62, 40:56]
-    assert right_square.mean() > 35 and ground.abs().max() < 2
+    assert right_square.mean() > 35 and np.abs(ground).max() < 2
     levin = spread(lightness, (hint_ab - base) * hint_mask, hint_mask, (64, 96))
     assert levin[0, 0, 20:44, 60:84].mean() < right_square.mean() - 10
 
@@ -97,36 +101,36 @@ def test_one_hint_recolors_what_is_alike_and_leaves_the_rest(monkeypatch):
     base, hint_ab, hint_mask = red_hint_on_the_left_square()
     out = regress_corrections(lightness, base, hint_ab, hint_mask)
     assert out[0, 0, 20:44, 60:84].mean() > 35
-    assert out[0, 0, 54:62, 40:56].abs().max() < 2
+    assert np.abs(out[0, 0, 54:62, 40:56]).max() < 2
     no_prior = fusion.LikenessModel(prior=None)
     tinted = regress_corrections(lightness, base, hint_ab, hint_mask, model=no_prior)
-    assert torch.allclose(tinted[0, 0], torch.tensor(40.0), atol=1e-3)
+    assert np.allclose(tinted[0, 0], 40.0, atol=1e-3)
 
 
 def test_one_correction_asked_everywhere_is_given_everywhere(monkeypatch):
     """Without the phantom sample, the regression is the plain kernel-weighted mean."""
     no_prior = fusion.LikenessModel(prior=None)
     lightness = two_squares()
-    base = torch.randn(1, 2, 64, 96, generator=torch.Generator().manual_seed(1)) * 20
-    hint_mask = torch.zeros(1, 1, 64, 96)
+    base = np.random.default_rng(1).normal(0, 20, (1, 2, 64, 96)).astype(np.float32)
+    hint_mask = np.zeros((1, 1, 64, 96), np.float32)
     for y, x in [(5, 5), (30, 20), (40, 70), (60, 90)]:
         hint_mask[..., y - 1 : y + 2, x - 1 : x + 2] = 1
-    hint_ab = (base + torch.tensor([12.0, -7.0])[None, :, None, None]) * hint_mask
+    hint_ab = (base + np.array([12.0, -7.0], np.float32)[None, :, None, None]) * hint_mask
     out = regress_corrections(lightness, base, hint_ab, hint_mask, model=no_prior)
-    assert torch.allclose(out[0, 0], torch.tensor(12.0), atol=1e-3)
-    assert torch.allclose(out[0, 1], torch.tensor(-7.0), atol=1e-3)
+    assert np.allclose(out[0, 0], 12.0, atol=1e-3)
+    assert np.allclose(out[0, 1], -7.0, atol=1e-3)
 
 
 def test_a_long_stroke_is_sampled_within_bounds(monkeypatch):
     lightness = two_squares()
-    base = torch.zeros(1, 2, 64, 96)
-    hint_mask = torch.zeros(1, 1, 64, 96)
+    base = np.zeros((1, 2, 64, 96), np.float32)
+    hint_mask = np.zeros((1, 1, 64, 96), np.float32)
     hint_mask[..., 10:54, 4:92] = 1  # one stroke over most of the photo: ~1,000 cells
-    hint_ab = torch.full((1, 2, 64, 96), 30.0) * hint_mask
+    hint_ab = np.full((1, 2, 64, 96), 30.0, np.float32) * hint_mask
     few = fusion.LikenessModel(max_samples=50)
     out = regress_corrections(lightness, base, hint_ab, hint_mask, model=few)
-    assert out.shape == (1, 2, 64, 96) and torch.isfinite(out).all()
-    assert torch.allclose(out, torch.tensor(30.0), atol=1e-3)
+    assert out.shape == (1, 2, 64, 96) and np.isfinite(out).all()
+    assert np.allclose(out, 30.0, atol=1e-3)
 
 
 def test_the_hints_support_is_where_a_pixel_is_like_a_hint(monkeypatch):
@@ -138,12 +142,12 @@ def test_the_hints_support_is_where_a_pixel_is_like_a_hint(monkeypatch):
     corrections, support = fusion.corrections_and_support(lightness, base, hint_ab, hint_mask)
     assert support.shape == (1, 1, 64, 96)
     assert support[0, 0, 20:44, 60:84].min() > 0.9 and support[0, 0, 54:62, 40:56].max() < 0.05
-    assert torch.equal(corrections, regress_corrections(lightness, base, hint_ab, hint_mask))
+    assert np.array_equal(corrections, regress_corrections(lightness, base, hint_ab, hint_mask))
     no_prior = fusion.LikenessModel(prior=None)
     _, everywhere = fusion.corrections_and_support(
         lightness, base, hint_ab, hint_mask, model=no_prior
     )
-    assert torch.allclose(everywhere, torch.tensor(1.0), atol=1e-5)
+    assert np.allclose(everywhere, 1.0, atol=1e-5)
 
 
 def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
@@ -159,16 +163,16 @@ def test_levin_takes_over_only_where_the_hints_have_support(monkeypatch):
     hint_ab[:, 0, 40:43, 30:33] = 40.0
     hint_mask[..., 40:43, 30:33] = 1
 
-    def honoured() -> torch.Tensor:
+    def honoured() -> np.ndarray:
         return colorize.honour_hints(lightness, base, hint_ab, hint_mask, False, lambda: base)
 
     out = honoured()
     assert out[0, 0, 20:44, 60:84].mean() > 30  # the other square, alike: red
-    assert out[0, 0, 54:62, 40:56].abs().max() < 5  # the ground keeps the network's a* = 0
+    assert np.abs(out[0, 0, 54:62, 40:56]).max() < 5  # the ground keeps the network's a* = 0
     real = fusion.corrections_and_support
 
     def full_support(*args):  # the same corrections, Levin's share everywhere: plain fusion
-        return real(*args)[0], torch.ones(1, 1, 64, 96)
+        return real(*args)[0], np.ones((1, 1, 64, 96), np.float32)
 
     monkeypatch.setattr(fusion, "corrections_and_support", full_support)
     assert honoured()[0, 0, 54:62, 40:56].mean() > 30
@@ -178,28 +182,30 @@ def test_a_stroke_drops_the_pixels_it_only_crossed():
     """A stroke mostly on a bright square that runs onto the dark ground: its dark pixels are
     no longer hints; a stroke within one lightness is left as it is."""
     lightness = two_squares()
-    hint_ab = torch.zeros(1, 2, 64, 96)
-    hint_mask = torch.zeros(1, 1, 64, 96)
+    hint_ab = np.zeros((1, 2, 64, 96), np.float32)
+    hint_mask = np.zeros((1, 1, 64, 96), np.float32)
     hint_mask[..., 30:33, 12:46] = 1  # columns 12-39 on the square, 40-45 on the ground
     hint_ab[:, 1] = 60.0 * hint_mask[:, 0]
     ab, mask = fusion.drop_stray_hint_pixels(lightness, hint_ab, hint_mask)
     assert mask[0, 0, 30:33, 12:40].min() == 1 and mask[0, 0, 30:33, 40:46].max() == 0
-    assert torch.equal(ab, hint_ab * mask)
-    inside = hint_mask.clone()
+    assert np.array_equal(ab, hint_ab * mask)
+    inside = hint_mask.copy()
     inside[..., 30:33, 40:46] = 0
     same_ab, same_mask = fusion.drop_stray_hint_pixels(lightness, hint_ab * inside, inside)
-    assert torch.equal(same_mask, inside) and torch.equal(same_ab, hint_ab * inside)
+    assert np.array_equal(same_mask, inside) and np.array_equal(same_ab, hint_ab * inside)
 
 
 def test_no_stroke_loses_every_pixel():
     """A hint two pixels wide across an edge (L* 10 and 90): the mean of its middle values (50)
     is within the tolerance of neither, so the median taken is one the stroke has."""
-    lightness = torch.full((1, 1, 8, 8), 10.0)
+    lightness = np.full((1, 1, 8, 8), 10.0, np.float32)
     lightness[..., :, 4:] = 90.0
-    hint_mask = torch.zeros(1, 1, 8, 8)
+    hint_mask = np.zeros((1, 1, 8, 8), np.float32)
     hint_mask[..., 3, 3:5] = 1
     hint_ab = hint_mask * 30.0
-    _, mask = fusion.drop_stray_hint_pixels(lightness, hint_ab.expand(1, 2, 8, 8), hint_mask)
+    _, mask = fusion.drop_stray_hint_pixels(
+        lightness, np.broadcast_to(hint_ab, (1, 2, 8, 8)), hint_mask
+    )
     assert mask.sum() == 1
 
 
@@ -214,10 +220,10 @@ def test_the_second_opinion_moves_the_result_part_way_to_the_hinted_network():
     base, hint_ab, hint_mask = red_hint_on_the_left_square()
     hint_ab[:, 0, 40:43, 30:33] = 40.0
     hint_mask[..., 40:43, 30:33] = 1
-    hinted = torch.zeros(1, 2, 64, 96)
+    hinted = np.zeros((1, 2, 64, 96), np.float32)
     hinted[:, 1] = -30.0 * (lightness[:, 0] < 50)
 
-    def honoured(with_hinted: bool) -> torch.Tensor:
+    def honoured(with_hinted: bool) -> np.ndarray:
         return colorize.honour_hints(
             lightness, base, hint_ab, hint_mask, False, lambda: base,
             (lambda: hinted) if with_hinted else None,
@@ -225,7 +231,7 @@ def test_the_second_opinion_moves_the_result_part_way_to_the_hinted_network():
 
     alone, both = honoured(False), honoured(True)
     expected = -30.0 * colorize.SECOND_OPINION_SHARE * colorize.SECOND_OPINION_HINTED
-    assert alone[0, 1, 54:62, 40:56].abs().max() < 1
-    assert (both[0, 1, 54:62, 40:56] - expected).abs().max() < 1.5  # the ground: part blue
+    assert np.abs(alone[0, 1, 54:62, 40:56]).max() < 1
+    assert np.abs(both[0, 1, 54:62, 40:56] - expected).max() < 1.5  # the ground: part blue
     assert both[0, 0, 20:44, 60:84].mean() > 30  # the right square: still red
-    assert torch.equal(both[..., 30:33, 20:23], hint_ab[..., 30:33, 20:23])
+    assert np.array_equal(both[..., 30:33, 20:23], hint_ab[..., 30:33, 20:23])

@@ -6,6 +6,7 @@ import pytest
 from colorstudio.ml import hints
 from colorstudio.ml.fullres import rgb_to_lab
 from colorstudio.ml.requests import ColorizeRequest
+from tests.ml.conftest import hinted_amount
 
 
 def two_objects(h: int = 60, w: int = 120):
@@ -118,25 +119,21 @@ def test_a_request_names_a_known_reach(rng):
         ColorizeRequest(image, hint_reach="galaxy")
 
 
-def test_the_engine_keeps_a_stroke_on_its_object_and_runs_the_network_without_hints(engine, rng):
+def test_the_engine_keeps_a_stroke_on_its_object_and_runs_the_network_without_hints(
+    engine, colorizer_runs, rng
+):
     """The object reach asks the network only for its hint-free colours (cached per photo);
     the hints are honoured where painted, far less beyond the outline, and the preview is the
     same model."""
-    calls = []
-    hook = engine.colorizer().register_forward_hook(
-        lambda module, args, out: calls.append(float(args[1][:, 2].sum()))
-    )
     h, w = 64, 128
     value = np.where(np.arange(w) < w // 2, 50, 220).astype(np.uint8)
     image = np.repeat(np.broadcast_to(value, (h, w))[..., None], 3, 2).copy()
     layer = np.zeros((h, w, 4), np.uint8)
     layer[28:36, 10:30] = (40, 60, 230, 255)
-    try:
-        free = engine.run(ColorizeRequest(image)).image
-        local = engine.run(ColorizeRequest(image, hints=layer)).image
-        previewed = engine.run(ColorizeRequest(image, hints=layer, preview=True)).image
-    finally:
-        hook.remove()
+    free = engine.run(ColorizeRequest(image)).image
+    local = engine.run(ColorizeRequest(image, hints=layer)).image
+    previewed = engine.run(ColorizeRequest(image, hints=layer, preview=True)).image
+    calls = hinted_amount(colorizer_runs)
     assert calls and all(c == 0 for c in calls)  # the hinted network never ran
     assert np.array_equal(previewed, local)  # the preview is the same model
 

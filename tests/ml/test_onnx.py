@@ -7,20 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from colorstudio.ml import onnx_graphs
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.jobs import EngineError
 from colorstudio.ml.manifest import ModelEntry, ModelError, find_model, load_manifest
+from colorstudio.ml.networks.graphs import colorizer_example
+from colorstudio.ml.onnx_graphs import OnnxGraph
 from colorstudio.ml.requests import ColorizeRequest
 from colorstudio.ml.runtime import Runtime
-from colorstudio.ml.train.onnx_export import (
-    ONNX_TOLERANCE,
-    ColorizerGraph,
-    add_onnx,
-    colorizer_example,
-)
+from colorstudio.ml.torch_nets import TorchNet, torch_net
+from colorstudio.ml.train.onnx_export import ONNX_TOLERANCE, add_onnx
 from colorstudio.ml.weights import export_generator, load_model
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
@@ -31,19 +28,18 @@ def graph_and_torch(models_dir: Path):
     assert entry is not None and entry.onnx is not None
     graph = onnx_graphs.load_graph(entry, models_dir)
     assert graph is not None
-    return graph, ColorizerGraph(load_model(entry, models_dir)).eval()
+    return graph, torch_net(load_model(entry, models_dir), entry.architecture, "c", "cpu")
 
 
-def assert_graph_matches(graph, model, n: int, h: int, w: int) -> None:
+def assert_graph_matches(graph, model: TorchNet, n: int, h: int, w: int) -> None:
     inputs = colorizer_example(n, h, w)
     ab, features = graph.run(2, None, **inputs)
-    with torch.inference_mode():
-        ab_t, features_t = model(*(torch.from_numpy(v) for v in inputs.values()))
+    ab_t, features_t = model.run(2, None, **inputs)
     assert ab.shape == (n, 2, h, w) and features.shape == (n, 152, h // 8, w // 8)
-    assert np.abs(ab - ab_t.numpy()).max() < ONNX_TOLERANCE
-    scale = float(np.abs(features_t.numpy()).max())
-    assert np.abs(features - features_t.numpy()).max() < ONNX_TOLERANCE * max(1.0, scale)
-    assert np.abs(ab_t.numpy()).max() > 1e-3  # a real prediction, not zeros on both sides
+    assert np.abs(ab - ab_t).max() < ONNX_TOLERANCE
+    scale = float(np.abs(features_t).max())
+    assert np.abs(features - features_t).max() < ONNX_TOLERANCE * max(1.0, scale)
+    assert np.abs(ab_t).max() > 1e-3  # a real prediction, not zeros on both sides
 
 
 @pytest.mark.parametrize(("n", "h", "w"), [(1, 64, 96), (2, 256, 352), (1, 416, 160)])
@@ -138,24 +134,25 @@ def test_manifest_checks_the_onnx_fields(change, message):
 
 def test_the_runtime_setting_picks_what_runs_the_colorizer(tmp_path, monkeypatch, random_colorizer):
     folder = shipped_copy(tmp_path)
-    assert Runtime(models_dir=folder, device="cpu").colorizer_graph() is not None
-    assert Runtime(models_dir=folder, device="cpu", runtime="torch").colorizer_graph() is None
+    assert isinstance(Runtime(models_dir=folder, device="cpu").colorizer_net(), OnnxGraph)
+    on_torch = Runtime(models_dir=folder, device="cpu", runtime="torch").colorizer_net()
+    assert isinstance(on_torch, TorchNet)
     monkeypatch.setenv("COLORSTUDIO_RUNTIME", "torch")
     assert "PyTorch" in Runtime(models_dir=folder, device="cpu").runtime_name()
     monkeypatch.setenv("COLORSTUDIO_RUNTIME", "onnx")
     assert Runtime(models_dir=folder, device="cpu").runtime_name().startswith("ONNX Runtime")
     # a colourizer handed over as a torch module is the model: it runs in torch
     given = Runtime(models_dir=folder, device="cpu", colorizer=random_colorizer)
-    assert given.colorizer_graph() is None
+    assert isinstance(given.colorizer_net(), TorchNet)
     with pytest.raises(EngineError, match="unknown runtime 'tf'"):
         Runtime(models_dir=folder, runtime="tf")
     raw = json.loads((folder / "manifest.json").read_text())
     raw["models"][0]["onnx"] = None
     (folder / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(EngineError, match="ships no ONNX graph"):
-        Runtime(models_dir=folder, device="cpu", runtime="onnx").colorizer_graph()
+        Runtime(models_dir=folder, device="cpu", runtime="onnx").colorizer_net()
     monkeypatch.delenv("COLORSTUDIO_RUNTIME")
-    assert Runtime(models_dir=folder, device="cpu").colorizer_graph() is None  # auto: torch
+    assert isinstance(Runtime(models_dir=folder, device="cpu").colorizer_net(), TorchNet)
 
 
 def test_colorize_on_onnx_runtime_matches_the_torch_path(tmp_path):

@@ -121,7 +121,8 @@ def test_likeness_corrected_matches_the_engines_corrections():
     hint_ab, hint_mask = torch.zeros(1, 2, 24, 20), torch.zeros(1, 1, 24, 20)
     for (y, x), color in zip(positions[0], colors[0], strict=True):
         hint_ab[0, :, y, x], hint_mask[0, 0, y, x] = color, 1.0
-    engine = pred + fusion.regress_corrections(lightness, pred, hint_ab, hint_mask)
+    arrays = (t.numpy() for t in (lightness, pred, hint_ab, hint_mask))
+    engine = pred + torch.from_numpy(fusion.regress_corrections(*arrays))
     trained = likeness_corrected(lightness, pred, positions, colors, torch.ones(1, 4, dtype=bool))
     assert (engine - pred).abs().max() > 1.0  # the hints do correct
     assert torch.allclose(trained, engine, atol=1e-3)

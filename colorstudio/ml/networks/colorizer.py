@@ -155,16 +155,33 @@ class HintColorizer(nn.Module):
             return self.encoder(lightness_to_grey_rgb255(lightness))
 
     def hint_features(self, lightness: torch.Tensor) -> torch.Tensor:
-        """(N, FEATURES_8 + C16, H/8, W/8) float32: the encoder's stride-8 features, then its
-        stride-16 ones brought to stride 8 (bilinear); what the hint model reads."""
-        f8, f16 = self.encode(lightness)[2:4]
+        """(N, FEATURES_8 + C16, H/8, W/8) float32: what the hint model reads
+        (:meth:`features_of` the encoder's levels)."""
+        return self.features_of(self.encode(lightness))
+
+    @staticmethod
+    def features_of(levels: list[torch.Tensor]) -> torch.Tensor:
+        """The encoder's stride-8 features, then its stride-16 ones brought to stride 8
+        (bilinear)."""
+        f8, f16 = levels[2:4]
         f16 = F.interpolate(f16.float(), size=f8.shape[-2:], mode="bilinear")
         return torch.cat([f8.float(), f16], dim=1)
 
     def forward(
         self, lightness: torch.Tensor, hints: torch.Tensor, code: torch.Tensor
     ) -> torch.Tensor:
-        f2, f4, f8, f16, f32 = self.encode(lightness)
+        return self.decode(self.encode(lightness), lightness, hints, code)
+
+    def decode(
+        self,
+        levels: list[torch.Tensor],
+        lightness: torch.Tensor,
+        hints: torch.Tensor,
+        code: torch.Tensor,
+    ) -> torch.Tensor:
+        """(N, 2, H, W) a*b* / AB_SCALE in -1..1 from the encoder's ``levels`` (strides 2..32)
+        of ``lightness``, the hints and the palette code."""
+        f2, f4, f8, f16, f32 = levels
         spread = hint_spread(hints, lightness.shape[-2:]) if self.hint_spread else None
 
         def with_hints(features: torch.Tensor, stride: int, spread_too: bool = False):

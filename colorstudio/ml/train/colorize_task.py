@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from colorstudio.ml.color import AB_SCALE, normalize_l, torch_lab_to_srgb, torch_srgb_to_lab
+from colorstudio.ml.color import AB_SCALE, lab_to_srgb_nchw, normalize_l, srgb_to_lab_nchw
 from colorstudio.ml.networks.colorizer import HintColorizer
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.palette import CODE_DIM, palette_code
@@ -45,7 +45,7 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
         probe = self.bank.batch(
             probe_rng.integers(len(self.bank), size=min(64, len(self.bank))), 64, probe_rng
         )
-        self.table = rebalancing_table(torch_srgb_to_lab(probe)[:, 1:]).to(device)
+        self.table = rebalancing_table(srgb_to_lab_nchw(probe)[:, 1:]).to(device)
         self.fixed = self.make_batch(np.random.default_rng(7), 6)
         self.g_train = self.wrap(self.g, device, distributed)
         self.d_train = self.wrap(self.d, device, distributed)
@@ -54,7 +54,7 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
     def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
         indices = rng.integers(len(self.bank), size=n)
-        lab = torch_srgb_to_lab(self.bank.batch(indices, size, rng))
+        lab = srgb_to_lab_nchw(self.bank.batch(indices, size, rng))
         target_ab = lab[:, 1:].clone()
         codes = torch.zeros(n, CODE_DIM)
         for i, index in enumerate(indices):
@@ -62,12 +62,12 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
             if r < P_NO_REFERENCE:
                 continue
             if r < P_NO_REFERENCE + P_SAME_PHOTO:
-                ref = torch_srgb_to_lab(self.bank.crop(int(index), size // 2, rng)[None])
+                ref = srgb_to_lab_nchw(self.bank.crop(int(index), size // 2, rng)[None])
             else:
                 other = int(rng.integers(len(self.bank)))
-                ref = torch_srgb_to_lab(self.bank.crop(other, size // 2, rng)[None])
+                ref = srgb_to_lab_nchw(self.bank.crop(other, size // 2, rng)[None])
                 target_ab[i] = reinhard_ab(target_ab[i], ref[0, 1:])
-            codes[i] = palette_code(ref)[0]
+            codes[i] = torch.from_numpy(palette_code(ref.numpy())[0])
         hints = simulate_hints(target_ab, rng)
         batch = {
             "lightness": normalize_l(lab[:, :1]),
@@ -91,7 +91,7 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
         return self.g_train(batch["lightness"], batch["hints"], batch["code"]) * AB_SCALE
 
     def _rgb(self, l_raw, ab):
-        return torch_lab_to_srgb(torch.cat([l_raw, ab], dim=1))
+        return lab_to_srgb_nchw(torch.cat([l_raw, ab], dim=1))
 
     def _d_input(self, lightness, ab):
         return torch.cat([lightness, ab / AB_SCALE], dim=1)

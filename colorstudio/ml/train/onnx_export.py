@@ -33,8 +33,7 @@ from colorstudio.ml.manifest import (
     sha256_file,
     write_manifest,
 )
-from colorstudio.ml.networks.colorizer import HintColorizer
-from colorstudio.ml.palette import CODE_DIM
+from colorstudio.ml.networks.graphs import GRAPHS
 
 #: ONNX opset: 17 is the newest the TorchScript exporter writes without warnings, and every
 #: ONNX Runtime since 1.14 runs it
@@ -42,53 +41,6 @@ OPSET = 17
 #: largest |ONNX - torch| difference accepted on the a*b* output (ab / 110 units): float32
 #: rounding in a different operation order; measured ~3e-7 at 64..768 px
 ONNX_TOLERANCE = 1e-4
-
-
-class ColorizerGraph(nn.Module):
-    """The colourizer as the runtime calls it: ``(l, hints, code) -> (ab, features)``.
-
-    ``features``: :meth:`HintColorizer.hint_features`, which the hint model reads
-    (``colorize.photo_paths``)."""
-
-    def __init__(self, model: HintColorizer) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, l: torch.Tensor, hints: torch.Tensor, code: torch.Tensor):
-        return self.model(l, hints, code), self.model.hint_features(l)
-
-
-def colorizer_example(n: int = 1, h: int = 64, w: int = 96) -> dict[str, np.ndarray]:
-    """Inputs for the colourizer graph: random lightness, one hinted square, the empty code."""
-    rng = np.random.default_rng(0)
-    l = rng.uniform(-1, 1, (n, 1, h, w)).astype(np.float32)
-    hints = np.zeros((n, 3, h, w), np.float32)
-    hints[:, 0, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = 0.3
-    hints[:, 1, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = -0.2
-    hints[:, 2, h // 4 : h // 4 + 6, w // 3 : w // 3 + 6] = 1.0
-    from colorstudio.ml.palette import empty_code
-
-    code = empty_code(n).numpy().astype(np.float32)
-    assert code.shape == (n, CODE_DIM)
-    return {"l": l, "hints": hints, "code": code}
-
-
-#: architecture -> (graph wrapper, example inputs, output names, dynamic axes per name)
-_SPATIAL = {0: "n", 2: "h", 3: "w"}
-GRAPHS = {
-    "colorizer_lite0": (
-        ColorizerGraph,
-        colorizer_example,
-        ("ab", "features"),
-        {
-            "l": _SPATIAL,
-            "hints": _SPATIAL,
-            "code": {0: "n"},
-            "ab": _SPATIAL,
-            "features": {0: "n", 2: "h8", 3: "w8"},
-        },
-    ),
-}
 
 
 def _store_half(model_proto) -> None:
