@@ -150,8 +150,10 @@ def main() -> None:
     parser.add_argument(
         "--runtime",
         choices=("auto", "onnx", "torch"),
-        default="auto",
-        help="what runs the colourizer (COLORSTUDIO_RUNTIME for the editor)",
+        nargs="+",
+        default=["auto"],
+        help="what runs the colourizer (COLORSTUDIO_RUNTIME for the editor); several: each "
+        "condition runs them in turn, interleaved",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,29 +163,30 @@ def main() -> None:
         return
     rows = []
     for condition in ("quiet", "two busy processes"):
-        hogs = busy() if condition != "quiet" else []
-        try:
-            command = [sys.executable, __file__, "--child", "--photo", str(photo),
-                       "--strokes", str(args.strokes), "--threads", str(args.threads)]  # fmt: skip
-            env = {**os.environ, "COLORSTUDIO_RUNTIME": args.runtime}
-            out = subprocess.run(command, capture_output=True, text=True, check=True,
-                                 env=env).stdout  # fmt: skip
-        finally:
-            for hog in hogs:
-                hog.kill()
-        run = json.loads(out.strip().splitlines()[-1])
-        later = run["latencies_ms"][1:]
-        rows.append((condition, run, later))
-    print(f"{photo.name} ({rows[0][1]['size']}), {rows[0][1]['engine']}, "
-          f"runtime {args.runtime}, threads {args.threads or 'all'}, "
+        for runtime in args.runtime:
+            hogs = busy() if condition != "quiet" else []
+            try:
+                command = [sys.executable, __file__, "--child", "--photo", str(photo),
+                           "--strokes", str(args.strokes),
+                           "--threads", str(args.threads)]  # fmt: skip
+                env = {**os.environ, "COLORSTUDIO_RUNTIME": runtime}
+                out = subprocess.run(command, capture_output=True, text=True, check=True,
+                                     env=env).stdout  # fmt: skip
+            finally:
+                for hog in hogs:
+                    hog.kill()
+            run = json.loads(out.strip().splitlines()[-1])
+            rows.append((condition, runtime, run, run["latencies_ms"][1:]))
+    first = rows[0][2]
+    print(f"{photo.name} ({first['size']}), {first['engine']}, threads {args.threads or 'all'}, "
           f"{args.strokes} strokes each\n")  # fmt: skip
-    print("| CPU | first stroke | median of the rest | slowest of the rest "
+    print("| CPU | runtime | first stroke | median of the rest | slowest of the rest "
           "| longest GUI gap: painting | at start-up |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
-    for condition, run, later in rows:
-        print(f"| {condition} | {run['latencies_ms'][0]} ms | {statistics.median(later):.0f} ms "
-              f"| {max(later)} ms | {run['longest_gap_ms']} ms "
-              f"| {run['longest_gap_at_start_ms']} ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for condition, runtime, run, later in rows:
+        print(f"| {condition} | {runtime} | {run['latencies_ms'][0]} ms "
+              f"| {statistics.median(later):.0f} ms | {max(later)} ms "
+              f"| {run['longest_gap_ms']} ms | {run['longest_gap_at_start_ms']} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

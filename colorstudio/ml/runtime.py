@@ -76,8 +76,22 @@ def torch_installed() -> bool:
         return False
 
 
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is installed (no GPU without one): checked without importing
+    torch, whose import costs a cold start 1-2 s."""
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists()
+    if sys.platform == "win32":
+        import ctypes.util
+
+        return ctypes.util.find_library("nvcuda") is not None
+    return False  # macOS: no CUDA
+
+
 def cuda_available() -> bool:
     """A CUDA GPU that ONNX Runtime (onnxruntime-gpu) or PyTorch can use."""
+    if not nvidia_driver_present():
+        return False
     if onnx_graphs.available() and "CUDAExecutionProvider" in onnx_graphs.providers("cuda"):
         return True
     if torch_installed():
