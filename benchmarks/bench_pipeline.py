@@ -1,4 +1,4 @@
-"""Whole colourize requests on PyTorch against ONNX Runtime, interleaved, each in a fresh process.
+"""Whole requests on PyTorch against ONNX Runtime, interleaved, each in a fresh process.
 
     python benchmarks/bench_pipeline.py [--photo PATH] [--rounds 3] [--scan 12]
 
@@ -13,7 +13,9 @@ reuse them. Each round starts one process per runtime, alternately; each process
   editor;
 - warm, new photo: a final render of the photo flipped (nothing cached: every network pass);
 - scan: the same request on the photo enlarged to ``--scan`` megapixels (a scanner's output),
-  new photo, so everything at full resolution is in it.
+  new photo, so everything at full resolution is in it;
+- stylize (the photo in colour, a devval painting; the first loads the stylizer), and again with
+  another painting; find damage, then repair what was found (each first: loads its model).
 
 Medians over the rounds are printed with the speed-up (PyTorch / ONNX Runtime).
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
+PAINTING = next(iter(sorted((SHARED / "art").glob("*.jpg"))), None)
 
 
 def child(photo: Path, runtime: str, scan: float) -> dict:
@@ -38,7 +41,13 @@ def child(photo: Path, runtime: str, scan: float) -> dict:
     from PIL import Image
 
     from colorstudio.ml.engine import Engine
-    from colorstudio.ml.requests import ColorizeRequest
+    from colorstudio.ml.requests import (
+        ColorizeRequest,
+        DetectDamageRequest,
+        ReferenceImage,
+        RestoreRequest,
+        StylizeRequest,
+    )
 
     grey = np.asarray(Image.open(photo).convert("L").convert("RGB"))
     h, w = grey.shape[:2]
@@ -62,7 +71,26 @@ def child(photo: Path, runtime: str, scan: float) -> dict:
     size = (round(w * factor), round(h * factor))
     big = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.LANCZOS))
     big_hints = np.asarray(Image.fromarray(hints).resize(size, Image.Resampling.NEAREST))
-    timings[f"scan {size[0]}x{size[1]}"] = timed(big, big_hints)
+    timings[f"colourize scan {size[0]}x{size[1]}"] = timed(big, big_hints)
+
+    def run(request) -> tuple[float, object]:
+        start = time.perf_counter()
+        result = engine.run(request)
+        return time.perf_counter() - start, result
+
+    colour = np.asarray(Image.open(photo).convert("RGB"))
+    painting = np.asarray(Image.open(PAINTING).convert("RGB"))
+    style = ReferenceImage(painting, "style")
+    timings["stylize (first: loads the stylizer)"] = run(StylizeRequest(colour, style=style))[0]
+    other = ReferenceImage(np.ascontiguousarray(painting[::-1]), "style")
+    timings["stylize again, another painting"] = run(StylizeRequest(colour, style=other))[0]
+    seconds, found = run(DetectDamageRequest(colour))
+    timings["find damage (first: loads the detector)"] = seconds
+    mask = found.mask if found.mask is not None and found.mask.any() else None
+    if mask is None:  # nothing found: repair a painted scratch instead
+        mask = np.zeros((h, w), np.uint8)
+        mask[h // 3 : h // 3 + 4, w // 8 : w - w // 8] = 255
+    timings["repair it (first: loads the inpainter)"] = run(RestoreRequest(colour, mask))[0]
     return timings
 
 
@@ -83,7 +111,7 @@ def main() -> None:
                        "--scan", str(args.scan)]  # fmt: skip
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             runs[runtime].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{args.photo.name}, final renders with four hint strokes, all cores, "
+    print(f"{args.photo.name}, final renders (colourize: four hint strokes), all cores, "
           f"median of {args.rounds} interleaved rounds\n")  # fmt: skip
     print("| request | PyTorch | ONNX Runtime | speed-up |")
     print("|---|---|---|---|")

@@ -235,7 +235,9 @@ def _onnx(argv: Sequence[str]) -> int:
         print(f"colorstudio train onnx: no model in {models} has an ONNX graph", file=sys.stderr)
         return 2
     for entry in done:
-        print(f"wrote {entry.onnx} ({(entry.onnx_sha256 or '')[:12]}…) to {models}")
+        for part, file in (entry.onnx or {}).items():
+            sha = (entry.onnx_sha256 or {}).get(part, "")
+            print(f"wrote {file} ({sha[:12]}…) to {models}")
     return 0
 
 

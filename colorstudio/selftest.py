@@ -60,11 +60,12 @@ def check_installation(models_dir: Path | None = None) -> list[str]:
         return [str(err)]
     for entry in entries:
         try:
-            if entry.onnx is not None and onnx_graphs.available():
-                graph = onnx_graphs.load_graph(entry, folder)
-                assert graph is not None
-                graph.session(1)
-                how = "ONNX graph opened"
+            if entry.onnx and onnx_graphs.available():
+                for part in entry.onnx:
+                    graph = onnx_graphs.load_graph(entry, folder, part=part)
+                    if graph is not None:
+                        graph.session(1)
+                how = "ONNX graphs opened" if len(entry.onnx) > 1 else "ONNX graph opened"
             elif torch_installed():
                 from colorstudio.ml.weights import load_model
 

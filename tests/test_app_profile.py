@@ -1,6 +1,6 @@
 """The app install profile: with PyTorch absent (imports of it fail, as where it is not
-installed), the colour commands run on ONNX Runtime with the shipped models, say which runtime
-runs, and never import torch; what still needs torch says so in one line."""
+installed), every engine command runs on ONNX Runtime with the shipped models, says which
+runtime runs, and never imports torch; training, which needs torch, says so in one line."""
 
 import json
 import subprocess
@@ -28,7 +28,12 @@ SCRIPT = (
     NO_TORCH
     + """
 from colorstudio.cli import main
-codes = [main(arguments) for arguments in ARGUMENTS]
+def run(arguments):
+    try:
+        return main(arguments)
+    except SystemExit as stop:
+        return stop.code
+codes = [run(arguments) for arguments in ARGUMENTS]
 print("exit codes", codes)
 print("torch loaded:", any(m.split(".")[0] == "torch" for m in sys.modules))
 """
@@ -54,6 +59,9 @@ def test_the_color_commands_run_without_torch(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     grey = photo(photos / "a.png")
+    style = tmp_path / "style.png"
+    stripes = ((np.mgrid[0:96, 0:96].sum(0) // 6) % 2).astype(bool)[..., None]
+    Image.fromarray(np.where(stripes, [30, 40, 200], [240, 220, 30]).astype(np.uint8)).save(style)
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps([{"x": 40, "y": 30, "radius": 6, "rgb": [200, 50, 40]}]))
     out = tmp_path / "out.png"
@@ -63,10 +71,12 @@ def test_the_color_commands_run_without_torch(tmp_path):
             ["info"],
             ["colorize", source, str(out), "--hints", str(hints)],
             ["batch", "colorize", str(photos), str(tmp_path / "batch")],
-            ["stylize", source, str(tmp_path / "s.png"), "--style", source],
+            ["stylize", source, str(tmp_path / "s.png"), "--style", str(style)],
+            ["restore", source, str(tmp_path / "r.png")],
+            ["train", "colorize", "--data", str(photos), "--out", str(tmp_path / "run")],
         ]
     )
-    assert "exit codes [0, 0, 0, 2]" in result.stdout, result.stdout + result.stderr
+    assert "exit codes [0, 0, 0, 0, 0, 3]" in result.stdout, result.stdout + result.stderr
     assert "torch loaded: False" in result.stdout
     assert "ONNX Runtime" in result.stdout  # info names the runtime
     assert "not installed (the train profile adds it)" in result.stdout
@@ -75,4 +85,9 @@ def test_the_color_commands_run_without_torch(tmp_path):
     assert np.abs(lab_in[..., 0] - lab_out[..., 0]).max() < 1.0  # L* kept
     assert lab_out[30, 40, 1] > 20  # the red hint
     assert (tmp_path / "batch" / "a.png").exists()
-    assert "still runs in PyTorch" in result.stderr and "Traceback" not in result.stderr
+    styled = np.asarray(Image.open(tmp_path / "s.png").convert("RGB"), np.int16)
+    assert styled.shape == grey.shape and np.abs(styled - grey).mean() > 5
+    assert (tmp_path / "r.png").exists()
+    # training needs torch: one line naming the extra that brings it
+    assert 'pip install "colorstudio[train]"' in result.stderr
+    assert "Traceback" not in result.stderr

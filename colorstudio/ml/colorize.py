@@ -433,12 +433,9 @@ def run_colorizer(rt: Runtime, request, l_small, hint_ab, hint_mask, job: Job) -
     codes = np.concatenate([code, empty_code()]) if 0 < strength < 1 else code
     n = len(codes)
     hints = np.concatenate([hint_ab / AB_SCALE, hint_mask], axis=1)
-    feed = {
-        "l": np.broadcast_to(normalize_l(l_small), (n, *l_small.shape[1:])),
-        "hints": np.broadcast_to(hints, (n, *hints.shape[1:])),
-        "code": codes,
-    }
-    ab = rt.run_net(net, job, ["ab"], **feed)[0] * AB_SCALE
+    lightness = np.broadcast_to(normalize_l(l_small), (n, *l_small.shape[1:]))
+    hints = np.broadcast_to(hints, (n, *hints.shape[1:]))
+    ab = rt.run_net(net, job, ["ab"], l=lightness, hints=hints, code=codes)[0] * AB_SCALE
     if n == 2:  # blend "with reference" and "without" by the reference strength
         ab = ab[1:] + (ab[:1] - ab[1:]) * strength
     return ab

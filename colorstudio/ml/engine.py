@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from colorstudio.ml import fullres
+from colorstudio.ml import fullres, restore
 from colorstudio.ml.adjust import adjust
 from colorstudio.ml.colorize import colorize
 from colorstudio.ml.jobs import CancelToken, EngineError, Job, ProgressFn
@@ -33,41 +33,21 @@ from colorstudio.ml.requests import (
     StylizeRequest,
     SuggestRequest,
 )
-from colorstudio.ml.runtime import Runtime, torch_installed, working_shape
+from colorstudio.ml.runtime import Runtime, working_shape
+from colorstudio.ml.stylize import stylize
 from colorstudio.ml.suggest import suggest
 
 __all__ = ["CancelToken", "Engine", "EngineError", "working_shape"]
 
 
-def _in_torch(module: str, name: str, what: str) -> Callable[[Runtime, Any, Job], Result]:
-    """A pipeline whose networks run only in torch so far (the stylizer, the detector, the
-    inpainter), imported on first use so the colour pipelines never load torch; seeded per
-    request. Without torch (the app profile): one line saying what to install."""
-
-    def pipeline(rt: Runtime, request: Any, job: Job) -> Result:
-        import importlib
-
-        if not torch_installed():
-            raise EngineError(
-                f"{what} still runs in PyTorch, which this installation leaves out: "
-                'python -m pip install "colorstudio[train]"'
-            )
-        import torch
-
-        torch.manual_seed(getattr(request, "seed", 0))
-        return getattr(importlib.import_module(f"colorstudio.ml.{module}"), name)(rt, request, job)
-
-    return pipeline
-
-
 #: request type → pipeline(runtime, request, job); a subclass (RecolourRequest) finds its base's
 PIPELINES: dict[type, Callable[[Runtime, Any, Job], Result]] = {
     ColorizeRequest: colorize,
-    StylizeRequest: _in_torch("stylize", "stylize", "style transfer"),
+    StylizeRequest: stylize,
     AdjustRequest: lambda rt, request, job: adjust(request, job),
     SuggestRequest: suggest,
-    DetectDamageRequest: _in_torch("restore", "detect_damage", "damage detection"),
-    RestoreRequest: _in_torch("restore", "inpaint", "restoration"),
+    DetectDamageRequest: restore.detect_damage,
+    RestoreRequest: restore.inpaint,
 }
 
 

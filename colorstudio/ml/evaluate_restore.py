@@ -35,7 +35,7 @@ from colorstudio.ml.damage import KINDS, synthesize_damage
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
-from colorstudio.ml.restore import damage_probability
+from colorstudio.ml.resample import pad_to
 
 
 def _opencv():
@@ -175,9 +175,10 @@ def calibrate_threshold(
     counts = {t: Counts() for t in CALIBRATION_THRESHOLDS}
     for index, path in enumerate(photos):
         _, damaged, mask = damaged_case(path, 7000 + index, size)
-        rgb01 = torch.from_numpy(np.array(damaged)).permute(2, 0, 1)[None].float() / 255
+        rgb01 = np.moveaxis(np.asarray(damaged, np.float32) / 255, -1, 0)[None]
         with torch.inference_mode():
-            prob = damage_probability(detector, rgb01)[0, 0].numpy()
+            padded = torch.from_numpy(pad_to(rgb01, 8))
+            prob = detector.probabilities(padded)[0, 0, : mask.shape[0], : mask.shape[1]].numpy()
         for t, c in counts.items():
             c.add(prob >= t, mask)
     f1 = {t: c.f1 for t, c in counts.items()}
@@ -199,7 +200,7 @@ def evaluate_restore(
     sheet_rows: int = 6,
 ) -> RestoreReport:
     cv2 = _opencv()
-    has_inpainter = engine.inpainter(required=False) is not None
+    has_inpainter = engine.net("inpaint") is not None
     sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     whole: dict[str, float] = defaultdict(float)
     report = RestoreReport()

@@ -69,9 +69,9 @@ def is_oom(err: BaseException) -> bool:
     torch is already loaded: the app profile has none)."""
     torch = sys.modules.get("torch")
     oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
-    return (oom_type is not None and isinstance(err, oom_type)) or "out of memory" in str(
-        err
-    ).lower()
+    text = str(err).lower()
+    words = ("out of memory", "failed to allocate", "bad_alloc", "bad allocation")
+    return (oom_type is not None and isinstance(err, oom_type)) or any(w in text for w in words)
 
 
 class Job:

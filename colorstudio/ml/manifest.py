@@ -62,9 +62,17 @@ class ModelEntry:
     working_size: int = 256
     card: str | None = None
     dtype: str = "float16"
-    #: the same network as an ONNX graph (``train onnx``) and that file's SHA-256, or None
-    onnx: str | None = None
-    onnx_sha256: str | None = None
+    #: the same network as ONNX graphs (``train onnx``): part → file (``"main"`` for a network
+    #: exported whole; the stylizer's ``"encoder"`` and ``"decoder"``), and part → SHA-256;
+    #: None when it ships none. A single file name (the first format) reads as part "main".
+    onnx: dict[str, str] | None = None
+    onnx_sha256: dict[str, str] | None = None
+
+    def graph_file(self, part: str = "main") -> tuple[str, str] | None:
+        """(file, SHA-256) of one ONNX graph, or None when the model ships no such graph."""
+        if self.onnx is None or self.onnx_sha256 is None or part not in self.onnx:
+            return None
+        return self.onnx[part], self.onnx_sha256[part]
 
     @classmethod
     def from_dict(cls, data: object) -> ModelEntry:
@@ -84,12 +92,21 @@ class ModelEntry:
             "card": None if data.get("card") is None else file_name_problem(data["card"]),
             "config": None if isinstance(data.get("config", {}), dict) else "must be an object",
             "dtype": None if isinstance(data.get("dtype", ""), str) else "must be a string",
-            "onnx": None if data.get("onnx") is None else file_name_problem(data["onnx"]),
         }
+        graphs, hashes = _parts(data.get("onnx")), _parts(data.get("onnx_sha256"))
         if data.get("onnx") is not None:
-            onnx_sha = data.get("onnx_sha256")
-            if not isinstance(onnx_sha, str) or not _SHA256.fullmatch(onnx_sha.lower()):
-                problems["onnx_sha256"] = "must be 64 hex digits when 'onnx' names a file"
+            if graphs is None or not graphs:
+                problems["onnx"] = "must be a file name or an object of part names and file names"
+            else:
+                problems["onnx"] = next(filter(None, map(file_name_problem, graphs.values())), None)
+                if (
+                    hashes is None
+                    or set(hashes) != set(graphs)
+                    or not all(
+                        isinstance(v, str) and _SHA256.fullmatch(v.lower()) for v in hashes.values()
+                    )
+                ):
+                    problems["onnx_sha256"] = "must be 64 hex digits for each file 'onnx' names"
         size = data.get("working_size", 256)
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             problems["working_size"] = f"must be a positive whole number, not {size!r}"
@@ -98,11 +115,22 @@ class ModelEntry:
                 raise ModelError(f"field {key!r} {problem}")
         known = set(cls.__dataclass_fields__)
         entry = {k: v for k, v in data.items() if k in known}
-        if entry.get("onnx") is None:
-            entry["onnx_sha256"] = None
+        if graphs is None or hashes is None:
+            entry["onnx"] = entry["onnx_sha256"] = None
         else:
-            entry["onnx_sha256"] = entry["onnx_sha256"].lower()
+            entry["onnx"] = dict(graphs)
+            entry["onnx_sha256"] = {k: str(v).lower() for k, v in hashes.items()}
         return cls(**{**entry, "sha256": data["sha256"].lower()})
+
+
+def _parts(value: object) -> dict[str, object] | None:
+    """The manifest's ``onnx`` / ``onnx_sha256`` as part → value (a plain string is the part
+    "main"); None when absent or of another type."""
+    if isinstance(value, str):
+        return {"main": value}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return dict(value)
+    return None
 
 
 def model_path(entry: ModelEntry, models_dir: Path, name: str | None = None) -> Path:

@@ -41,8 +41,9 @@ def providers(device: str) -> list[str]:
 class OnnxGraph:
     """One verified graph; :meth:`run` takes float32 arrays by input name."""
 
-    def __init__(self, entry: ModelEntry, data: bytes, device: str = "cpu") -> None:
+    def __init__(self, entry: ModelEntry, data: bytes, device: str = "cpu", file: str = "") -> None:
         self.entry = entry
+        self.file = file  #: the graph's file name (errors name it)
         self.device = device
         self._data = data
         self._sessions: dict[int, object] = {}
@@ -61,8 +62,7 @@ class OnnxGraph:
                 )
             except Exception as err:  # ORT raises its own types for a bad graph
                 raise ModelError(
-                    f"model file {self.entry.onnx} is not a usable ONNX graph "
-                    f"({one_line(err, 120)})",
+                    f"model file {self.file} is not a usable ONNX graph ({one_line(err, 120)})",
                     REINSTALL,
                 ) from None
         return self._sessions[threads]
@@ -75,10 +75,14 @@ class OnnxGraph:
         return self.session(threads).run(outputs, feed)  # type: ignore[attr-defined]
 
 
-def load_graph(entry: ModelEntry, models_dir: Path, device: str = "cpu") -> OnnxGraph | None:
-    """The entry's verified ONNX graph, or None when it ships none; ModelError (one line)
-    when the file is missing, unreadable or not the one the manifest names."""
-    if entry.onnx is None or entry.onnx_sha256 is None:
+def load_graph(
+    entry: ModelEntry, models_dir: Path, device: str = "cpu", part: str = "main"
+) -> OnnxGraph | None:
+    """The entry's verified ONNX graph ``part``, or None when it ships none; ModelError (one
+    line) when the file is missing, unreadable or not the one the manifest names."""
+    found = entry.graph_file(part)
+    if found is None:
         return None
-    data = read_verified(model_path(entry, models_dir, entry.onnx), entry.onnx_sha256, models_dir)
-    return OnnxGraph(entry, data, device)
+    file, sha256 = found
+    data = read_verified(model_path(entry, models_dir, file), sha256, models_dir)
+    return OnnxGraph(entry, data, device, file)

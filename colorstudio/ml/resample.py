@@ -95,3 +95,16 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
     total = ndimage.uniform_filter(np.asarray(x, np.float64), size, mode="constant")
     count = ndimage.uniform_filter(np.ones(x.shape[-2:]), size[-2:], mode="constant")
     return (total / count).astype(np.float32)
+
+
+def pad_to(x: np.ndarray, multiple: int) -> np.ndarray:
+    """(N, C, H, W) padded at the bottom and right to multiples of ``multiple`` (mirrored, or
+    the edge repeated where the image is too small to mirror)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return x
+    widths = ((0, 0), (0, 0), (0, ph), (0, pw))
+    if min(h, w) > max(ph, pw):
+        return np.pad(x, widths, mode="reflect")
+    return np.pad(x, widths, mode="edge")

@@ -17,26 +17,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.masks import bbox_of
-from colorstudio.ml.jobs import Job, unchanged
+from colorstudio.ml.jobs import EngineError, Job, unchanged
 from colorstudio.ml.masked import finish, region_of
-from colorstudio.ml.networks.restore import pull_push
+from colorstudio.ml.pullpush import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
-from colorstudio.ml.resample import resize_rows
+from colorstudio.ml.resample import bilinear, pad_to, resize_rows
 from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
 
 if TYPE_CHECKING:
-    from colorstudio.ml.runtime import Runtime
+    from colorstudio.ml.runtime import Net, Runtime
 
 
-def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255
+def _planes(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3+ uint8 → (1, 3, H, W) float32 in 0..1."""
+    return (np.moveaxis(rgb[..., :3], -1, 0)[None] / np.float32(255)).astype(np.float32)
 
 
 def _resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -46,49 +45,38 @@ def _resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.array(im.resize((shape[1], shape[0]), Image.Resampling.LANCZOS))
 
 
-def _pad_to(t: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    h, w = t.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
-        t = F.pad(t, (0, pw, 0, ph), mode=mode)
-    return t, h, w
-
-
 # ---------------------------------------------------------------------- detection
-def damage_probability(detector, rgb01: torch.Tensor) -> torch.Tensor:
+def damage_probability(rt: Runtime, net: Net, job: Job, rgb01: np.ndarray, last_try: bool):
     """The detector's probability map for (N, 3, H, W) sRGB in 0..1, any size (padded to the
-    multiple of 8 it needs, cropped back): (N, 1, H, W)."""
-    padded, h, w = _pad_to(rgb01, 8)
-    return detector.probabilities(padded)[..., :h, :w]
+    multiple of 8 it needs, cropped back): (N, 1, H, W) float32."""
+    h, w = rgb01.shape[-2:]
+    (prob,) = rt.run_net(net, job, None, cpu_fallback=last_try, image=pad_to(rgb01, 8))
+    return prob[..., :h, :w]
 
 
 def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
     with job.stage("prepare", 0.02):
-        model = engine.detector()
+        net = engine.net("detect")
+        if net is None:
+            raise EngineError("no damage detection model is installed in the models folder")
         small_shape = fit_long_side(h, w, request.working_size, minimum=8)
-        small = _tensor(_resize_rgb(image, small_shape))
+        small = _planes(_resize_rgb(image, small_shape))
 
-    def attempt(tile: int, last_try: bool) -> torch.Tensor:
-        def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
-            def forward(device: torch.device) -> torch.Tensor:
-                return damage_probability(model, piece.to(device)).cpu()
-
-            return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
-
+    def attempt(tile: int, last_try: bool) -> np.ndarray:
         def check(fraction: float) -> None:
             job.check(0.05 + 0.8 * fraction, "finding damage")
+
+        def tile_fn(piece: np.ndarray) -> np.ndarray:
+            return damage_probability(engine, net, job, piece, last_try)
 
         return run_tiled(small, tile_fn, tile, request.tile_overlap, check)
 
     with job.stage("detect", 0.05):
         prob = engine.with_smaller_tiles(job, request.tile_size, attempt)
     with job.stage("mask", 0.9):
-        if small_shape != (h, w):
-            prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
-        found = prob[0, 0].numpy() >= 1.0 - request.sensitivity
+        found = bilinear(prob[0, 0], (h, w)) >= 1.0 - request.sensitivity
         if request.grow:
             grow = max(1, round(request.grow * max(h, w) / max(small_shape)))
             found = ndimage.binary_dilation(found, iterations=grow)
@@ -106,13 +94,11 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
 # ---------------------------------------------------------------------- inpainting
 def pull_push_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Fill ``hole`` (H x W bool) smoothly from the pixels around it (the classical engine; see
-    :func:`colorstudio.ml.networks.restore.pull_push`). float32 H x W x C in 0..255, same out;
+    :func:`colorstudio.ml.pullpush.pull_push`). float32 H x W x C in 0..255, same out;
     known pixels unchanged."""
-    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32) / 255.0).permute(2, 0, 1)
-    mask = torch.from_numpy(np.ascontiguousarray(hole, np.float32))[None, None]
-    with torch.no_grad():
-        filled = pull_push(image[None], mask)[0]
-    return filled.permute(1, 2, 0).numpy() * 255.0
+    image = np.moveaxis(np.asarray(rgb, np.float32) / np.float32(255.0), -1, 0)[None]
+    filled = pull_push(image, hole.astype(np.float32)[None, None])[0]
+    return np.moveaxis(filled, 0, -1) * np.float32(255.0)
 
 
 def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
@@ -124,9 +110,11 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
         return unchanged(request, job, engine.device, "none")
     y0, x0, y1, x1 = region.box
     with job.stage("prepare", 0.02):
-        model = None
+        net = None
         if request.engine in ("auto", "gan"):
-            model = engine.inpainter(required=request.engine == "gan")
+            net = engine.net("inpaint")  # a damaged model is refused, a missing one is None
+            if net is None and request.engine == "gan":
+                raise EngineError("no inpainting model is installed in the models folder")
         small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         scaled = small_shape != (h, w)
         small = _resize_rgb(image, small_shape)
@@ -144,37 +132,31 @@ def inpaint(engine: Runtime, request: RestoreRequest, job: Job) -> Result:
             hole_small = ndimage.binary_dilation(hole_small)
         else:
             hole_small = hole
-    if model is None:
+    if net is None:
         with job.stage("fill", 0.1):
-            fill = pull_push_fill(small, hole_small)
-            filled = torch.from_numpy(fill / 255.0).permute(2, 0, 1)[None].float()
+            filled = np.moveaxis(pull_push_fill(small, hole_small) / np.float32(255), -1, 0)
         name = "pull-push"
     else:
         with job.stage("inpaint", 0.1):
-            filled = _inpaint_tiles(engine, model, request, job, _tensor(small), hole_small)
+            filled = _inpaint_tiles(engine, net, request, job, _planes(small), hole_small)[0]
         name = "inpainter"
     with job.stage("compose", 0.9):
-        filled_np = filled[0].float().numpy()
-        if scaled:  # upscale only the box that holds damage
-            boxed = resize_rows(filled_np, h, w, y0, y1, x0, x1)
-        else:
-            boxed = filled_np[:, y0:y1, x0:x1]
+        # upscale only the box that holds damage
+        boxed = resize_rows(filled, h, w, y0, y1, x0, x1) if scaled else filled[:, y0:y1, x0:x1]
         patch_u8 = np.clip(np.moveaxis(boxed, 0, -1) * 255 + 0.5, 0, 255).astype(np.uint8)
     return finish(request, job, region, patch_u8, name, engine.device)
 
 
 def _inpaint_tiles(
-    engine: Runtime, model, request: RestoreRequest, job: Job, image: torch.Tensor, hole: np.ndarray
-) -> torch.Tensor:
+    engine: Runtime, net: Net, request: RestoreRequest, job: Job, image: np.ndarray, hole
+) -> np.ndarray:
     """Run the inpainter on the tiles that contain holes; blend overlaps with feathered weights.
-    Returns (1, 3, H, W) in 0..1 (pixels in no tile keep the input)."""
-    mask = torch.from_numpy(hole.astype(np.float32))[None, None]
+    ``image`` (1, 3, H, W) in 0..1; returns the same (pixels in no tile keep the input)."""
+    mask = hole.astype(np.float32)[None, None]
     return engine.with_smaller_tiles(
         job,
         request.tile_size,
-        lambda tile, last_try: _tiles_pass(
-            engine, model, job, image, mask, tile, request, last_try
-        ),
+        lambda tile, last_try: _tiles_pass(engine, net, job, image, mask, tile, request, last_try),
     )
 
 
@@ -218,33 +200,33 @@ def hole_windows(hole: np.ndarray, tile: int) -> list[tuple[int, int, int, int]]
     return boxes
 
 
-def _tiles_pass(engine, model, job, image, mask, tile, request, last_try) -> torch.Tensor:
+def _tiles_pass(engine, net, job, image, mask, tile, request, last_try) -> np.ndarray:
     """The inpainter over the windows around the holes (:func:`hole_windows`), each window
-    tiled when larger than ``tile``; overlapping tiles blend with feathered weights."""
+    tiled when larger than ``tile``; overlapping tiles blend with feathered weights. Each tile:
+    the pull–push prefill (numpy), the network's correction of it, composited into the holes."""
     _, _, h, w = image.shape
     overlap = min(request.tile_overlap, tile // 4)
     todo = []
-    for by0, bx0, by1, bx1 in hole_windows(mask[0, 0].numpy() > 0, tile):
+    for by0, bx0, by1, bx1 in hole_windows(mask[0, 0] > 0, tile):
         for y in tile_starts(by1 - by0, tile, overlap):
             for x in tile_starts(bx1 - bx0, tile, overlap):
                 th, tw = min(tile, by1 - by0), min(tile, bx1 - bx0)
                 if mask[..., by0 + y : by0 + y + th, bx0 + x : bx0 + x + tw].any():
                     inner = (y > 0, y + th < by1 - by0, x > 0, x + tw < bx1 - bx0)
                     todo.append((by0 + y, bx0 + x, th, tw, inner))
-    total = torch.zeros_like(image)
-    weight = torch.zeros(1, 1, h, w)
+    total = np.zeros_like(image)
+    weight = np.zeros((1, 1, h, w), np.float32)
     for done, (y, x, th, tw, inner) in enumerate(todo):
         job.check(0.1 + 0.75 * done / max(1, len(todo)), "filling damage")
-        piece, _, _ = _pad_to(image[..., y : y + th, x : x + tw], 4)
-        piece_mask, _, _ = _pad_to(mask[..., y : y + th, x : x + tw], 4)
-
-        def forward(device: torch.device, piece=piece, piece_mask=piece_mask, th=th, tw=tw):
-            out = model(piece.to(device), piece_mask.to(device))
-            return out[..., :th, :tw].cpu()
-
-        out = engine.forward(model, job, forward, cpu_fallback=last_try)
-        win = feather_window(th, tw, overlap, inner)[None, None]
-        total[..., y : y + th, x : x + tw] += out.clamp(0, 1) * win
+        piece = pad_to(image[..., y : y + th, x : x + tw], 4)
+        piece_mask = pad_to(mask[..., y : y + th, x : x + tw], 4)
+        prefill = pull_push(piece, piece_mask)
+        (raw,) = engine.run_net(
+            net, job, None, cpu_fallback=last_try, prefill=prefill, mask=piece_mask
+        )
+        out = piece * (1 - piece_mask) + np.clip(raw, 0, 1) * piece_mask
+        win = feather_window(th, tw, overlap, inner)
+        total[..., y : y + th, x : x + tw] += out[..., :th, :tw] * win
         weight[..., y : y + th, x : x + tw] += win
     covered = weight > 0
-    return torch.where(covered, total / weight.clamp(min=1e-8), image)
+    return np.where(covered, total / np.maximum(weight, 1e-8), image)

@@ -23,7 +23,6 @@ receive a Runtime; :class:`colorstudio.ml.engine.Engine` maps requests to them.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import re
@@ -31,7 +30,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -53,6 +52,29 @@ T = TypeVar("T")
 RUNTIMES = ("auto", "onnx", "torch")
 #: the environment variable that picks the runtime where no --runtime is given (the editor)
 RUNTIME_VARIABLE = "COLORSTUDIO_RUNTIME"
+
+
+#: task → (the Runtime attribute holding its torch module, what the user calls the model)
+_MODELS = {
+    "colorize": ("_colorizer", "colourization"),
+    "stylize": ("_stylizer", "style"),
+    "detect": ("_detector", "damage detection"),
+    "inpaint": ("_inpainter", "inpainting"),
+}
+#: task → the graphs its network runs as (``networks.graphs.GRAPHS``, which needs torch)
+PARTS = {
+    "colorize": ("main",),
+    "stylize": ("encoder", "decoder"),
+    "detect": ("main",),
+    "inpaint": ("main",),
+}
+#: the architecture of a torch module given to the constructor (no manifest entry names it)
+_ARCHITECTURES = {
+    "colorize": "colorizer_lite0",
+    "stylize": "stylizer_adain",
+    "detect": "detector_unet",
+    "inpaint": "inpainter_gated",
+}
 
 
 class Net(Protocol):
@@ -149,7 +171,7 @@ class Runtime:
                 'pip install "colorstudio[train]"'
             )
         self.runtime = runtime
-        self._colorizer_net: Net | None = None
+        self._nets: dict[tuple[str, str], Net] = {}
         self._colorizer = colorizer
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
@@ -182,45 +204,72 @@ class Runtime:
         """The colourizer as a torch module (the ``train`` profile: evaluation, training
         tools); None when none is installed; ModelError when it cannot be used. Pipelines call
         :meth:`colorizer_net`."""
-        if self._colorizer is None:
+        # the manifest builds a colorize model as a HintColorizer (networks.GENERATORS)
+        return cast("HintColorizer | None", self.torch_model("colorize", required=False))
+
+    def stylizer(self) -> AdaINStylizer:
+        """The stylizer as a torch module (see :meth:`colorizer`)."""
+        return cast("AdaINStylizer", self.torch_model("stylize"))
+
+    def torch_model(self, task: str, required: bool = True) -> torch.nn.Module | None:
+        """The torch module for ``task``, loaded once (given to the constructor, or from the
+        models folder); a damaged one raises ModelError (an EngineError), a missing one
+        EngineError unless not ``required`` (then None)."""
+        attribute, what = _MODELS[task]
+        model = getattr(self, attribute)
+        if model is None:
             from colorstudio.ml.weights import load_task_model
 
-            self._colorizer = load_task_model(
-                self.models_dir, "colorize", self.device, self.colorizer_name
-            )
-        # the manifest builds a colorize model as a HintColorizer (networks.GENERATORS)
-        return cast("HintColorizer | None", self._colorizer)
+            model = load_task_model(self.models_dir, task, self.device, self._model_name(task))
+            if model is None and required:
+                raise EngineError(f"no {what} model is installed in the models folder")
+            setattr(self, attribute, model)
+        return model
 
     def colorizer_net(self) -> Net | None:
         """The colourizer as the pipelines call it (inputs ``l``, ``hints``, ``code``;
-        outputs ``ab``, ``features``: :mod:`colorstudio.ml.networks.graphs`), on ONNX Runtime
-        or in torch (see the module doc); None when no colourizer is installed. ModelError
-        when the model is damaged; EngineError when no installed runtime can run it."""
-        if self._colorizer_net is None:
-            graph, architecture = None, "colorizer_lite0"
-            if self._colorizer is None:  # a torch module given: that is the model
-                entry = find_model(self.models_dir, "colorize", self.colorizer_name)
-                if entry is None:
-                    return None
-                architecture = entry.architecture
-                if self._onnx_for(self.device_type):
-                    graph = onnx_graphs.load_graph(entry, self.models_dir, self.device_type)
-                    if graph is None and self.runtime == "onnx":
-                        raise EngineError(f"model {entry.name} ships no ONNX graph")
-                if graph is None and not torch_installed():
-                    raise EngineError(
-                        f"model {entry.name} ships no ONNX graph and PyTorch is not installed"
-                    )
+        outputs ``ab``, ``features``); None when no colourizer is installed."""
+        return self.net("colorize")
+
+    def net(self, task: str, part: str = "main") -> Net | None:
+        """Graph ``part`` of the model for ``task`` as the pipelines call it
+        (:mod:`colorstudio.ml.networks.graphs`), on ONNX Runtime or in torch (see the module
+        doc); None when no such model is installed. ModelError when the model is damaged;
+        EngineError when no installed runtime can run it."""
+        key = (task, part)
+        if part not in PARTS[task]:
+            raise EngineError(f"the {task} network has no part {part!r}")
+        if key not in self._nets:
+            attribute, _what = _MODELS[task]
+            given = getattr(self, attribute)  # a torch module given: that is the model
+            entry = find_model(self.models_dir, task, self._model_name(task))
+            if given is None and entry is None:
+                return None
+            graph = None
+            if given is None and entry is not None and self._onnx_for(self.device_type):
+                graph = onnx_graphs.load_graph(entry, self.models_dir, self.device_type, part)
+                if graph is None and self.runtime == "onnx":
+                    raise EngineError(f"model {entry.name} ships no ONNX graph")
             if graph is not None:
-                self._colorizer_net = graph
+                self._nets[key] = graph
             else:
-                model = self.colorizer()
-                if model is None:
-                    return None
+                if given is None and not torch_installed():
+                    name = entry.name if entry is not None else task
+                    raise EngineError(
+                        f"model {name} ships no ONNX graph and PyTorch is not installed"
+                    )
+                model = given if given is not None else self.torch_model(task)
+                assert model is not None  # (torch_model raises where there is none)
+                architecture = entry.architecture if entry is not None else _ARCHITECTURES[task]
                 from colorstudio.ml.torch_nets import torch_net
 
-                self._colorizer_net = torch_net(model, architecture, "colourizer", self.device)
-        return self._colorizer_net
+                self._nets[key] = torch_net(
+                    model, architecture, part, _MODELS[task][1], self.device
+                )
+        return self._nets[key]
+
+    def _model_name(self, task: str) -> str | None:
+        return self.colorizer_name if task == "colorize" else None
 
     def _onnx_for(self, device_type: str) -> bool:
         """Whether ONNX Runtime runs the networks: asked for, or on auto when it is installed
@@ -232,120 +281,62 @@ class Runtime:
         return "CUDAExecutionProvider" in onnx_graphs.providers("cuda") or not torch_installed()
 
     def runtime_name(self) -> str:
-        """What runs the colourizer (and the rest), for ``colorstudio info`` and the logs."""
-        net = self.colorizer_net()
-        torch_name = "PyTorch (not installed)"
-        if torch_installed():
-            import torch
+        """What runs the installed networks, for ``colorstudio info`` and the logs: "ONNX
+        Runtime 1.20.0 (CPU)", or per runtime the models it runs where they differ."""
+        import importlib.metadata
 
-            torch_name = f"PyTorch {torch.__version__} ({self.device_type})"
-        if not isinstance(net, onnx_graphs.OnnxGraph):
-            return torch_name
-        import onnxruntime
-
-        provider = onnx_graphs.providers(net.device)[0].removesuffix("ExecutionProvider")
-        ort_name = f"ONNX Runtime {onnxruntime.__version__} ({provider})"
-        return f"{ort_name}: colourizer; {torch_name}: the rest"
+        names: dict[str, list[str]] = {}
+        for task in _MODELS:
+            try:
+                net = self.net(task, PARTS[task][0])
+            except EngineError as err:
+                names.setdefault(f"unusable ({err})", []).append(task)
+                continue
+            if net is None:
+                continue
+            if isinstance(net, onnx_graphs.OnnxGraph):
+                version = importlib.metadata.version("onnxruntime")
+                provider = onnx_graphs.providers(net.device)[0].removesuffix("ExecutionProvider")
+                names.setdefault(f"ONNX Runtime {version} ({provider})", []).append(task)
+            else:
+                version = importlib.metadata.version("torch")
+                names.setdefault(f"PyTorch {version} ({net.device})", []).append(task)
+        if not names:
+            return "no models installed"
+        if len(names) == 1:
+            return next(iter(names))
+        return "; ".join(f"{name}: {', '.join(tasks)}" for name, tasks in names.items())
 
     def run_net(
-        self, net: Net, job: Job, outputs: list[str] | None = None, **inputs: np.ndarray
+        self,
+        net: Net,
+        job: Job,
+        outputs: list[str] | None = None,
+        *,
+        cpu_fallback: bool = True,
+        **inputs: np.ndarray,
     ) -> list[np.ndarray]:
-        """Run a network on the job's threads: its failures as one-line EngineErrors; on CUDA
-        out-of-memory a torch network runs again on the CPU (noted in the result)."""
+        """Run a network on the job's threads; its failures become one-line EngineErrors.
+
+        Out of memory: with ``cpu_fallback`` a torch step on CUDA runs again on the CPU (noted
+        in the result), and on the CPU the user is told to lower the working size; without it
+        a RuntimeError propagates, so a tiled caller retries with smaller tiles
+        (:meth:`with_smaller_tiles`)."""
         name = getattr(getattr(net, "entry", None), "name", None) or getattr(net, "name", "a")
         try:
             return net.run(self.active_threads, outputs, **inputs)
         except EngineError:
             raise
         except Exception as err:  # ONNX Runtime raises its own exception types
-            text = str(err)
-            if is_oom(err) and net.device == "cuda" and hasattr(net, "run_on_cpu"):
+            if not is_oom(err):
+                text = one_line(err, 160)
+                raise EngineError(f"the {name} network failed ({text})") from None
+            if not cpu_fallback:
+                raise RuntimeError(f"out of memory in the {name} network") from None
+            if net.device == "cuda" and hasattr(net, "run_on_cpu"):
                 job.notes.append("GPU out of memory: this step ran on the CPU")
                 return cast(Any, net).run_on_cpu(self.active_threads, outputs, **inputs)
-            memory = ("bad_alloc", "bad allocation", "Failed to allocate", "out of memory")
-            if any(word in text for word in memory):
-                raise EngineError(
-                    "not enough memory for this image: lower the working size"
-                ) from None
-            raise EngineError(f"the {name} network failed ({one_line(text, 160)})") from None
-
-    def stylizer(self) -> AdaINStylizer:
-        # the manifest builds a stylize model as an AdaINStylizer (networks.GENERATORS)
-        return cast("AdaINStylizer", self._task_model("_stylizer", "stylize", "style"))
-
-    @overload
-    def _task_model(
-        self, attribute: str, task: str, what: str, required: Literal[True] = True
-    ) -> torch.nn.Module: ...
-    @overload
-    def _task_model(
-        self, attribute: str, task: str, what: str, required: bool
-    ) -> torch.nn.Module | None: ...
-    def _task_model(
-        self, attribute: str, task: str, what: str, required: bool = True
-    ) -> torch.nn.Module | None:
-        """The model for ``task``, loaded once; a damaged one raises ModelError (an
-        EngineError), a missing one EngineError unless not ``required`` (then None)."""
-        model = getattr(self, attribute)
-        if model is None:
-            from colorstudio.ml.weights import load_task_model
-
-            model = load_task_model(self.models_dir, task, self.device)
-            if model is None and required:
-                raise EngineError(f"no {what} model is installed in the models folder")
-            setattr(self, attribute, model)
-        return model
-
-    def detector(self) -> torch.nn.Module:
-        return self._task_model("_detector", "detect", "damage detection")
-
-    def inpainter(self, required: bool = True) -> torch.nn.Module | None:
-        """The inpainter; ``required=False`` returns None when none is installed (the caller
-        falls back to the classical fill) but still refuses a damaged model file."""
-        return self._task_model("_inpainter", "inpaint", "inpainting", required)
-
-    def _autocast(self):
-        import torch
-
-        if self.device_type == "cuda" and torch.cuda.is_available():
-            return torch.autocast("cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
-
-    def forward(
-        self,
-        model: torch.nn.Module,
-        job: Job,
-        fn: Callable[[torch.device], torch.Tensor],
-        cpu_fallback: bool = True,
-    ) -> torch.Tensor:
-        """Run ``fn(device)`` under inference mode (and fp16 autocast on CUDA).
-
-        On out-of-memory: with ``cpu_fallback`` a CUDA step is re-run on the CPU (noted in the
-        result); without it the error propagates so the caller can retry with smaller tiles.
-        """
-        import torch
-
-        if torch.get_num_threads() != self.active_threads:
-            torch.set_num_threads(self.active_threads)
-        try:
-            with torch.inference_mode(), self._autocast():
-                return fn(torch.device(self.device)).float()
-        except RuntimeError as err:
-            if not is_oom(err) or not cpu_fallback:
-                raise
-            if self.device_type == "cpu":
-                raise EngineError(
-                    "not enough memory for this image: lower the working size"
-                ) from None
-            job.notes.append("GPU out of memory: this step ran on the CPU")
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            model.to("cpu")
-            try:
-                with torch.inference_mode():
-                    return fn(torch.device("cpu")).float()
-            finally:
-                model.to(self.device)
+            raise EngineError("not enough memory for this image: lower the working size") from None
 
     def with_smaller_tiles(self, job: Job, tile: int, attempt: Callable[[int, bool], T]) -> T:
         """``attempt(tile, last_try)``: a tiled pass. On out-of-memory the tile is halved (down

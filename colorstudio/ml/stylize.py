@@ -12,28 +12,47 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml import fullres
 from colorstudio.ml.colorize import colorize
-from colorstudio.ml.jobs import Job, content_digest, unchanged
+from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.requests import ColorizeRequest, ReferenceImage, Result, StylizeRequest
-from colorstudio.ml.resample import resize_rows
+from colorstudio.ml.resample import pad_to, resize_rows
 from colorstudio.ml.tiling import run_tiled
 
 if TYPE_CHECKING:
-    from colorstudio.ml.runtime import Runtime
+    from colorstudio.ml.runtime import Net, Runtime
 
 STATS_SIZE = 512  # long side of the downscaled pass that gives the shared content statistics
 EDGE_MARGIN = 16  # px mirrored around the photo so its border is not stylized as an edge
 
 
-def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
+def _planes(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3+ uint8 → (1, 3, H, W) float32 in 0..1."""
+    return (np.moveaxis(rgb[..., :3], -1, 0)[None] / np.float32(255)).astype(np.float32)
+
+
+def mean_std(features: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std over space of (N, C, H, W) features: two (N, C, 1, 1) float32
+    arrays (as the stylizer was trained with: ``networks.stylizer.mean_std``)."""
+    flat = features.reshape(*features.shape[:2], -1).astype(np.float64)
+    mean, var = flat.mean(2), flat.var(2)
+    return (
+        mean[..., None, None].astype(np.float32),
+        np.sqrt(var + eps)[..., None, None].astype(np.float32),
+    )
+
+
+def adain(features, style_stats, content_stats, alpha: float) -> np.ndarray:
+    """The decoder's input: ``features`` re-normalised from the content's statistics to the
+    style's (AdaIN, Huang & Belongie 2017), blended with the features by ``alpha``. Every tile
+    uses the statistics of the whole photo, so tiles agree and no seams appear."""
+    (s_mean, s_std), (c_mean, c_std) = style_stats, content_stats
+    target = (features - c_mean) / c_std * s_std + s_mean
+    return alpha * target + (1.0 - alpha) * features
 
 
 def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -46,7 +65,7 @@ def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _to_full(
-    styled: torch.Tensor, base: np.ndarray, recon: torch.Tensor | None, detail: float
+    styled: np.ndarray, base: np.ndarray, recon: np.ndarray | None, detail: float
 ) -> np.ndarray:
     """(1, 3, ph, pw) in 0..1 → H x W x 3 uint8 like ``base``, bilinearly upscaled in bands.
 
@@ -54,8 +73,8 @@ def _to_full(
     photo's detail that the decoder did not redraw."""
     h, w = base.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
-    small = styled[0].float().numpy()
-    recon_small = None if recon is None else recon[0].float().numpy()
+    small = np.asarray(styled[0], np.float32)
+    recon_small = None if recon is None else np.asarray(recon[0], np.float32)
 
     def band(y0: int, y1: int) -> None:
         rgb = resize_rows(small, h, w, y0, y1)
@@ -75,7 +94,9 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         region = region_of(request)
         if region is None:
             return unchanged(request, job, engine.device, "none")
-        model = engine.stylizer()
+        encoder, decoder = engine.net("stylize", "encoder"), engine.net("stylize", "decoder")
+        if encoder is None or decoder is None:
+            raise EngineError("no style model is installed in the models folder")
         content_u8 = _resized(image, request.working_size)
         spread = np.abs(content_u8.astype(np.int16) - content_u8[..., :1]).max()
         grey = int(spread) <= 2
@@ -95,34 +116,28 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
             content_u8 = _resized(base, request.working_size)
             name = "colourize+adain"
     with job.stage("style", 0.1):
-        content = _to_tensor(content_u8)
-        style = _to_tensor(_resized(request.style.image, request.style_size))
-        small = _to_tensor(_resized(content_u8, STATS_SIZE))
-
-        def statistics(device: torch.device) -> torch.Tensor:
-            s_mean, s_std = model.style_stats(style.to(device))
-            c_mean, c_std = model.style_stats(small.to(device))
-            return torch.stack([s_mean, s_std, c_mean, c_std]).cpu()
-
-        s_mean, s_std, c_mean, c_std = engine.forward(model, job, statistics).unbind(0)
+        content = _planes(content_u8)
+        style = _planes(_resized(request.style.image, request.style_size))
+        small = _planes(_resized(content_u8, STATS_SIZE))
+        style_stats = mean_std(engine.run_net(encoder, job, None, image=style)[0])
+        content_stats = mean_std(engine.run_net(encoder, job, None, image=small)[0])
         # VGG's zero padding makes the photo's border look like an edge: the decoder drew a
         # band along it. Mirror a margin around the photo and crop it off afterwards.
         m = min(EDGE_MARGIN, content.shape[-2] - 1, content.shape[-1] - 1)
-        padded = F.pad(content, (m, m, m, m), mode="reflect") if m > 0 else content
+        padded = np.pad(content, ((0, 0), (0, 0), (m, m), (m, m)), mode="reflect")
         # The decoder's reconstruction of the unstyled photo depends on neither the painting
         # nor the strength: a live preview computes it once per photo and working size.
         key = recon = None
         if request.detail > 0:
-            key = (content_digest(padded), request.tile_size, request.tile_overlap, id(model))
+            key = (content_digest(padded), request.tile_size, request.tile_overlap, id(decoder))
             recon = engine.cache("reconstruction").get(key)
         styled = _tiled(
             engine,
-            model,
+            (encoder, decoder),
             request,
             job,
             padded,
-            (s_mean, s_std),
-            (c_mean, c_std),
+            (style_stats, content_stats),
             reconstruct=key is not None and recon is None,
         )
         if styled.shape[1] == 6:
@@ -144,37 +159,31 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
 
 
 def _tiled(
-    engine,
-    model,
+    engine: Runtime,
+    nets: tuple[Net, Net],
     request: StylizeRequest,
     job: Job,
-    content,
-    style_stats,
-    content_stats,
+    content: np.ndarray,
+    stats,
     reconstruct: bool,
-):
-    """Run the stylizer over tiles (smaller ones on out-of-memory, then the CPU:
-    :meth:`Runtime.with_smaller_tiles`). ``reconstruct``: also the decoder's reconstruction
-    (channels 3..5)."""
+) -> np.ndarray:
+    """Run the stylizer (encoder, AdaIN with the whole photo's ``stats``, decoder) over tiles
+    (smaller ones on out-of-memory, then the CPU: :meth:`Runtime.with_smaller_tiles`).
+    ``reconstruct``: also the decoder's reconstruction of the unstyled tile (channels 3..5)."""
+    encoder, decoder = nets
+    style_stats, content_stats = stats
 
-    def attempt(tile: int, last_try: bool) -> torch.Tensor:
-        def tile_fn(piece: torch.Tensor, cpu_fallback: bool = last_try) -> torch.Tensor:
+    def attempt(tile: int, last_try: bool) -> np.ndarray:
+        def tile_fn(piece: np.ndarray) -> np.ndarray:
             th, tw = piece.shape[-2:]
-            pad_h, pad_w = (-th) % 8, (-tw) % 8
-            if pad_h or pad_w:  # VGG pools up to three times: use multiples of 8
-                piece = F.pad(piece, (0, pad_w, 0, pad_h), mode="reflect")
-
-            def forward(device: torch.device) -> torch.Tensor:
-                out = model(
-                    piece.to(device),
-                    tuple(s.to(device) for s in style_stats),
-                    request.alpha,
-                    tuple(c.to(device) for c in content_stats),
-                    reconstruct=reconstruct,
-                )
-                return out[..., :th, :tw].cpu()
-
-            return engine.forward(model, job, forward, cpu_fallback=cpu_fallback)
+            # VGG pools up to three times: multiples of 8, cropped back below
+            padded = pad_to(piece, 8)
+            (features,) = engine.run_net(encoder, job, cpu_fallback=last_try, image=padded)
+            target = adain(features, style_stats, content_stats, request.alpha)
+            batch = np.concatenate([target, features]) if reconstruct else target
+            (rgb,) = engine.run_net(decoder, job, cpu_fallback=last_try, features=batch)
+            rgb = np.concatenate(list(rgb), axis=0)[None] if reconstruct else rgb
+            return rgb[..., :th, :tw]
 
         def check(fraction: float) -> None:
             job.check(0.1 + 0.75 * fraction, "stylizing")

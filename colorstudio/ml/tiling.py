@@ -1,10 +1,12 @@
-"""Overlapping tiles with feathered (raised-cosine) blending, for nets that change every pixel."""
+"""Overlapping tiles with feathered (raised-cosine) blending, for nets that change every pixel.
+
+Arrays are float32 numpy, (1, C, H, W)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
+import numpy as np
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -17,21 +19,19 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 def feather_window(
     height: int, width: int, overlap: int, edges: tuple[bool, bool, bool, bool]
-) -> torch.Tensor:
-    """(height, width) weights ramping over ``overlap`` px on the edges shared with neighbours.
+) -> np.ndarray:
+    """(height, width) float32 weights ramping over ``overlap`` px on the edges shared with
+    neighbours. ``edges`` = (top, bottom, left, right): True where another tile overlaps."""
 
-    ``edges`` = (top, bottom, left, right): True where another tile overlaps.
-    """
-
-    def ramp(n: int, start: bool, end: bool) -> torch.Tensor:
-        w = torch.ones(n)
+    def ramp(n: int, start: bool, end: bool) -> np.ndarray:
+        w = np.ones(n, np.float32)
         k = min(overlap, n // 2)
         if k > 0:
-            r = 0.5 - 0.5 * torch.cos(torch.linspace(0, torch.pi, k + 2)[1:-1])
+            r = (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, k + 2)[1:-1])).astype(np.float32)
             if start:
                 w[:k] = r
             if end:
-                w[-k:] = r.flip(0)
+                w[-k:] = r[::-1]
         return w
 
     top, bottom, left, right = edges
@@ -39,18 +39,19 @@ def feather_window(
 
 
 def run_tiled(
-    image: torch.Tensor,
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    image: np.ndarray,
+    fn: Callable[[np.ndarray], np.ndarray],
     tile: int,
     overlap: int,
     check: Callable[[float], None] | None = None,
-) -> torch.Tensor:
-    """Apply ``fn`` ((1, C, h, w) → (1, C', h, w)) over overlapping tiles of ``image`` (1, C, H, W)
-    and blend. ``check(fraction)`` is called before each tile (progress; may raise to cancel)."""
+) -> np.ndarray:
+    """Apply ``fn`` ((1, C, h, w) → (1, C', h, w)) over overlapping tiles of ``image``
+    (1, C, H, W) and blend. ``check(fraction)`` is called before each tile (progress; may raise
+    to cancel)."""
     _, _, h, w = image.shape
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
-    out: torch.Tensor | None = None
-    weight = torch.zeros(1, 1, h, w)
+    out: np.ndarray | None = None
+    weight = np.zeros((1, 1, h, w), np.float32)
     total = len(ys) * len(xs)
     done = 0
     for y in ys:
@@ -58,14 +59,12 @@ def run_tiled(
             if check is not None:
                 check(done / total)
             th, tw = min(tile, h), min(tile, w)
-            piece = fn(image[:, :, y : y + th, x : x + tw]).float().cpu()
+            piece = fn(image[:, :, y : y + th, x : x + tw])
             if out is None:
-                out = torch.zeros(1, piece.shape[1], h, w)
-            win = feather_window(th, tw, overlap, (y > 0, y + th < h, x > 0, x + tw < w))[
-                None, None
-            ]
+                out = np.zeros((1, piece.shape[1], h, w), np.float32)
+            win = feather_window(th, tw, overlap, (y > 0, y + th < h, x > 0, x + tw < w))
             out[:, :, y : y + th, x : x + tw] += piece * win
             weight[:, :, y : y + th, x : x + tw] += win
             done += 1
     assert out is not None
-    return out / weight.clamp(min=1e-8)
+    return out / np.maximum(weight, 1e-8)

@@ -198,26 +198,41 @@ def test_tiles_match_the_whole_image(engine, rng):
 
 
 class OomAboveStylizer(nn.Module):
-    """Wraps a stylizer; raises a (simulated) out-of-memory error for tiles above a size."""
+    """Wraps a stylizer as the runtime calls it (``encode``, ``decoder``): records what the
+    encoder sees and each decoding's tile size and whether it also reconstructs (a batch of
+    two); decoding a tile above ``limit`` px raises a (simulated) out-of-memory error."""
 
     def __init__(self, inner, limit):
         super().__init__()
         self.inner = inner
+        self.level = inner.level
         self.limit = limit
+        self.seen = []
         self.tile_sizes = []
         self.reconstructs = []
+        self.decoder = _WatchedDecoder(self)
 
-    def style_stats(self, x):
-        return self.inner.style_stats(x)
+    def encode(self, x):
+        self.seen.append(x.clone())
+        return self.inner.encode(x)
 
-    def forward(self, content, style, alpha=1.0, content_stats=None, reconstruct=False):
-        self.tile_sizes.append(max(content.shape[-2:]))
-        self.reconstructs.append(reconstruct)
-        if max(content.shape[-2:]) > self.limit:
+
+class _WatchedDecoder(nn.Module):
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = [owner]  # (a list: not a submodule, no cycle)
+
+    def forward(self, features):
+        owner = self.owner[0]
+        stride = 4 if owner.level == 3 else 8
+        size = max(features.shape[-2:]) * stride
+        owner.tile_sizes.append(size)
+        owner.reconstructs.append(features.shape[0] == 2)
+        if size > owner.limit:
             raise torch.OutOfMemoryError(
                 "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
             )
-        return self.inner(content, style, alpha, content_stats, reconstruct=reconstruct)
+        return owner.inner.decoder(features)
 
 
 @pytest.fixture(scope="module")
@@ -300,19 +315,18 @@ def test_the_stylizer_sees_a_mirrored_margin_around_the_photo(tmp_path, random_s
     """VGG's zero padding made the decoder draw a band along the photo's border."""
     from colorstudio.ml.stylize import EDGE_MARGIN
 
-    seen = []
     model = OomAboveStylizer(random_stylizer, limit=10_000)
-    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
     engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
     image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     style = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "style")
     result = engine.run(StylizeRequest(image, style=style, working_size=96))
     assert result.image.shape == image.shape
     m = EDGE_MARGIN
-    assert tuple(seen[0].shape[-2:]) == (64 + 2 * m, 96 + 2 * m)
+    # the encoder's inputs: the painting, the photo for its statistics, then the photo's tile
+    (tile,) = [x for x in model.seen if tuple(x.shape[-2:]) == (64 + 2 * m, 96 + 2 * m)]
     photo = torch.from_numpy(image).permute(2, 0, 1).float() / 255
-    assert torch.allclose(seen[0][0, :, m : m + 64, m : m + 96], photo, atol=1e-6)
-    assert torch.allclose(seen[0][0, :, m - 1], seen[0][0, :, m + 1])  # mirrored, not zeros
+    assert torch.allclose(tile[0, :, m : m + 64, m : m + 96], photo, atol=1e-6)
+    assert torch.allclose(tile[0, :, m - 1], tile[0, :, m + 1])  # mirrored, not zeros
 
 
 def test_out_of_memory_retries_with_smaller_tiles(tmp_path, random_stylizer, rng):
@@ -327,31 +341,6 @@ def test_out_of_memory_retries_with_smaller_tiles(tmp_path, random_stylizer, rng
     assert "out of memory: retried with 128 px tiles" in result.notes
     assert result.image.shape == image.shape
     assert max(model.tile_sizes[-1:]) <= 128
-
-
-def test_cuda_out_of_memory_falls_back_to_cpu(tmp_path):
-    """The last resort: a step that runs out of GPU memory is re-run on the CPU."""
-    engine = Engine(models_dir=tmp_path, device="cpu")
-    engine.device = "cuda"  # pretend; the step below never touches a GPU
-    devices = []
-
-    def step(device):
-        devices.append(device.type)
-        if device.type == "cuda":
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return torch.ones(1)
-
-    job = Job()
-    out = engine.forward(nn.Identity(), job, step)
-    assert devices == ["cuda", "cpu"] and out.item() == 1.0
-    assert job.notes == ["GPU out of memory: this step ran on the CPU"]
-    engine.device = "cpu"
-    with pytest.raises(EngineError, match="not enough memory"):
-        engine.forward(
-            nn.Identity(),
-            Job(),
-            lambda d: (_ for _ in ()).throw(torch.OutOfMemoryError("out of memory")),
-        )
 
 
 def test_a_network_out_of_gpu_memory_runs_again_on_the_cpu(tmp_path):

@@ -12,7 +12,7 @@ from colorstudio.ml import onnx_graphs
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.jobs import EngineError
 from colorstudio.ml.manifest import ModelEntry, ModelError, find_model, load_manifest
-from colorstudio.ml.networks.graphs import colorizer_example
+from colorstudio.ml.networks.graphs import GRAPHS, colorizer_example
 from colorstudio.ml.onnx_graphs import OnnxGraph
 from colorstudio.ml.requests import ColorizeRequest
 from colorstudio.ml.runtime import Runtime
@@ -23,29 +23,56 @@ from colorstudio.ml.weights import export_generator, load_model
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
 
 
-def graph_and_torch(models_dir: Path):
-    entry = find_model(models_dir, "colorize")
-    assert entry is not None and entry.onnx is not None
-    graph = onnx_graphs.load_graph(entry, models_dir)
+def graph_and_torch(models_dir: Path, task: str = "colorize", part: str = "main"):
+    entry = find_model(models_dir, task)
+    assert entry is not None and entry.graph_file(part) is not None
+    graph = onnx_graphs.load_graph(entry, models_dir, part=part)
     assert graph is not None
-    return graph, torch_net(load_model(entry, models_dir), entry.architecture, "c", "cpu")
+    model = load_model(entry, models_dir)
+    return graph, torch_net(model, entry.architecture, part, "c", "cpu"), model, entry
 
 
-def assert_graph_matches(graph, model: TorchNet, n: int, h: int, w: int) -> None:
-    inputs = colorizer_example(n, h, w)
-    ab, features = graph.run(2, None, **inputs)
-    ab_t, features_t = model.run(2, None, **inputs)
-    assert ab.shape == (n, 2, h, w) and features.shape == (n, 152, h // 8, w // 8)
-    assert np.abs(ab - ab_t).max() < ONNX_TOLERANCE
-    scale = float(np.abs(features_t).max())
-    assert np.abs(features - features_t).max() < ONNX_TOLERANCE * max(1.0, scale)
-    assert np.abs(ab_t).max() > 1e-3  # a real prediction, not zeros on both sides
+def assert_graph_matches(graph, net: TorchNet, inputs: dict[str, np.ndarray]) -> None:
+    """Every output within ONNX_TOLERANCE of torch's (relative to the output's scale where
+    that is above 1: features), and a real output, not zeros on both sides."""
+    outputs = zip(graph.run(2, None, **inputs), net.run(2, None, **inputs), strict=True)
+    for got, expected in outputs:
+        assert got.shape == expected.shape
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert np.abs(got - expected).max() < ONNX_TOLERANCE * scale
+        assert np.abs(expected).max() > 1e-3
 
 
+SHIPPED_GRAPHS = [
+    (entry.task, part) for entry in load_manifest(SHIPPED) for part in GRAPHS[entry.architecture]
+]
+
+
+@pytest.mark.parametrize(("task", "part"), SHIPPED_GRAPHS)
 @pytest.mark.parametrize(("n", "h", "w"), [(1, 64, 96), (2, 256, 352), (1, 416, 160)])
-def test_shipped_colorizer_graph_equals_torch(n, h, w):
-    graph, model = graph_and_torch(SHIPPED)
-    assert_graph_matches(graph, model, n, h, w)
+def test_every_shipped_graph_equals_torch(task, part, n, h, w):
+    graph, net, model, _ = graph_and_torch(SHIPPED, task, part)
+    assert_graph_matches(graph, net, GRAPHS[model_architecture(task)][part].example(model, n, h, w))
+
+
+def model_architecture(task: str) -> str:
+    entry = find_model(SHIPPED, task)
+    assert entry is not None
+    return entry.architecture
+
+
+def test_the_runtime_knows_each_architectures_graphs():
+    from colorstudio.ml.runtime import _ARCHITECTURES, PARTS
+
+    for task, architecture in _ARCHITECTURES.items():
+        assert PARTS[task] == tuple(GRAPHS[architecture]), task
+
+
+def test_every_shipped_model_ships_its_graphs():
+    for entry in load_manifest(SHIPPED):
+        assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture]), entry.name
+        for file in (entry.onnx or {}).values():
+            assert (SHIPPED / file).is_file()
 
 
 def test_export_writes_a_verified_graph_that_equals_torch(tmp_path, random_colorizer):
@@ -59,23 +86,24 @@ def test_export_writes_a_verified_graph_that_equals_torch(tmp_path, random_color
         models_dir=models,
     )
     (entry,) = add_onnx(models)
-    assert entry.onnx == "tiny.onnx" and (models / "tiny.onnx").is_file()
+    assert entry.onnx == {"main": "tiny.onnx"} and (models / "tiny.onnx").is_file()
     saved = json.loads((models / "manifest.json").read_text())["models"][0]
-    assert saved["onnx_sha256"] == entry.onnx_sha256 and len(entry.onnx_sha256 or "") == 64
+    assert saved["onnx_sha256"] == entry.onnx_sha256
+    assert len((entry.onnx_sha256 or {})["main"]) == 64
     # fp16 storage: the graph file is about half the fp32 size of the weights
     params = sum(p.numel() for p in random_colorizer.parameters())
     assert (models / "tiny.onnx").stat().st_size < params * 2.6
-    graph, model = graph_and_torch(models)
-    assert_graph_matches(graph, model, 1, 96, 64)
+    graph, net, model, _ = graph_and_torch(models)
+    assert_graph_matches(graph, net, colorizer_example(model, 1, 96, 64))
 
 
-def shipped_copy(tmp_path) -> Path:
-    """The shipped colourizer's files and manifest entry in a folder of their own."""
+def shipped_copy(tmp_path, task: str = "colorize") -> Path:
+    """A shipped model's files (weights, graphs) and manifest entry in a folder of their own."""
     folder = tmp_path / "models"
-    folder.mkdir()
-    entry = find_model(SHIPPED, "colorize")
-    assert entry is not None and entry.onnx is not None
-    for name in (entry.file, entry.onnx):
+    folder.mkdir(exist_ok=True)
+    entry = find_model(SHIPPED, task)
+    assert entry is not None
+    for name in (entry.file, *(entry.onnx or {}).values()):
         shutil.copy(SHIPPED / name, folder / name)
     raw = json.loads((SHIPPED / "manifest.json").read_text())
     kept = [m for m in raw["models"] if m["name"] == entry.name]
@@ -86,9 +114,10 @@ def shipped_copy(tmp_path) -> Path:
 def test_a_tampered_graph_is_refused_in_one_line(tmp_path):
     folder = shipped_copy(tmp_path)
     (entry,) = load_manifest(folder)
-    data = bytearray((folder / str(entry.onnx)).read_bytes())
+    graph_file = folder / (entry.onnx or {})["main"]
+    data = bytearray(graph_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (folder / str(entry.onnx)).write_bytes(bytes(data))
+    graph_file.write_bytes(bytes(data))
     with pytest.raises(ModelError, match=r"colorizer\.onnx has been modified .*SHA-256") as err:
         onnx_graphs.load_graph(entry, folder)
     assert "\n" not in str(err.value)
@@ -102,7 +131,7 @@ def test_a_graph_file_that_is_not_onnx_fails_clearly(tmp_path):
     folder = shipped_copy(tmp_path)
     (entry,) = load_manifest(folder)
     junk = b"not an onnx graph" * 10
-    (folder / str(entry.onnx)).write_bytes(junk)
+    (folder / (entry.onnx or {})["main"]).write_bytes(junk)
     import hashlib
 
     raw = json.loads((folder / "manifest.json").read_text())
@@ -122,6 +151,9 @@ def test_a_graph_file_that_is_not_onnx_fails_clearly(tmp_path):
         ({"onnx": "../evil.onnx", "onnx_sha256": "0" * 64}, "not a path"),
         ({"onnx": "c.onnx"}, "onnx_sha256"),
         ({"onnx": "c.onnx", "onnx_sha256": "xyz"}, "onnx_sha256"),
+        ({"onnx": {"a": "a.onnx"}, "onnx_sha256": {"b": "0" * 64}}, "onnx_sha256"),
+        ({"onnx": {"a": "x/a.onnx"}, "onnx_sha256": {"a": "0" * 64}}, "not a path"),
+        ({"onnx": 3, "onnx_sha256": "0" * 64}, "part names"),
     ],
 )
 def test_manifest_checks_the_onnx_fields(change, message):
@@ -130,6 +162,10 @@ def test_manifest_checks_the_onnx_fields(change, message):
         ModelEntry.from_dict({**base, "sha256": "a" * 64, **change})
     entry = ModelEntry.from_dict({**base, "sha256": "a" * 64})
     assert entry.onnx is None and entry.onnx_sha256 is None
+    # the first format, one file name, reads as the graph "main"
+    single = ModelEntry.from_dict({**base, "sha256": "a" * 64, "onnx": "c.onnx",
+                                   "onnx_sha256": "B" * 64})  # fmt: skip
+    assert single.graph_file() == ("c.onnx", "b" * 64) and single.graph_file("encoder") is None
 
 
 def test_the_runtime_setting_picks_what_runs_the_colorizer(tmp_path, monkeypatch, random_colorizer):
@@ -189,3 +225,45 @@ def test_train_onnx_command(tmp_path, capsys):
     empty = tmp_path / "empty"
     assert main(["train", "onnx", "--models", str(empty)]) == 2
     assert "no model" in capsys.readouterr().err and not empty.exists()
+
+
+@pytest.mark.parametrize("task", ["stylize", "detect", "inpaint"])
+def test_stylize_and_restore_on_onnx_runtime_match_the_torch_path(tmp_path, task):
+    """The other pipelines (tiling, AdaIN between the stylizer's two graphs, the pull–push
+    prefill, the hole windows) give the same picture or mask on either runtime."""
+    from colorstudio.ml.requests import (
+        DetectDamageRequest,
+        ReferenceImage,
+        RestoreRequest,
+        StylizeRequest,
+    )
+
+    folder = shipped_copy(tmp_path, task)
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:160, 0:224]
+    rgb = np.stack([120 + 60 * np.sin(xx / 13.0), 100 + 50 * np.cos(yy / 9.0), 90 + 0 * xx], -1)
+    photo = np.clip(rgb + rng.normal(0, 5, rgb.shape), 0, 255).astype(np.uint8)
+    damaged = photo.copy()
+    damaged[60:62, 20:200] = 250  # a scratch
+    mask = np.zeros((160, 224), np.uint8)
+    mask[58:64, 18:202] = 255
+    stripes = ((np.mgrid[0:96, 0:96].sum(0) // 6) % 2).astype(bool)[..., None]
+    style = ReferenceImage(
+        np.where(stripes, [30, 40, 200], [240, 220, 30]).astype(np.uint8), "style"
+    )
+    requests = {
+        "stylize": StylizeRequest(photo, style=style, tile_size=128, tile_overlap=16),
+        "detect": DetectDamageRequest(damaged, tile_size=128),
+        "inpaint": RestoreRequest(damaged, mask=mask, engine="gan", tile_size=128),
+    }
+    out = {}
+    for runtime in ("torch", "onnx"):
+        engine = Engine(models_dir=folder, device="cpu", runtime=runtime)
+        result = engine.run(requests[task])
+        out[runtime] = result.mask if task == "detect" else result.image
+    a, b = (np.asarray(v, np.int16) for v in out.values())
+    if task == "detect":
+        assert (a != b).mean() < 0.001 and (a > 0).any()
+    else:
+        assert np.abs(a - b).max() <= 2
+        assert (np.abs(a - np.asarray(requests[task].image, np.int16)) > 8).any()  # it did work

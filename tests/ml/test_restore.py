@@ -30,11 +30,12 @@ class CountingInpainter(nn.Module):
         self.shapes: list[tuple[int, int]] = []
         self.oom_above = oom_above
 
-    def forward(self, image, mask):
-        self.shapes.append(tuple(image.shape[-2:]))
-        if self.oom_above and max(image.shape[-2:]) > self.oom_above:
+    def correct(self, prefill, mask):
+        """What the runtime calls (``networks.graphs``): the network on the prefilled tile."""
+        self.shapes.append(tuple(prefill.shape[-2:]))
+        if self.oom_above and max(prefill.shape[-2:]) > self.oom_above:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return self.inner(image, mask)
+        return self.inner.correct(prefill, mask)
 
 
 class ThresholdDetector(nn.Module):

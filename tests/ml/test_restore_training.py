@@ -185,7 +185,7 @@ def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, pho
     image = torch.rand(1, 3, 32, 40)
     mask = torch.zeros(1, 1, 32, 40)
     mask[..., 10:14, 5:30] = 1
-    rebuilt = Engine(models_dir=models, device="cpu").inpainter()
+    rebuilt = Engine(models_dir=models, device="cpu").torch_model("inpaint")
     assert rebuilt.fine is not None
     with torch.no_grad():
         expected = start.half().float()(image, mask)

@@ -3,6 +3,7 @@ one undoable step, with the real engine (tiny exported models)."""
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from colorstudio.ml.engine import Engine
@@ -11,17 +12,11 @@ from colorstudio.session.tools import Tool
 from tests.ui.conftest import drag
 
 
-class BrightDetector:
+class BrightDetector(torch.nn.Module):
     """Finds 'damage' = near-white pixels, so the test knows what must be found."""
 
     def probabilities(self, rgb01):
         return (rgb01.mean(1, keepdim=True) > 0.95).float()
-
-    def to(self, _device):
-        return self
-
-    def eval(self):
-        return self
 
 
 @pytest.fixture

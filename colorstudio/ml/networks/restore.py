@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorstudio.ml.pullpush import pull_push
+
 
 class _ConvBlock(nn.Sequential):
     def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
@@ -142,39 +144,6 @@ class GatedUp(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
-def pull_push(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Fill the holes smoothly from the pixels around them (Gortler et al. 1996).
-
-    image (N, C, H, W), mask (N, 1, H, W) with 1 = hole → (N, C, H, W) with the known pixels
-    unchanged. Pull: average the known pixels down a pyramid until every pixel is known; push:
-    bring the coarse values back up (upsampled and 3×3-smoothed) into the holes. Batched; also
-    the classical engine (:func:`colorstudio.ml.restore.pull_push_fill`) and the inpainter's
-    prefill. ``mask`` is thresholded at 0.5.
-    """
-    known = (mask < 0.5).to(image.dtype)
-    values = image * known
-    levels = []
-    while True:
-        levels.append((values, known))
-        if bool((known.flatten(1).min(1).values > 0).all()) or min(known.shape[-2:]) <= 1:
-            break
-        h, w = known.shape[-2:]
-        pad = (0, w % 2, 0, h % 2)
-        k4 = F.avg_pool2d(F.pad(known, pad), 2) * 4
-        v4 = F.avg_pool2d(F.pad(values, pad), 2) * 4
-        values = torch.where(k4 > 0, v4 / k4.clamp(min=1e-6), torch.zeros_like(v4))
-        known = k4.clamp(max=1.0)
-    filled = levels[-1][0]
-    if bool((levels[-1][1] == 0).any()):  # an image with nothing known at all: mid grey
-        filled = torch.where(levels[-1][1] > 0, filled, torch.full_like(filled, 0.5))
-    for values, known in reversed(levels[:-1]):
-        h, w = known.shape[-2:]
-        up = F.interpolate(filled, scale_factor=2, mode="nearest")[..., :h, :w]
-        up = F.avg_pool2d(F.pad(up, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        filled = values + up * (1 - known)
-    return filled
-
-
 class GatedInpainter(nn.Module):
     """Fills the masked pixels of an image. ``forward(image, mask)``: image (N, 3, H, W) 0..1,
     mask (N, 1, H, W) 0..1 (1 = hole) → (N, 3, H, W) the filled image, composited."""
@@ -222,7 +191,11 @@ class GatedInpainter(nn.Module):
         """The prediction everywhere (before compositing), in 0..1: the pull–push fill plus the
         network's correction."""
         mask = (mask > 0).to(image.dtype)
-        prefill = pull_push(image, mask)
+        return self.correct(pull_push(image, mask), mask)
+
+    def correct(self, prefill: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`raw` from the pull–push fill (N, 3, H, W) and the hole mask (N, 1, H, W) in
+        {0, 1}: the part that is a network (the runtime computes the fill in numpy)."""
         inputs = torch.cat([prefill * 2 - 1, mask, 1 - mask], dim=1)
         x = self.encoder(inputs)
         x = x + self.middle(x)

@@ -255,11 +255,7 @@ def export_run(
             "",
             f"- Task: {task}; architecture `{entry.architecture}`; ColorStudio {__version__}",
             f"- File: `{entry.file}` (fp16, SHA-256 `{entry.sha256}`)",
-            *(
-                [f"- ONNX graph: `{entry.onnx}` (fp16 weights, SHA-256 `{entry.onnx_sha256}`)"]
-                if entry.onnx
-                else []
-            ),
+            *graph_lines(entry),
             f"- {ENCODER_CREDITS[config.task]}",
             "",
             "## Training data",
@@ -288,3 +284,13 @@ def export_run(
     )
     (models_dir / card_name).write_text(card)
     return entry, metrics
+
+
+def graph_lines(entry: ModelEntry) -> list[str]:
+    """The model card's lines naming the entry's ONNX graphs and their SHA-256s."""
+    hashes = entry.onnx_sha256 or {}
+    return [
+        f"- ONNX graph{'' if part == 'main' else f' ({part})'}: `{file}` (fp16 weights where "
+        f"exact, SHA-256 `{hashes.get(part, '')}`)"
+        for part, file in (entry.onnx or {}).items()
+    ]

@@ -53,7 +53,10 @@ def _store_half(model_proto) -> None:
     for init in graph.initializer:
         if init.data_type != onnx.TensorProto.FLOAT or np.prod(init.dims) < 16:
             continue
-        array = numpy_helper.to_array(init).astype(np.float16)
+        weights = numpy_helper.to_array(init)
+        array = weights.astype(np.float16)
+        if not np.array_equal(array.astype(np.float32), weights):
+            continue  # not an fp16 weight (a pretrained encoder's): kept exact, in fp32
         name = init.name
         init.CopyFrom(numpy_helper.from_array(array, f"{name}__fp16"))
         casts.append(helper.make_node("Cast", [f"{name}__fp16"], [name], to=onnx.TensorProto.FLOAT))
@@ -61,15 +64,16 @@ def _store_half(model_proto) -> None:
         graph.node.insert(0, node)
 
 
-def export_graph(model: nn.Module, architecture: str) -> bytes:
-    """The ONNX bytes of ``model`` (weights in fp16, see the module doc)."""
+def export_graph(model: nn.Module, architecture: str, part: str = "main") -> bytes:
+    """The ONNX bytes of graph ``part`` of ``model`` (fp16 weights, see the module doc)."""
     import onnx
 
-    if architecture not in GRAPHS:
-        raise ModelError(f"no ONNX graph is defined for architecture {architecture!r}")
-    wrapper, example, outputs, axes = GRAPHS[architecture]
-    graph = wrapper(cast(Any, model).float().eval()).eval()
-    inputs = example()
+    if part not in GRAPHS.get(architecture, {}):
+        raise ModelError(f"no ONNX graph {part!r} is defined for architecture {architecture!r}")
+    spec = GRAPHS[architecture][part]
+    model = cast(Any, model).float().eval()
+    graph = spec.wrapper(model).eval()
+    inputs = spec.example(model, 1, 64, 96)
     with tempfile.TemporaryDirectory() as folder, torch.no_grad(), warnings.catch_warnings():
         # chosen on purpose (module doc): its deprecation notice and the tracer's notes on
         # shapes read as Python numbers (exact at multiples of 32) are not for the user
@@ -82,8 +86,8 @@ def export_graph(model: nn.Module, architecture: str) -> bytes:
             dynamo=False,
             opset_version=OPSET,
             input_names=list(inputs),
-            output_names=list(outputs),
-            dynamic_axes=axes,
+            output_names=list(spec.outputs),
+            dynamic_axes=spec.axes,
             # unfolded: batch norms stay apart from their convolutions, so every stored weight
             # is a weight of the fp16 .pt file, exact in fp16; ONNX Runtime fuses them in fp32
             do_constant_folding=False,
@@ -94,9 +98,15 @@ def export_graph(model: nn.Module, architecture: str) -> bytes:
     return proto.SerializeToString()
 
 
+def graph_file_name(entry: ModelEntry, part: str) -> str:
+    """``<model>.onnx`` for a whole network, ``<model>.<part>.onnx`` for one of its parts."""
+    return f"{entry.name}.onnx" if part == "main" else f"{entry.name}.{part}.onnx"
+
+
 def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
-    """Write ``<model>.onnx`` beside each exportable model in ``models_dir`` (only ``name``
-    if given) and record its file and SHA-256 in the manifest. Returns the updated entries."""
+    """Write each exportable model's ONNX graphs beside it in ``models_dir`` (only model
+    ``name`` if given) and record their files and SHA-256s in the manifest. Returns the
+    updated entries."""
     from colorstudio.core.io.atomic import atomic_write_bytes
     from colorstudio.ml.weights import load_model
 
@@ -107,9 +117,12 @@ def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
         if (name is not None and entry.name != name) or entry.architecture not in GRAPHS:
             continue
         model = load_model(entry, models_dir)
-        file = f"{entry.name}.onnx"
-        atomic_write_bytes(models_dir / file, export_graph(model, entry.architecture))
-        entries[index] = replace(entry, onnx=file, onnx_sha256=sha256_file(models_dir / file))
+        files, hashes = {}, {}
+        for part in GRAPHS[entry.architecture]:
+            file = graph_file_name(entry, part)
+            atomic_write_bytes(models_dir / file, export_graph(model, entry.architecture, part))
+            files[part], hashes[part] = file, sha256_file(models_dir / file)
+        entries[index] = replace(entry, onnx=files, onnx_sha256=hashes)
         done.append(entries[index])
     if done:
         write_manifest(models_dir, entries)
