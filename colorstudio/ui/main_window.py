@@ -275,14 +275,23 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.status_preview.setText(text)
 
     def show_device_status(self, text: str) -> None:
-        self.status_device.setText(text)
+        """The device the last result ran on ("device: cpu"), beside the runtime's name."""
+        self._device_text = text
+        self._show_device()
 
     def set_device_status(self, ok: bool, message: str, runtime: str) -> None:
+        """The start-up check's outcome: the runtime's name ("ONNX Runtime 1.20.0"), or an
+        error."""
         if ok:
-            self.status_device.setText(runtime)
+            self._runtime_label = runtime
+            self._show_device()
         else:
             self.status_device.setText("ML unavailable")
             self.show_error(message)
+
+    def _show_device(self) -> None:
+        parts = (getattr(self, "_device_text", ""), getattr(self, "_runtime_label", ""))
+        self.status_device.setText(" · ".join(part for part in parts if part))
 
     def settings_dialog(self) -> None:
         dialog = SettingsDialog(self.editor_settings, self)
