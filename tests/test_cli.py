@@ -60,6 +60,14 @@ def test_the_runtime_check_accepts_either_runtime_and_names_it():
 
     app = check_runtime(importer, installed=lambda name: name == "onnxruntime")
     assert app.ok and app.label == "ONNX Runtime 1.20.0"
+    imported = []
+
+    def recording(name):
+        imported.append(name)
+        return importer(name)
+
+    both = check_runtime(recording, installed=lambda name: True)
+    assert both.ok and imported == ["onnxruntime"]  # torch is not imported beside it
     none = check_runtime(importer, installed=lambda name: False)
     assert not none.ok and "onnxruntime" in none.message and "\n" not in none.message
 
@@ -79,6 +87,7 @@ def test_info_exits_with_message_instead_of_traceback(monkeypatch, capsys):
         )
 
     monkeypatch.setattr(environment, "check_torch_stack", broken)
+    monkeypatch.setattr(environment, "_installed", lambda name: name == "torch")  # no ONNX RT
     assert cli.main(["info"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not match" in err and "Traceback" not in err
@@ -138,6 +147,8 @@ def test_installation_check_reports_a_broken_torchvision(monkeypatch, tmp_path):
 
     broken = environment.TorchStatus(False, "torchvision does not match torch. Fix: pip …")
     monkeypatch.setattr(environment, "check_torch_stack", lambda importer=None: broken)
+    # (beside a working ONNX Runtime the torch pair is not checked: the app needs no torch)
+    monkeypatch.setattr(environment, "_installed", lambda name: name == "torch")
     assert check_installation(tmp_path) == [broken.message]
 
 

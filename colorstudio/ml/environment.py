@@ -67,25 +67,25 @@ def _installed(name: str) -> bool:
 
 def check_runtime(
     importer: Callable[[str], ModuleType] = importlib.import_module,
-    installed: Callable[[str], bool] = _installed,
+    installed: Callable[[str], bool] | None = None,
 ) -> RuntimeStatus:
-    """Whether the networks can run: ONNX Runtime (the app profile) and, where PyTorch is
-    installed (the ``train`` profile), a working torch / torchvision pair — a broken pair is
-    reported even beside ONNX Runtime, since the torch path would fail later."""
-    labels = []
+    """Whether the networks can run: ONNX Runtime (the app profile) runs them all, so where it
+    works torch is not imported (a cold start would pay 1-2 s for it; ``require_torch`` checks
+    the torch / torchvision pair before training). Without ONNX Runtime, a working torch pair
+    (the ``train`` profile) must run them."""
+    installed = installed or _installed
     if installed("onnxruntime"):
         try:
-            labels.append(f"ONNX Runtime {importer('onnxruntime').__version__}")
+            label = f"ONNX Runtime {importer('onnxruntime').__version__}"
         except ImportError as err:
             return RuntimeStatus(False, f"ONNX Runtime is broken ({err}). Fix: {RUNTIME_FIX}")
+        return RuntimeStatus(True, "", label)
     if installed("torch"):
         status = check_torch_stack(importer)
         if not status.ok:
             return RuntimeStatus(False, status.message)
-        labels.append(f"torch {status.torch_version}")
-    if not labels:
-        return RuntimeStatus(False, f"no runtime for the networks is installed. Fix: {RUNTIME_FIX}")
-    return RuntimeStatus(True, "", " + ".join(labels))
+        return RuntimeStatus(True, "", f"torch {status.torch_version}")
+    return RuntimeStatus(False, f"no runtime for the networks is installed. Fix: {RUNTIME_FIX}")
 
 
 def describe_device() -> dict[str, str]:

@@ -10,10 +10,8 @@
 - models: loaded lazily from models/ with their SHA-256 checked (:mod:`manifest`); a missing
   model is None or a clear EngineError, a damaged one a ModelError;
 - :meth:`Runtime.run_net`: a network step on the job's threads; ONNX Runtime's errors become
-  one-line EngineErrors; on CUDA out-of-memory a torch step is re-run on the CPU (noted in the
-  result). :meth:`Runtime.forward` is the same guard for the networks that still run only in
-  torch (the stylizer, the detector, the inpainter), whose tiled callers retry with smaller
-  tiles (:meth:`with_smaller_tiles`);
+  one-line EngineErrors; out of memory, a tiled caller retries with smaller tiles
+  (:meth:`with_smaller_tiles`), then a torch step on CUDA runs again on the CPU (noted);
 - :meth:`Runtime.cache`: small named caches of what depends on the photo alone (the network's
   hint-free colours, the hint model's step graph, the stylizer's reconstructions).
 
@@ -37,7 +35,7 @@ import numpy as np
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml import onnx_graphs
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
-from colorstudio.ml.manifest import find_model, one_line
+from colorstudio.ml.manifest import ModelError, find_model, one_line
 
 if TYPE_CHECKING:
     import torch
@@ -255,8 +253,9 @@ class Runtime:
             else:
                 if given is None and not torch_installed():
                     name = entry.name if entry is not None else task
-                    raise EngineError(
-                        f"model {name} ships no ONNX graph and PyTorch is not installed"
+                    raise ModelError(  # a model this installation cannot use: auto falls back
+                        f"model {name} ships no ONNX graph and PyTorch is not installed",
+                        "write its graphs (train onnx) or install colorstudio[train]",
                     )
                 model = given if given is not None else self.torch_model(task)
                 assert model is not None  # (torch_model raises where there is none)
@@ -341,7 +340,7 @@ class Runtime:
     def with_smaller_tiles(self, job: Job, tile: int, attempt: Callable[[int, bool], T]) -> T:
         """``attempt(tile, last_try)``: a tiled pass. On out-of-memory the tile is halved (down
         to MIN_TILE, noted in the result) and the pass run again; in the pass at MIN_TILE
-        ``last_try`` is True, and the pass lets :meth:`forward` fall back to the CPU."""
+        ``last_try`` is True, and the pass lets :meth:`run_net` fall back to the CPU."""
         while True:
             last_try = tile <= MIN_TILE
             try:

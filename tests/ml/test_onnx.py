@@ -267,3 +267,29 @@ def test_stylize_and_restore_on_onnx_runtime_match_the_torch_path(tmp_path, task
     else:
         assert np.abs(a - b).max() <= 2
         assert (np.abs(a - np.asarray(requests[task].image, np.int16)) > 8).any()  # it did work
+
+
+def test_the_pipelines_split_the_features_where_the_network_does():
+    """colorize.FEATURES_8 (torch-free) is the colourizer's stride-8 width."""
+    from colorstudio.ml import colorize
+    from colorstudio.ml.networks import colorizer
+
+    assert colorize.FEATURES_8 == colorizer.FEATURES_8
+
+
+def test_without_a_graph_or_torch_auto_falls_back_to_the_classical_engine(tmp_path, monkeypatch):
+    """A colourizer this installation cannot run (no graph, no PyTorch) is a ModelError: on
+    auto the request is served by Levin from the hints, with a note saying why."""
+    from colorstudio.ml import runtime
+
+    folder = shipped_copy(tmp_path)
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw["models"][0]["onnx"] = raw["models"][0]["onnx_sha256"] = None
+    (folder / "manifest.json").write_text(json.dumps(raw))
+    monkeypatch.setattr(runtime, "torch_installed", lambda: False)
+    grey = np.full((48, 64, 3), 120, np.uint8)
+    hints = np.zeros((48, 64, 4), np.uint8)
+    hints[10:14, 10:20] = (200, 40, 40, 255)
+    result = Engine(models_dir=folder, device="cpu").run(ColorizeRequest(grey, hints=hints))
+    assert result.engine == "levin"
+    assert any("ships no ONNX graph and PyTorch is not installed" in n for n in result.notes)
