@@ -293,3 +293,14 @@ def test_without_a_graph_or_torch_auto_falls_back_to_the_classical_engine(tmp_pa
     result = Engine(models_dir=folder, device="cpu").run(ColorizeRequest(grey, hints=hints))
     assert result.engine == "levin"
     assert any("ships no ONNX graph and PyTorch is not installed" in n for n in result.notes)
+
+
+def test_a_model_name_cannot_place_a_graph_outside_the_folder():
+    from colorstudio.ml.train.onnx_export import graph_file_name
+
+    entry = ModelEntry("../evil", "colorize", "c.pt", "colorizer_lite0", "a" * 64)
+    with pytest.raises(ModelError, match="not a path"):
+        graph_file_name(entry, "main")
+    assert graph_file_name(ModelEntry("s", "stylize", "s.pt", "a", "a" * 64), "encoder") == (
+        "s.encoder.onnx"
+    )

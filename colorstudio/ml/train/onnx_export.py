@@ -29,6 +29,7 @@ from torch import nn
 from colorstudio.ml.manifest import (
     ModelEntry,
     ModelError,
+    file_name_problem,
     load_manifest,
     sha256_file,
     write_manifest,
@@ -99,8 +100,13 @@ def export_graph(model: nn.Module, architecture: str, part: str = "main") -> byt
 
 
 def graph_file_name(entry: ModelEntry, part: str) -> str:
-    """``<model>.onnx`` for a whole network, ``<model>.<part>.onnx`` for one of its parts."""
-    return f"{entry.name}.onnx" if part == "main" else f"{entry.name}.{part}.onnx"
+    """``<model>.onnx`` for a whole network, ``<model>.<part>.onnx`` for one of its parts;
+    ModelError when the model's name would not make a plain file name in the model folder."""
+    name = f"{entry.name}.onnx" if part == "main" else f"{entry.name}.{part}.onnx"
+    problem = file_name_problem(name)
+    if problem:
+        raise ModelError(f"model {entry.name!r}: its graph's file name {problem}")
+    return name
 
 
 def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
