@@ -64,11 +64,17 @@ def package_of(soname: str) -> str:
     return f"{name}-{version}" if name[-1].isdigit() else f"{name}{version}"
 
 
-def startup_problem() -> str | None:
+def startup_problem(environ: dict[str, str] | None = None) -> str | None:
     """One line naming what is missing and how to install it, or None when the window can
-    start (or we cannot tell)."""
-    if not wants_xcb():
+    start (or we cannot tell): no display to open it on (over ssh, say), or libraries."""
+    env = os.environ if environ is None else environ
+    if not wants_xcb(env):
         return None
+    if not env.get("DISPLAY"):
+        return (
+            "the window cannot start: there is no display (DISPLAY is not set); run it on a "
+            "desktop, or use the command line (colorstudio --help)"
+        )
     missing = missing_libraries()
     if not missing:
         return None

@@ -35,8 +35,18 @@ def test_a_missing_library_is_one_line_with_the_apt_command(monkeypatch, tmp_pat
     monkeypatch.setattr(qt_check.subprocess, "run", run)
     monkeypatch.setattr(qt_check, "_xcb_files", lambda: [plugin])
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":0")
     assert cli.main([]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in err
     assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1" in err
+
+
+def test_no_display_is_one_line_not_qts_abort():
+    problem = qt_check.startup_problem({})
+    if not qt_check.wants_xcb({}):  # not Linux: Qt has its own platforms
+        assert problem is None
+        return
+    assert problem is not None and "no display" in problem and "\n" not in problem
+    assert qt_check.startup_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
