@@ -46,10 +46,12 @@ class OnnxGraph:
         self.file = file  #: the graph's file name (errors name it)
         self.device = device
         self._data = data
-        self._sessions: dict[int, object] = {}
+        self._sessions: dict[tuple[int, str], object] = {}
 
-    def session(self, threads: int):
-        if threads not in self._sessions:
+    def session(self, threads: int, device: str | None = None):
+        """The session on ``threads`` threads and ``device`` (default: the graph's)."""
+        device = device or self.device
+        if (threads, device) not in self._sessions:
             import onnxruntime as ort
 
             options = ort.SessionOptions()
@@ -57,15 +59,15 @@ class OnnxGraph:
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only: no warnings on a user's terminal
             try:
-                self._sessions[threads] = ort.InferenceSession(
-                    self._data, options, providers=providers(self.device)
+                self._sessions[threads, device] = ort.InferenceSession(
+                    self._data, options, providers=providers(device)
                 )
             except Exception as err:  # ORT raises its own types for a bad graph
                 raise ModelError(
                     f"model file {self.file} is not a usable ONNX graph ({one_line(err, 120)})",
                     REINSTALL,
                 ) from None
-        return self._sessions[threads]
+        return self._sessions[threads, device]
 
     def run(
         self, threads: int, outputs: list[str] | None = None, **inputs: np.ndarray
@@ -73,6 +75,13 @@ class OnnxGraph:
         """The graph's outputs (all, or those named) for float32 ``inputs``."""
         feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         return self.session(threads).run(outputs, feed)  # type: ignore[attr-defined]
+
+    def run_on_cpu(
+        self, threads: int, outputs: list[str] | None = None, **inputs: np.ndarray
+    ) -> list[np.ndarray]:
+        """:meth:`run` on the CPU execution provider (the GPU ran out of memory)."""
+        feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        return self.session(threads, "cpu").run(outputs, feed)  # type: ignore[attr-defined]
 
 
 def load_graph(

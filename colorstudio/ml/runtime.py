@@ -334,7 +334,12 @@ class Runtime:
                 raise RuntimeError(f"out of memory in the {name} network") from None
             if net.device == "cuda" and hasattr(net, "run_on_cpu"):
                 job.notes.append("GPU out of memory: this step ran on the CPU")
-                return cast(Any, net).run_on_cpu(self.active_threads, outputs, **inputs)
+                try:
+                    return cast(Any, net).run_on_cpu(self.active_threads, outputs, **inputs)
+                except Exception as again:
+                    if not is_oom(again):
+                        text = one_line(again, 160)
+                        raise EngineError(f"the {name} network failed ({text})") from None
             raise EngineError("not enough memory for this image: lower the working size") from None
 
     def with_smaller_tiles(self, job: Job, tile: int, attempt: Callable[[int, bool], T]) -> T:

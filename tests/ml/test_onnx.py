@@ -304,3 +304,31 @@ def test_a_model_name_cannot_place_a_graph_outside_the_folder():
     assert graph_file_name(ModelEntry("s", "stylize", "s.pt", "a", "a" * 64), "encoder") == (
         "s.encoder.onnx"
     )
+
+
+def test_an_onnx_graph_out_of_gpu_memory_runs_on_the_cpu(monkeypatch):
+    """ONNX Runtime's allocation failure on the GPU: a tiled caller is told to retry smaller
+    (a RuntimeError that reads as out of memory), the last try reruns the step on the CPU
+    execution provider, with a note."""
+    from colorstudio.ml.jobs import Job, is_oom
+
+    entry = find_model(SHIPPED, "detect")
+    assert entry is not None
+    graph = onnx_graphs.load_graph(entry, SHIPPED, device="cuda")
+    assert graph is not None
+    real = graph.run
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("Failed to allocate memory for requested buffer of size 1073741824")
+
+    monkeypatch.setattr(graph, "run", failing)
+    runtime = Runtime(models_dir=SHIPPED, device="cpu")
+    inputs = colorizer_example()  # (not read: the graph fails first)
+    with pytest.raises(RuntimeError) as err:
+        runtime.run_net(graph, Job(), cpu_fallback=False, **inputs)
+    assert is_oom(err.value)
+    job = Job()
+    image = GRAPHS["detector_unet"]["main"].example(None, 1, 64, 96)
+    (prob,) = runtime.run_net(graph, job, **image)
+    assert job.notes == ["GPU out of memory: this step ran on the CPU"]
+    assert np.array_equal(prob, real(1, None, **image)[0])
