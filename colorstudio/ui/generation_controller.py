@@ -96,7 +96,8 @@ class GenerationController(QObject):
         w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
         w.cancelled.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
         w.progress.connect(lambda i, f, m: self._on_worker(i, JobState.PROGRESS, (f, m)))
-        w.dropped.connect(self.jobs.forget)
+        # a job dropped before it started (Cancel, or a newer preview) ends as cancelled
+        w.dropped.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
         w.busy_changed.connect(ui.panel.set_busy)
 
     # ------------------------------------------------------------------ documents

@@ -169,19 +169,34 @@ def test_cancel_a_long_job_and_stay_responsive(qtbot, editor, photo, fake_engine
     assert fake_engine.started.wait(5)
     qtbot.wait(150)
     assert len(ticks) >= 5  # the GUI thread kept running while the engine worked
-    with qtbot.waitSignal(editor.worker.cancelled, timeout=5000):
-        editor.generate_panel.cancel_button.click()
+    editor.generate_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: editor.statusBar().currentMessage() == "Cancelled", timeout=5000)
     timer.stop()
     assert len(editor.document.layers) == 1  # nothing applied
+
+
+def test_cancel_drops_an_apply_still_waiting_behind_the_warm_up(qtbot, editor, photo, fake_engine):
+    fake_engine.mode = "slow"
+    editor.open_path(photo)  # the photo's warm-up starts at once…
+    editor.generate_panel.live.setChecked(False)
+    assert fake_engine.started.wait(5)
+    editor.apply_generation()  # …so this Apply waits its turn
+    qtbot.waitUntil(editor.generate_panel.cancel_button.isEnabled, timeout=5000)
+    editor.generate_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: editor.statusBar().currentMessage() == "Cancelled", timeout=5000)
+    qtbot.waitUntil(lambda: not editor.generate_panel.cancel_button.isEnabled(), timeout=5000)
+    qtbot.wait(100)
+    assert len(fake_engine.requests) == 1  # the Apply never ran
+    assert len(editor.document.layers) == 1
 
 
 def test_worker_error_shows_a_banner_and_the_next_job_works(qtbot, editor, photo, fake_engine):
     editor.open_path(photo)
     editor.generate_panel.live.setChecked(False)
     fake_engine.mode = "fail"
-    with qtbot.waitSignal(editor.worker.failed, timeout=5000):
-        editor.apply_generation()
-    assert "simulated engine crash" in editor.banner.label.text() and editor.banner.isVisible()
+    editor.apply_generation()
+    qtbot.waitUntil(lambda: "simulated engine crash" in editor.banner.label.text(), timeout=5000)
+    assert editor.banner.isVisible()
     fake_engine.mode = "ok"
     with qtbot.waitSignal(editor.result_applied, timeout=10000):
         editor.apply_generation()
