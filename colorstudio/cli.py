@@ -8,6 +8,7 @@ colorstudio info            versions, compute device, model folder
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import platform
@@ -58,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in SUBCOMMANDS:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         return SUBCOMMANDS[args[0]](args[1:])
+    unknown = _unknown_command(args[0]) if args else None
+    if unknown is not None:
+        print(f"colorstudio: {unknown}", file=sys.stderr)
+        return 2
     options = _editor_parser().parse_args(args)
     logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING)
     if options.self_test:
@@ -73,6 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from colorstudio.app import run_editor
 
     return run_editor(options.file, options.quit_after)
+
+
+def _unknown_command(word: str) -> str | None:
+    """The complaint for a first argument that is neither a command nor a file: a bare word
+    (no extension, no folder) that does not exist, e.g. a mistyped command."""
+    if word.startswith("-") or "." in word or os.sep in word or "/" in word:
+        return None
+    if os.path.exists(word):
+        return None
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"'{word}' is not a command or a file ({hint}commands: {', '.join(sorted(SUBCOMMANDS))})"
 
 
 @subcommand("info")

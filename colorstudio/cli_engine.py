@@ -431,7 +431,9 @@ def batch_command(argv: Sequence[str]) -> int:
         except EngineError as err:
             raise RuntimeError(str(err)) from None
 
-    with tqdm(total=len(mine), unit="image", dynamic_ncols=True, disable=ranks.rank > 0) as bar:
+    # disable=None: no bar where stderr is not a terminal (a log file gets the summary lines)
+    hidden = True if ranks.rank > 0 else None
+    with tqdm(total=len(mine), unit="image", dynamic_ncols=True, disable=hidden) as bar:
         done = sum(1 for _src, dst in mine if dst.exists())
         bar.update(done)
         summary = run_batch(

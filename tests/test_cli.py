@@ -158,3 +158,16 @@ def test_installation_check_reports_a_damaged_manifest(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     (failure,) = check_installation(tmp_path)
     assert "manifest.json" in failure and "damaged" in failure
+
+
+def test_a_mistyped_command_is_named_with_the_nearest_one(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["colourize", "in.png", "out.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'colourize' is not a command" in err and "did you mean 'colorize'" in err
+    assert cli.main(["frobnicate"]) == 2
+    assert "did you mean" not in capsys.readouterr().err
+    (tmp_path / "notes").write_bytes(b"")  # a file of that name is the editor's business
+    assert cli._unknown_command("notes") is None
+    assert cli._unknown_command("photo.png") is None  # a missing image: the editor says so

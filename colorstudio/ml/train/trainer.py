@@ -222,8 +222,11 @@ class Trainer:
         budget = math.inf if cfg.max_minutes is None else cfg.max_minutes * 60.0
         log_file = (self.out / "log.csv").open("a", newline="")
         writer = csv.writer(log_file)
-        bar = tqdm(
-            total=cfg.total_steps, initial=self.step, disable=not self.is_main, dynamic_ncols=True
+        bar = tqdm(  # no bar off a terminal (disable=None): log.csv holds the progress
+            total=cfg.total_steps,
+            initial=self.step,
+            disable=None if self.is_main else True,
+            dynamic_ncols=True,
         )
         window_start, window_steps = time.monotonic(), 0
         feed = BatchFeed(
