@@ -7,7 +7,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from colorstudio import __version__, paths
+from colorstudio import __version__, crash_log, paths
 from colorstudio.ui.main_window import MainWindow
 from colorstudio.workers.environment_probe import EnvironmentProbe
 
@@ -21,6 +21,25 @@ def _report_environment(window: MainWindow, ok: bool, message: str, runtime: str
     if not ok:
         print(f"colorstudio: {message}", file=sys.stderr)
     window.set_device_status(ok, message, runtime)
+
+
+def install_error_banner(window: MainWindow) -> None:
+    """A failure no code expected (an exception escaping a Qt slot) becomes a banner and a line
+    in the error log instead of a traceback on a terminal the user never sees; the document,
+    its undo history and autosave are untouched."""
+
+    def hook(kind, error, tb) -> None:
+        if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: Python's own
+            sys.__excepthook__(kind, error, tb)
+            return
+        where = crash_log.record(kind, error, tb)
+        tail = f" Details: {where}" if where is not None else ""
+        window.show_error(
+            f"Something went wrong ({crash_log.summary(error)}). The last action may not have "
+            f"finished; undo and autosave still work.{tail}"
+        )
+
+    sys.excepthook = hook
 
 
 def application_icon():
@@ -44,6 +63,7 @@ def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
     app.setDesktopFileName("colorstudio")  # matches packaging/colorstudio.desktop (Wayland)
     app.setWindowIcon(application_icon())
     window = create_window()
+    install_error_banner(window)
     probe = EnvironmentProbe(window)
     probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
     probe.start()

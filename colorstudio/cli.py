@@ -54,6 +54,20 @@ def _editor_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point: a failure nothing expected is one line (details in the error log)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("colorstudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last resort: never a traceback
+        from colorstudio import crash_log
+
+        print(f"colorstudio: {crash_log.report(error)}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _register_commands()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:

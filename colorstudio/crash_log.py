@@ -1,0 +1,61 @@
+"""The last resort for a failure no code expected: one line for the user, the traceback in a log.
+
+A user never sees a traceback (the command line prints one line and exits 1; the editor shows a
+banner and keeps the document), but the details are not lost: each failure is appended to
+``errors.log`` in the user's data folder, which stays under ``MAX_BYTES`` (the older half is
+dropped when it grows past that). ``COLORSTUDIO_DEBUG=1`` prints the traceback as well.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from colorstudio import __version__, paths
+
+MAX_BYTES = 1 << 20
+
+
+def log_path() -> Path:
+    return paths.data_dir() / "errors.log"
+
+
+def summary(error: BaseException) -> str:
+    """One line naming the failure (out of memory said in words)."""
+    if isinstance(error, MemoryError):
+        return "out of memory (close other programs, or work on a smaller image)"
+    text = " ".join(str(error).split())[:300]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def record(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> Path | None:
+    """Append the traceback to the error log; returns its path (None where it cannot be
+    written: a read-only home must not turn one failure into two)."""
+    details = "".join(traceback.format_exception(kind, error, tb))
+    if os.environ.get("COLORSTUDIO_DEBUG"):
+        print(details, file=sys.stderr)
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > MAX_BYTES:
+            kept = path.read_bytes()[-MAX_BYTES // 2 :]
+            path.write_bytes(kept[kept.find(b"\n") + 1 :])
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {stamp} colorstudio {__version__}\n{details}\n")
+    except OSError:
+        return None
+    return path
+
+
+def report(error: BaseException) -> str:
+    """Record ``error`` (being handled) and return the line to show the user."""
+    where = record(type(error), error, error.__traceback__)
+    tail = f"; details in {where}" if where is not None else ""
+    return f"unexpected error: {summary(error)}{tail}"
