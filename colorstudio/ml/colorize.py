@@ -25,6 +25,7 @@ from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
 from colorstudio.ml.manifest import ModelError
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.palette import empty_code, palette_code
+from colorstudio.ml.render import render
 from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, Result
 from colorstudio.ml.resample import area_resize, bilinear
 from colorstudio.ml.runtime import Runtime, working_shape
@@ -184,18 +185,22 @@ def colorize(
                 influence, confidence = provenance(
                     rt, request, l_small, hint_ab, hint_mask, ab_small, job
                 )
-        with job.stage("upsample", 0.8):
-            radius = max(1, round(max(shape) / 128))
-            ab_new = fullres.guided_upsample(
-                l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
-            )
-    with job.stage("compose", 0.9):
-        region_weights = region.weights
-        if region_weights is not None:
-            ab_new = ab_orig + (ab_new - ab_orig) * region_weights[..., None]
-        rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)
-        if region_weights is not None:
-            rgb = np.where(region_weights[..., None] > 0, rgb, crop)
+    radius = max(1, round(max(shape) / 128))
+    region_weights = region.weights
+    if engine != "reinhard" and region_weights is None:  # the whole box, as most previews
+        with job.stage("render", 0.9):
+            rgb = render(rt, image, lightness, l_small, ab_small, radius, box, request.preview)
+    else:
+        with job.stage("compose", 0.9):
+            if engine != "reinhard":
+                ab_new = fullres.guided_upsample(
+                    l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
+                )
+            if region_weights is not None:
+                ab_new = ab_orig + (ab_new - ab_orig) * region_weights[..., None]
+            rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)
+            if region_weights is not None:
+                rgb = np.where(region_weights[..., None] > 0, rgb, crop)
     return finish(
         request, job, region, rgb, engine, rt.device, blend=False,
         hint_influence=influence, confidence=confidence,
