@@ -19,7 +19,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.geometry import BBox, clip
 from colorstudio.session.tools import Tool, ToolController
 from colorstudio.ui.overlay import overlay_rgba
-from colorstudio.ui.qimage import rgba_to_qimage
+from colorstudio.ui.qimage import display_qimage, rgba_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 
@@ -93,6 +93,11 @@ class CanvasView(QWidget):
     def set_preview(self, image: np.ndarray | None, label: str = "") -> None:
         """Show ``image`` (H' x W' x 3/4 uint8, any size: drawn scaled over the document),
         marked on the canvas with ``label`` (what it is: a preview, not yet applied)."""
+        if image is not None and image is self.preview:  # the same picture, a new label:
+            old = self._badge_rect(self.preview_label)  # repaint the badge only
+            self.preview_label = label
+            self.update(old.united(self._badge_rect(label)).toAlignedRect().adjusted(-1, -1, 1, 1))
+            return
         self.preview = image
         self.preview_label = label if image is not None else ""
         if image is None:
@@ -103,7 +108,7 @@ class CanvasView(QWidget):
                 if image.shape[2] == 4
                 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
             )
-            self.preview_image = rgba_to_qimage(rgba)
+            self.preview_image = display_qimage(rgba)
         self.update()
 
     def set_provenance(self, influence: np.ndarray | None, confidence: np.ndarray | None) -> None:
@@ -119,7 +124,7 @@ class CanvasView(QWidget):
             rgba = np.empty((*influence.shape, 4), np.uint8)
             rgba[..., :3] = influence[..., None] * blue + (1 - influence[..., None]) * orange
             rgba[..., 3] = (70 + 130 * (1 - confidence)).astype(np.uint8)
-            self.provenance_image = rgba_to_qimage(rgba)
+            self.provenance_image = display_qimage(rgba)
         self.update()
 
     def _on_document_pixels_changed(self, target_id: str, bbox: BBox) -> None:
@@ -145,7 +150,7 @@ class CanvasView(QWidget):
     def refresh_overlay(self) -> None:
         doc = self.document
         if doc is not None:
-            self.overlay = rgba_to_qimage(self.render_overlay((0, 0, doc.height, doc.width)))
+            self.overlay = display_qimage(self.render_overlay((0, 0, doc.height, doc.width)))
             self.update()
 
     def _on_document_properties_changed(self, target_id: str) -> None:
@@ -189,9 +194,9 @@ class CanvasView(QWidget):
             or self.image.width() != doc.width
             or self.image.height() != doc.height
         ):
-            self.image = rgba_to_qimage(composite(doc.layers, doc.height, doc.width))
+            self.image = display_qimage(composite(doc.layers, doc.height, doc.width))
             self._composited = self._layer_signature()
-            self.overlay = rgba_to_qimage(self.render_overlay(full))
+            self.overlay = display_qimage(self.render_overlay(full))
             self.update()
             return
         box = clip(bbox, doc.height, doc.width)
@@ -451,10 +456,13 @@ class CanvasView(QWidget):
         self._paint_tool_feedback(painter)
         painter.end()
 
+    def _badge_rect(self, text: str) -> QRectF:
+        metrics = self.fontMetrics()
+        return QRectF(10, 10, metrics.horizontalAdvance(text) + 20, metrics.height() + 10)
+
     def _paint_badge(self, painter: QPainter, text: str) -> None:
         """A label in the canvas's top-left corner: the picture below is a preview."""
-        metrics = painter.fontMetrics()
-        box = QRectF(10, 10, metrics.horizontalAdvance(text) + 20, metrics.height() + 10)
+        box = self._badge_rect(text)
         painter.save()
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 90, 200, 220))

@@ -99,11 +99,17 @@ def test_an_error_is_reported_and_the_thread_lives_on(qtbot, worker):
 def test_busy_and_progress_signals(qtbot, worker):
     busy, progress = [], []
     worker.busy_changed.connect(busy.append)
-    worker.progress.connect(lambda i, f, m: progress.append((i, m)))
+    worker.progress.connect(lambda i, f, m: progress.append((i, f, m)))
     with qtbot.waitSignal(worker.finished_job, timeout=5000):
-        worker.submit(request(10))
+        worker.submit(request(10))  # a quick job: busy, but no progress to repaint
     qtbot.waitUntil(lambda: busy == [True, False], timeout=5000)
-    assert (10, "tile") in progress
+    assert progress == []
+    with qtbot.waitSignal(worker.finished_job, timeout=5000):
+        worker.submit(request(12, hue=999))  # 50 tiles over about a second
+    qtbot.waitUntil(lambda: busy == [True, False, True, False], timeout=5000)
+    assert 3 <= len(progress) <= 20  # reported, throttled
+    assert all(i == 12 and m == "tile" for i, _f, m in progress)
+    assert progress[0][1] > 0  # nothing in the job's first moments
 
 
 def test_real_engine_on_the_worker_thread(qtbot, tmp_path):
