@@ -103,12 +103,7 @@ class CanvasView(QWidget):
         if image is None:
             self.preview_image = QImage()
         else:
-            rgba = (
-                image
-                if image.shape[2] == 4
-                else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
-            )
-            self.preview_image = display_qimage(rgba)
+            self.preview_image = display_qimage(image)
         self.update()
 
     def set_provenance(self, influence: np.ndarray | None, confidence: np.ndarray | None) -> None:
