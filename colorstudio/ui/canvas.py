@@ -56,6 +56,7 @@ class CanvasView(QWidget):
         self.image = QImage()  # the document composite ("before" when a preview is shown)
         self.overlay = QImage()  # hint layer and active mask, drawn on top
         self.preview: np.ndarray | None = None  # a generated preview, drawn over the composite
+        self._preview_opaque = False  #: the preview hides the document wherever it is drawn
         self.preview_image = QImage()
         self.preview_label = ""  #: the badge drawn over a shown preview
         self.provenance_image = QImage()  # drawn scaled over the view when set
@@ -104,6 +105,7 @@ class CanvasView(QWidget):
             self.preview_image = QImage()
         else:
             self.preview_image = display_qimage(image)
+            self._preview_opaque = image.shape[2] == 3 or bool((image[..., 3] == 255).all())
         self.update()
 
     def set_provenance(self, influence: np.ndarray | None, confidence: np.ndarray | None) -> None:
@@ -297,10 +299,13 @@ class CanvasView(QWidget):
             return
         self._drawing = False
         p = self.widget_to_image(pos)
+        outline = list(self.controller.selection_path or [])  # a selection tool's dashed line
         box = self.controller.release(p.x(), p.y(), pressure)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
-        self.update()
+        if outline:  # gone now: repaint where it was (a full repaint held the window 4-6 ms)
+            points = QPolygonF([self.image_to_widget(x, y) for x, y in outline])
+            self.update(points.boundingRect().toAlignedRect().adjusted(-3, -3, 3, 3))
         self.stroke_finished.emit()
         pressed, point = self._pressed_at or (None, None)
         click = pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
@@ -423,10 +428,15 @@ class CanvasView(QWidget):
             )
             painter.save()
             painter.setClipRect(target.intersected(QRectF(event.rect())))
-            painter.drawTiledPixmap(target, self._checker)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
-            painter.drawImage(target, self.image)  # "before": the document as it is
             after = self.preview_image if not self.preview_image.isNull() else None
+            hidden = (  # an opaque preview over all of it: the document is not seen
+                after is not None and self._preview_opaque and not self.showing_before
+                and self.split is None
+            )  # fmt: skip
+            if not hidden:
+                painter.drawTiledPixmap(target, self._checker)
+                painter.drawImage(target, self.image)  # "before": the document as it is
             if after is not None and not self.showing_before:
                 if self.split is not None:
                     cut = target.left() + target.width() * self.split
