@@ -269,6 +269,17 @@ class RestoreRequest(_Request):
             raise ValueError(f"unknown restore engine {self.engine!r}")
 
 
+def _any_channel(differs: np.ndarray) -> np.ndarray:
+    """H x W x C bool → H x W: any channel True. ``.any(axis=2)`` reduces along a short axis
+    (8 ms for a 0.5 MP preview); four bools read as one 32-bit word, or C-1 ORs, take 0.5-1 ms."""
+    if differs.shape[2] == 4 and differs.flags.c_contiguous:
+        return differs.view(np.uint32)[..., 0] != 0
+    out = differs[..., 0].copy()
+    for channel in range(1, differs.shape[2]):
+        out |= differs[..., channel]
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     """What a job produced: ``patch``, uint8 (y1 - y0, x1 - x0, C), the result inside ``bbox``
@@ -308,7 +319,7 @@ class Result:
         else:
             if self.patch.shape[:2] != (y1 - y0, x1 - x0):
                 raise ValueError(f"the patch is {self.patch.shape[:2]}, its box {self.bbox}")
-            changed = (self.patch != self.source[y0:y1, x0:x1]).any(axis=2)
+            changed = _any_channel(self.patch != self.source[y0:y1, x0:x1])
         object.__setattr__(self, "changed", changed)
 
     @classmethod

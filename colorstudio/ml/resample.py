@@ -8,6 +8,8 @@ with, so results do not depend on which runtime produced them.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage
 
@@ -93,8 +95,17 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
     image (float32)."""
     size = [1] * (x.ndim - 2) + [2 * radius + 1] * 2
     total = ndimage.uniform_filter(np.asarray(x, np.float64), size, mode="constant")
-    count = ndimage.uniform_filter(np.ones(x.shape[-2:]), size[-2:], mode="constant")
-    return (total / count).astype(np.float32)
+    total /= _window_share(*x.shape[-2:], radius)
+    return total.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _window_share(h: int, w: int, radius: int) -> np.ndarray:
+    """The share of each (2r+1)² window inside an h x w image (float64, read-only)."""
+    size = 2 * radius + 1
+    share = ndimage.uniform_filter(np.ones((h, w)), (size, size), mode="constant")
+    share.setflags(write=False)
+    return share
 
 
 def pad_to(x: np.ndarray, multiple: int) -> np.ndarray:
