@@ -64,7 +64,7 @@ class GenerationUi:
     panel: Any  #: GeneratePanel: settings, set_mode, status, set_progress, set_busy
     canvas: Any  #: CanvasView: preview, preview_label, set_preview, set_provenance
     tool_options: Any  #: ToolOptionsPanel: set_suggestions
-    layers_panel: Any  #: LayersPanel: refresh
+    layers_panel: Any  #: LayersPanel: refresh, select_layer
     feedback: Feedback
 
 
@@ -342,8 +342,13 @@ class GenerationController(QObject):
     def _apply(self, job: Job, result) -> None:
         edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)
         if edit is not None and self.history is not None:
+            before = {layer.id for layer in job.document.layers}
             self.history.do(edit)  # a raster change: the preview it replaces comes down
-            self.ui.layers_panel.refresh()
+            added = [layer.id for layer in job.document.layers if layer.id not in before]
+            if added:  # the result's new layer is on top of what was active: paint on it
+                self.ui.layers_panel.select_layer(added[0])
+            else:
+                self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
         self.result_applied.emit(job.id)

@@ -154,6 +154,12 @@ class LayersPanel(QWidget):
         if self.history is not None:
             self.history.do(edit)
 
+    def select_layer(self, layer_id: str) -> None:
+        """Make ``layer_id`` the active layer (the tools paint on it)."""
+        self.active_layer_id = layer_id
+        self.refresh()
+        self.active_layer_changed.emit(layer_id)
+
     # ------------------------------------------------------------------ actions
     def add_layer(self) -> None:
         if self.doc is None:

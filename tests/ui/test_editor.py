@@ -130,8 +130,17 @@ def test_live_preview_then_apply_as_new_layer_and_undo(qtbot, editor, photo, fak
     original = doc.layers[0].pixels[5, 5, 0]
     assert doc.layers[1].pixels[5, 5, 0] == 255 - original
     assert editor.history.labels()[-1] == "Generate (Fake)"
-    editor.undo()
+    # the new layer is active: a brush stroke lands on it, not on the photo it covers
+    assert editor.controller.active_layer_id == doc.layers[1].id
+    assert editor.layers_panel.active_layer_id == doc.layers[1].id
+    editor.set_tool(Tool.BRUSH)
+    photo_before = doc.layers[0].pixels.copy()
+    drag(editor.canvas, [(60, 60), (80, 60)])
+    assert np.array_equal(doc.layers[0].pixels, photo_before)
+    editor.undo()  # the stroke
+    editor.undo()  # the result
     assert len(doc.layers) == 1
+    assert editor.controller.active_layer().id == doc.layers[0].id
 
 
 def test_apply_into_the_layer_only_inside_the_mask(qtbot, editor, photo):
