@@ -34,10 +34,13 @@ def install_error_banner(window: MainWindow) -> None:
             return
         where = crash_log.record(kind, error, tb)
         tail = f" Details: {where}" if where is not None else ""
-        window.show_error(
+        text = (
             f"Something went wrong ({crash_log.summary(error)}). The last action may not have "
             f"finished; undo and autosave still work.{tail}"
         )
+        # the hook runs on the thread that failed (a QThread's run, too): widgets are the GUI
+        # thread's, so the banner is queued to it
+        QTimer.singleShot(0, window, lambda: window.show_error(text))
 
     sys.excepthook = hook
 

@@ -97,7 +97,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def _unknown_command(word: str) -> str | None:
     """The complaint for a first argument that is neither a command nor a file: a bare word
     (no extension, no folder) that does not exist, e.g. a mistyped command."""
-    if word.startswith("-") or "." in word or os.sep in word or "/" in word:
+    if not word or word.startswith("-") or "." in word or os.sep in word or "/" in word:
         return None
     if os.path.exists(word):
         return None

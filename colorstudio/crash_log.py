@@ -28,7 +28,7 @@ def summary(error: BaseException) -> str:
     """One line naming the failure (out of memory said in words)."""
     if isinstance(error, MemoryError):
         return "out of memory (close other programs, or work on a smaller image)"
-    text = " ".join(str(error).split())[:300]
+    text = " ".join(str(error).split())[:300].encode("utf-8", "backslashreplace").decode()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -37,9 +37,12 @@ def record(
 ) -> Path | None:
     """Append the traceback to the error log; returns its path (None where it cannot be
     written: a read-only home must not turn one failure into two)."""
-    details = "".join(traceback.format_exception(kind, error, tb))
+    try:
+        details = "".join(traceback.format_exception(kind, error, tb))
+    except Exception:  # (out of memory again, say)
+        details = f"{kind.__name__} (no traceback: it could not be formatted)"
     if os.environ.get("COLORSTUDIO_DEBUG"):
-        print(details, file=sys.stderr)
+        print(details.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,9 +50,10 @@ def record(
             kept = path.read_bytes()[-MAX_BYTES // 2 :]
             path.write_bytes(kept[kept.find(b"\n") + 1 :])
         stamp = datetime.datetime.now().isoformat(timespec="seconds")
-        with path.open("a", encoding="utf-8") as log:
+        # backslashreplace: a file name in bytes that are not UTF-8 must not fail the log
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as log:
             log.write(f"--- {stamp} colorstudio {__version__}\n{details}\n")
-    except OSError:
+    except Exception:  # the log is a courtesy: never a second failure for the user
         return None
     return path
 

@@ -1,6 +1,9 @@
 """The last resort: an unexpected failure is one line for the user and a traceback in the log."""
 
+import os
 import sys
+
+from PySide6.QtCore import QThread
 
 from colorstudio import cli, crash_log
 from colorstudio.cli_commands import SUBCOMMANDS
@@ -63,5 +66,32 @@ def test_the_editor_turns_an_escaped_exception_into_a_banner(qtbot, monkeypatch,
         raise KeyError("layer-42")
     except KeyError as error:
         sys.excepthook(type(error), error, error.__traceback__)
-    assert "Something went wrong (KeyError: 'layer-42')" in window.banner.label.text()
+    banner = window.banner.label
+    qtbot.waitUntil(lambda: "Something went wrong (KeyError: 'layer-42')" in banner.text())
     assert "KeyError" in crash_log.log_path().read_text()
+
+    class Failing(QThread):  # PySide runs the hook on the thread that failed
+        def run(self):
+            raise ValueError("probe broke")
+
+    shown_on = []
+    real_show = window.show_error
+    monkeypatch.setattr(
+        window,
+        "show_error",
+        lambda text: (shown_on.append(QThread.currentThread()), real_show(text)),
+    )
+    thread = Failing()
+    thread.start()
+    assert thread.wait(5000)
+    qtbot.waitUntil(lambda: "probe broke" in banner.text())
+    assert shown_on == [window.thread()]  # the banner was made on the GUI thread
+
+
+def test_a_file_name_that_is_not_utf8_is_logged_not_a_second_failure(monkeypatch, capsys):
+    name = os.fsdecode(b"/tmp/\xff.png")  # a lone surrogate, as Linux hands such names over
+    monkeypatch.setitem(SUBCOMMANDS, "info", _failing(ValueError(f"cannot read {name}")))
+    assert cli.main(["info"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot read /tmp/" in err
+    assert "\\udcff" in crash_log.log_path().read_text()

@@ -26,12 +26,55 @@ from colorstudio.ml.jobs import Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
 
-#: a job reports progress only once it has run this long, and then at most every
-#: PROGRESS_INTERVAL: a ~100 ms preview would otherwise make the window repaint its progress
-#: bar and status while the worker computes, and on a 2-core machine that work (and the lock
-#: Python holds while the window paints) slowed a preview by about 10 %
+#: a job reports progress only once it has run this long (then its latest stage at once), and
+#: a stage's repeated reports (tiles) at most every PROGRESS_INTERVAL: a ~100 ms preview would
+#: otherwise make the window repaint its progress bar and status while the worker computes, and
+#: on a 2-core machine that work (and the lock Python holds while the window paints) slowed a
+#: preview by about 10 %
 PROGRESS_DELAY = 0.25
 PROGRESS_INTERVAL = 0.05
+
+
+class _Progress:
+    """One job's progress callback (called on the worker thread; a timer flushes the report
+    held back during PROGRESS_DELAY, so a long first stage still shows)."""
+
+    def __init__(self, emit: Callable[[float, str], None]) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._latest: tuple[float, str] | None = None
+        self._shown: tuple[float, str] | None = None
+        self._shown_at = 0.0
+        self._timer = threading.Timer(PROGRESS_DELAY, self._flush)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        with self._lock:
+            self._latest = (float(fraction), str(message))
+            now = time.monotonic()
+            if now - self._started < PROGRESS_DELAY:
+                return  # the timer shows the latest, if the job is still running then
+            new_stage = self._shown is None or self._shown[1] != message
+            if new_stage or now - self._shown_at >= PROGRESS_INTERVAL:
+                self._show(now)
+
+    def _flush(self) -> None:
+        with self._lock:
+            if self._latest is not None and self._shown is None:
+                self._show(time.monotonic())
+
+    def _show(self, now: float) -> None:
+        assert self._latest is not None
+        self._shown, self._shown_at = self._latest, now
+        self._emit(*self._latest)
+
+    def close(self) -> None:
+        """The job ended: nothing more is reported."""
+        with self._lock:
+            self._timer.cancel()
+            self._latest = None
 
 
 def _replaceable(request: Any) -> str | None:
@@ -139,19 +182,6 @@ class EngineWorker(QThread):
             if idle:
                 self.busy_changed.emit(False)
 
-    def _reporter(self, request_id: int) -> Callable[[float, str], None]:
-        """The job's progress callback: quiet for PROGRESS_DELAY, then throttled."""
-        started = time.monotonic()
-        last = [started - PROGRESS_INTERVAL]
-
-        def report(fraction: float, message: str) -> None:
-            now = time.monotonic()
-            if now - started >= PROGRESS_DELAY and now - last[0] >= PROGRESS_INTERVAL:
-                last[0] = now
-                self.progress.emit(request_id, float(fraction), str(message))
-
-        return report
-
     def _run_one(self, request: Any, token: CancelToken) -> None:
         request_id = int(getattr(request, "request_id", 0))
         self.busy_changed.emit(True)
@@ -159,7 +189,11 @@ class EngineWorker(QThread):
         try:
             if self._engine is None:
                 self._engine = self._factory()
-            result = self._engine.run(request, cancel=token, progress=self._reporter(request_id))
+            progress = _Progress(lambda f, m: self.progress.emit(request_id, f, m))
+            try:
+                result = self._engine.run(request, cancel=token, progress=progress)
+            finally:
+                progress.close()
         except Cancelled:
             self.cancelled.emit(request_id)
         except Exception as err:  # any failure becomes a message; the thread lives on

@@ -3,13 +3,14 @@
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from colorstudio.ml.jobs import Cancelled
 from colorstudio.ml.requests import AdjustRequest, ColorizeRequest, Result
-from colorstudio.workers.engine_worker import EngineWorker
+from colorstudio.workers.engine_worker import PROGRESS_INTERVAL, EngineWorker
 
 
 class FakeEngine:
@@ -27,6 +28,9 @@ class FakeEngine:
         self.gate.wait(10)
         if getattr(request, "hue", 0) == 666:
             raise ValueError("the model file is damaged")
+        if getattr(request, "hue", 0) == 777:  # one long first stage
+            progress(0.1, "loading the model")
+            threading.Event().wait(0.6)
         for tile in range(50 if getattr(request, "hue", 0) == 999 else 1):
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
@@ -104,12 +108,19 @@ def test_busy_and_progress_signals(qtbot, worker):
         worker.submit(request(10))  # a quick job: busy, but no progress to repaint
     qtbot.waitUntil(lambda: busy == [True, False], timeout=5000)
     assert progress == []
+    started = time.monotonic()
     with qtbot.waitSignal(worker.finished_job, timeout=5000):
         worker.submit(request(12, hue=999))  # 50 tiles over about a second
+    elapsed = time.monotonic() - started
     qtbot.waitUntil(lambda: busy == [True, False, True, False], timeout=5000)
-    assert 3 <= len(progress) <= 20  # reported, throttled
+    assert 3 <= len(progress) <= elapsed / PROGRESS_INTERVAL + 2  # reported, throttled
     assert all(i == 12 and m == "tile" for i, _f, m in progress)
     assert progress[0][1] > 0  # nothing in the job's first moments
+    progress.clear()
+    with qtbot.waitSignal(worker.finished_job, timeout=5000):
+        worker.submit(request(13, hue=777))  # its only report comes before the delay…
+    qtbot.waitUntil(lambda: busy[-1] is False, timeout=5000)
+    assert progress[0] == (13, 0.1, "loading the model")  # …and shows while the stage runs
 
 
 def test_real_engine_on_the_worker_thread(qtbot, tmp_path):
