@@ -30,6 +30,10 @@ from colorstudio.cli_commands import SUBCOMMANDS, require_torch, subcommand
 log = logging.getLogger(__name__)
 
 
+#: the window says "Colourize": its spelling works on the command line too
+ALIASES = {"colourize": "colorize", "colourise": "colorize", "colorise": "colorize"}
+
+
 def _register_commands() -> None:
     """Import the modules that define more subcommands (none imports torch at import time)."""
     import colorstudio.cli_engine  # noqa: F401
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     _register_commands()
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ALIASES and not os.path.exists(args[0]):
+        args[0] = ALIASES[args[0]]
     if args and args[0] in SUBCOMMANDS:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         return SUBCOMMANDS[args[0]](args[1:])

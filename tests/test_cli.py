@@ -162,12 +162,19 @@ def test_installation_check_reports_a_damaged_manifest(tmp_path):
 
 def test_a_mistyped_command_is_named_with_the_nearest_one(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["colourize", "in.png", "out.png"]) == 2
+    assert cli.main(["colorze", "in.png", "out.png"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "'colourize' is not a command" in err and "did you mean 'colorize'" in err
+    assert "'colorze' is not a command" in err and "did you mean 'colorize'" in err
     assert cli.main(["frobnicate"]) == 2
     assert "did you mean" not in capsys.readouterr().err
     (tmp_path / "notes").write_bytes(b"")  # a file of that name is the editor's business
     assert cli._unknown_command("notes") is None
     assert cli._unknown_command("photo.png") is None  # a missing image: the editor says so
+
+
+def test_the_british_spelling_is_the_colorize_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["colourize", "--help"])
+    assert exit_info.value.code == 0
+    assert "colorstudio colorize" in capsys.readouterr().out
