@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("colorstudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`colorstudio info | head`): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's flush at exit goes here
+        return 0
     except Exception as error:  # the last resort: never a traceback
         from colorstudio import crash_log
 

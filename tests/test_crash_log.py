@@ -95,3 +95,11 @@ def test_a_file_name_that_is_not_utf8_is_logged_not_a_second_failure(monkeypatch
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "cannot read /tmp/" in err
     assert "\\udcff" in crash_log.log_path().read_text()
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # restored after the test
+    monkeypatch.setitem(SUBCOMMANDS, "info", _failing(BrokenPipeError()))
+    assert cli.main(["info"]) == 0
+    assert capsys.readouterr().err == ""
+    assert not crash_log.log_path().exists()
