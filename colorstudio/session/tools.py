@@ -20,6 +20,7 @@ from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.geometry import BBox
 from colorstudio.core.history import History
 from colorstudio.core.layer import MaskRole
+from colorstudio.core.masks import bbox_of
 
 
 class Tool(str, Enum):
@@ -292,3 +293,17 @@ class ToolController:
         pixels[box[0] : box[2], box[1] : box[3]] = after
         self._push(PatchEdit.from_arrays(target, box, before, after, "Selection to mask"))
         return box
+
+
+def clear_mask_edit(doc: Document, mask_id: str | None) -> Edit | None:
+    """The undoable edit that empties mask ``mask_id`` (Deselect); None when there is no such
+    mask or it is already empty."""
+    mask = next((m for m in doc.masks if m.id == mask_id), None)
+    if mask is None:
+        return None
+    box = bbox_of(mask.pixels > 0, mask.pixels.shape)
+    if box is None:
+        return None
+    y0, x0, y1, x1 = box
+    before = mask.pixels[y0:y1, x0:x1].copy()
+    return PatchEdit.from_arrays(mask.id, box, before, np.zeros_like(before), "Clear mask")

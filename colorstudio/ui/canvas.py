@@ -63,7 +63,8 @@ class CanvasView(QWidget):
         self.show_hints = True
         self.show_mask = True
         self.split: float | None = None  # compare: fraction of the width showing "before"
-        self.showing_before = False  # compare: hold-key toggle
+        self.showing_before = False  # compare: the document, not the preview, is shown
+        self.original_pinned = False  # View ▸ Show Original: what releasing the key returns to
         self.zoom = 1.0
         self.offset = QPointF(0, 0)  # widget position of image pixel (0, 0), logical px
         self._checker = checkerboard()
@@ -393,7 +394,7 @@ class CanvasView(QWidget):
             self._space_down = False
             self.setCursor(Qt.CursorShape.CrossCursor)
         elif event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
-            self.showing_before = False
+            self.showing_before = self.original_pinned
             self.update()
         else:
             super().keyReleaseEvent(event)

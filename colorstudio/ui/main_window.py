@@ -25,7 +25,7 @@ from colorstudio.core.io.autosave import (
     Autosaver,
     clean_after_crash,
 )
-from colorstudio.session.tools import Tool, ToolController, ToolState
+from colorstudio.session.tools import Tool, ToolController, ToolState, clear_mask_edit
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas_area import CanvasArea
 from colorstudio.ui.file_actions import FileActionsMixin
@@ -205,6 +205,20 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.canvas.show_hints = self.act_hints.isChecked()
         self.canvas.show_mask = self.act_mask.isChecked()
         self.canvas.refresh_overlay()
+
+    def _on_original_toggled(self, checked: bool) -> None:
+        self.canvas.original_pinned = self.canvas.showing_before = bool(checked)
+        self.canvas.update()
+
+    def clear_mask(self) -> None:
+        """Edit ▸ Clear Mask: empty the active mask (undoable)."""
+        edit = None
+        if self.document is not None and self.controller is not None and self.history is not None:
+            edit = clear_mask_edit(self.document, self.controller.active_mask_id)
+        if edit is None:
+            self.show_status("No mask to clear", 3000)
+            return
+        self.history.do(edit)
 
     def _on_split_toggled(self) -> None:
         on = self.act_split.isChecked()

@@ -124,6 +124,16 @@ def build_actions(window) -> None:
         lambda: window.generation.detect_damage(),
         "Ctrl+Shift+D",
     )
+    window.act_clear_mask = make_action(
+        window, "&Clear Mask (Deselect)", "fa5s.eraser", window.clear_mask, "Ctrl+Shift+A"
+    )
+    window.act_original = make_action(
+        window,
+        "Compare: Show &Original (or hold \\)",
+        "fa5s.image",
+        window._on_original_toggled,
+        checkable=True,
+    )
     window.act_about = make_action(window, "&About ColorStudio", "fa5s.info-circle", window.about)
     window.tool_group = QActionGroup(window)
     window.tool_actions: dict[Tool, QAction] = {}
@@ -153,10 +163,13 @@ def build_menus(window) -> None:
     menu.addActions([window.act_settings, window.act_quit])
     edit = window.menuBar().addMenu("&Edit")
     edit.addActions([window.act_undo, window.act_redo])
+    edit.addSeparator()
+    edit.addAction(window.act_clear_mask)
     view = window.menuBar().addMenu("&View")
     view.addActions([window.act_zoom_in, window.act_zoom_out, window.act_fit, window.act_actual])
     view.addSeparator()
-    view.addActions([window.act_split, window.act_hints, window.act_mask, window.act_provenance])
+    view.addActions([window.act_original, window.act_split])
+    view.addActions([window.act_hints, window.act_mask, window.act_provenance])
     window.panels_menu = view.addMenu("&Panels")
     tools = window.menuBar().addMenu("&Tools")
     tools.addActions(list(window.tool_actions.values()))

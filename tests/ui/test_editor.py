@@ -461,3 +461,37 @@ def test_dragging_on_a_reference_limits_it_to_a_region(qtbot, editor, photo, tmp
     assert editor.history.labels()[-1] == "Reference region"
     editor.undo()
     assert editor.document.references[0].mask is None
+
+
+def test_clear_mask_from_the_edit_menu_and_undo(qtbot, editor, photo):
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.RECT_SELECT)
+    drag(editor.canvas, [(20, 20), (60, 50)])
+    mask = next(m for m in editor.document.masks if m.id == editor.controller.active_mask_id)
+    painted = mask.pixels.copy()
+    assert painted.any()
+    editor.act_clear_mask.trigger()
+    assert not mask.pixels.any() and editor.history.labels()[-1] == "Clear mask"
+    editor.undo()
+    assert np.array_equal(mask.pixels, painted)
+    editor.redo()
+    editor.act_clear_mask.trigger()  # nothing left to clear: said, not a no-op edit
+    assert editor.statusBar().currentMessage() == "No mask to clear"
+    assert editor.history.labels() == ["Selection to mask", "Clear mask"]
+
+
+def test_show_original_from_the_view_menu_and_the_hold_key(qtbot, editor, photo):
+    editor.open_path(photo)
+    canvas = editor.canvas
+    editor.act_original.trigger()
+    assert editor.act_original.isChecked() and canvas.showing_before
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert canvas.showing_before  # releasing the key returns to the pinned view
+    editor.act_original.trigger()
+    assert not canvas.showing_before
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    assert canvas.showing_before
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert not canvas.showing_before
