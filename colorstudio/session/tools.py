@@ -36,6 +36,13 @@ class Tool(str, Enum):
     STRENGTH = "strength"  #: paints the generator's strength map (lower/raise locally)
 
 
+#: the tools that paint with the brush settings (size, hardness, opacity, flow)
+BRUSH_TOOLS = frozenset(
+    {Tool.HINT, Tool.MASK, Tool.MASK_ERASER, Tool.BRUSH, Tool.ERASER, Tool.STRENGTH}
+)
+#: the tools that use (or set) the current colour
+COLOR_TOOLS = frozenset({Tool.HINT, Tool.BRUSH, Tool.PICKER, Tool.FILL})
+
 TOOL_LABELS = {
     Tool.HINT: "Colour hint brush (H)",
     Tool.MASK: "Mask brush (M)",

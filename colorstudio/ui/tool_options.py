@@ -20,7 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorstudio.session.tools import TOOL_LABELS, Tool, ToolState
+from colorstudio.session.tools import BRUSH_TOOLS, COLOR_TOOLS, TOOL_LABELS, Tool, ToolState
+
+#: what to do with a tool that has no settings of its own
+TOOL_USAGE = {
+    Tool.RECT_SELECT: "Drag a rectangle: it becomes the active mask (drag again to add to it). "
+    "Edit ▸ Clear Mask empties it.",
+    Tool.LASSO: "Draw around a region: it becomes the active mask. Edit ▸ Clear Mask empties it.",
+    Tool.PICKER: "Click the photo to take its colour.",
+    Tool.FILL: "Click to fill the connected area of similar colour on the active layer.",
+}
 
 
 def _slider(maximum: int) -> QSlider:
@@ -60,7 +69,7 @@ class ToolOptionsPanel(QWidget):
         self.color_button.clicked.connect(self._on_color_button_clicked)
         self.recent = QGridLayout()
         self.recent.setSpacing(2)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.addRow("Size", self.size)
         form.addRow("Hardness", self.hardness)
         form.addRow("Opacity", self.opacity)
@@ -75,14 +84,22 @@ class ToolOptionsPanel(QWidget):
         self.raise_strength = QCheckBox("Strength brush raises strength (off: lowers)")
         self.raise_strength.toggled.connect(self._on_raise_strength_toggled)
         layout.addWidget(self.raise_strength)
-        layout.addWidget(QLabel("Colour (recent on the right)"))
-        layout.addLayout(color_row)
+        self.color_label = QLabel("Colour (recent on the right)")
+        layout.addWidget(self.color_label)
+        self.color_row = QWidget()
+        self.color_row.setLayout(color_row)
+        layout.addWidget(self.color_row)
+        self.usage = QLabel()  # how to use a tool that has no settings
+        self.usage.setWordWrap(True)
+        layout.addWidget(self.usage)
         self.suggest_label = QLabel("Suggested colours here: click with the hint brush")
         self.suggest_label.setWordWrap(True)
         self.suggestions = QHBoxLayout()
         self.suggestions.setSpacing(3)
         layout.addWidget(self.suggest_label)
-        layout.addLayout(self.suggestions)
+        self.suggestions_row = QWidget()
+        self.suggestions_row.setLayout(self.suggestions)
+        layout.addWidget(self.suggestions_row)
         layout.addStretch(1)
         for widget in (self.hardness, self.opacity, self.flow):
             widget.valueChanged.connect(self._on_widget_changed)
@@ -95,6 +112,14 @@ class ToolOptionsPanel(QWidget):
             widget.blockSignals(True)
         self.title.setText(TOOL_LABELS[s.tool])
         self.raise_strength.setVisible(s.tool is Tool.STRENGTH)
+        for row in range(self.form.rowCount()):  # only what the tool uses is shown
+            self.form.setRowVisible(row, s.tool in BRUSH_TOOLS)
+        self.color_label.setVisible(s.tool in COLOR_TOOLS)
+        self.color_row.setVisible(s.tool in COLOR_TOOLS)
+        self.suggest_label.setVisible(s.tool is Tool.HINT)
+        self.suggestions_row.setVisible(s.tool is Tool.HINT)
+        self.usage.setText(TOOL_USAGE.get(s.tool, ""))
+        self.usage.setVisible(s.tool in TOOL_USAGE)
         self.raise_strength.setChecked(not s.strength_lower)
         self.size.setValue(round(s.brush.size))
         self.hardness.setValue(round(s.brush.hardness * 100))

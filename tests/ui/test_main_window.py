@@ -7,6 +7,7 @@ from PySide6.QtCore import QRect, Qt, QThread, QTimer
 from PySide6.QtWidgets import QDockWidget, QProgressDialog, QPushButton
 
 from colorstudio.core.brush import BrushSettings, PaintMode, Stroke
+from colorstudio.session.tools import Tool
 from colorstudio.ui.main_window import MainWindow
 
 
@@ -373,3 +374,19 @@ def test_preview_and_apply_without_a_document_say_so(window):
     window.banner.hide()
     window.generate_panel.apply_button.click()
     assert window.banner.isVisible() and "Open a photo first" in window.banner.label.text()
+
+
+def test_tool_options_show_only_what_the_tool_uses(window):
+    panel = window.tool_options
+    window.set_tool(Tool.HINT)
+    assert panel.size.isVisibleTo(panel) and panel.color_row.isVisibleTo(panel)
+    assert panel.suggest_label.isVisibleTo(panel) and not panel.usage.isVisibleTo(panel)
+    window.set_tool(Tool.ERASER)  # brush settings, no colour
+    assert panel.size.isVisibleTo(panel) and not panel.color_row.isVisibleTo(panel)
+    assert not panel.suggest_label.isVisibleTo(panel)
+    window.set_tool(Tool.RECT_SELECT)  # nothing to set: how to use it instead
+    assert not panel.size.isVisibleTo(panel) and not panel.hardness.isVisibleTo(panel)
+    assert not panel.color_row.isVisibleTo(panel)
+    assert panel.usage.isVisibleTo(panel) and "Clear Mask" in panel.usage.text()
+    window.set_tool(Tool.PICKER)  # the colour it picks
+    assert panel.color_row.isVisibleTo(panel) and not panel.size.isVisibleTo(panel)
