@@ -65,6 +65,7 @@ class CanvasView(QWidget):
         self.split: float | None = None  # compare: fraction of the width showing "before"
         self.showing_before = False  # compare: the document, not the preview, is shown
         self.original_pinned = False  # View ▸ Show Original: what releasing the key returns to
+        self._shown_radius = 0.0  # the cursor outline's radius as last painted
         self.zoom = 1.0
         self.offset = QPointF(0, 0)  # widget position of image pixel (0, 0), logical px
         self._checker = checkerboard()
@@ -412,6 +413,15 @@ class CanvasView(QWidget):
             return 0.0
         return self.controller.state.brush.size / 2 * self.scale
 
+    def refresh_cursor(self) -> None:
+        """The brush settings changed: repaint the cursor outline at its largest (old or new
+        size), not the canvas."""
+        if self._cursor_pos is None:
+            return
+        r = max(self._brush_radius(), self._shown_radius) + 3
+        p = self._cursor_pos
+        self.update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
+
     def _update_cursor_outline(self, old: QPointF | None, new: QPointF | None) -> None:
         r = self._brush_radius() + 3
         for p in (old, new):
@@ -495,7 +505,7 @@ class CanvasView(QWidget):
             Tool.RECT_SELECT,
             Tool.LASSO,
         ):
-            r = self._brush_radius()
+            r = self._shown_radius = self._brush_radius()
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(0, 0, 0, 160), 1.5))
             painter.drawEllipse(self._cursor_pos, r + 1, r + 1)

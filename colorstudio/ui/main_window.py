@@ -144,7 +144,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.canvas.cursor_moved.connect(
             lambda x, y: self.status_cursor.setText(f"{int(x)}, {int(y)}")
         )
-        self.tool_options.state_changed.connect(self.canvas.update)
+        self.tool_options.state_changed.connect(self.canvas.refresh_cursor)
         self.layers_panel.active_layer_changed.connect(self._on_active_layer_changed)
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)

@@ -390,3 +390,27 @@ def test_tool_options_show_only_what_the_tool_uses(window):
     assert panel.usage.isVisibleTo(panel) and "Clear Mask" in panel.usage.text()
     window.set_tool(Tool.PICKER)  # the colour it picks
     assert panel.color_row.isVisibleTo(panel) and not panel.size.isVisibleTo(panel)
+
+
+def test_a_brush_size_change_repaints_the_cursor_not_the_canvas(qtbot, window, photo, monkeypatch):
+    from PySide6.QtCore import QEvent, QPointF
+
+    from tests.ui.conftest import send_mouse
+
+    window.open_path(photo)
+    window.set_tool(Tool.BRUSH)
+    canvas = window.canvas
+    canvas.set_zoom(4.0)
+    qtbot.wait(20)
+    send_mouse(canvas, QEvent.Type.MouseMove, QPointF(canvas.width() / 2, canvas.height() / 2))
+    painted = []
+    real = type(canvas).paintEvent
+    monkeypatch.setattr(canvas, "paintEvent", lambda e: (painted.append(e.rect()), real(canvas, e)))
+    window.tool_options.size.setValue(20)  # 20 px at zoom 4: an outline of radius 40
+    qtbot.waitUntil(lambda: bool(painted), timeout=2000)
+    big = painted[-1]
+    assert 80 <= big.width() < canvas.width() and 80 <= big.height() < canvas.height()
+    painted.clear()
+    window.tool_options.size.setValue(4)  # smaller: the old, larger outline is repainted away
+    qtbot.waitUntil(lambda: bool(painted), timeout=2000)
+    assert painted[-1].width() >= 80
