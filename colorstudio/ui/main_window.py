@@ -145,6 +145,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
             lambda x, y: self.status_cursor.setText(f"{int(x)}, {int(y)}")
         )
         self.tool_options.state_changed.connect(self.canvas.refresh_cursor)
+        self.canvas.view_changed.connect(self._update_zoom_label)
         self.layers_panel.active_layer_changed.connect(self._on_active_layer_changed)
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)
@@ -205,6 +206,10 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.canvas.show_hints = self.act_hints.isChecked()
         self.canvas.show_mask = self.act_mask.isChecked()
         self.canvas.refresh_overlay()
+
+    def _update_zoom_label(self) -> None:
+        shown = self.document is not None
+        self.status_zoom.setText(f"{self.canvas.zoom * 100:.0f} %" if shown else "")
 
     def _on_original_toggled(self, checked: bool) -> None:
         self.canvas.original_pinned = self.canvas.showing_before = bool(checked)

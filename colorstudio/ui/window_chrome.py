@@ -228,6 +228,8 @@ def build_docks(window) -> None:
 def build_status_bar(window) -> None:
     window.status_doc = QLabel("No document")
     window.status_cursor = QLabel("")
+    window.status_zoom = QLabel("")
+    window.status_zoom.setToolTip("Zoom (100 % = one screen pixel per image pixel; Ctrl+0 fits)")
     window.status_preview = QLabel("")
     window.status_device = QLabel("device: starting…")
     window.status_model = QLabel(window._model_label())
@@ -242,6 +244,7 @@ def build_status_bar(window) -> None:
     bar.addWidget(window.status_doc, 1)
     bar.addWidget(window.status_cursor)
     bar.addPermanentWidget(window.split_slider)
+    bar.addPermanentWidget(window.status_zoom)
     bar.addPermanentWidget(window.status_preview)
     bar.addPermanentWidget(window.status_model)
     bar.addPermanentWidget(window.status_device)

@@ -414,3 +414,12 @@ def test_a_brush_size_change_repaints_the_cursor_not_the_canvas(qtbot, window, p
     window.tool_options.size.setValue(4)  # smaller: the old, larger outline is repainted away
     qtbot.waitUntil(lambda: bool(painted), timeout=2000)
     assert painted[-1].width() >= 80
+
+
+def test_the_status_bar_shows_the_zoom(qtbot, window, photo):
+    window.open_path(photo)
+    qtbot.waitUntil(lambda: window.status_zoom.text().endswith(" %"), timeout=2000)
+    window.act_actual.trigger()
+    assert window.status_zoom.text() == "100 %"
+    window.act_zoom_in.trigger()
+    assert int(window.status_zoom.text().split()[0]) > 100
