@@ -24,11 +24,16 @@ def log_path() -> Path:
     return paths.data_dir() / "errors.log"
 
 
+def _writable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (a file name's stray bytes) as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def summary(error: BaseException) -> str:
     """One line naming the failure (out of memory said in words)."""
     if isinstance(error, MemoryError):
         return "out of memory (close other programs, or work on a smaller image)"
-    text = " ".join(str(error).split())[:300].encode("utf-8", "backslashreplace").decode()
+    text = _writable(" ".join(str(error).split())[:300])
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -42,7 +47,7 @@ def record(
     except Exception:  # (out of memory again, say)
         details = f"{kind.__name__} (no traceback: it could not be formatted)"
     if os.environ.get("COLORSTUDIO_DEBUG"):
-        print(details.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
+        print(_writable(details), file=sys.stderr)
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from colorstudio.ml.jobs import EngineError, Job, content_digest, unchanged
 from colorstudio.ml.manifest import ModelError
 from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.palette import empty_code, palette_code
-from colorstudio.ml.render import render
+from colorstudio.ml.render import render, upsample
 from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, ReferenceImage, Result
 from colorstudio.ml.resample import area_resize, bilinear
 from colorstudio.ml.runtime import Runtime, working_shape
@@ -193,9 +193,7 @@ def colorize(
     else:
         with job.stage("compose", 0.9):
             if engine != "reinhard":
-                ab_new = fullres.guided_upsample(
-                    l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
-                )
+                ab_new = upsample(lightness, l_small, ab_small, radius, box)
             if region_weights is not None:
                 ab_new = ab_orig + (ab_new - ab_orig) * region_weights[..., None]
             rgb = fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab_new)

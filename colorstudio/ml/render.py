@@ -18,17 +18,24 @@ import math
 
 import numpy as np
 
-from colorstudio.core.geometry import BBox
+from colorstudio.core.geometry import BBox, intersect
+from colorstudio.core.masks import bbox_of
 from colorstudio.ml import fullres
 from colorstudio.ml.jobs import content_digest
 from colorstudio.ml.runtime import Runtime
 
 
-def _render(lightness, l_small, ab_small, radius: int, box: BBox) -> np.ndarray:
-    y0, x0, y1, x1 = box
-    ab = fullres.guided_upsample(
+def upsample(lightness, l_small, ab_small, radius: int, box: BBox) -> np.ndarray:
+    """The box's a*b* (h x w x 2 float32) at full resolution: ``ab_small`` lifted along the
+    guide ``l_small`` to the edges of ``lightness`` (the colour pipeline's one upsampling)."""
+    return fullres.guided_upsample(
         l_small / 100.0, ab_small, lightness / 100.0, radius=radius, box=box
     )
+
+
+def _render(lightness, l_small, ab_small, radius: int, box: BBox) -> np.ndarray:
+    y0, x0, y1, x1 = box
+    ab = upsample(lightness, l_small, ab_small, radius, box)
     return fullres.l_ab_to_rgb(np.ascontiguousarray(lightness[y0:y1, x0:x1]), ab)
 
 
@@ -37,13 +44,14 @@ def reach_box(changed: np.ndarray, full: tuple[int, int], radius: int) -> BBox:
     bool, some True) through the guided upsampling with ``radius``."""
     h, w = changed.shape
     height, width = full
-    margin = 2 * radius + 1  # a and b are box means of box means of the input
-    rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
-    ly0, ly1 = rows[0] - margin - 1, rows[-1] + margin + 2  # and one for the bilinear step
-    lx0, lx1 = cols[0] - margin - 1, cols[-1] + margin + 2
+    # a and b are box means of box means of the input (2r + 1), and one more for the bilinear
+    # step
+    found = bbox_of(changed, (h, w), margin=2 * radius + 2)
+    assert found is not None, "no working pixel changed"
+    ly0, lx0, ly1, lx1 = found
     return (
-        max(0, math.floor(ly0 * height / h)),
-        max(0, math.floor(lx0 * width / w)),
+        math.floor(ly0 * height / h),
+        math.floor(lx0 * width / w),
         min(height, math.ceil(ly1 * height / h)),
         min(width, math.ceil(lx1 * width / w)),
     )
@@ -72,15 +80,13 @@ def render(
     else:
         old_ab, rgb = before
         changed = (old_ab != ab_small).any(axis=(0, 1))
-        if changed.any():
-            y0, x0, y1, x1 = box
-            ry0, rx0, ry1, rx1 = reach_box(changed, lightness.shape, radius)
-            sub = (max(y0, ry0), max(x0, rx0), min(y1, ry1), min(x1, rx1))
-            if sub[0] < sub[2] and sub[1] < sub[3]:
-                rgb = rgb.copy()  # the kept render is never written to
-                rgb[sub[0] - y0 : sub[2] - y0, sub[1] - x0 : sub[3] - x0] = _render(
-                    lightness, l_small, ab_small, radius, sub
-                )
+        sub = intersect(box, reach_box(changed, lightness.shape, radius)) if changed.any() else None
+        if sub is not None:
+            y0, x0 = box[:2]
+            rgb = rgb.copy()  # the kept render is never written to
+            rgb[sub[0] - y0 : sub[2] - y0, sub[1] - x0 : sub[3] - x0] = _render(
+                lightness, l_small, ab_small, radius, sub
+            )
     cache.pop(key, None)  # re-inserted as the newest
     cache.put(key, (ab_small.copy(), rgb))
     return rgb

@@ -416,14 +416,13 @@ class CanvasView(QWidget):
     def refresh_cursor(self) -> None:
         """The brush settings changed: repaint the cursor outline at its largest (old or new
         size), not the canvas."""
-        if self._cursor_pos is None:
-            return
-        r = max(self._brush_radius(), self._shown_radius) + 3
-        p = self._cursor_pos
-        self.update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
+        radius = max(self._brush_radius(), self._shown_radius)
+        self._update_cursor_outline(None, self._cursor_pos, radius)
 
-    def _update_cursor_outline(self, old: QPointF | None, new: QPointF | None) -> None:
-        r = self._brush_radius() + 3
+    def _update_cursor_outline(
+        self, old: QPointF | None, new: QPointF | None, radius: float | None = None
+    ) -> None:
+        r = (self._brush_radius() if radius is None else radius) + 3
         for p in (old, new):
             if p is not None:
                 self.update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
