@@ -336,6 +336,12 @@ def _train(argv: Sequence[str]) -> int:
         "--max-minutes", type=positive_float, help="stop (after a checkpoint) past this"
     )
     parser.add_argument("--limit-images", type=positive_int, help="use only the first N images")
+    parser.add_argument(
+        "--short-side",
+        type=positive_int,
+        default=192,
+        help="photos are decoded with this short side before cropping (default 192)",
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     parser.add_argument("--threads", type=positive_int, help="CPU threads for torch")
@@ -427,6 +433,7 @@ def _train(argv: Sequence[str]) -> int:
         threads=args.threads,
         workers=args.workers,
         limit_images=args.limit_images,
+        short_side=args.short_side,
         style_level=args.style_level,
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),

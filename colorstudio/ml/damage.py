@@ -1,15 +1,30 @@
-"""Synthetic photo damage with its ground-truth mask, for training and testing restoration.
+"""Synthetic damage on old prints, with its ground-truth mask, for training and testing restoration.
 
-Kinds, modelled on what old prints and scans show: film **scratches** (long, thin, mostly
-vertical, bright or dark), **cracks** (branching jagged lines in the emulsion), **dust** (small
-specks), **spots** (soft stains and foxing, tinted), **folds** (a crease line with a band of
-changed brightness) and **torn** corners (paper missing, replaced by the scanner background).
-Optionally film grain and JPEG recompression on top, which are *not* damage (not in the mask):
-the detector must learn to ignore them.
+Modelled on real damaged prints (shared/data/realdamage: cabinet cards, tintypes, glass plates,
+daguerreotypes) and on Wan et al. 2020 ("Bringing Old Photos Back to Life", their scratch and
+paper-texture synthesis). What real prints show, and how each kind is drawn:
 
-The mask holds the pixels the damage *visibly* changed (by more than ``VISIBLE`` levels in some
-channel): a bright scratch across a white sky or dirt on a black coat leaves the photo as it was,
-needs no repair, and no detector could see it — marking it would only teach a detector to guess.
+- **cracks**: connected, branching, jagged lines where the emulsion split, 1–6 px wide and
+  tapering, mostly *bright* (the paper shows through), sometimes dark (dirt in the crack). Two
+  shapes: long branching random walks, and craquelure — the borders of a domain-warped Voronoi
+  tessellation, partly kept, fine and faint (tintypes and varnish).
+- **flakes**: emulsion lost in patches with jagged edges, often along a crack: paper-white.
+- **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
+  in and out along their length (wipe marks on daguerreotypes, film scratches).
+- **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
+- **foxing**: clusters of small rust-brown spots; **spots**: large soft stains, brown or bleached.
+- **folds**: a crease across the print — a band shaded light on one side and dark on the other
+  (not damage: the photo is still there) and a broken bright crack along its ridge (damage).
+- **torn**: paper missing at a border or corner behind a ragged edge, showing what was behind
+  (a scanner lid, an album page).
+
+Each kind is a *layer*: a coverage α (anti-aliased, drawn at 2× and averaged) and a colour;
+layers are composited over the print in a random order. The mask holds the pixels the damage
+*visibly* changed (by more than ``VISIBLE`` levels in some channel) at coverage ≥ ½: a bright
+crack across a white sky changes nothing, needs no repair, and no detector could see it.
+
+Then the scan: optional blur, a resampling, film grain and JPEG, which are *not* damage (not in
+the mask): the detector must learn to ignore them.
 
 numpy + Pillow + scipy only. Images are H x W x 3 uint8; masks H x W bool (True = damaged).
 """
@@ -23,11 +38,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-KINDS = ("scratches", "cracks", "dust", "spots", "folds", "torn")
+KINDS = ("cracks", "flakes", "scratches", "dust", "hair", "foxing", "spots", "folds", "torn")
 #: smallest change (0..255, largest channel) that makes a pixel count as damaged
 VISIBLE = 6.0
 #: per-channel gain of a sepia-toned print over its grey value
 SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
+#: supersampling of the drawn layers (anti-aliasing, sub-pixel widths)
+SS = 2
 
 
 def toned_print(rgb: np.ndarray, sepia: bool) -> np.ndarray:
@@ -37,110 +54,241 @@ def toned_print(rgb: np.ndarray, sepia: bool) -> np.ndarray:
     return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
 
 
-def _draw_lines(shape, lines, width: int) -> np.ndarray:
-    canvas = Image.new("L", (shape[1], shape[0]), 0)
-    draw = ImageDraw.Draw(canvas)
-    for points in lines:
-        draw.line(points, fill=255, width=width, joint="curve")
-    return np.asarray(canvas) > 0
+def faded_print(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A faded, yellowed print: contrast lowered towards a warm paper tone (H x W x 3 uint8)."""
+    paper = np.array([236, 226, 200], np.float32) * rng.uniform(0.9, 1.0)
+    keep = rng.uniform(0.55, 0.85)
+    out = rgb.astype(np.float32) * keep + paper * (1 - keep)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def scratches(shape, rng: np.random.Generator, count: int) -> np.ndarray:
+# ---------------------------------------------------------------------- drawing
+class _Canvas:
+    """A supersampled coverage canvas (PIL "L"); ``coverage()`` averages it back to H x W."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self.image = Image.new("L", (shape[1] * SS, shape[0] * SS), 0)
+        self.draw = ImageDraw.Draw(self.image)
+
+    def line(self, points, width: float, fill: int = 255) -> None:
+        pts = [(x * SS, y * SS) for x, y in points]
+        self.draw.line(pts, fill=fill, width=max(1, round(width * SS)), joint="curve")
+
+    def polygon(self, points, fill: int = 255) -> None:
+        self.draw.polygon([(x * SS, y * SS) for x, y in points], fill=fill)
+
+    def dot(self, x: float, y: float, r: float, fill: int = 255) -> None:
+        r *= SS
+        self.draw.ellipse((x * SS - r, y * SS - r, x * SS + r, y * SS + r), fill=fill)
+
+    def coverage(self) -> np.ndarray:
+        """H x W float32 in 0..1."""
+        a = np.asarray(self.image, np.float32) / 255
+        h, w = self.shape
+        return a.reshape(h, SS, w, SS).mean(axis=(1, 3))
+
+
+def _walk(x, y, angle, steps, step, turn, rng) -> list[tuple[float, float]]:
+    """A jagged path: ``steps`` steps of ``step`` px, the heading jittered by ``turn`` rad."""
+    points = [(x, y)]
+    for _ in range(steps):
+        angle += rng.normal(0, turn)
+        x, y = x + step * math.cos(angle), y + step * math.sin(angle)
+        points.append((x, y))
+    return points
+
+
+def _tapered(canvas: _Canvas, points, width: float, end_width: float) -> None:
+    """Draw ``points`` as segments whose width goes from ``width`` to ``end_width``."""
+    n = max(1, len(points) - 1)
+    for i in range(n):
+        w = width + (end_width - width) * i / n
+        canvas.line(points[i : i + 2], w)
+
+
+def _blob(cx, cy, radius, rng, jag: float, n: int = 24) -> list[tuple[float, float]]:
+    """A closed outline of ``n`` corners around (cx, cy), ``jag``: relative roughness (a few
+    corners and a high ``jag`` make a shard)."""
+    angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    harmonics = sum(
+        rng.normal(0, jag / k) * np.cos(k * angles + rng.uniform(0, 6)) for k in range(1, 6)
+    )
+    r = radius * np.clip(1 + harmonics + rng.normal(0, jag / 3, n), 0.2, 2.0)
+    return [(cx + ri * math.cos(a), cy + ri * math.sin(a)) for ri, a in zip(r, angles)]
+
+
+# ---------------------------------------------------------------------- kinds: coverage
+def crack_network(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Branching, tapering crack walks (coverage H x W float32 0..1)."""
     h, w = shape
-    lines = []
-    for _ in range(count):
-        x = rng.uniform(0, w)
-        drift = rng.normal(0, 0.08) * h
-        y0, y1 = sorted(rng.uniform(0, h, 2)) if rng.random() < 0.5 else (0.0, float(h))
-        steps = 12
-        points = [
-            (
-                x + drift * math.sin(math.pi * t / steps) + rng.normal(0, 0.6),
-                y0 + (y1 - y0) * t / steps,
-            )
-            for t in range(steps + 1)
-        ]
-        lines.append(points)
-    return _draw_lines(shape, lines, width=int(rng.integers(1, 3)))
-
-
-def cracks(shape, rng: np.random.Generator, count: int) -> np.ndarray:
-    h, w = shape
-    lines = []
+    canvas = _Canvas(shape)
     for _ in range(count):
         x, y = rng.uniform(0, w), rng.uniform(0, h)
-        angle = rng.uniform(0, 2 * math.pi)
-        stack = [(x, y, angle, int(rng.integers(20, 60)))]
+        width = rng.uniform(0.8, 3.5) * scale
+        stack = [(x, y, rng.uniform(0, 2 * math.pi), int(rng.integers(30, 90) * scale), width)]
         while stack:
-            x, y, angle, length = stack.pop()
-            points = [(x, y)]
-            for _ in range(length):
-                angle += rng.normal(0, 0.35)
-                x, y = x + 2.5 * math.cos(angle), y + 2.5 * math.sin(angle)
-                points.append((x, y))
-                if rng.random() < 0.03 and len(stack) < 6:
-                    stack.append(
-                        (x, y, angle + rng.choice([-1, 1]) * rng.uniform(0.5, 1.2), length // 2)
-                    )
-            lines.append(points)
-    return _draw_lines(shape, lines, width=1)
+            x, y, angle, steps, width = stack.pop()
+            points = _walk(x, y, angle, steps, 1.5 * scale, 0.3, rng)
+            _tapered(canvas, points, width, max(0.5, width * rng.uniform(0.3, 0.8)))
+            for i in range(4, len(points), 6):
+                if rng.random() < 0.08 and len(stack) < 8:
+                    bx, by = points[i]
+                    turn = rng.choice([-1, 1]) * rng.uniform(0.4, 1.3)
+                    stack.append((bx, by, angle + turn, steps // 2, width * 0.6))
+    return canvas.coverage()
 
 
-def dust(shape, rng: np.random.Generator, count: int) -> np.ndarray:
+def craquelure(shape, rng: np.random.Generator, scale: float) -> np.ndarray:
+    """Borders of a domain-warped Voronoi tessellation, partly kept: a fine crack net."""
     h, w = shape
-    canvas = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(canvas)
-    for _ in range(count):
-        x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.6, 2.5)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return np.asarray(canvas) > 0
+    cell = rng.uniform(15, 50) * scale
+    n = max(4, int(h * w / cell**2))
+    seeds = np.stack([rng.uniform(0, h, n), rng.uniform(0, w, n)], 1)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    warp = [ndimage.gaussian_filter(rng.normal(0, 1, shape), cell / 3) for _ in range(2)]
+    warp = [v / (v.std() + 1e-6) * cell * 0.15 for v in warp]
+    labels = _nearest(seeds, yy + warp[0], xx + warp[1])
+    border = np.zeros(shape, bool)
+    border[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    border[1:, :] |= labels[1:, :] != labels[:-1, :]
+    keep = ndimage.gaussian_filter(rng.random(shape), cell / 2)
+    keep = keep > np.quantile(keep, rng.uniform(0.2, 0.7))
+    return np.minimum(ndimage.gaussian_filter((border & keep).astype(np.float32), 0.4) * 1.6, 1)
 
 
-def spots(shape, rng: np.random.Generator, count: int, scale: float = 1.0) -> np.ndarray:
+def _nearest(seeds: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """Index of the nearest seed (n x 2, y x) for every point of the grids ``yy``, ``xx``."""
+    best = np.full(yy.shape, np.inf, np.float32)
+    labels = np.zeros(yy.shape, np.int32)
+    for i, (sy, sx) in enumerate(seeds):
+        d = (yy - sy) ** 2 + (xx - sx) ** 2
+        closer = d < best
+        best[closer], labels[closer] = d[closer], i
+    return labels
+
+
+def flakes(shape, rng, count: int, scale: float, near: np.ndarray | None) -> np.ndarray:
+    """Patches of lost emulsion with jagged edges, half of them on a crack (``near``)."""
     h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    mask = np.zeros(shape, bool)
+    canvas = _Canvas(shape)
+    anchors = np.argwhere(near > 0.5) if near is not None else np.zeros((0, 2))
     for _ in range(count):
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        r = rng.uniform(0.02, 0.07) * min(h, w) * scale
-        wobble = 1 + 0.12 * np.sin(
-            np.arctan2(yy - cy, xx - cx) * rng.integers(2, 4) + rng.uniform(0, 6)
-        )
-        mask |= np.hypot(yy - cy, xx - cx) < r * wobble
-    return mask
-
-
-def folds(shape, rng: np.random.Generator, count: int) -> np.ndarray:
-    h, w = shape
-    lines = []
-    for _ in range(count):
-        if rng.random() < 0.5:
-            y = rng.uniform(0.2, 0.8) * h
-            lines.append([(0, y + rng.normal(0, 3)), (w, y + rng.normal(0, 3))])
+        if len(anchors) and rng.random() < 0.6:
+            cy, cx = anchors[rng.integers(len(anchors))]
         else:
-            x = rng.uniform(0.2, 0.8) * w
-            lines.append([(x + rng.normal(0, 3), 0), (x + rng.normal(0, 3), h)])
-    return _draw_lines(shape, lines, width=int(rng.integers(2, 5)))
+            cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        radius = rng.uniform(0.005, 0.04) * min(h, w) * scale + 1.5
+        canvas.polygon(_blob(float(cx), float(cy), radius, rng, 0.45, int(rng.integers(5, 12))))
+    return canvas.coverage()
 
 
-def torn(shape, rng: np.random.Generator, count: int, scale: float = 1.0) -> np.ndarray:
+def scratches(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Long, nearly straight lines in one prevailing direction, fading along their length."""
     h, w = shape
-    canvas = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(canvas)
+    canvas = _Canvas(shape)
+    heading = rng.uniform(0, math.pi)
+    for _ in range(count):
+        angle = heading + rng.normal(0, 0.15)
+        length = rng.uniform(0.3, 1.2) * max(h, w)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        bend = rng.normal(0, 0.03) * length
+        steps = 16
+        points = []
+        for t in np.linspace(-0.5, 0.5, steps + 1):
+            off = bend * (1 - 4 * t * t)
+            points.append(
+                (
+                    cx + t * length * math.cos(angle) - off * math.sin(angle),
+                    cy + t * length * math.sin(angle) + off * math.cos(angle),
+                )
+            )
+        width = rng.uniform(0.6, 2.0) * scale
+        for i in range(steps):  # fade in and out along the scratch
+            fill = int(255 * np.clip(rng.uniform(0.3, 1.4), 0, 1))
+            canvas.line(points[i : i + 2], width, fill)
+    return canvas.coverage()
+
+
+def dust(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    h, w = shape
+    canvas = _Canvas(shape)
+    for _ in range(count):
+        x, y = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(0.5, 2.5) * scale
+        canvas.polygon(_blob(x, y, r, rng, jag=0.3)) if r > 1.5 else canvas.dot(x, y, r)
+    return canvas.coverage()
+
+
+def hair(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Thin curly fibres (dust hairs on the print or the scanner glass)."""
+    h, w = shape
+    canvas = _Canvas(shape)
+    for _ in range(count):
+        steps = int(rng.integers(15, 60) * scale)
+        points = _walk(rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, 6.3), steps,
+                       1.5 * scale, 0.25, rng)  # fmt: skip
+        canvas.line(points, rng.uniform(0.5, 1.3) * scale)
+    return canvas.coverage()
+
+
+def foxing(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Clusters of small soft spots."""
+    h, w = shape
+    canvas = _Canvas(shape)
+    for _ in range(count):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        spread = rng.uniform(0.02, 0.1) * min(h, w)
+        for _ in range(int(rng.integers(3, 15))):
+            x, y = cx + rng.normal(0, spread), cy + rng.normal(0, spread)
+            canvas.polygon(_blob(x, y, rng.uniform(1.0, 5.0) * scale, rng, jag=0.2))
+    return ndimage.gaussian_filter(canvas.coverage(), 0.7 * scale)
+
+
+def spots(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Large soft stains (coverage with soft edges)."""
+    h, w = shape
+    canvas = _Canvas(shape)
+    for _ in range(count):
+        r = rng.uniform(0.02, 0.07) * min(h, w) * scale
+        canvas.polygon(_blob(rng.uniform(0, w), rng.uniform(0, h), r, rng, jag=0.12))
+    return ndimage.gaussian_filter(canvas.coverage(), 2.0) * rng.uniform(0.5, 0.85)
+
+
+def fold_line(shape, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(points of a crease across the print, its signed distance field H x W float32 px)."""
+    h, w = shape
+    if rng.random() < 0.5:
+        y0, y1 = rng.uniform(0.15, 0.85, 2) * h
+        a, b = (0.0, y0), (float(w), y1)
+    else:
+        x0, x1 = rng.uniform(0.15, 0.85, 2) * w
+        a, b = (x0, 0.0), (x1, float(h))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    nx, ny = b[1] - a[1], a[0] - b[0]
+    norm = math.hypot(nx, ny) or 1.0
+    signed = ((xx - a[0]) * nx + (yy - a[1]) * ny) / norm
+    points = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t) for t in np.linspace(0, 1, 40)]
+    return np.array(points), signed
+
+
+def torn(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
+    """Paper missing behind a ragged edge, at a corner or along a border."""
+    h, w = shape
+    canvas = _Canvas(shape)
     corners = [(0, 0), (w, 0), (w, h), (0, h)]
     for index in rng.choice(4, size=min(count, 4), replace=False):
         cx, cy = corners[index]
-        size = rng.uniform(0.06, 0.18) * min(h, w) * scale
+        size = rng.uniform(0.06, 0.2) * min(h, w) * scale
         sx, sy = (1 if cx == 0 else -1), (1 if cy == 0 else -1)
         edge = [
-            (
-                cx + sx * size * t + rng.normal(0, size * 0.05),
-                cy + sy * size * (1 - t) + rng.normal(0, size * 0.05),
-            )
-            for t in np.linspace(0, 1, 9)
-        ]
-        draw.polygon([(cx, cy), *edge], fill=255)
-    return np.asarray(canvas) > 0
+            (cx + sx * size * t * rng.uniform(0.6, 1.8) ** (t < 0.5),
+             cy + sy * size * (1 - t) + rng.normal(0, size * 0.04))
+            for t in np.linspace(0, 1, 25)
+        ]  # fmt: skip
+        edge = [(x + rng.normal(0, 0.02 * size), y) for x, y in edge]
+        canvas.polygon([(cx, cy), *edge])
+    return canvas.coverage()
 
 
 def brush_strokes(shape, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -169,14 +317,111 @@ def brush_strokes(shape, rng: np.random.Generator, count: int) -> np.ndarray:
     return np.asarray(canvas) > 0
 
 
-GENERATORS = {
-    "scratches": scratches,
-    "cracks": cracks,
-    "dust": dust,
-    "spots": spots,
-    "folds": folds,
-    "torn": torn,
-}
+# ---------------------------------------------------------------------- compositing
+def _paper(shape, rng: np.random.Generator) -> np.ndarray:
+    """The paper base where emulsion is gone: warm white with fibre texture, H x W x 3."""
+    base = np.array([241, 235, 220], np.float32) * rng.uniform(0.88, 1.03)
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, shape), 0.8) * rng.uniform(2, 8)
+    return base + texture[..., None]
+
+
+def _dirt(rng: np.random.Generator) -> np.ndarray:
+    return np.array([48, 40, 33], np.float32) * rng.uniform(0.4, 1.5)
+
+
+def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
+    return _paper(shape, rng) if rng.random() < p_bright else _dirt(rng)
+
+
+def _layers(shape, rng, kinds, severity: float, region_scale: float):
+    """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn."""
+    h, w = shape
+    area = math.sqrt(h * w) / 256
+    width = rng.uniform(0.7, 1.6)  # the print's resolution: one px of damage is not one px
+    many = severity * rng.random()
+    cracked: np.ndarray | None = None
+    for kind in kinds:
+        if kind == "cracks":
+            cracked = crack_network(shape, rng, max(1, round((1 + 3 * many) * area)), width)
+            yield kind, cracked * rng.uniform(0.75, 1.0), _bright_or_dark(shape, rng, 0.75)
+            if rng.random() < 0.4:  # a faint net of fine cracks beside them
+                faint = craquelure(shape, rng, width) * rng.uniform(0.25, 0.6)
+                yield kind, faint, _bright_or_dark(shape, rng, 0.5)
+        elif kind == "flakes":
+            n = max(1, round((1 + 6 * many) * area))
+            yield kind, flakes(shape, rng, n, region_scale, cracked), _paper(shape, rng)
+        elif kind == "scratches":
+            cover = scratches(shape, rng, 1 + int(6 * many), width)
+            yield kind, cover * rng.uniform(0.5, 1.0), _bright_or_dark(shape, rng, 0.6)
+        elif kind == "dust":
+            n = int((10 + 80 * severity) * area * area * rng.uniform(0.3, 1))
+            for p_bright in (0.9, 0.1):  # bright and dark specks
+                yield kind, dust(shape, rng, n // 2, width), _bright_or_dark(shape, rng, p_bright)
+        elif kind == "hair":
+            n = max(1, round((1 + 3 * many) * area))
+            yield kind, hair(shape, rng, n, width), _bright_or_dark(shape, rng, 0.4)
+        elif kind == "foxing":
+            cover = foxing(shape, rng, 1 + int(3 * many), region_scale) * rng.uniform(0.5, 0.9)
+            yield kind, cover, np.array([150, 96, 56], np.float32) * rng.uniform(0.8, 1.2)
+        elif kind == "spots":
+            tint = [185, 150, 90] if rng.random() < 0.6 else [245, 240, 230]
+            cover = spots(shape, rng, 1 + int(3 * severity), region_scale)
+            yield kind, cover, np.array(tint, np.float32)
+        elif kind == "folds":
+            yield kind, _fold_ridge(shape, rng, width), _paper(shape, rng)
+        elif kind == "torn":
+            behind = np.float32(rng.uniform(20, 250)) + rng.normal(0, 2, (*shape, 1))
+            yield kind, torn(shape, rng, 1, region_scale), behind.astype(np.float32)
+
+
+def _fold_ridge(shape, rng: np.random.Generator, width: float) -> np.ndarray:
+    """The broken bright crack along a crease's ridge (coverage)."""
+    points, _ = fold_line(shape, rng)
+    canvas = _Canvas(shape)
+    wobble = rng.normal(0, 0.8, points.shape)
+    for i in range(len(points) - 1):
+        if rng.random() < 0.75:  # the ridge cracks in pieces
+            canvas.line([tuple(points[i] + wobble[i]), tuple(points[i + 1] + wobble[i + 1])],
+                        rng.uniform(1.0, 3.0) * width)  # fmt: skip
+    return canvas.coverage()
+
+
+def _fold_shading(out: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
+    """A crease's shading: lighter on one side of a line, darker on the other (not damage)."""
+    _, signed = fold_line(out.shape[:2], rng)
+    band = rng.uniform(3, 12) * scale
+    gain = 1 + rng.uniform(0.06, 0.2) * np.tanh(signed / band) * np.exp(-((signed / (3 * band)) ** 2))
+    return out * gain[..., None]
+
+
+def scan(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    grain: float = 0.0,
+    jpeg_quality: int | None = None,
+    blur: float = 0.0,
+    resample: float = 1.0,
+) -> np.ndarray:
+    """What a scanner and a file do to a print, none of it damage: a blur (Gaussian sigma, px),
+    a resampling to ``resample`` × the size and back, film grain (noise std in 0..255 units) and
+    JPEG. ``image``: H x W x 3 float32 in 0..255; uint8 of the same shape out."""
+    out = image
+    if blur > 0:
+        out = ndimage.gaussian_filter(out, (blur, blur, 0))
+    if grain > 0:
+        noise = ndimage.gaussian_filter(rng.normal(0, 1, out.shape[:2]), 0.5) * 1.8
+        out = out + (noise * grain)[..., None]
+    result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    h, w = result.shape[:2]
+    if resample < 1:
+        small = (max(1, round(w * resample)), max(1, round(h * resample)))
+        im = Image.fromarray(result).resize(small, Image.Resampling.BILINEAR)
+        result = np.asarray(im.resize((w, h), Image.Resampling.BICUBIC))
+    if jpeg_quality is not None:
+        buffer = io.BytesIO()
+        Image.fromarray(result).save(buffer, "JPEG", quality=int(jpeg_quality))
+        result = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    return result
 
 
 def synthesize_damage(
@@ -187,58 +432,28 @@ def synthesize_damage(
     grain: float = 0.0,
     jpeg_quality: int | None = None,
     region_scale: float = 1.0,
+    blur: float = 0.0,
+    resample: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Damage ``rgb`` (H x W x 3 uint8). Returns (damaged image, damage mask).
 
     ``kinds``: a subset of KINDS (default: a random mix). ``severity`` 0..1 scales how much.
-    ``grain`` (noise std in 0..255 units) and ``jpeg_quality`` degrade the whole image but are
-    not damage, so they are not in the mask. ``region_scale`` enlarges the damage that covers
-    areas (stains, torn corners, the band beside a fold) relative to the image: a training crop
-    is a small part of a photo, and the damage on it should be as large as on the whole photo.
+    ``region_scale`` enlarges the damage that covers areas (stains, flakes, foxing, torn paper)
+    relative to the image: a training crop is a small part of a photo, and the damage on it
+    should be as large as on the whole photo. ``grain``, ``jpeg_quality``, ``blur`` and
+    ``resample``: the scan (:func:`scan`), not damage, not in the mask.
     """
-    h, w = rgb.shape[:2]
+    shape = rgb.shape[:2]
     if kinds is None:
-        kinds = tuple(k for k in KINDS if rng.random() < 0.55) or (str(rng.choice(KINDS)),)
-    scale = max(h, w) / 256
-    counts = {
-        "scratches": 1 + int(4 * severity * rng.random() + 1),
-        "cracks": 1 + int(2 * severity),
-        "dust": int((20 + 200 * severity) * scale * rng.uniform(0.5, 1)),
-        "spots": 1 + int(3 * severity),
-        "folds": 1,
-        "torn": 1,
-    }
-    out = rgb.astype(np.float32)
-    mask = np.zeros((h, w), bool)
-    for kind in kinds:
-        sized = {"scale": region_scale} if kind in ("spots", "torn") else {}
-        region = GENERATORS[kind]((h, w), rng, counts[kind], **sized)
-        if not region.any():
-            continue
-        before = out.copy()
-        if kind == "spots":  # stains: tinted and softened, yellow-brown or bleached
-            tint = np.array([185, 150, 90]) if rng.random() < 0.6 else np.array([245, 240, 230])
-            soft = ndimage.gaussian_filter(region.astype(np.float32), 2.0)[..., None] * rng.uniform(
-                0.5, 0.85
-            )
-            out = out * (1 - soft) + tint * soft
-            region = soft[..., 0] > 0.15
-        elif kind == "torn":
-            out[region] = rng.uniform(20, 250)  # the scanner lid or the album page behind
-        elif kind == "folds":
-            band = ndimage.binary_dilation(region, iterations=int(3 * scale * region_scale) + 2)
-            out[band & ~region] *= rng.uniform(0.85, 1.15)
-            out[region] = np.clip(out[region] * 0.3 + 200, 0, 255)
-        else:
-            value = 235.0 if rng.random() < 0.6 else 25.0  # bright (emulsion gone) or dark (dirt)
-            alpha = rng.uniform(0.75, 1.0)
-            out[region] = out[region] * (1 - alpha) + value * alpha
-        mask |= region & (np.abs(out - before).max(axis=2) > VISIBLE)
-    if grain > 0:
-        out += rng.normal(0, grain, out.shape[:2])[..., None]
-    damaged = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-    if jpeg_quality is not None:
-        buffer = io.BytesIO()
-        Image.fromarray(damaged).save(buffer, "JPEG", quality=int(jpeg_quality))
-        damaged = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-    return damaged, mask
+        kinds = tuple(k for k in KINDS if rng.random() < 0.45) or (str(rng.choice(KINDS)),)
+    kinds = tuple(rng.permutation(np.array(kinds, dtype=object))) if kinds else ()
+    out = rgb[..., :3].astype(np.float32)
+    if "folds" in kinds:
+        out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256)
+    mask = np.zeros(shape, bool)
+    for _, cover, colour in _layers(shape, rng, kinds, severity, region_scale):
+        alpha = cover[..., None]
+        damaged = out * (1 - alpha) + colour * alpha
+        mask |= np.abs(damaged - out).max(axis=2) > VISIBLE
+        out = damaged
+    return scan(out, rng, grain, jpeg_quality, blur, resample), mask

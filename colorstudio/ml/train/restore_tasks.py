@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from colorstudio.ml.damage import brush_strokes, synthesize_damage, toned_print
+from colorstudio.ml.damage import brush_strokes, faded_print, synthesize_damage, toned_print
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
@@ -33,7 +33,8 @@ from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_gri
 
 P_GREY = 0.4
 P_SEPIA = 0.15
-P_CLEAN = 0.1
+P_FADED = 0.15  # of the colour crops: a faded, yellowed colour print
+P_CLEAN = 0.15
 #: stains and torn corners on a crop drawn as large as on the photo it comes from: a 160 px
 #: crop of a photo the detector later sees at 384 px (the first detector's stain recall: 0.19)
 REGION_SCALE = (1.0, 2.4)
@@ -49,30 +50,33 @@ def _to_tensor(a: np.ndarray) -> torch.Tensor:
 
 
 def old_print_look(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Make a crop grey or sepia-toned now and then, as the prints people restore are."""
+    """Make a crop grey, sepia-toned or faded now and then, as the prints people restore are."""
     r = rng.random()
     if r >= P_GREY + P_SEPIA:
-        return rgb
+        return faded_print(rgb, rng) if rng.random() < P_FADED else rgb
     return toned_print(rgb, sepia=r >= P_GREY)
 
 
 def damaged_sample(
     rgb: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(clean, damaged, mask) for one crop, with the old-print look, grain and JPEG."""
+    """(clean, damaged, mask) for one crop, with the old-print look and a random scan."""
     clean = old_print_look(rgb, rng)
-    grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
-    quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
+    scan = {
+        "grain": float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0,
+        "jpeg_quality": int(rng.integers(35, 96)) if rng.random() < 0.5 else None,
+        "blur": float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0,
+        "resample": float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0,
+    }
     if rng.random() < P_CLEAN:
-        damaged, mask = synthesize_damage(clean, rng, kinds=(), grain=grain, jpeg_quality=quality)
+        damaged, mask = synthesize_damage(clean, rng, kinds=(), **scan)
     else:
         damaged, mask = synthesize_damage(
             clean,
             rng,
             severity=float(rng.uniform(0.15, 1.0)),
-            grain=grain,
-            jpeg_quality=quality,
             region_scale=float(rng.uniform(*REGION_SCALE)),
+            **scan,
         )
     return clean, damaged, mask
 
