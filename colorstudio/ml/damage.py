@@ -8,7 +8,8 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
   tapering, mostly *bright* (the paper shows through), sometimes dark (dirt in the crack). Two
   shapes: long branching random walks, and craquelure — the borders of a domain-warped Voronoi
   tessellation, partly kept, fine and faint (tintypes and varnish).
-- **flakes**: emulsion lost in patches with jagged edges, often along a crack: paper-white.
+- **flakes**: emulsion lost in patches with jagged edges, often along a crack: paper-white, or
+  black where a glass plate or tintype shows its backing.
 - **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
   in and out along their length (wipe marks on daguerreotypes, film scratches).
 - **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
@@ -349,7 +350,8 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float):
                 yield kind, faint, _bright_or_dark(shape, rng, 0.5)
         elif kind == "flakes":
             n = max(1, round((1 + 6 * many) * area))
-            yield kind, flakes(shape, rng, n, region_scale, cracked), _paper(shape, rng)
+            cover = flakes(shape, rng, n, region_scale, cracked)  # paper, or a plate's black
+            yield kind, cover, _bright_or_dark(shape, rng, 0.7)
         elif kind == "scratches":
             cover = scratches(shape, rng, 1 + int(6 * many), width)
             yield kind, cover * rng.uniform(0.5, 1.0), _bright_or_dark(shape, rng, 0.6)
