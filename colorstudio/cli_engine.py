@@ -39,6 +39,9 @@ from colorstudio.ml.requests import HINT_REACHES
 
 __all__ = ["CommandError", "hints_from_json", "restore_image"]
 
+#: the masks of the real damaged prints, in a source checkout (eval restore --real)
+REAL_MASKS = Path(__file__).resolve().parent.parent / "tests" / "data" / "realdamage"
+
 
 def _fail(err: Exception) -> int:
     print(f"colorstudio: {err}", file=sys.stderr)
@@ -273,7 +276,7 @@ def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
 
 @dataclass(frozen=True)
 class _Joined:
-    """Two reports printed as one (random points, then strokes)."""
+    """Two reports printed as one (random points, then strokes; synthetic, then real damage)."""
 
     first: Any
     second: Any
@@ -305,6 +308,19 @@ def eval_command(argv: Sequence[str]) -> int:
         dest="strokes",
         action="store_false",
         help="colorize: skip the stroke protocols (true and new colours painted on objects)",
+    )
+    parser.add_argument(
+        "--real",
+        metavar="FOLDER",
+        help="restore: also detect damage in the real damaged prints of FOLDER that have a mask "
+        "in --real-masks",
+    )
+    parser.add_argument(
+        "--real-masks",
+        metavar="FOLDER",
+        default=str(REAL_MASKS),
+        help="restore: the masks of the real prints (NAME.png; default: the repository's "
+        "tests/data/realdamage)",
     )
     engine_options(parser)
     args = parser.parse_args(argv)
@@ -347,7 +363,16 @@ def eval_command(argv: Sequence[str]) -> int:
         else:
             from colorstudio.ml.evaluate_restore import evaluate_restore
 
-            report = evaluate_restore(_engine(args), files, size=args.size or 384, sheet_path=sheet)
+            engine = _engine(args)
+            report = evaluate_restore(engine, files, size=args.size or 384, sheet_path=sheet)
+            if args.real:
+                from colorstudio.ml.evaluate_restore import evaluate_real_damage
+
+                masks = Path(args.real_masks)
+                if not masks.is_dir():
+                    raise CommandError(f"no folder of real damage masks at {masks}")
+                real = evaluate_real_damage(engine, Path(args.real), masks)
+                report = _Joined(report, real)
     except (CommandError, EngineError, RuntimeError) as err:
         return _fail(err)
     text = report.markdown()

@@ -1,4 +1,5 @@
-"""``colorstudio eval restore DIR``: damage detection and inpainting on synthetic damage.
+"""``colorstudio eval restore DIR``: damage detection and inpainting on synthetic damage, and
+detection on real damaged prints (``--real``).
 
 Every photo (long side ``size``) is damaged with a seeded mix of :mod:`colorstudio.ml.damage`
 kinds; a third are made grey, half get film grain and JPEG recompression (not damage).
@@ -14,6 +15,10 @@ kinds; a third are made grey, half get film grain and JPEG recompression (not da
 - End to end: PSNR of the whole photo after detect → inpaint, against the damaged input's.
 - Per damage kind: detection precision, recall and F1 with one kind of damage at a time, on the
   first ``KIND_PHOTOS`` photos — which kinds the detector misses and which it over-marks.
+
+- Real damage (:func:`evaluate_real_damage`): the detector as the editor runs it, on real damaged
+  prints against approximate masks made by ``benchmarks/realdamage_masks.py``; precision, recall
+  and F1 pixel-exact and with a tolerance of ``REAL_TOLERANCE`` px, at several sensitivities.
 
 OpenCV is only needed here (``pip install opencv-python-headless``, in the ``test`` extra).
 """
@@ -246,4 +251,79 @@ def evaluate_restore(
     report.end_to_end = {m: v / n for m, v in whole.items()}
     if sheet_path is not None and sheet:
         save_sheet(sheet, sheet_path)
+    return report
+
+
+#: a found pixel within this many px of a true one counts as found (the real masks are drawn by
+#: hand and by top-hat rules: their edges are uncertain by about this much)
+REAL_TOLERANCE = 2
+REAL_SENSITIVITIES = (0.3, 0.5, 0.7, 0.9)
+
+
+@dataclass
+class RealDamageReport:
+    """Detection on real damaged prints against approximate hand-made masks."""
+
+    #: photo name → (share of the photo found, tolerant counts at the default sensitivity)
+    photos: dict[str, tuple[float, Counts]] = field(default_factory=dict)
+    #: sensitivity → (exact counts, tolerant counts) over all photos
+    totals: dict[float, tuple[Counts, Counts]] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        lines = [
+            "| real damage: sensitivity | precision | recall | F1 | "
+            f"precision ±{REAL_TOLERANCE} px | recall ±{REAL_TOLERANCE} px | F1 ±{REAL_TOLERANCE} px |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s, (exact, near) in self.totals.items():
+            lines.append(
+                f"| {s:g} | {exact.precision:.3f} | {exact.recall:.3f} | {exact.f1:.3f} | "
+                f"{near.precision:.3f} | {near.recall:.3f} | {near.f1:.3f} |"
+            )
+        lines += ["", f"| photo (sensitivity 0.5) | found | recall ±{REAL_TOLERANCE} px "
+                  f"| precision ±{REAL_TOLERANCE} px |", "|---|---|---|---|"]  # fmt: skip
+        for name, (found, c) in self.photos.items():
+            lines.append(f"| {name} | {100 * found:.2f} % | {c.recall:.3f} | {c.precision:.3f} |")
+        lines.append("")
+        lines.append(
+            f"{len(self.photos)} real damaged prints, approximate masks (tests/data/realdamage); "
+            "the detector at full resolution as the editor runs it, not grown."
+        )
+        return "\n".join(lines)
+
+
+def tolerant_counts(found: np.ndarray, truth: np.ndarray, tolerance: int) -> Counts:
+    """Counts where a found pixel near a true one is right and a true pixel near a found one
+    is found (both H x W bool)."""
+    near_truth = ndimage.binary_dilation(truth, iterations=tolerance)
+    near_found = ndimage.binary_dilation(found, iterations=tolerance)
+    return Counts(
+        tp=int((found & near_truth).sum()),
+        fp=int((found & ~near_truth).sum()),
+        fn=int((truth & ~near_found).sum()),
+    )
+
+
+def evaluate_real_damage(engine: Engine, photos: Path, masks: Path) -> RealDamageReport:
+    """Detect damage in every photo of ``photos`` that has a mask (``NAME.png``) in ``masks``."""
+    report = RealDamageReport()
+    totals = {s: (Counts(), Counts()) for s in REAL_SENSITIVITIES}
+    for mask_path in sorted(masks.glob("*.png")):
+        candidates = sorted(photos.glob(mask_path.stem + ".*"))
+        if not candidates:
+            continue
+        truth = np.asarray(Image.open(mask_path).convert("L")) > 127
+        rgb = load_image(candidates[0]).rgba[..., :3]
+        if rgb.shape[:2] != truth.shape:
+            raise ValueError(f"{mask_path.name}: mask size differs from its photo")
+        for s, (exact, near) in totals.items():
+            result = engine.run(DetectDamageRequest(rgb, sensitivity=s, grow=0))
+            assert result.mask is not None  # a detection's result carries its mask
+            found = result.mask > 0
+            exact.add(found, truth)
+            photo = tolerant_counts(found, truth, REAL_TOLERANCE)
+            near.tp, near.fp, near.fn = near.tp + photo.tp, near.fp + photo.fp, near.fn + photo.fn
+            if s == 0.5:
+                report.photos[mask_path.stem] = (float(found.mean()), photo)
+    report.totals = totals
     return report
