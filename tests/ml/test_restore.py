@@ -281,6 +281,9 @@ def test_detection_counts():
     assert (counts.tp, counts.fp, counts.fn) == (2, 1, 2)
     assert counts.precision == 2 / 3 and counts.recall == 0.5
     assert abs(counts.f1 - 2 * (2 / 3) * 0.5 / (2 / 3 + 0.5)) < 1e-12
+    assert abs(counts.f(2.0) - 5 * (2 / 3) * 0.5 / (4 * (2 / 3) + 0.5)) < 1e-12
+    more_recall = Counts(tp=3, fp=3, fn=1)  # finds more, with more false alarms
+    assert more_recall.precision < counts.precision and more_recall.f(2.0) > counts.f(2.0)
 
 
 def test_detail_kept_tells_a_smooth_fill_from_a_grainy_one(rng):

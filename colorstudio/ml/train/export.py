@@ -196,15 +196,17 @@ def export_run(
     card_name = f"{name}.md"
     calibration = []
     if calibrate and config.task == "detect":
-        from colorstudio.ml.evaluate_restore import calibrate_threshold
+        from colorstudio.ml.evaluate_restore import CALIBRATION_BETA, calibrate_threshold
 
         assert isinstance(model, DamageDetector)  # the detect task's architecture
-        threshold, f1 = calibrate_threshold(model, calibrate)
+        threshold, score = calibrate_threshold(model, calibrate)
         model.calibrate(threshold)
+        f = f"F{CALIBRATION_BETA:g}"
         calibration = [
-            f"- Operating point: probability threshold {threshold:.2f}, the best pixel F1 on "
-            f"synthetic damage over {len(calibrate)} training photos (F1 {f1[threshold]:.3f}; "
-            f"at 0.50: {f1[0.5]:.3f}), folded into the output bias, so sensitivity 0.5 uses it.",
+            f"- Operating point: probability threshold {threshold:.2f}, the best pixel {f} "
+            f"(recall weighed {CALIBRATION_BETA:g}x precision) on synthetic damage over "
+            f"{len(calibrate)} training photos ({f} {score[threshold]:.3f}; at 0.50: "
+            f"{score[0.5]:.3f}), folded into the output bias, so sensitivity 0.5 uses it.",
         ]
     entry = export_generator(
         model,
