@@ -103,3 +103,16 @@ def test_real_damage_evaluation_counts_each_photo_at_each_sensitivity(tmp_path):
     assert low.recall == pytest.approx(0.5) and high.recall == pytest.approx(1.0)
     assert low.precision == 1.0
     assert "| print |" in report.markdown()
+    assert report.contrast_kept["print"] < 0.5  # found and filled (the classical fill here)
+
+
+def test_damage_contrast_drops_when_a_crack_is_filled():
+    from colorstudio.ml.evaluate_restore import damage_contrast
+
+    image = np.full((40, 40, 3), 80, np.uint8)
+    crack = np.zeros((40, 40), bool)
+    crack[20, 5:35] = True
+    image[crack] = 230
+    assert damage_contrast(image, crack) > 100
+    image[crack] = 82
+    assert damage_contrast(image, crack) < 5
