@@ -54,6 +54,11 @@ def damage_probability(rt: Runtime, net: Net, job: Job, rgb01: np.ndarray, last_
     return prob[..., :h, :w]
 
 
+#: shorter sides than this hold too little of a print to tell damage from the picture (the
+#: detector judges a crack by the photo around it): detection finds nothing and says why
+MIN_DETECT_SIDE = 32
+
+
 def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Result:
     image = request.image
     h, w = image.shape[:2]
@@ -61,6 +66,13 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
         net = engine.net("detect")
         if net is None:
             raise EngineError("no damage detection model is installed in the models folder")
+    if min(h, w) < MIN_DETECT_SIDE:
+        note = f"the image is too small to look for damage in (under {MIN_DETECT_SIDE} px)"
+        return Result.compose(
+            image, image, (0, 0, 0, 0), request.request_id, "detector", engine.device,
+            dict(job.timings), (note,), mask=np.zeros((h, w), np.uint8),
+        )  # fmt: skip
+    with job.stage("prepare", 0.02):
         small_shape = fit_long_side(h, w, request.working_size, minimum=8)
         small = _planes(_resize_rgb(image, small_shape))
 

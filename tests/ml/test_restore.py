@@ -302,3 +302,15 @@ def test_detail_kept_tells_a_smooth_fill_from_a_grainy_one(rng):
     assert detail_kept(smooth, truth, mask) < detail_kept(blurred, truth, mask) < 0.6
     other_grain = np.clip(128 + rng.normal(0, 12, truth.shape), 0, 255).astype(np.uint8)
     assert abs(detail_kept(other_grain, truth, mask) - 1.0) < 0.1  # same amount, other noise
+
+
+def test_detection_on_a_tiny_image_finds_nothing_and_says_why(tmp_path, rng):
+    class Everything(nn.Module):
+        def probabilities(self, rgb01):
+            return torch.ones_like(rgb01[:, :1])
+
+    engine = engine_with(tmp_path, detector=Everything())
+    tiny = engine.run(DetectDamageRequest(photo(rng, 1, 1)))
+    assert tiny.mask.shape == (1, 1) and not tiny.mask.any()
+    assert any("too small" in note for note in tiny.notes)
+    assert engine.run(DetectDamageRequest(photo(rng, 40, 60))).mask.all()
