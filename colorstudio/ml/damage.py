@@ -116,7 +116,7 @@ def _blob(cx, cy, radius, rng, jag: float, n: int = 24) -> list[tuple[float, flo
         rng.normal(0, jag / k) * np.cos(k * angles + rng.uniform(0, 6)) for k in range(1, 6)
     )
     r = radius * np.clip(1 + harmonics + rng.normal(0, jag / 3, n), 0.2, 2.0)
-    return [(cx + ri * math.cos(a), cy + ri * math.sin(a)) for ri, a in zip(r, angles)]
+    return [(cx + ri * math.cos(a), cy + ri * math.sin(a)) for ri, a in zip(r, angles, strict=True)]
 
 
 # ---------------------------------------------------------------------- kinds: coverage
@@ -392,7 +392,8 @@ def _fold_shading(out: np.ndarray, rng: np.random.Generator, scale: float) -> np
     """A crease's shading: lighter on one side of a line, darker on the other (not damage)."""
     _, signed = fold_line(out.shape[:2], rng)
     band = rng.uniform(3, 12) * scale
-    gain = 1 + rng.uniform(0.06, 0.2) * np.tanh(signed / band) * np.exp(-((signed / (3 * band)) ** 2))
+    side = np.tanh(signed / band) * np.exp(-((signed / (3 * band)) ** 2))
+    gain = 1 + rng.uniform(0.06, 0.2) * side
     return out * gain[..., None]
 
 

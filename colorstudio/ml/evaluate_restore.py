@@ -281,9 +281,10 @@ class RealDamageReport:
     totals: dict[float, tuple[Counts, Counts]] = field(default_factory=dict)
 
     def markdown(self) -> str:
+        tol = f"±{REAL_TOLERANCE} px"
         lines = [
             "| real damage: sensitivity | precision | recall | F1 | "
-            f"precision ±{REAL_TOLERANCE} px | recall ±{REAL_TOLERANCE} px | F1 ±{REAL_TOLERANCE} px |",
+            f"precision {tol} | recall {tol} | F1 {tol} |",
             "|---|---|---|---|---|---|---|",
         ]
         for s, (exact, near) in self.totals.items():
@@ -344,6 +345,7 @@ def evaluate_real_damage(engine: Engine, photos: Path, masks: Path) -> RealDamag
             if s == 0.5:
                 report.photos[mask_path.stem] = (float(found.mean()), photo)
         mask = engine.run(DetectDamageRequest(rgb)).mask
+        assert mask is not None  # a detection's result carries its mask
         restored = engine.run(RestoreRequest(rgb, mask)).image if mask.any() else rgb
         before = damage_contrast(rgb, truth)
         report.contrast_kept[mask_path.stem] = damage_contrast(restored, truth) / max(before, 1e-6)

@@ -103,7 +103,7 @@ def test_cracks_are_connected_branching_thin_lines():
 
     cover = crack_network((256, 256), np.random.default_rng(2), count=1, scale=1.0)
     lines = cover > 0.5
-    labels, parts = ndimage_label(lines)
+    labels, _ = ndimage_label(lines)
     biggest = np.bincount(labels.ravel())[1:].max()
     assert biggest > 0.8 * lines.sum()  # one crack, one connected line
     assert lines.mean() < 0.05  # thin

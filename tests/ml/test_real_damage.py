@@ -57,7 +57,8 @@ def test_recipe_rules_find_thin_bright_lines_only_where_included():
     rule = {"kind": "bright", "size": 5, "levels": 40, "min_px": 4}
     everywhere = masks.make_mask(grey, {"thin": [rule]})
     assert everywhere[10].all() and everywhere[40].all() and not everywhere[52:58, 52:58].any()
-    top_half = masks.make_mask(grey, {"thin": [rule], "include": [[[0, 0], [1, 0], [1, 0.5], [0, 0.5]]]})
+    upper = [[0, 0], [1, 0], [1, 0.5], [0, 0.5]]
+    top_half = masks.make_mask(grey, {"thin": [rule], "include": [upper]})
     assert top_half[10].all() and not top_half[40].any()
     painted = masks.make_mask(grey, {"lines": [{"width": 3, "points": [[0, 0.5], [1, 0.5]]}]})
     assert painted[32].all() and not painted[10].any()

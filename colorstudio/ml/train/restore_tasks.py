@@ -62,22 +62,22 @@ def damaged_sample(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(clean, damaged, mask) for one crop, with the old-print look and a random scan."""
     clean = old_print_look(rgb, rng)
-    scan = {
-        "grain": float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0,
-        "jpeg_quality": int(rng.integers(35, 96)) if rng.random() < 0.5 else None,
-        "blur": float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0,
-        "resample": float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0,
-    }
-    if rng.random() < P_CLEAN:
-        damaged, mask = synthesize_damage(clean, rng, kinds=(), **scan)
-    else:
-        damaged, mask = synthesize_damage(
-            clean,
-            rng,
-            severity=float(rng.uniform(0.15, 1.0)),
-            region_scale=float(rng.uniform(*REGION_SCALE)),
-            **scan,
-        )
+    grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
+    quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
+    blur = float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0
+    resample = float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0
+    clean_crop = rng.random() < P_CLEAN
+    damaged, mask = synthesize_damage(
+        clean,
+        rng,
+        kinds=() if clean_crop else None,
+        severity=float(rng.uniform(0.15, 1.0)),
+        region_scale=float(rng.uniform(*REGION_SCALE)),
+        grain=grain,
+        jpeg_quality=quality,
+        blur=blur,
+        resample=resample,
+    )
     return clean, damaged, mask
 
 
