@@ -13,7 +13,11 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
 - **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
   in and out along their length (wipe marks on daguerreotypes, film scratches).
 - **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
-- **foxing**: clusters of small rust-brown spots; **spots**: large soft stains, brown or bleached.
+- **foxing**: clusters of small rust-brown spots.
+- **spots**: large soft stains, brown or bleached. Drawn but *not* damage (not in the mask),
+  like a crease's shading: the picture survives under a stain, so it wants a tonal correction,
+  not an inpainter that would paint over a face. A detector trained to mark them marked faces,
+  dark windows and other round soft shapes as stains on real prints.
 - **folds**: a crease across the print — a band shaded light on one side and dark on the other
   (not damage: the photo is still there) and a broken bright crack along its ridge (damage).
 - **torn**: paper missing at a border or corner behind a ragged edge, showing what was behind
@@ -40,6 +44,8 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 KINDS = ("cracks", "flakes", "scratches", "dust", "hair", "foxing", "spots", "folds", "torn")
+#: the kinds that destroy the picture, the ones a repair fills (``spots``: see above)
+DAMAGE_KINDS = tuple(k for k in KINDS if k != "spots")
 #: smallest change (0..255, largest channel) that makes a pixel count as damaged
 VISIBLE = 6.0
 #: per-channel gain of a sepia-toned print over its grey value
@@ -454,9 +460,10 @@ def synthesize_damage(
     if "folds" in kinds:
         out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256)
     mask = np.zeros(shape, bool)
-    for _, cover, colour in _layers(shape, rng, kinds, severity, region_scale):
+    for kind, cover, colour in _layers(shape, rng, kinds, severity, region_scale):
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + colour * alpha
-        mask |= np.abs(damaged - out).max(axis=2) > VISIBLE
+        if kind in DAMAGE_KINDS:
+            mask |= np.abs(damaged - out).max(axis=2) > VISIBLE
         out = damaged
     return scan(out, rng, grain, jpeg_quality, blur, resample), mask

@@ -36,7 +36,7 @@ from PIL import Image
 from scipy import ndimage
 
 from colorstudio.core.io.images import load_image
-from colorstudio.ml.damage import KINDS, synthesize_damage
+from colorstudio.ml.damage import DAMAGE_KINDS, synthesize_damage
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
@@ -248,7 +248,7 @@ def evaluate_restore(
             shown = [damaged, np.repeat(found[..., None] * np.uint8(255), 3, axis=2)]
             shown += [outputs["OpenCV Telea"], restored, clean]
             sheet.append(sheet_row(shown))
-    for kind in KINDS:
+    for kind in DAMAGE_KINDS:
         counts = report.per_kind.setdefault(kind, Counts())
         for index, path in enumerate(photos[:KIND_PHOTOS]):
             _, damaged, mask = damaged_case(path, index, size, kinds=(kind,))

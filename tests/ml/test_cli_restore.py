@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from colorstudio import cli
-from colorstudio.ml.damage import KINDS, synthesize_damage
+from colorstudio.ml.damage import DAMAGE_KINDS, synthesize_damage
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_eval_restore_reports_detection_and_inpainting(tmp_path, damaged, export
     for row in ("damage detector", "OpenCV Telea", "OpenCV Navier–Stokes", "gated inpainter"):
         assert row in report
     assert "one kind at a time (2 photos)" in report
-    for kind in KINDS:
+    for kind in DAMAGE_KINDS:
         assert f"| {kind} | " in report
     assert (out / "contact_sheet.png").is_file()
 

@@ -4,7 +4,7 @@ cracks look like cracks (connected, thin, branching)."""
 import numpy as np
 import pytest
 
-from colorstudio.ml.damage import KINDS, VISIBLE, synthesize_damage
+from colorstudio.ml.damage import DAMAGE_KINDS, KINDS, VISIBLE, synthesize_damage
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def clean():
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", DAMAGE_KINDS)
 def test_each_kind_changes_exactly_what_its_mask_says(clean, kind):
     damaged, mask = synthesize_damage(clean, np.random.default_rng(3), kinds=(kind,), severity=0.8)
     assert damaged.shape == clean.shape and damaged.dtype == np.uint8
@@ -83,17 +83,25 @@ def test_toned_print_is_grey_or_sepia(clean):
     assert (brown[..., 0] >= brown[..., 1]).all() and (brown[..., 1] >= brown[..., 2]).all()
 
 
-def test_region_scale_enlarges_stains_and_tears_only():
+def test_stains_change_the_print_but_are_not_damage(clean):
+    """The picture survives under a stain: a repair must not paint over it."""
+    damaged, mask = synthesize_damage(clean, np.random.default_rng(3), kinds=("spots",), severity=1)
+    assert not mask.any()
+    assert (np.abs(damaged.astype(int) - clean).max(axis=2) > VISIBLE).mean() > 0.005
+    assert set(KINDS) - set(DAMAGE_KINDS) == {"spots"}
+
+
+def test_region_scale_enlarges_flakes_and_tears_only():
     clean = np.full((256, 256, 3), 128, np.uint8)
     areas = {}
     for scale in (1.0, 2.0):
-        _, stains = synthesize_damage(
-            clean, np.random.default_rng(5), kinds=("spots",), severity=0.0, region_scale=scale
+        _, tear = synthesize_damage(
+            clean, np.random.default_rng(5), kinds=("torn",), severity=0.0, region_scale=scale
         )
         _, scratch = synthesize_damage(
             clean, np.random.default_rng(5), kinds=("scratches",), region_scale=scale
         )
-        areas[scale] = (stains.sum(), scratch.sum())
+        areas[scale] = (tear.sum(), scratch.sum())  # torn paper, a scratch
     assert areas[2.0][0] > 2.5 * areas[1.0][0]  # area grows with the square of the scale
     assert areas[2.0][1] == areas[1.0][1]  # thin damage keeps its width
 
