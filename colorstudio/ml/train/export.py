@@ -47,8 +47,11 @@ LOSS_TEXT = {
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
-    "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage (scratches, cracks, dust, "
-    "stains, folds, torn corners) over grey, sepia and colour crops with film grain and JPEG",
+    "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
+    "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
+    "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
+    "crops (photos decoded at a {c.short_side} px short side) with a random scan (blur, "
+    "resampling, grain, JPEG)",
     "inpaint": "- Losses: L1 inside the holes on the raw prediction, VGG19 perceptual ×0.01 on "
     "the composite, hinge SN-PatchGAN on image + mask ×{c.lambda_adv} in the GAN phase; holes: "
     "{c.inpaint_holes} (restore_tasks.hole_mask); full-resolution branch: {c.inpaint_fine}",
