@@ -460,9 +460,9 @@ def synthesize_damage(
     if "folds" in kinds:
         out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256)
     mask = np.zeros(shape, bool)
-    for kind, cover, colour in _layers(shape, rng, kinds, severity, region_scale):
+    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale):
         alpha = cover[..., None]
-        damaged = out * (1 - alpha) + colour * alpha
+        damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:
             mask |= np.abs(damaged - out).max(axis=2) > VISIBLE
         out = damaged

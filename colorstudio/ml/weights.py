@@ -200,5 +200,11 @@ def export_generator(
         working_size,
         card,
     )
-    write_manifest(models_dir, [e for e in load_manifest(models_dir) if e.name != name] + [entry])
+    entries = load_manifest(models_dir)
+    names = [e.name for e in entries]
+    if name in names:  # a re-export keeps the model's place in the manifest
+        entries[names.index(name)] = entry
+    else:
+        entries.append(entry)
+    write_manifest(models_dir, entries)
     return entry

@@ -115,3 +115,18 @@ def test_warm_start_adds_a_block_to_trained_weights(tmp_path):
     smaller = DamageDetector(widths=(8, 16, 32, 48))
     with pytest.raises(ModelError, match="does not fit"):
         warm_start(smaller, tmp_path / "old.pt")
+
+
+def test_a_re_export_keeps_the_models_order_in_the_manifest(tmp_path):
+    torch.manual_seed(0)
+    nets = {name: define_generator("detector_unet", widths=(4, 8, 8, 8)) for name in "abc"}
+    for name, net in nets.items():
+        export_generator(net, name=name, task="detect", architecture="detector_unet",
+                         models_dir=tmp_path)  # fmt: skip
+    with torch.no_grad():
+        next(nets["a"].parameters()).add_(1.0)  # retrained
+    entry = export_generator(nets["a"], name="a", task="detect", architecture="detector_unet",
+                             models_dir=tmp_path)  # fmt: skip
+    entries = load_manifest(tmp_path)
+    assert [e.name for e in entries] == ["a", "b", "c"]
+    assert entries[0].sha256 == entry.sha256
