@@ -25,7 +25,7 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
 
 Each kind is a *layer*: a coverage α (anti-aliased, drawn at 2× and averaged) and a colour;
 layers are composited over the print in a random order. The mask holds the pixels the damage
-*visibly* changed (by more than ``VISIBLE`` levels in some channel) at coverage ≥ ½: a bright
+*visibly* changed (by more than ``VISIBLE`` levels in some channel), at any coverage: a bright
 crack across a white sky changes nothing, needs no repair, and no detector could see it.
 
 Then the scan: optional blur, a resampling, film grain and JPEG, which are *not* damage (not in
@@ -340,7 +340,7 @@ def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
     return _paper(shape, rng) if rng.random() < p_bright else _dirt(rng)
 
 
-def _layers(shape, rng, kinds, severity: float, region_scale: float):
+def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
     """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn."""
     h, w = shape
     area = math.sqrt(h * w) / 256
@@ -376,15 +376,14 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float):
             cover = spots(shape, rng, 1 + int(3 * severity), region_scale)
             yield kind, cover, np.array(tint, np.float32)
         elif kind == "folds":
-            yield kind, _fold_ridge(shape, rng, width), _paper(shape, rng)
+            yield kind, _fold_ridge(shape, rng, width, fold[0]), _paper(shape, rng)
         elif kind == "torn":
             behind = np.float32(rng.uniform(20, 250)) + rng.normal(0, 2, (*shape, 1))
             yield kind, torn(shape, rng, 1, region_scale), behind.astype(np.float32)
 
 
-def _fold_ridge(shape, rng: np.random.Generator, width: float) -> np.ndarray:
-    """The broken bright crack along a crease's ridge (coverage)."""
-    points, _ = fold_line(shape, rng)
+def _fold_ridge(shape, rng: np.random.Generator, width: float, points: np.ndarray) -> np.ndarray:
+    """The broken bright crack along a crease's ridge ``points`` (n x 2, x y): coverage."""
     canvas = _Canvas(shape)
     wobble = rng.normal(0, 0.8, points.shape)
     for i in range(len(points) - 1):
@@ -394,9 +393,11 @@ def _fold_ridge(shape, rng: np.random.Generator, width: float) -> np.ndarray:
     return canvas.coverage()
 
 
-def _fold_shading(out: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
-    """A crease's shading: lighter on one side of a line, darker on the other (not damage)."""
-    _, signed = fold_line(out.shape[:2], rng)
+def _fold_shading(
+    out: np.ndarray, rng: np.random.Generator, scale: float, signed: np.ndarray
+) -> np.ndarray:
+    """A crease's shading: lighter on one side of its line, darker on the other (not damage).
+    ``signed``: the signed distance to the line (H x W float32 px)."""
     band = rng.uniform(3, 12) * scale
     side = np.tanh(signed / band) * np.exp(-((signed / (3 * band)) ** 2))
     gain = 1 + rng.uniform(0.06, 0.2) * side
@@ -453,14 +454,18 @@ def synthesize_damage(
     ``resample``: the scan (:func:`scan`), not damage, not in the mask.
     """
     shape = rgb.shape[:2]
+    unknown = set(kinds or ()) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds of damage: {', '.join(sorted(unknown))}")
     if kinds is None:
         kinds = tuple(k for k in KINDS if rng.random() < 0.45) or (str(rng.choice(KINDS)),)
     kinds = tuple(rng.permutation(np.array(kinds, dtype=object))) if kinds else ()
     out = rgb[..., :3].astype(np.float32)
-    if "folds" in kinds:
-        out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256)
+    fold = fold_line(shape, rng) if "folds" in kinds else None  # its shading and ridge crack
+    if fold is not None:
+        out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256, fold[1])
     mask = np.zeros(shape, bool)
-    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale):
+    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale, fold):
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:

@@ -156,3 +156,21 @@ def ndimage_binary_erosion(mask, iterations):
     from scipy import ndimage
 
     return ndimage.binary_erosion(mask, iterations=iterations)
+
+
+def test_a_creases_crack_runs_where_its_shading_changes_side():
+    from scipy import ndimage
+
+    flat = np.full((160, 160, 3), 120, np.uint8)
+    for seed in range(4):
+        damaged, mask = synthesize_damage(flat, np.random.default_rng(seed), kinds=("folds",))
+        shade = damaged.astype(int)[..., 1] - 120
+        lighter = ndimage.binary_dilation(shade > 3, iterations=8)
+        darker = ndimage.binary_dilation(shade < -3, iterations=8)
+        assert mask.any()
+        assert (mask & lighter & darker).sum() > 0.8 * mask.sum()  # between the two sides
+
+
+def test_unknown_kinds_are_refused(clean):
+    with pytest.raises(ValueError, match="scrach"):
+        synthesize_damage(clean, np.random.default_rng(0), kinds=("scrach",))
