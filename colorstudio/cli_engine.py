@@ -333,6 +333,11 @@ def eval_command(argv: Sequence[str]) -> int:
         if args.task == "style" and not args.styles:
             raise CommandError("eval style needs --styles FOLDER (paintings)")
         paintings = list_images([args.styles]) if args.task == "style" else []
+        if args.real and args.task != "restore":
+            raise CommandError("--real is for eval restore")
+        for folder in (args.real, args.real and args.real_masks):
+            if folder and not Path(folder).is_dir():
+                raise CommandError(f"no folder {folder} (--real, --real-masks)")
     except (FileNotFoundError, CommandError) as err:
         return _fail(err)
     out = Path(args.out)
@@ -368,12 +373,9 @@ def eval_command(argv: Sequence[str]) -> int:
             if args.real:
                 from colorstudio.ml.evaluate_restore import evaluate_real_damage
 
-                masks = Path(args.real_masks)
-                if not masks.is_dir():
-                    raise CommandError(f"no folder of real damage masks at {masks}")
-                real = evaluate_real_damage(engine, Path(args.real), masks)
+                real = evaluate_real_damage(engine, Path(args.real), Path(args.real_masks))
                 report = _Joined(report, real)
-    except (CommandError, EngineError, RuntimeError) as err:
+    except (CommandError, EngineError, RuntimeError, ValueError) as err:
         return _fail(err)
     text = report.markdown()
     (out / "report.md").write_text(text + "\n")

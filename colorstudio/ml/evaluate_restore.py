@@ -41,6 +41,7 @@ from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
 from colorstudio.ml.resample import pad_to
+from colorstudio.ml.train.data import list_images
 
 
 def _opencv():
@@ -274,11 +275,11 @@ class RealDamageReport:
     """Detection on real damaged prints against approximate hand-made masks."""
 
     #: photo name → (share of the photo found, tolerant counts at the default sensitivity)
-    photos: dict[str, tuple[float, Counts]] = field(default_factory=dict)
+    photos: dict[str, tuple[float, NearCounts]] = field(default_factory=dict)
     #: photo name → the damage's contrast left after detect → inpaint (1: untouched)
     contrast_kept: dict[str, float] = field(default_factory=dict)
     #: sensitivity → (exact counts, tolerant counts) over all photos
-    totals: dict[float, tuple[Counts, Counts]] = field(default_factory=dict)
+    totals: dict[float, tuple[Counts, NearCounts]] = field(default_factory=dict)
 
     def markdown(self) -> str:
         tol = f"±{REAL_TOLERANCE} px"
@@ -311,44 +312,84 @@ class RealDamageReport:
         return "\n".join(lines)
 
 
-def tolerant_counts(found: np.ndarray, truth: np.ndarray, tolerance: int) -> Counts:
-    """Counts where a found pixel near a true one is right and a true pixel near a found one
-    is found (both H x W bool)."""
-    near_truth = ndimage.binary_dilation(truth, iterations=tolerance)
-    near_found = ndimage.binary_dilation(found, iterations=tolerance)
-    return Counts(
-        tp=int((found & near_truth).sum()),
-        fp=int((found & ~near_truth).sum()),
-        fn=int((truth & ~near_found).sum()),
-    )
+@dataclass
+class NearCounts:
+    """Detection counts with a tolerance of ``tolerance`` px: precision is the share of found
+    pixels near a true one, recall the share of true pixels near a found one (two different
+    ratios: a wide mark over a thin crack finds all of it and is partly wrong)."""
+
+    tolerance: int = REAL_TOLERANCE
+    found_near: int = 0  #: found pixels within ``tolerance`` of a true one
+    found: int = 0
+    truth_near: int = 0  #: true pixels within ``tolerance`` of a found one
+    truth: int = 0
+
+    def add(self, found: np.ndarray, truth: np.ndarray) -> None:
+        """Count one photo (both H x W bool)."""
+        if self.tolerance < 0:
+            raise ValueError("the tolerance is a number of pixels, 0 or more")
+        grow = self.tolerance
+        near_truth = ndimage.binary_dilation(truth, iterations=grow) if grow else truth
+        near_found = ndimage.binary_dilation(found, iterations=grow) if grow else found
+        self.found_near += int((found & near_truth).sum())
+        self.found += int(found.sum())
+        self.truth_near += int((truth & near_found).sum())
+        self.truth += int(truth.sum())
+
+    @property
+    def precision(self) -> float:
+        return self.found_near / max(1, self.found)
+
+    @property
+    def recall(self) -> float:
+        return self.truth_near / max(1, self.truth)
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
-def evaluate_real_damage(engine: Engine, photos: Path, masks: Path) -> RealDamageReport:
-    """Detect damage in every photo of ``photos`` that has a mask (``NAME.png``) in ``masks``."""
+def evaluate_real_damage(
+    engine: Engine, photos: Path, masks: Path, default: float = 0.5
+) -> RealDamageReport:
+    """Detect damage in every image of ``photos`` that has a mask (``NAME.png``) in ``masks``;
+    the per-photo rows at sensitivity ``default``. Raises ValueError when no photo has a mask
+    or a mask's size differs from its photo's."""
     report = RealDamageReport()
-    totals = {s: (Counts(), Counts()) for s in REAL_SENSITIVITIES}
-    for mask_path in sorted(masks.glob("*.png")):
-        candidates = sorted(photos.glob(mask_path.stem + ".*"))
-        if not candidates:
-            continue
+    sensitivities = sorted({*REAL_SENSITIVITIES, default})
+    totals = {s: (Counts(), NearCounts()) for s in sensitivities}
+    try:
+        by_name = {p.stem: p for p in list_images([photos])}
+    except FileNotFoundError:
+        by_name = {}
+    pairs = [(m, by_name[m.stem]) for m in sorted(masks.glob("*.png")) if m.stem in by_name]
+    if not pairs:
+        raise ValueError(f"no photo in {photos} has a mask in {masks}")
+    for mask_path, photo_path in pairs:
         truth = np.asarray(Image.open(mask_path).convert("L")) > 127
-        rgb = load_image(candidates[0]).rgba[..., :3]
+        rgb = load_image(photo_path).rgba[..., :3]
         if rgb.shape[:2] != truth.shape:
-            raise ValueError(f"{mask_path.name}: mask size differs from its photo")
+            raise ValueError(
+                f"{mask_path.name} is {truth.shape[1]} x {truth.shape[0]}, its photo "
+                f"{rgb.shape[1]} x {rgb.shape[0]}"
+            )
         for s, (exact, near) in totals.items():
             result = engine.run(DetectDamageRequest(rgb, sensitivity=s, grow=0))
             assert result.mask is not None  # a detection's result carries its mask
             found = result.mask > 0
             exact.add(found, truth)
-            photo = tolerant_counts(found, truth, REAL_TOLERANCE)
-            near.tp, near.fp, near.fn = near.tp + photo.tp, near.fp + photo.fp, near.fn + photo.fn
-            if s == 0.5:
+            near.add(found, truth)
+            if s == default:
+                photo = NearCounts()
+                photo.add(found, truth)
                 report.photos[mask_path.stem] = (float(found.mean()), photo)
-        mask = engine.run(DetectDamageRequest(rgb)).mask
-        assert mask is not None  # a detection's result carries its mask
-        restored = engine.run(RestoreRequest(rgb, mask)).image if mask.any() else rgb
-        before = damage_contrast(rgb, truth)
-        report.contrast_kept[mask_path.stem] = damage_contrast(restored, truth) / max(before, 1e-6)
+                grown = engine.run(DetectDamageRequest(rgb, sensitivity=s)).mask
+                assert grown is not None
+                restored = engine.run(RestoreRequest(rgb, grown)).image if grown.any() else rgb
+                before = damage_contrast(rgb, truth)
+                kept = damage_contrast(restored, truth) / before if before > 0 else 1.0
+                report.contrast_kept[mask_path.stem] = kept
     report.totals = totals
     return report
 
@@ -357,4 +398,6 @@ def damage_contrast(rgb: np.ndarray, mask: np.ndarray) -> float:
     """How much the pixels in ``mask`` (H x W bool) stand out from their surroundings: the mean
     absolute difference of their luma (0..255) from its 9 x 9 median. ``rgb``: H x W x 3 uint8."""
     luma = rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    if not mask.any():
+        return 0.0
     return float(np.abs(luma - ndimage.median_filter(luma, size=9))[mask].mean())

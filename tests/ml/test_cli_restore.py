@@ -154,3 +154,14 @@ def test_batch_restore_runs_with_its_own_options(tmp_path, damaged, exported_res
         capsys.readouterr().out
     )
     assert (dst / "a.png").is_file() and (dst / "a (2).png").is_file()
+
+
+def test_eval_restore_refuses_a_missing_real_folder_before_any_work(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32)).save(photos / "a.png")
+    code = cli.main(["eval", "restore", str(photos), "--real", str(tmp_path / "nowhere"),
+                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2
+    assert "no folder" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "report.md").exists()

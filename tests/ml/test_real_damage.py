@@ -14,8 +14,8 @@ from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate_restore import (
     REAL_SENSITIVITIES,
     Counts,
+    NearCounts,
     evaluate_real_damage,
-    tolerant_counts,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,10 +71,30 @@ def test_tolerant_counts_forgive_a_pixel_of_offset():
     exact = Counts()
     exact.add(found, truth)
     assert exact.tp == 0
-    near = tolerant_counts(found, truth, tolerance=2)
+    near = NearCounts(tolerance=2)
+    near.add(found, truth)
     assert near.precision == 1.0 and near.recall == 1.0
-    far = tolerant_counts(np.roll(truth, 5, axis=0), truth, tolerance=2)
-    assert far.tp == 0 and far.fn == truth.sum()
+    far = NearCounts(tolerance=2)
+    far.add(np.roll(truth, 5, axis=0), truth)
+    assert far.precision == 0.0 and far.recall == 0.0
+
+
+def test_tolerant_precision_and_recall_are_separate_ratios():
+    truth = np.zeros((40, 40), bool)
+    truth[20, 5:35] = True  # a 1 px crack, 30 px long
+    wide = np.zeros_like(truth)
+    wide[14:27, 5:20] = True  # a 13 px band over half of it
+    near = NearCounts(tolerance=2)
+    near.add(wide, truth)
+    assert near.recall == pytest.approx(17 / 30)  # half the crack, plus 2 px reach
+    assert near.precision == pytest.approx(5 * 15 / (13 * 15))  # rows 18..22 of the band
+    exact = NearCounts(tolerance=0)  # no tolerance: the plain counts
+    exact.add(wide, truth)
+    plain = Counts()
+    plain.add(wide, truth)
+    assert (exact.precision, exact.recall) == (plain.precision, plain.recall)
+    with pytest.raises(ValueError):
+        NearCounts(tolerance=-1).add(wide, truth)
 
 
 class BrightDetector(nn.Module):
@@ -105,6 +125,12 @@ def test_real_damage_evaluation_counts_each_photo_at_each_sensitivity(tmp_path):
     assert low.precision == 1.0
     assert "| print |" in report.markdown()
     assert report.contrast_kept["print"] < 0.5  # found and filled (the classical fill here)
+    (masks / "print.png").unlink()
+    Image.fromarray(truth[:40]).save(masks / "print.png")
+    with pytest.raises(ValueError, match="64 x 40, its photo 64 x 48"):
+        evaluate_real_damage(engine, photos, masks)
+    with pytest.raises(ValueError, match="has a mask"):
+        evaluate_real_damage(engine, tmp_path / "nowhere", masks)
 
 
 def test_damage_contrast_drops_when_a_crack_is_filled():
