@@ -65,8 +65,13 @@ def masked_l1(output: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     return float(error.mean()) if error.size else 0.0
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of H x W x 3+ uint8: H x W float64 in 0..255."""
+    return rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
 def _fine_detail(rgb: np.ndarray) -> np.ndarray:
-    luma = rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    luma = _luma(rgb)
     return luma - ndimage.gaussian_filter(luma, 1.0)
 
 
@@ -81,8 +86,30 @@ def detail_kept(output: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> floa
 KIND_PHOTOS = 20
 
 
+class _Scores:
+    """F-measures from the ``precision`` and ``recall`` a subclass defines."""
+
+    @property
+    def precision(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def recall(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def f1(self) -> float:
+        return self.f(1.0)
+
+    def f(self, beta: float) -> float:
+        """The F-measure that weighs recall ``beta`` times as much as precision."""
+        p, r = self.precision, self.recall
+        b2 = beta * beta
+        return 0.0 if p + r == 0 else (1 + b2) * p * r / (b2 * p + r)
+
+
 @dataclass
-class Counts:
+class Counts(_Scores):
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -99,16 +126,6 @@ class Counts:
     @property
     def recall(self) -> float:
         return self.tp / max(1, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        return self.f(1.0)
-
-    def f(self, beta: float) -> float:
-        """The F-measure that weighs recall ``beta`` times as much as precision."""
-        p, r = self.precision, self.recall
-        b2 = beta * beta
-        return 0.0 if p + r == 0 else (1 + b2) * p * r / (b2 * p + r)
 
 
 @dataclass
@@ -200,9 +217,13 @@ def calibrate_threshold(
     return max(score, key=score.__getitem__), score
 
 
-def _detected(engine: Engine, damaged: np.ndarray, size: int) -> np.ndarray:
-    """Where the engine's detector finds damage (bool), at ``size`` and without growing it."""
-    mask = engine.run(DetectDamageRequest(damaged, grow=0, working_size=size)).mask
+def _detected(
+    engine: Engine, damaged: np.ndarray, size: int | None = None, **options
+) -> np.ndarray:
+    """Where the engine's detector finds damage (H x W bool), at ``size`` (default: the
+    request's) and without growing it unless ``options`` say otherwise."""
+    sized = {} if size is None else {"working_size": size}
+    mask = engine.run(DetectDamageRequest(damaged, **{"grow": 0, **sized, **options})).mask
     assert mask is not None  # a detection's result carries its mask
     return mask > 0
 
@@ -313,7 +334,7 @@ class RealDamageReport:
 
 
 @dataclass
-class NearCounts:
+class NearCounts(_Scores):
     """Detection counts with a tolerance of ``tolerance`` px: precision is the share of found
     pixels near a true one, recall the share of true pixels near a found one (two different
     ratios: a wide mark over a thin crack finds all of it and is partly wrong)."""
@@ -344,11 +365,6 @@ class NearCounts:
     def recall(self) -> float:
         return self.truth_near / max(1, self.truth)
 
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
-
 
 def evaluate_real_damage(
     engine: Engine, photos: Path, masks: Path, default: float = 0.5
@@ -375,18 +391,16 @@ def evaluate_real_damage(
                 f"{rgb.shape[1]} x {rgb.shape[0]}"
             )
         for s, (exact, near) in totals.items():
-            result = engine.run(DetectDamageRequest(rgb, sensitivity=s, grow=0))
-            assert result.mask is not None  # a detection's result carries its mask
-            found = result.mask > 0
+            found = _detected(engine, rgb, sensitivity=s)
             exact.add(found, truth)
             near.add(found, truth)
             if s == default:
                 photo = NearCounts()
                 photo.add(found, truth)
                 report.photos[mask_path.stem] = (float(found.mean()), photo)
-                grown = engine.run(DetectDamageRequest(rgb, sensitivity=s)).mask
-                assert grown is not None
-                restored = engine.run(RestoreRequest(rgb, grown)).image if grown.any() else rgb
+                grown = _detected(engine, rgb, sensitivity=s, grow=DetectDamageRequest.grow)
+                mask = grown.astype(np.uint8) * 255
+                restored = engine.run(RestoreRequest(rgb, mask)).image if grown.any() else rgb
                 before = damage_contrast(rgb, truth)
                 kept = damage_contrast(restored, truth) / before if before > 0 else 1.0
                 report.contrast_kept[mask_path.stem] = kept
@@ -397,7 +411,7 @@ def evaluate_real_damage(
 def damage_contrast(rgb: np.ndarray, mask: np.ndarray) -> float:
     """How much the pixels in ``mask`` (H x W bool) stand out from their surroundings: the mean
     absolute difference of their luma (0..255) from its 9 x 9 median. ``rgb``: H x W x 3 uint8."""
-    luma = rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = _luma(rgb)
     if not mask.any():
         return 0.0
     return float(np.abs(luma - ndimage.median_filter(luma, size=9))[mask].mean())
