@@ -73,10 +73,8 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
         for name, runs in times.items():
             warm = f"{statistics.median(runs[1:]):.3f}" if len(runs) > 1 else ""
-            label = f"{size[0]}x{size[1]}"
-            print(
-                f"| {label} | {name} | {runs[0]:.3f} | {warm} | {sharpness(outputs[name]):.1f} |"
-            )
+            sharp = sharpness(outputs[name])
+            print(f"| {size[0]}x{size[1]} | {name} | {runs[0]:.3f} | {warm} | {sharp:.1f} |")
 
 
 if __name__ == "__main__":

@@ -78,14 +78,15 @@ def sharpness(rgb: np.ndarray) -> float:
 
 def style_losses(vgg, output, content, style) -> tuple[float, float]:
     """Content loss: MSE of relu4_1 features vs the content image; style loss: MSE of per-channel
-    mean and std of relu1_1..relu4_1 vs the painting. Images: (1, 3, H, W) in 0..1."""
+    mean and std of relu1_1..relu4_1 vs the painting. Images: (1, 3, H, W) in 0..1; ``content``
+    and ``style`` may also be their VGG features (``vgg``'s dicts), computed once per pair."""
     import torch
 
     from colorstudio.ml.networks.encoders import STYLE_TAPS
     from colorstudio.ml.networks.stylizer import mean_std
 
     with torch.no_grad():
-        out, con, sty = vgg(output), vgg(content), vgg(style)
+        out, con, sty = (x if isinstance(x, dict) else vgg(x) for x in (output, content, style))
         content_loss = torch.mean((out[STYLE_TAPS[-1]] - con[STYLE_TAPS[-1]]) ** 2).item()
         style_loss = 0.0
         for key in STYLE_TAPS:
@@ -201,7 +202,9 @@ class StyleReport:
             for x, y in sweep:
                 draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
             if sweep:
-                draw.text((w - 200, margin + 16 * row), f"● {prefix}", fill=colour)
+                lx, ly = w - 200, margin + 16 * row
+                draw.ellipse([lx, ly + 2, lx + 8, ly + 10], fill=colour)
+                draw.text((lx + 14, ly), f"{prefix} (sweep)", fill=colour)
         for label, colour in ((REINHARD, (44, 160, 44)), (IDENTITY, (120, 120, 120))):
             if label in self.rows:
                 x, y = xy(self.rows[label]["content"], self.rows[label]["style"])
@@ -286,8 +289,10 @@ def evaluate_style(
             start = time.perf_counter()
             outputs[label] = call()
             seconds[label] = time.perf_counter() - start
+        with torch.no_grad():
+            features = vgg(tensor(content)), vgg(tensor(painting))
         for method, out in outputs.items():
-            c, s = style_losses(vgg, tensor(out), tensor(content), tensor(painting))
+            c, s = style_losses(vgg, tensor(out), *features)
             row = sums[method]
             row["content"] += c
             row["style"] += s

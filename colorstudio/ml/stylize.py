@@ -119,8 +119,8 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         content = _planes(content_u8)
         style = _planes(_resized(request.style.image, request.style_size))
         small = _planes(_resized(content_u8, STATS_SIZE))
-        style_stats = mean_std(engine.run_net(encoder, job, None, image=style)[0])
-        content_stats = mean_std(engine.run_net(encoder, job, None, image=small)[0])
+        style_stats = _statistics(engine, encoder, job, style)
+        content_stats = _statistics(engine, encoder, job, small)
         # VGG's zero padding makes the photo's border look like an edge: the decoder drew a
         # band along it. Mirror a margin around the photo and crop it off afterwards.
         m = min(EDGE_MARGIN, content.shape[-2] - 1, content.shape[-1] - 1)
@@ -156,6 +156,20 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     with job.stage("compose", 0.95):
         edited = region.crop(styled_full)
     return finish(request, job, region, edited, name, engine.device)
+
+
+def _statistics(
+    engine: Runtime, encoder: Net, job: Job, image: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the encoder's features of ``image`` ((1, 3, H, W) float32, 0..1), kept
+    per image: previews that change the strength, detail or mask encode neither the painting
+    nor the photo's statistics pass again."""
+    key = (content_digest(image), id(encoder))
+    cache = engine.cache("feature statistics")
+    stats = cache.get(key)
+    if stats is None:
+        stats = cache.put(key, mean_std(engine.run_net(encoder, job, None, image=image)[0]))
+    return stats
 
 
 def _tiled(

@@ -206,6 +206,7 @@ class OomAboveStylizer(nn.Module):
         super().__init__()
         self.inner = inner
         self.level = inner.level
+        self.student = inner.student
         self.limit = limit
         self.seen = []
         self.tile_sizes = []
@@ -630,3 +631,29 @@ def test_the_gan_does_not_force_a_strokes_color_on_pixels_it_only_crossed(engine
     assert np.abs(out[31, 20, 1:] - yellow).max() < 6.0
     assert np.abs(out[31, 50:55, 1:] - rgb_to_lab(reference)[31, 50:55, 1:]).max() < 1.0
     assert levin[31, 50:55, 2].min() > 20.0  # Levin paints the stroke's yellow there
+
+
+def test_a_new_strength_encodes_neither_the_painting_nor_the_photos_statistics_again(
+    tmp_path, random_stylizer, rng
+):
+    """The features' mean and std of the painting and of the photo's statistics pass are kept
+    per image: a second preview at another strength encodes only the photo's tiles."""
+    engine = Engine(models_dir=tmp_path, device="cpu", stylizer=random_stylizer)
+    passes: list[tuple[int, ...]] = []
+    encode = random_stylizer.encode
+
+    def counted(rgb01):
+        passes.append(tuple(rgb01.shape))
+        return encode(rgb01)
+
+    random_stylizer.encode = counted
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    painting = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
+    engine.run(StylizeRequest(image, style=painting, working_size=64))
+    first = len(passes)
+    assert first >= 3  # painting, statistics pass, tiles
+    engine.run(StylizeRequest(image, style=painting, alpha=0.5, working_size=64))
+    assert len(passes) - first == first - 2
+    other = ReferenceImage(np.full((40, 40, 3), 200, np.uint8), "style")
+    engine.run(StylizeRequest(image, style=other, alpha=0.5, working_size=64))
+    assert len(passes) - first == 2 * (first - 2) + 1  # only the new painting is encoded
