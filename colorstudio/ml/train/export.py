@@ -234,7 +234,7 @@ def export_run(
     if entry.architecture in GRAPHS:  # and the same network for ONNX Runtime
         entry = add_onnx(models_dir, name)[0]
     metrics = ""
-    sheet = None
+    sheet = curve = None
     if eval_dir is not None:
         from colorstudio.ml.engine import Engine
         from colorstudio.ml.evaluate import evaluate_colorize
@@ -256,6 +256,8 @@ def export_run(
             report = evaluate_style(
                 engine, files, paintings, sheet_path=sheet, magenta=magenta_stylizer()
             )
+            curve = models_dir / f"{name}-curve.png"
+            report.plot(curve)
         metrics = report.markdown()
     phases = (
         (f"distill {config.steps_distill}, " if config.steps_distill else "")
@@ -294,6 +296,8 @@ def export_run(
             "",
             "## Evaluation",
             metrics or "(not evaluated)",
+            "",
+            f"![content against style loss]({curve.name})" if curve else "",
             "",
             f"![contact sheet]({sheet.name})" if sheet else "",
             "",
