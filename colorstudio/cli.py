@@ -425,6 +425,8 @@ def _train(argv: Sequence[str]) -> int:
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
 
+    if args.style_student and not args.steps_distill:
+        parser.error("--style-student needs --steps-distill N: an undistilled student is random")
     if args.spread_only and (args.no_hint_spread or args.task != "colorize"):
         parser.error("--spread-only needs the colorize task with its hint-spread inputs")
 

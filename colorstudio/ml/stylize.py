@@ -164,7 +164,7 @@ def _statistics(
     """Mean and std of the encoder's features of ``image`` ((1, 3, H, W) float32, 0..1), kept
     per image: previews that change the strength, detail or mask encode neither the painting
     nor the photo's statistics pass again."""
-    key = (content_digest(image), id(encoder))
+    key = (content_digest(image), image.shape, id(encoder))
     cache = engine.cache("feature statistics")
     stats = cache.get(key)
     if stats is None:

@@ -634,7 +634,7 @@ def test_the_gan_does_not_force_a_strokes_color_on_pixels_it_only_crossed(engine
 
 
 def test_a_new_strength_encodes_neither_the_painting_nor_the_photos_statistics_again(
-    tmp_path, random_stylizer, rng
+    tmp_path, random_stylizer, rng, monkeypatch
 ):
     """The features' mean and std of the painting and of the photo's statistics pass are kept
     per image: a second preview at another strength encodes only the photo's tiles."""
@@ -646,7 +646,7 @@ def test_a_new_strength_encodes_neither_the_painting_nor_the_photos_statistics_a
         passes.append(tuple(rgb01.shape))
         return encode(rgb01)
 
-    random_stylizer.encode = counted
+    monkeypatch.setattr(random_stylizer, "encode", counted)
     image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
     painting = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
     engine.run(StylizeRequest(image, style=painting, working_size=64))

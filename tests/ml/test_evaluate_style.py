@@ -57,11 +57,12 @@ def test_reinhard_verdict_takes_the_lowest_style_at_no_more_content():
 
 def test_the_plot_draws_both_sweeps(tmp_path):
     report = _report([(300.0, 90.0), (100.0, 600.0)], {1.0: (400.0, 100.0), 0.5: (200.0, 400.0)})
-    report.plot(tmp_path / "curve.png", size=(320, 240))
+    report.plot(tmp_path / "curve.png", size=(640, 480))
     image = np.asarray(Image.open(tmp_path / "curve.png").convert("RGB"))
-    assert image.shape == (240, 320, 3)
-    for colour in ((31, 119, 180), (255, 127, 14)):  # ours, Magenta
-        assert (np.abs(image.astype(int) - colour).sum(-1) < 30).sum() > 20
+    assert image.shape == (480, 640, 3)
+    plot_area = image[:, : 640 - 200]  # left of the legend
+    for colour in ((31, 119, 180), (255, 127, 14)):  # ours, Magenta: markers and lines
+        assert (np.abs(plot_area.astype(int) - colour).sum(-1) < 30).sum() > 150
 
 
 def test_sharpness_falls_when_an_image_is_blurred(rng):
@@ -94,3 +95,14 @@ def test_style_evaluation_sweeps_ours_and_the_reference(tmp_path, photo_folder, 
     assert report.against_magenta() in report.markdown()
     sheet = Image.open(tmp_path / "sheet.png")
     assert sheet.width > 2.5 * sheet.height  # 2 rows of 5: photo, painting, Reinhard, Magenta, ours
+
+
+def test_style_evaluation_without_the_reference(tmp_path, photo_folder, random_stylizer):
+    """Without the eval extra: ours and Reinhard only, no Magenta rows nor verdict."""
+    engine = Engine(models_dir=tmp_path / "none", device="cpu", stylizer=random_stylizer)
+    files = sorted(photo_folder.iterdir())
+    report = evaluate_style(engine, files[:1], files[1:2], size=64, magenta=None)
+    assert report.pairs == 1
+    assert not any(m.startswith(MAGENTA) for m in report.rows)
+    assert len(report.sweep("ours")) == 4 and report.against_magenta() == ""
+    assert report.rows[DEFAULT]["seconds"] > 0 and "Magenta" not in report.markdown()

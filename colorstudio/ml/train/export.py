@@ -48,9 +48,9 @@ LOSS_TEXT = {
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss); "
-    "student encoder of base width {c.style_student} (0: VGG19 itself), distilled first "
-    "(relative feature MSE through 1x1 projections + decoder pixel L1), content loss in its "
-    "feature space, style loss with VGG19",
+    "decoder widths {c.style_widths}; student encoder width {c.style_student} (0: none, the "
+    "encoder is VGG19; else distilled first: relative feature MSE through 1x1 projections + "
+    "decoder pixel L1, then content loss in its feature space, style loss with VGG19)",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
@@ -85,12 +85,18 @@ ENCODER_CREDITS = {
 }
 
 
+#: the decoder widths AdaINStylizer builds when the manifest names none
+DEFAULT_STYLE_WIDTHS = (256, 128, 64)
+
+
 def architecture_config(config: TrainConfig) -> dict:
     """Constructor arguments that the manifest must carry to rebuild the trained network."""
     if config.task == "style":
         style: dict = {"level": config.style_level} if config.style_level != 4 else {}
         if config.style_student:
-            style.update(student=config.style_student, widths=list(config.style_widths))
+            style["student"] = config.style_student
+        if tuple(config.style_widths) != DEFAULT_STYLE_WIDTHS:
+            style["widths"] = list(config.style_widths)
         return style
     if config.task == "detect" and config.detector_context:
         return {"context": list(config.detector_context)}

@@ -39,6 +39,7 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
     def setup(self, device: torch.device, distributed: bool) -> None:
         cfg = self.config
         self.device = device
+        self.distributed = distributed
         self.content = self.photo_bank()
         self.styles = ImageBank(list_images(cfg.style_data), max(cfg.short_side, 256))
         self.g = (
@@ -52,8 +53,6 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         ).to(device)
         self.d = PatchDiscriminator(3).to(device)
         if cfg.style_student:
-            if distributed and cfg.steps_distill:
-                raise ValueError("distil the student in one process, then resume under torchrun")
             taps = STYLE_TAPS[: cfg.style_level]
             vgg = VGG19Features(taps[-1], taps=taps).to(device)
             self.loss = AdaINLoss(vgg, content_encoder=cast(ThinVGG, self.g.encoder))
@@ -85,6 +84,8 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
 
     def distill_step(self, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         """The student encoder learns VGG19's features, the decoder to invert the student."""
+        if self.distributed:  # the student and projections are not wrapped for DDP
+            raise ValueError("distil the student in one process, then resume under torchrun")
         images = torch.cat([batch["content"], batch["style"]])
         with torch.no_grad(), amp:
             teacher = self.loss.encoder(images)
@@ -107,7 +108,11 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         identity = int(batch["identity"])
         style_targets = self.loss.style_targets(batch["style"])
         with torch.no_grad():
-            stats = self.g.style_stats(batch["style"])
+            stats = (
+                self.g.style_stats(batch["style"])  # in the student's own feature space
+                if cfg.style_student
+                else style_targets[self.g.content_layer]
+            )
             target = adain(self.g.encode(batch["content"]), stats)
         losses: dict[str, float] = {}
         if phase in ("critic", "gan"):

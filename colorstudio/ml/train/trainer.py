@@ -200,7 +200,12 @@ class Trainer:
         self.task.load_state_dict(state["task"])
         # The optimisers' saved state carries the old learning rates: this run's settings win,
         # so a resume with a lower --lr is a learning-rate step.
-        for name, lr in (("opt_g", self.config.lr_g), ("opt_d", self.config.lr_d)):
+        rates = (
+            ("opt_g", self.config.lr_g),
+            ("opt_d", self.config.lr_d),
+            ("opt_e", self.config.lr_g),
+        )
+        for name, lr in rates:
             optimizer = getattr(self.task, name, None)
             for group in optimizer.param_groups if optimizer is not None else ():
                 group["lr"] = lr
