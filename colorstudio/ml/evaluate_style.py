@@ -195,23 +195,23 @@ class StyleReport:
         draw.text((margin, h - margin + 6), "0", fill="black")
         draw.text((w - margin - 40, h - margin + 6), f"{cmax:,.0f}", fill="black")
         draw.text((4, margin - 6), f"{smax:,.0f}", fill="black")
-        for (prefix, colour), row in zip(
+        for (prefix, color), row in zip(
             ((OURS, (31, 119, 180)), (MAGENTA, (255, 127, 14))), (0, 1), strict=True
         ):
             sweep = [xy(c, s) for c, s in self.sweep(prefix)]
             if len(sweep) > 1:
-                draw.line(sweep, fill=colour, width=2)
+                draw.line(sweep, fill=color, width=2)
             for x, y in sweep:
-                draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
+                draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=color)
             if sweep:
                 lx, ly = w - 200, margin + 16 * row
-                draw.ellipse([lx, ly + 2, lx + 8, ly + 10], fill=colour)
-                draw.text((lx + 14, ly), f"{prefix} (sweep)", fill=colour)
-        for label, colour in ((REINHARD, (44, 160, 44)), (IDENTITY, (120, 120, 120))):
+                draw.ellipse([lx, ly + 2, lx + 8, ly + 10], fill=color)
+                draw.text((lx + 14, ly), f"{prefix} (sweep)", fill=color)
+        for label, color in ((REINHARD, (44, 160, 44)), (IDENTITY, (120, 120, 120))):
             if label in self.rows:
                 x, y = xy(self.rows[label]["content"], self.rows[label]["style"])
-                draw.rectangle([x - 4, y - 4, x + 4, y + 4], fill=colour)
-                draw.text((x + 6, y - 6), label, fill=colour)
+                draw.rectangle([x - 4, y - 4, x + 4, y + 4], fill=color)
+                draw.text((x + 6, y - 6), label, fill=color)
         im.save(path)
 
 

@@ -61,8 +61,8 @@ def test_the_plot_draws_both_sweeps(tmp_path):
     image = np.asarray(Image.open(tmp_path / "curve.png").convert("RGB"))
     assert image.shape == (480, 640, 3)
     plot_area = image[:, : 640 - 200]  # left of the legend
-    for colour in ((31, 119, 180), (255, 127, 14)):  # ours, Magenta: markers and lines
-        assert (np.abs(plot_area.astype(int) - colour).sum(-1) < 30).sum() > 150
+    for color in ((31, 119, 180), (255, 127, 14)):  # ours, Magenta: markers and lines
+        assert (np.abs(plot_area.astype(int) - color).sum(-1) < 30).sum() > 150
 
 
 def test_sharpness_falls_when_an_image_is_blurred(rng):
