@@ -194,13 +194,20 @@ class VGG19Features(nn.Module):
         return rgb01.flip(1) * 255.0 - self.mean.to(rgb01)
 
     def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = self.preprocess(rgb01)
-        out = {}
-        for op in self.ops:
-            if op == "pool":
-                x = F.max_pool2d(x, 2, 2)
-            else:
-                x = F.relu(self.convs[op](x))
-                if op in self.taps:
-                    out[op] = x
-        return out
+        return vgg_forward(self.preprocess(rgb01), self.ops, self.convs, self.taps)
+
+
+def vgg_forward(
+    x: torch.Tensor, ops: list[str], convs: nn.ModuleDict, taps: tuple[str, ...]
+) -> dict[str, torch.Tensor]:
+    """VGG's layout run over ``x``: each op a convolution (by name, then a ReLU) or "pool"
+    (2x2 max pooling); returns the ReLU outputs at ``taps``."""
+    out = {}
+    for op in ops:
+        if op == "pool":
+            x = F.max_pool2d(x, 2, 2)
+        else:
+            x = F.relu(convs[op](x))
+            if op in taps:
+                out[op] = x
+    return out

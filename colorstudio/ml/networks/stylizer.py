@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features
+from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features, vgg_forward
 
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,16 +81,7 @@ class ThinVGG(nn.Module):
                 break
 
     def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = rgb01 * 2 - 1
-        out = {}
-        for op in self.ops:
-            if op == "pool":
-                x = F.max_pool2d(x, 2, 2)
-            else:
-                x = F.relu(self.convs[op](x))
-                if op in self.taps:
-                    out[op] = x
-        return out
+        return vgg_forward(rgb01 * 2 - 1, self.ops, self.convs, self.taps)
 
 
 class AdaINDecoder(nn.Module):
