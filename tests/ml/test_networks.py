@@ -193,3 +193,27 @@ def test_training_the_spread_inputs_only_keeps_the_hint_free_colorization():
     assert sorted(changed) == sorted(trainable)
     conv = net.up1.body[0][0].weight
     assert torch.equal(conv[:, :-3], before["up1.body.0.0.weight"][:, :-3])
+
+
+def test_a_student_pruned_from_vgg_reproduces_its_first_layer():
+    """ThinVGG.prune_from keeps VGG19's strongest filters and rewrites the first layer for the
+    student's input scaling: relu1_1's kept channels match the teacher away from the border."""
+    from colorstudio.ml.networks.encoders import VGG19Features
+    from colorstudio.ml.networks.stylizer import ThinVGG
+
+    torch.manual_seed(0)
+    teacher = VGG19Features(pretrained=False)
+    for conv in teacher.convs.values():
+        torch.nn.init.normal_(conv.weight, std=0.05)
+        torch.nn.init.normal_(conv.bias, std=0.5)
+    student = ThinVGG(16)
+    kept = student.prune_from(teacher)
+    assert [len(k) for k in kept.values()][:2] == [16, 16]
+    assert all(k.unique().numel() == k.numel() for k in kept.values())
+    x = torch.rand(1, 3, 40, 48)
+    with torch.no_grad():
+        want = teacher(x)["block1_conv1"][:, kept["block1_conv1"], 2:-2, 2:-2]
+        got = student(x)["block1_conv1"][..., 2:-2, 2:-2]
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-3)
+    norms = teacher.convs["block1_conv1"].weight.abs().sum((1, 2, 3))
+    assert norms[kept["block1_conv1"]].min() >= norms.topk(16).values.min()

@@ -16,6 +16,8 @@ Tensor ranges: images (N, 3, H, W) sRGB in 0..1.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -82,6 +84,34 @@ class ThinVGG(nn.Module):
 
     def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
         return vgg_forward(rgb01 * 2 - 1, self.ops, self.convs, self.taps)
+
+    @torch.no_grad()
+    def prune_from(self, vgg: VGG19Features) -> dict[str, torch.Tensor]:
+        """Start from VGG19's own filters: each layer keeps the teacher's filters with the
+        largest L1 norm (Li et al. 2017, "Pruning Filters for Efficient ConvNets"), sliced to
+        the input channels the layer before kept; the first layer is rewritten for this
+        network's input scaling (2x - 1 instead of Caffe's BGR 0..255 minus the mean). Returns
+        per layer the kept teacher channels, (C,) int64, for the distillation's projections."""
+        kept: dict[str, torch.Tensor] = {}
+        previous: torch.Tensor | None = None
+        for name, block in self.convs.items():
+            conv, teacher = cast(nn.Sequential, block)[1], vgg.convs[name]
+            assert isinstance(conv, nn.Conv2d) and isinstance(teacher, nn.Conv2d)
+            weight, bias = teacher.weight, teacher.bias
+            assert bias is not None and conv.bias is not None  # (made in __init__)
+            keep = weight.abs().sum((1, 2, 3)).topk(conv.out_channels).indices.sort().values
+            weight, bias = weight[keep], bias[keep]
+            if previous is None:  # Caffe input = flip(x01) * 255 - mean, x01 = (s + 1) / 2
+                weight = weight.flip(1)
+                offset = 127.5 - vgg.mean.flip(1).view(1, 3, 1, 1).to(weight)
+                bias = bias + (weight * offset).sum((1, 2, 3))
+                weight = weight * 127.5
+            else:
+                weight = weight[:, previous]
+            conv.weight.copy_(weight)
+            conv.bias.copy_(bias)
+            kept[name] = previous = keep
+        return kept
 
 
 class AdaINDecoder(nn.Module):

@@ -11,11 +11,13 @@ a direct, strong gradient. On two CPU cores the relative feature losses alone le
 producing noise after 300 steps; with the identity term it reconstructs images within a few
 hundred steps and the style losses then refine texture.
 
-Student encoder (``style_student`` > 0; collaborative distillation, Wang et al. 2020): in the
-``distill`` phase a thin VGG learns to reproduce VGG19's relu1_1..relu4_1 through 1x1
-projections (relative feature MSE) while the decoder learns to invert it (pixel L1), on photo and
-painting crops alike; both losses need VGG19 forward only. Afterwards the student is frozen, AdaIN
-works in its feature space (content loss there), and VGG19 measures the style.
+Student encoder (``style_student`` > 0; collaborative distillation, Wang et al. 2020): it starts
+as VGG19 pruned to its strongest filters (relu1_1 exact, deeper taps far off: the pruned inputs
+are missing), and in the ``distill`` phase this thin VGG learns to reproduce VGG19's
+relu1_1..relu4_1 through 1x1 projections (relative feature MSE) while the decoder learns to invert
+it (pixel L1), on photo and painting crops alike; both losses need VGG19 forward only. Afterwards
+the student is frozen, AdaIN works in its feature space (content loss there), and VGG19 measures
+the style.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
         rng = np.random.default_rng(7)
         self.fixed = self.make_batch(rng, 4)
+        if cfg.style_student and self.generator is None:  # a new student (a resume overwrites)
+            self.start_from_vgg()
         self.decoder_train = self.wrap(self.g.decoder, device, distributed)
         self.d_train = self.wrap(self.d, device, distributed)
 
@@ -81,6 +85,20 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         identity = n // 4
         style[:identity] = content[:identity]
         return {"content": content, "style": style, "identity": torch.tensor(identity)}
+
+    @torch.no_grad()
+    def start_from_vgg(self) -> None:
+        """A new student starts as VGG19 pruned (``ThinVGG.prune_from``); each projection starts
+        as the selection of the teacher channels its tap kept, scaled as the distillation's
+        target is (to unit mean square, measured on the fixed sample batch)."""
+        kept = cast(ThinVGG, self.g.encoder).prune_from(self.loss.encoder)
+        teacher = self.loss.encoder(self.fixed["content"].to(self.device))
+        for tap, projection in self.embed.items():
+            assert isinstance(projection, nn.Conv2d) and projection.bias is not None
+            rms = teacher[tap].pow(2).mean().sqrt() + 1e-6
+            projection.weight.zero_()
+            projection.bias.zero_()
+            projection.weight[kept[tap], torch.arange(len(kept[tap])), 0, 0] = 1 / rms
 
     def distill_step(self, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         """The student encoder learns VGG19's features, the decoder to invert the student."""
