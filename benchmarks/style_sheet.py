@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from colorstudio.ml.engine import Engine
-from colorstudio.ml.evaluate_style import magenta_stylizer
+from colorstudio.ml.evaluate_style import fitted, magenta_stylizer
 from colorstudio.ml.requests import ReferenceImage, StylizeRequest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -31,12 +31,6 @@ def _cell(rgb: np.ndarray) -> Image.Image:
     return canvas
 
 
-def _fit(path: Path, side: int = 512) -> np.ndarray:
-    im = Image.open(path).convert("RGB")
-    im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return np.asarray(im)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -47,7 +41,7 @@ def main() -> None:
     photos = sorted(args.photos.glob("*.jpg"))
     photos = photos[:: max(1, len(photos) // args.rows)][: args.rows]
     paintings = args.paintings or sorted((SHARED / "art").glob("*.jpg"))[:3]
-    styles = [_fit(p) for p in paintings]
+    styles = [fitted(p, 512) for p in paintings]
     engine = Engine()
     magenta = magenta_stylizer()
     if magenta is None:
@@ -60,7 +54,7 @@ def main() -> None:
         draw.text(((1 + 2 * j) * CELL + 8, CELL + 4), "Magenta", fill="black")
         draw.text(((2 + 2 * j) * CELL + 8, CELL + 4), "ColorStudio", fill="black")
     for i, path in enumerate(photos):
-        photo = _fit(path)
+        photo = fitted(path, 512)
         y = (i + 1) * CELL + 20
         sheet.paste(_cell(photo), (0, y))
         for j, style in enumerate(styles):

@@ -331,7 +331,7 @@ def _train(argv: Sequence[str]) -> int:
         help="style: 0 = VGG19 encoder; B = a thin VGG of base width B distilled from it",
     )
     parser.add_argument(
-        "--style-widths", type=int, nargs=3, default=(256, 128, 64), help="style: decoder widths"
+        "--style-widths", type=int, nargs=3, help="style: decoder widths (default 256 128 64)"
     )
     parser.add_argument("--steps-gan", type=non_negative_int, default=1500, help="GAN steps")
     parser.add_argument("--lr", type=positive_float, default=3e-4, help="generator learning rate")
@@ -454,7 +454,7 @@ def _train(argv: Sequence[str]) -> int:
         short_side=args.short_side,
         style_level=args.style_level,
         style_student=args.style_student,
-        style_widths=tuple(args.style_widths),
+        **({"style_widths": tuple(args.style_widths)} if args.style_widths else {}),
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         inpaint_holes=args.inpaint_holes,

@@ -71,6 +71,14 @@ def magenta_stylizer(threads: int | None = None) -> Stylizer | None:
     return run
 
 
+def fitted(path: Path, size: int) -> np.ndarray:
+    """The image at ``path`` as RGB with its long side at most ``size`` (Lanczos), H x W x 3
+    uint8."""
+    im = Image.fromarray(load_image(path).rgba[..., :3])
+    im.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(im)
+
+
 def sharpness(rgb: np.ndarray) -> float:
     """Mean gradient energy of the luma (0..255) of an H x W x 3 uint8 image: the mean of the
     squared horizontal and vertical neighbour differences."""
@@ -252,11 +260,6 @@ def evaluate_style(
     def tensor(rgb: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
 
-    def small(path: Path) -> np.ndarray:
-        im = Image.fromarray(load_image(path).rgba[..., :3])
-        im.thumbnail((size, size), Image.Resampling.LANCZOS)
-        return np.asarray(im)
-
     def ours(photo: np.ndarray, painting: np.ndarray, alpha: float, detail: float) -> np.ndarray:
         style = ReferenceImage(painting, "style")
         request = StylizeRequest(photo, style=style, alpha=alpha, detail=detail, working_size=size)
@@ -266,8 +269,8 @@ def evaluate_style(
     sheet: list[np.ndarray] = []
     count = 0
     for i, photo in enumerate(photos):
-        content = small(photo)
-        painting = small(paintings[i % len(paintings)])
+        content = fitted(photo, size)
+        painting = fitted(paintings[i % len(paintings)], size)
         if i == 0:  # one untimed call each (on a mirrored pair: nothing of it is cached for
             # the timed calls), so the timings compare methods whose models are loaded
             mirrored, mirrored_painting = content[:, ::-1].copy(), painting[:, ::-1].copy()

@@ -206,7 +206,7 @@ class OomAboveStylizer(nn.Module):
         super().__init__()
         self.inner = inner
         self.level = inner.level
-        self.student = inner.student
+        self.channels = inner.channels
         self.limit = limit
         self.seen = []
         self.tile_sizes = []

@@ -93,12 +93,12 @@ def inpaint_example(model=None, n: int = 1, h: int = 64, w: int = 96) -> dict[st
 
 
 def decoder_example(model, n: int = 1, h: int = 64, w: int = 96) -> dict[str, np.ndarray]:
-    """Stylizer features at the decoder's level (VGG19's relu3_1: stride 4, 256 channels;
-    relu4_1: stride 8, 512; a student's: its width there)."""
+    """Stylizer features at the decoder's level (stride 4 at relu3_1, 8 at relu4_1) with the
+    encoder's channels there."""
     stride = 2 ** (model.level - 1)
-    channels = model.student * stride if model.student else 64 * stride
     rng = np.random.default_rng(0)
-    features = rng.gamma(1.0, 1.0, (n, channels, h // stride, w // stride)).astype(np.float32)
+    shape = (n, model.channels, h // stride, w // stride)
+    features = rng.gamma(1.0, 1.0, shape).astype(np.float32)
     return {"features": features}
 
 

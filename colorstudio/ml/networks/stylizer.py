@@ -24,6 +24,15 @@ from torch import nn
 
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features, vgg_forward
 
+#: the decoder's widths (VGG19's halved, for CPU speed) where a manifest or run names none
+DECODER_WIDTHS = (256, 128, 64)
+
+
+def feature_channels(level: int, student: int = 0) -> int:
+    """Channels of the encoder's relu{level}_1: VGG19's 64 x 2^(level-1), a student's
+    ``student`` x 2^(level-1)."""
+    return (student or 64) * 2 ** (level - 1)
+
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std over space: two (N, C, 1, 1) tensors."""
@@ -117,21 +126,22 @@ class ThinVGG(nn.Module):
 class AdaINDecoder(nn.Module):
     """Mirror of the encoder: (N, C, H/8, W/8) relu4_1 features (``level=4``) or
     (N, C, H/4, W/4) relu3_1 features (``level=3``) → (N, 3, H, W) RGB, unclamped. ``channels``:
-    C, the encoder's width at that level (VGG19: 512 at relu4_1, 256 at relu3_1)."""
+    C, the encoder's width at that level (default VGG19's: :func:`feature_channels`)."""
 
     def __init__(
         self,
-        widths: tuple[int, int, int] = (256, 128, 64),
+        widths: tuple[int, int, int] = DECODER_WIDTHS,
         level: int = 4,
         channels: int | None = None,
     ) -> None:
         super().__init__()
         w1, w2, w3 = widths
+        channels = channels or feature_channels(level)
         if level == 4:
-            self.block4 = _ReflectConv(channels or 512, w1)
+            self.block4 = _ReflectConv(channels, w1)
             self.block3 = nn.Sequential(_ReflectConv(w1, w1), _ReflectConv(w1, w2))
         elif level == 3:
-            self.block3 = _ReflectConv(channels or 256, w2)
+            self.block3 = _ReflectConv(channels, w2)
         else:
             raise ValueError(f"AdaIN decoder level must be 3 or 4, not {level}")
         self.level = level
@@ -155,7 +165,7 @@ class AdaINStylizer(nn.Module):
 
     def __init__(
         self,
-        widths: tuple[int, int, int] = (256, 128, 64),
+        widths: tuple[int, int, int] = DECODER_WIDTHS,
         pretrained: bool = True,
         level: int = 4,
         student: int = 0,
@@ -165,14 +175,14 @@ class AdaINStylizer(nn.Module):
         self.student = student
         #: the encoder layer AdaIN works on; style statistics come from relu1_1 up to it
         self.content_layer = STYLE_TAPS[level - 1]
+        #: channels of the features AdaIN works on (what the decoder takes)
+        self.channels = feature_channels(level, student)
         taps = STYLE_TAPS[:level]
         if student:
             self.encoder = ThinVGG(student, self.content_layer, taps)
-            channels = student * 2 ** (level - 1)
         else:
             self.encoder = VGG19Features(self.content_layer, taps=taps, pretrained=pretrained)
-            channels = None
-        self.decoder = AdaINDecoder(tuple(widths), level, channels)  # type: ignore[arg-type]
+        self.decoder = AdaINDecoder(tuple(widths), level, self.channels)  # type: ignore[arg-type]
 
     def encode(self, rgb01: torch.Tensor) -> torch.Tensor:
         """Content features: relu4_1 (N, 512, H/8, W/8) or relu3_1 (N, 256, H/4, W/4)."""

@@ -21,6 +21,7 @@ import torch
 from colorstudio import __version__
 from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
+from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
 from colorstudio.ml.train.onnx_export import GRAPHS, add_onnx
 from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
@@ -85,17 +86,13 @@ ENCODER_CREDITS = {
 }
 
 
-#: the decoder widths AdaINStylizer builds when the manifest names none
-DEFAULT_STYLE_WIDTHS = (256, 128, 64)
-
-
 def architecture_config(config: TrainConfig) -> dict:
     """Constructor arguments that the manifest must carry to rebuild the trained network."""
     if config.task == "style":
         style: dict = {"level": config.style_level} if config.style_level != 4 else {}
         if config.style_student:
             style["student"] = config.style_student
-        if tuple(config.style_widths) != DEFAULT_STYLE_WIDTHS:
+        if tuple(config.style_widths) != DECODER_WIDTHS:
             style["widths"] = list(config.style_widths)
         return style
     if config.task == "detect" and config.detector_context:

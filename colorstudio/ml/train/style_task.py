@@ -31,7 +31,7 @@ from torch import nn
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
-from colorstudio.ml.networks.stylizer import AdaINStylizer, ThinVGG, adain
+from colorstudio.ml.networks.stylizer import AdaINStylizer, ThinVGG, adain, feature_channels
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
@@ -61,7 +61,10 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
             width = cfg.style_student
             #: 1x1 projections of the student's taps onto VGG19's (training only)
             self.embed = nn.ModuleDict(
-                {tap: nn.Conv2d(width << k, 64 << k, 1) for k, tap in enumerate(taps)}
+                {
+                    tap: nn.Conv2d(feature_channels(k, width), feature_channels(k), 1)
+                    for k, tap in enumerate(taps, start=1)
+                }
             ).to(device)
             student = [*self.g.encoder.parameters(), *self.embed.parameters()]
             self.opt_e = torch.optim.Adam(
@@ -95,10 +98,10 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         teacher = self.loss.encoder(self.fixed["content"].to(self.device))
         for tap, projection in self.embed.items():
             assert isinstance(projection, nn.Conv2d) and projection.bias is not None
-            rms = teacher[tap].pow(2).mean().sqrt() + 1e-6
             projection.weight.zero_()
             projection.bias.zero_()
-            projection.weight[kept[tap], torch.arange(len(kept[tap])), 0, 0] = 1 / rms
+            selection = (kept[tap], torch.arange(len(kept[tap])), 0, 0)
+            projection.weight[selection] = 1 / _rms(teacher[tap])
 
     def distill_step(self, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         """The student encoder learns VGG19's features, the decoder to invert the student."""
@@ -111,8 +114,8 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
             student = self.g.encoder(images)
             feat = images.new_zeros(())
             for tap, projection in self.embed.items():
-                want = teacher[tap].float()  # scaled to unit mean square (VGG's are ~1e2)
-                want = want / (want.pow(2).mean().sqrt() + 1e-6)
+                want = teacher[tap].float()
+                want = want / _rms(want)
                 feat = feat + F.mse_loss(projection(student[tap]).float(), want)
             rec = F.l1_loss(self.g.decoder(student[self.g.content_layer]).float(), images)
         optimise(self.opt_e, feat + rec)
@@ -179,3 +182,9 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         out = self.g(batch["content"], batch["style"]).clamp(0, 1)
         columns = [batch["content"], batch["style"], out]
         return sample_grid_image(columns)
+
+
+def _rms(features: torch.Tensor) -> torch.Tensor:
+    """Root mean square of a batch of features: the distillation's targets are divided by it
+    (VGG19's activations are ~1e2), so every tap counts alike."""
+    return features.pow(2).mean().sqrt() + 1e-6

