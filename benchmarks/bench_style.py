@@ -72,7 +72,7 @@ def main() -> None:
         for i in range(repeats + 1):
             order = list(methods.items()) if i % 2 == 0 else list(methods.items())[::-1]
             # every call sees a photo and painting it has not seen (shifted by i px): nothing
-            # the engine keeps per image (statistics, reconstruction) is reused
+            # the engine keeps per image (features, reconstruction) is reused
             photo_i, painting_i = np.roll(image, i, axis=1), np.roll(painting, i, axis=1)
             for name, method in order:
                 start = time.perf_counter()

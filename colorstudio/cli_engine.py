@@ -295,7 +295,8 @@ def eval_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--size",
         type=working_size,
-        help=f"working size, {SIZES} (default: colorize 256, style 512, restore 384)",
+        help=f"working size, {SIZES} (default: colorize 256, style 512, restore 384); style: "
+        "the long side photos and paintings are brought to",
     )
     parser.add_argument("--limit", type=positive_int, help="only the first N images")
     parser.add_argument(
@@ -321,6 +322,11 @@ def eval_command(argv: Sequence[str]) -> int:
         default=str(REAL_MASKS),
         help="restore: the masks of the real prints (NAME.png; default: the repository's "
         "tests/data/realdamage)",
+    )
+    parser.add_argument(
+        "--working-size",
+        type=working_size,
+        help=f"style: the long side our stylizer works at, {SIZES} (default: the editor's default)",
     )
     engine_options(parser)
     args = parser.parse_args(argv)
@@ -372,6 +378,7 @@ def eval_command(argv: Sequence[str]) -> int:
                 size=args.size or 512,
                 sheet_path=sheet,
                 magenta=magenta,
+                working_size=args.working_size,
             )
             report.plot(out / "style_curve.png")
         else:

@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw
 from colorstudio.core.io.images import load_image
 from colorstudio.ml import fullres
 from colorstudio.ml.evaluate import save_sheet, sheet_row
+from colorstudio.ml.requests import ReferenceImage, StylizeRequest
 
 if TYPE_CHECKING:
     from colorstudio.ml.engine import Engine
@@ -113,6 +114,7 @@ class StyleReport:
     pairs: int = 0
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
     size: int = 512
+    working_size: int = 0  #: ours; 0 = the request's default
 
     def sweep(self, prefix: str) -> list[tuple[float, float]]:
         """The (content, style) points of the rows of one method's sweep (alpha or strength),
@@ -137,7 +139,8 @@ class StyleReport:
             )
         lines += [
             "",
-            f"{self.pairs} photo × painting pairs at {self.size} px (long side); lower is better "
+            f"{self.pairs} photo × painting pairs at {self.size} px (long side), ours working at "
+            f"{self.working_size or StylizeRequest.working_size} px; lower is better "
             "for both losses (they trade off); sharpness: mean gradient energy of the output's "
             "luma at its size.",
         ]
@@ -245,24 +248,26 @@ def evaluate_style(
     sheet_path: Path | None = None,
     sheet_rows: int = 6,
     magenta: Stylizer | None = None,
+    working_size: int | None = None,
 ) -> StyleReport:
     """Every method on every (photo, painting) pair; ``magenta``: the reference method
-    (:func:`magenta_stylizer`), or None to leave it out. Contact sheet columns: photo, painting,
+    (:func:`magenta_stylizer`), or None to leave it out. ``working_size``: ours (None: the
+    request's default, what a user gets). Contact sheet columns: photo, painting,
     Reinhard, Magenta (when given), ours."""
     import torch
 
     from colorstudio.ml.classical import reinhard_ab
     from colorstudio.ml.networks.encoders import VGG19Features
-    from colorstudio.ml.requests import ReferenceImage, StylizeRequest
 
     vgg = VGG19Features()
+    working = {} if working_size is None else {"working_size": working_size}
 
     def tensor(rgb: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
 
     def ours(photo: np.ndarray, painting: np.ndarray, alpha: float, detail: float) -> np.ndarray:
         style = ReferenceImage(painting, "style")
-        request = StylizeRequest(photo, style=style, alpha=alpha, detail=detail, working_size=size)
+        request = StylizeRequest(photo, style=style, alpha=alpha, detail=detail, **working)
         return engine.run(request).image[..., :3]
 
     sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -313,7 +318,7 @@ def evaluate_style(
                 columns.append(outputs[f"{MAGENTA}, strength 1"])
             sheet.append(sheet_row([*columns, outputs[OUR_SETTINGS[0][0]]]))
     rows = {m: {k: v / count for k, v in d.items()} for m, d in sums.items()}
-    report = StyleReport(count, rows, size)
+    report = StyleReport(count, rows, size, working_size or 0)
     if sheet_path is not None and sheet:
         save_sheet(sheet, sheet_path)
     return report

@@ -13,7 +13,7 @@
   one-line EngineErrors; out of memory, a tiled caller retries with smaller tiles
   (:meth:`with_smaller_tiles`), then a torch step on CUDA runs again on the CPU (noted);
 - :meth:`Runtime.cache`: small named caches of what depends on the photo alone (the network's
-  hint-free colours, the hint model's step graph, the stylizer's reconstructions).
+  hint-free colours, the hint model's step graph, the stylizer's encodings and reconstructions).
 
 Pipelines (:mod:`colorize`, :mod:`stylize`, :mod:`restore`, :mod:`adjust`, :mod:`insight`)
 receive a Runtime; :class:`colorstudio.ml.engine.Engine` maps requests to them.

@@ -118,13 +118,16 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     with job.stage("style", 0.1):
         content = _planes(content_u8)
         style = _planes(_resized(request.style.image, request.style_size))
-        small = _planes(_resized(content_u8, STATS_SIZE))
         style_stats = _statistics(engine, encoder, job, style)
-        content_stats = _statistics(engine, encoder, job, small)
         # VGG's zero padding makes the photo's border look like an edge: the decoder drew a
         # band along it. Mirror a margin around the photo and crop it off afterwards.
-        m = min(EDGE_MARGIN, content.shape[-2] - 1, content.shape[-1] - 1)
-        padded = np.pad(content, ((0, 0), (0, 0), (m, m), (m, m)), mode="reflect")
+        padded = _mirrored(content)
+        m = (padded.shape[-1] - content.shape[-1]) // 2
+        # the whole photo's statistics: from the photo itself where it fits the statistics
+        # pass (its one tile then reuses the encoding), else from a downscaled copy
+        fits = max(content_u8.shape[:2]) <= STATS_SIZE
+        small = padded if fits else _mirrored(_planes(_resized(content_u8, STATS_SIZE)))
+        content_stats = _statistics(engine, encoder, job, small)
         # The decoder's reconstruction of the unstyled photo depends on neither the painting
         # nor the strength: a live preview computes it once per photo and working size.
         key = recon = None
@@ -158,18 +161,34 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
     return finish(request, job, region, edited, name, engine.device)
 
 
+def _mirrored(planes: np.ndarray) -> np.ndarray:
+    """(1, 3, H, W) with EDGE_MARGIN px mirrored around it (less where the photo is smaller)."""
+    m = min(EDGE_MARGIN, planes.shape[-2] - 1, planes.shape[-1] - 1)
+    return np.pad(planes, ((0, 0), (0, 0), (m, m), (m, m)), mode="reflect")
+
+
+def _encode(
+    engine: Runtime, encoder: Net, job: Job, image: np.ndarray, cpu_fallback: bool = True
+) -> np.ndarray:
+    """The encoder's features of ``image`` ((1, 3, H, W) float32, 0..1; padded to multiples of
+    8 here, as VGG pools three times), kept per image: the photo's statistics pass and its only
+    tile share one encoding, and a preview that changes the strength, the detail or the
+    painting encodes neither the photo nor the painting again."""
+    image = pad_to(image, 8)
+    key = (content_digest(image), image.shape, id(encoder))
+    cache = engine.cache("features")
+    features = cache.get(key)
+    if features is None:
+        (features,) = engine.run_net(encoder, job, cpu_fallback=cpu_fallback, image=image)
+        features = cache.put(key, features)
+    return features
+
+
 def _statistics(
     engine: Runtime, encoder: Net, job: Job, image: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std of the encoder's features of ``image`` ((1, 3, H, W) float32, 0..1), kept
-    per image: previews that change the strength, detail or mask encode neither the painting
-    nor the photo's statistics pass again."""
-    key = (content_digest(image), image.shape, id(encoder))
-    cache = engine.cache("feature statistics")
-    stats = cache.get(key)
-    if stats is None:
-        stats = cache.put(key, mean_std(engine.run_net(encoder, job, None, image=image)[0]))
-    return stats
+    """Mean and std of the encoder's features of ``image`` ((1, 3, H, W) float32, 0..1)."""
+    return mean_std(_encode(engine, encoder, job, image))
 
 
 def _tiled(
@@ -189,10 +208,8 @@ def _tiled(
 
     def attempt(tile: int, last_try: bool) -> np.ndarray:
         def tile_fn(piece: np.ndarray) -> np.ndarray:
-            th, tw = piece.shape[-2:]
-            # VGG pools up to three times: multiples of 8, cropped back below
-            padded = pad_to(piece, 8)
-            (features,) = engine.run_net(encoder, job, cpu_fallback=last_try, image=padded)
+            th, tw = piece.shape[-2:]  # the encoding is padded to multiples of 8: cropped back
+            features = _encode(engine, encoder, job, piece, cpu_fallback=last_try)
             target = adain(features, style_stats, content_stats, request.alpha)
             batch = np.concatenate([target, features]) if reconstruct else target
             (rgb,) = engine.run_net(decoder, job, cpu_fallback=last_try, features=batch)

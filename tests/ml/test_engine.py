@@ -323,7 +323,7 @@ def test_the_stylizer_sees_a_mirrored_margin_around_the_photo(tmp_path, random_s
     result = engine.run(StylizeRequest(image, style=style, working_size=96))
     assert result.image.shape == image.shape
     m = EDGE_MARGIN
-    # the encoder's inputs: the painting, the photo for its statistics, then the photo's tile
+    # the encoder's inputs: the painting, then the photo (its statistics and its one tile)
     (tile,) = [x for x in model.seen if tuple(x.shape[-2:]) == (64 + 2 * m, 96 + 2 * m)]
     photo = torch.from_numpy(image).permute(2, 0, 1).float() / 255
     assert torch.allclose(tile[0, :, m : m + 64, m : m + 96], photo, atol=1e-6)
@@ -633,27 +633,34 @@ def test_the_gan_does_not_force_a_strokes_color_on_pixels_it_only_crossed(engine
     assert levin[31, 50:55, 2].min() > 20.0  # Levin paints the stroke's yellow there
 
 
-def test_a_new_strength_encodes_neither_the_painting_nor_the_photos_statistics_again(
+def test_the_photo_is_encoded_once_and_kept_for_the_next_preview(
     tmp_path, random_stylizer, rng, monkeypatch
 ):
-    """The features' mean and std of the painting and of the photo's statistics pass are kept
-    per image: a second preview at another strength encodes only the photo's tiles."""
+    """A photo that fits one tile is encoded once: its statistics come from that encoding. The
+    features are kept per image, so a second preview at another strength encodes nothing and
+    a new painting only the painting; a photo larger than a tile adds the downscaled
+    statistics pass, and every tile is encoded once."""
     engine = Engine(models_dir=tmp_path, device="cpu", stylizer=random_stylizer)
     passes: list[tuple[int, ...]] = []
     encode = random_stylizer.encode
 
     def counted(rgb01):
-        passes.append(tuple(rgb01.shape))
+        passes.append(tuple(rgb01.shape[-2:]))
         return encode(rgb01)
 
     monkeypatch.setattr(random_stylizer, "encode", counted)
     image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
     painting = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
     engine.run(StylizeRequest(image, style=painting, working_size=64))
-    first = len(passes)
-    assert first >= 3  # painting, statistics pass, tiles
+    assert len(passes) == 2  # the painting, the photo
     engine.run(StylizeRequest(image, style=painting, alpha=0.5, working_size=64))
-    assert len(passes) - first == first - 2
+    assert len(passes) == 2
     other = ReferenceImage(np.full((40, 40, 3), 200, np.uint8), "style")
     engine.run(StylizeRequest(image, style=other, alpha=0.5, working_size=64))
-    assert len(passes) - first == 2 * (first - 2) + 1  # only the new painting is encoded
+    assert len(passes) == 3
+    passes.clear()
+    big = rng.integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    engine.run(StylizeRequest(big, style=other, working_size=200, tile_size=128, tile_overlap=16))
+    tiles = [shape for shape in passes if max(shape) <= 128]
+    assert len(passes) == len(tiles) + 1  # plus the statistics pass of the whole photo
+    assert len(tiles) >= 4
