@@ -260,14 +260,16 @@ def evaluate_style(
     from colorstudio.ml.networks.encoders import VGG19Features
 
     vgg = VGG19Features()
-    working = {} if working_size is None else {"working_size": working_size}
+    working = working_size or StylizeRequest.working_size
 
     def tensor(rgb: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(rgb[..., :3])).permute(2, 0, 1)[None].float() / 255.0
 
     def ours(photo: np.ndarray, painting: np.ndarray, alpha: float, detail: float) -> np.ndarray:
         style = ReferenceImage(painting, "style")
-        request = StylizeRequest(photo, style=style, alpha=alpha, detail=detail, **working)
+        request = StylizeRequest(
+            photo, style=style, alpha=alpha, detail=detail, working_size=working
+        )
         return engine.run(request).image[..., :3]
 
     sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
