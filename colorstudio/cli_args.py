@@ -23,6 +23,7 @@ import numpy as np
 
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import export_format
+from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
 
 
 class CommandError(Exception):
@@ -365,12 +366,12 @@ def stylize_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the photo's colours",
     )
-    size_option(parser, 768, "processing size (long side)")
+    size_option(parser, STYLE_WORKING_SIZE, "working size: the long side the brushwork is drawn at")
     parser.add_argument(
         "--tile",
         type=tile_size,
-        default=512,
-        help=f"tile size for large images, {MIN_TILE} px or more (default 512)",
+        default=STYLE_TILE,
+        help=f"tile size for large working sizes, {MIN_TILE} px or more (default {STYLE_TILE})",
     )
 
 

@@ -18,6 +18,7 @@ from colorstudio.cli_args import (
     hints_from_json,
     working_size,
 )
+from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_readme_batch_command_lines_parse():
         )
     )
     assert (args.style, args.alpha, args.detail, args.keep_color) == ("monet.jpg", 0.8, 1, True)
-    assert (args.size, args.tile) == (768, 512)
+    assert (args.size, args.tile) == (STYLE_WORKING_SIZE, STYLE_TILE)  # the editor's too
     args = parser.parse_args(shlex.split("restore scans/ repaired/ --sensitivity 0.5 --colorize"))
     assert (args.sensitivity, args.colorize, args.size, args.grow) == (0.5, True, 2048, 1)
 

@@ -78,6 +78,15 @@ class ReferenceImage(_Request):
             raise ValueError(f"reference role must be palette or style, not {self.role!r}")
 
 
+#: the working sizes the editor offers for stylizing (long side; the painting's brushwork is drawn
+#: at this size, so a smaller one gives bigger strokes) and the default, chosen by measurement
+#: (docs/style.md, "Working size": 384 left 10 % more style loss than 512; 768 doubled the time)
+STYLE_WORKING_SIZES = (384, 512, 768, 1024)
+STYLE_WORKING_SIZE = 512
+#: stylize tiles: one covers every offered working size with its mirrored margin; out of memory
+#: halves it (runtime.with_smaller_tiles)
+STYLE_TILE = 1024
+
 #: the hint reaches a colourize request takes (the first is the default)
 HINT_REACHES = ("object", "photo")
 
@@ -174,9 +183,9 @@ class StylizeRequest(_Request):
     mask: np.ndarray | None = None
     strength: float = 1.0
     strength_map: np.ndarray | None = None
-    working_size: int = 768
+    working_size: int = STYLE_WORKING_SIZE
     style_size: int = 512
-    tile_size: int = 512
+    tile_size: int = STYLE_TILE
     tile_overlap: int = 64
     feather: float = 0.0
     seed: int = 0

@@ -18,6 +18,7 @@ from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.ml.requests import (
+    STYLE_WORKING_SIZE,
     AdjustRequest,
     ColorizeRequest,
     DetectDamageRequest,
@@ -81,7 +82,8 @@ class GenerateSettings:
     hint_reach: str = "object"  #: see ColorizeRequest.hint_reach
     strength: float = 1.0
     only_in_mask: bool = False
-    working_size: int = 256
+    working_size: int = 256  #: colourize and recolour
+    style_working_size: int = STYLE_WORKING_SIZE  #: stylize, preview and Apply alike
     live_preview: bool = True
     as_new_layer: bool = True
     alpha: float = 1.0
@@ -174,7 +176,6 @@ def build_request(
         styles = _references(doc, ReferenceRole.STYLE)
         if not styles:
             raise RequestError("add a painting as a style reference first (References panel)")
-        style_size = min(512, settings.working_size * 2) if preview else 1024
         return StylizeRequest(
             image,
             style=styles[0],
@@ -183,7 +184,7 @@ def build_request(
             keep_color=settings.keep_color,
             colorize_first=settings.mode is Mode.COLORIZE_STYLIZE,
             hints=hints,
-            working_size=style_size,
+            working_size=settings.style_working_size,
             hint_reach=settings.hint_reach,
             **common,
         )

@@ -29,12 +29,12 @@ from colorstudio.session.generate import GenerateSettings, Mode
 MODE_SETTINGS: dict[Mode, tuple[str, ...]] = {
     Mode.COLORIZE: ("engine", "hint_reach", "working_size", "provenance"),
     Mode.RECOLOR: ("engine", "working_size", "provenance"),
-    Mode.STYLIZE: ("alpha", "detail", "keep_color", "working_size"),
+    Mode.STYLIZE: ("alpha", "detail", "keep_color", "style_working_size"),
     Mode.COLORIZE_STYLIZE: (
         "alpha",
         "detail",
         "keep_color",
-        "working_size",
+        "style_working_size",
         "engine",
         "hint_reach",
     ),

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from colorstudio.ml.requests import STYLE_WORKING_SIZE, STYLE_WORKING_SIZES
 from colorstudio.session.generate import GenerateSettings, Mode
 
 #: the hint reaches as people read them (ColorizeRequest.hint_reach)
@@ -68,6 +69,14 @@ class GeneratePanel(QWidget):
         self.only_in_mask = QCheckBox("Only inside the active mask")
         self.size = QComboBox()
         self.size.addItems(["256", "384", "512"])
+        self.style_size = QComboBox()
+        self.style_size.addItems([str(size) for size in STYLE_WORKING_SIZES])
+        self.style_size.setCurrentText(str(STYLE_WORKING_SIZE))
+        self.style_size.setToolTip(
+            "The long side the painting's brushwork is drawn at: a smaller size gives bigger\n"
+            "strokes and is faster. Preview and Apply use the same size; the photo's finer\n"
+            "detail comes back at full resolution (Keep detail)."
+        )
         self.live = QCheckBox("Live preview")
         self.live.setChecked(True)
         self.as_new_layer = QCheckBox("Apply as a new layer")
@@ -103,6 +112,7 @@ class GeneratePanel(QWidget):
         form.addRow("Working size", self.size)
         form.addRow(self.only_in_mask)
         self.style_rows = [
+            ("Brush scale", self.style_size),
             ("Style strength", self.alpha),
             ("Keep detail", self.detail),
             ("", self.keep_color),
@@ -137,7 +147,7 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        for combo in (self.mode, self.engine, self.reach, self.size):
+        for combo in (self.mode, self.engine, self.reach, self.size, self.style_size):
             combo.currentIndexChanged.connect(self._on_control_changed)
         for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_color):
             check.toggled.connect(self._on_control_changed)
@@ -159,6 +169,7 @@ class GeneratePanel(QWidget):
         s.strength = self.strength.value() / 100
         s.only_in_mask = self.only_in_mask.isChecked()
         s.working_size = int(self.size.currentText())
+        s.style_working_size = int(self.style_size.currentText())
         s.live_preview = self.live.isChecked()
         s.as_new_layer = self.as_new_layer.isChecked()
         s.alpha = self.alpha.value() / 100
@@ -180,7 +191,7 @@ class GeneratePanel(QWidget):
         self.form.setRowVisible(self.engine, s.mode in (Mode.COLORIZE, Mode.RECOLOR))
         self.form.setRowVisible(self.reach, s.mode in (Mode.COLORIZE, Mode.COLORIZE_STYLIZE))
         self.form.setRowVisible(self.strength, s.mode is not Mode.RESTORE)
-        self.form.setRowVisible(self.size, s.mode is not Mode.RESTORE)
+        self.form.setRowVisible(self.size, s.mode in (Mode.COLORIZE, Mode.RECOLOR))
         self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)
         self.settings_changed.emit()
 

@@ -146,3 +146,25 @@ def test_composite_cache_is_reused_until_layers_change():
     assert fresh is not first and fresh[0, 0, 0] == 99
     request = build_request(doc, GenerateSettings(), None, 1, preview=False, cache=cache)
     assert np.array_equal(request.image, fresh)
+
+
+def test_preview_and_apply_stylize_at_the_brush_scale_the_panel_shows(qtbot):
+    """The brushwork is drawn at the working size, so a preview at another size than Apply's
+    would show strokes of another size: both use the Brush scale, which only styles show."""
+    from colorstudio.ml.requests import STYLE_WORKING_SIZE
+    from colorstudio.ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.size.isVisible() and not panel.style_size.isVisible()
+    panel.mode.setCurrentIndex(list(Mode).index(Mode.STYLIZE))
+    assert panel.style_size.isVisible() and not panel.size.isVisible()
+    assert panel.settings.style_working_size == STYLE_WORKING_SIZE
+    panel.style_size.setCurrentText("384")
+    doc = make_doc(900, 1200)  # previews of a document this large run on a smaller copy
+    doc.references.append(Reference("s", np.zeros((4, 4, 3), np.uint8), ReferenceRole.STYLE))
+    preview = build_request(doc, panel.settings, None, 1, preview=True)
+    applied = build_request(doc, panel.settings, None, 2, preview=False)
+    assert preview.image.shape[1] < applied.image.shape[1] == 1200
+    assert preview.working_size == applied.working_size == 384
