@@ -463,6 +463,23 @@ def _train(argv: Sequence[str]) -> int:
         spread_only=args.spread_only,
         lambda_correction=args.lambda_correction if args.task == "colorize" else 0.0,
     )
+    if args.task == "style" and not args.style_data:
+        parser.error("style training needs --style-data (folders of paintings)")
+    from colorstudio.ml.manifest import ModelError
+
+    try:
+        task = _task(args, config)
+    except (ModelError, OSError) as error:  # --init-from: a missing or misfitting file
+        print(f"colorstudio train: {error}", file=sys.stderr)
+        return 2
+    out = Trainer(config, task).run(resume=args.resume)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
+        print(f"run saved in {out}")
+    return 0
+
+
+def _task(args, config):
+    """The training task of ``args.task``, its generator warm-started from ``--init-from``."""
     if args.task == "colorize":
         from colorstudio.ml.networks.colorizer import HintColorizer
         from colorstudio.ml.train.colorize_task import ColorizeTask
@@ -472,28 +489,33 @@ def _train(argv: Sequence[str]) -> int:
             generator = _warm_started(
                 HintColorizer(pretrained=False, hint_spread=config.hint_spread), args.init_from
             ).train(True)
-        task = ColorizeTask(config, generator)
-    elif args.task == "detect":
+        return ColorizeTask(config, generator)
+    if args.task == "detect":
         from colorstudio.ml.networks.restore import DamageDetector
         from colorstudio.ml.train.restore_tasks import DetectTask
 
-        task = DetectTask(
+        return DetectTask(
             config, _warm_started(DamageDetector(context=config.detector_context), args.init_from)
         )
-    elif args.task == "inpaint":
+    if args.task == "inpaint":
         from colorstudio.ml.networks.restore import GatedInpainter
         from colorstudio.ml.train.restore_tasks import InpaintTask
 
-        task = InpaintTask(
+        return InpaintTask(
             config, _warm_started(GatedInpainter(fine=config.inpaint_fine), args.init_from)
         )
-    else:
-        from colorstudio.ml.train.style_task import StyleTask
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.train.style_task import StyleTask
 
-        if not args.style_data:
-            parser.error("style training needs --style-data (folders of paintings)")
-        task = StyleTask(config)
-    out = Trainer(config, task).run(resume=args.resume)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
-        print(f"run saved in {out}")
-    return 0
+    stylizer = None
+    if args.init_from:  # fine-tune an exported decoder (its level and widths)
+        stylizer = _warm_started(
+            AdaINStylizer(
+                config.style_widths,
+                pretrained=True,
+                level=config.style_level,
+                student=config.style_student,
+            ),
+            args.init_from,
+        )
+    return StyleTask(config, stylizer)

@@ -592,3 +592,34 @@ def test_the_manifest_config_rebuilds_a_style_run_with_other_widths_or_a_student
         )
         rebuilt = define_generator("stylizer_adain", pretrained=False, **architecture_config(cfg))
         rebuilt.load_exportable_state_dict(trained.exportable_state_dict())  # strict
+
+
+def test_style_training_fine_tunes_an_exported_decoder(tmp_path, photo_folder, capsys):
+    """``train style --init-from FILE --style-level 3`` starts the decoder from the file's
+    weights (a fine-tune with other loss weights), and a file of another architecture is one
+    clear error."""
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.weights import export_generator
+
+    torch.manual_seed(0)
+    start = AdaINStylizer(level=3)
+    for p in start.decoder.parameters():  # away from the initialisation a new run would draw
+        p.data.normal_(0, 0.05)
+    entry = export_generator(
+        start, name="start", task="stylize", architecture="stylizer_adain", models_dir=tmp_path
+    )
+    run = tmp_path / "run"
+    options = ("--style-data", str(photo_folder), "--style-level", "3", "--lr", "1e-12")
+    code = train_cli(
+        "style", photo_folder, run, *options, "--init-from", str(tmp_path / entry.file)
+    )
+    assert code == 0
+    trained = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
+    for name, value in start.decoder.state_dict().items():
+        got = trained[f"decoder.{name}"]
+        assert torch.allclose(got, value.half().float(), atol=1e-6), name
+    level4 = ("--style-data", str(photo_folder), "--style-level", "4")
+    code = train_cli(
+        "style", photo_folder, tmp_path / "r4", *level4, "--init-from", str(tmp_path / entry.file)
+    )
+    assert code == 2 and "does not fit this network" in capsys.readouterr().err
