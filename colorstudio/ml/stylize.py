@@ -38,12 +38,10 @@ def _planes(rgb: np.ndarray) -> np.ndarray:
 def mean_std(features: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std over space of (N, C, H, W) features: two (N, C, 1, 1) float32
     arrays (as the stylizer was trained with: ``networks.stylizer.mean_std``)."""
-    flat = features.reshape(*features.shape[:2], -1).astype(np.float64)
-    mean, var = flat.mean(2), flat.var(2)
-    return (
-        mean[..., None, None].astype(np.float32),
-        np.sqrt(var + eps)[..., None, None].astype(np.float32),
-    )
+    flat = np.asarray(features, np.float32).reshape(*features.shape[:2], -1)
+    mean = flat.mean(2, keepdims=True)  # numpy's pairwise sums: float32 is exact enough here
+    var = np.square(flat - mean).mean(2)
+    return mean[..., None], np.sqrt(var + np.float32(eps))[..., None, None]
 
 
 def adain(features, style_stats, content_stats, alpha: float) -> np.ndarray:
