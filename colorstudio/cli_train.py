@@ -118,8 +118,13 @@ def _warm_started(model, init_from: str | None):
     """``model`` started from exported weights (``--init-from``) where given; the tensors the
     file lacks (a block added since) keep their initialisation."""
     if init_from:
+        from pathlib import Path
+
+        from colorstudio.ml.manifest import ModelError
         from colorstudio.ml.weights import warm_start
 
+        if not Path(init_from).is_file():
+            raise ModelError(f"--init-from {init_from}: no such file")
         added = warm_start(model, init_from)
         print(f"started from {init_from}; new: {len(added)} tensors")
     return model
@@ -298,6 +303,8 @@ def _train(argv: Sequence[str]) -> int:
     )
     if args.task == "style" and not args.style_data:
         parser.error("style training needs --style-data (folders of paintings)")
+    if args.task == "style" and args.init_from and args.steps_distill:
+        parser.error("--init-from fine-tunes a trained stylizer: it is not distilled again")
     from colorstudio.ml.manifest import ModelError
 
     try:

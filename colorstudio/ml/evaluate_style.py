@@ -140,7 +140,8 @@ class StyleReport:
         lines += [
             "",
             f"{self.pairs} photo × painting pairs at {self.size} px (long side), ours working at "
-            f"{self.working_size or StylizeRequest.working_size} px; lower is better "
+            f"{min(self.size, self.working_size or StylizeRequest.working_size)} px (never "
+            "enlarged); lower is better "
             "for both losses (they trade off); sharpness: mean gradient energy of the output's "
             "luma at its size.",
         ]

@@ -17,11 +17,18 @@ ProgressFn = Callable[[float, str], None]
 
 class ResultCache(dict):
     """Results that outlive a request (the same photo, previewed again), keyed by all they
-    depend on; beyond ``limit`` entries the oldest is dropped."""
+    depend on; beyond ``limit`` entries the least recently used is dropped."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
+
+    def get(self, key, default=None):
+        if key not in self:
+            return default
+        value = self.pop(key)  # to the end: the most recently used
+        self[key] = value
+        return value
 
     def put(self, key, value):
         while len(self) >= self.limit:

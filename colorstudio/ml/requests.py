@@ -83,9 +83,9 @@ class ReferenceImage(_Request):
 #: (docs/style.md, "Working size": 384 left 10 % more style loss than 512; 768 doubled the time)
 STYLE_WORKING_SIZES = (384, 512, 768, 1024)
 STYLE_WORKING_SIZE = 512
-#: stylize tiles: one covers every offered working size with its mirrored margin; out of memory
-#: halves it (runtime.with_smaller_tiles)
-STYLE_TILE = 1024
+#: stylize tiles: one covers every offered working size with its mirrored margin (2 x 16 px,
+#: stylize.EDGE_MARGIN), rounded up to 32; out of memory halves it (runtime.with_smaller_tiles)
+STYLE_TILE = 1088
 
 #: the hint reaches a colourize request takes (the first is the default)
 HINT_REACHES = ("object", "photo")

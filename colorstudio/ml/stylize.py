@@ -121,9 +121,9 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         # band along it. Mirror a margin around the photo and crop it off afterwards.
         padded = _mirrored(content)
         m = (padded.shape[-1] - content.shape[-1]) // 2
-        # the whole photo's statistics: from the photo itself where it fits the statistics
-        # pass (its one tile then reuses the encoding), else from a downscaled copy
-        fits = max(content_u8.shape[:2]) <= STATS_SIZE
+        # the whole photo's statistics: from the photo itself (mirrored margin included) where
+        # it is one tile, which then reuses the encoding, else from a downscaled copy
+        fits = max(padded.shape[-2:]) <= request.tile_size
         small = padded if fits else _mirrored(_planes(_resized(content_u8, STATS_SIZE)))
         content_stats = _statistics(engine, encoder, job, small)
         # The decoder's reconstruction of the unstyled photo depends on neither the painting
@@ -166,19 +166,26 @@ def _mirrored(planes: np.ndarray) -> np.ndarray:
 
 
 def _encode(
-    engine: Runtime, encoder: Net, job: Job, image: np.ndarray, cpu_fallback: bool = True
+    engine: Runtime,
+    encoder: Net,
+    job: Job,
+    image: np.ndarray,
+    cpu_fallback: bool = True,
+    keep: bool = True,
 ) -> np.ndarray:
     """The encoder's features of ``image`` ((1, 3, H, W) float32, 0..1; padded to multiples of
-    8 here, as VGG pools three times), kept per image: the photo's statistics pass and its only
-    tile share one encoding, and a preview that changes the strength, the detail or the
-    painting encodes neither the photo nor the painting again."""
+    8 here, as VGG pools three times). With ``keep`` they are kept per image: the photo's
+    statistics pass and its only tile share one encoding, and a preview that changes the
+    strength, the detail or the painting encodes neither the photo nor the painting again.
+    The tiles of a photo larger than one tile are not kept (memory)."""
     image = pad_to(image, 8)
     key = (content_digest(image), image.shape, id(encoder))
     cache = engine.cache("features")
     features = cache.get(key)
     if features is None:
         (features,) = engine.run_net(encoder, job, cpu_fallback=cpu_fallback, image=image)
-        features = cache.put(key, features)
+        if keep:
+            cache.put(key, features)
     return features
 
 
@@ -207,7 +214,8 @@ def _tiled(
     def attempt(tile: int, last_try: bool) -> np.ndarray:
         def tile_fn(piece: np.ndarray) -> np.ndarray:
             th, tw = piece.shape[-2:]  # the encoding is padded to multiples of 8: cropped back
-            features = _encode(engine, encoder, job, piece, cpu_fallback=last_try)
+            whole = piece.shape == content.shape
+            features = _encode(engine, encoder, job, piece, cpu_fallback=last_try, keep=whole)
             target = adain(features, style_stats, content_stats, request.alpha)
             batch = np.concatenate([target, features]) if reconstruct else target
             (rgb,) = engine.run_net(decoder, job, cpu_fallback=last_try, features=batch)

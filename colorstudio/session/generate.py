@@ -126,7 +126,11 @@ def build_request(
     Previews of large documents are computed on a downscaled copy (long side at most
     PREVIEW_MAX_SIDE) and shown scaled; Apply always runs at full resolution.
     """
-    size = preview_size(doc) if preview else None
+    styling = settings.mode in (Mode.STYLIZE, Mode.COLORIZE_STYLIZE)
+    # a style preview is never smaller than its working size: on a smaller copy the brushwork
+    # would be drawn at that copy's size, larger than Apply draws it
+    largest = max(PREVIEW_MAX_SIDE, settings.style_working_size) if styling else PREVIEW_MAX_SIDE
+    size = preview_size(doc, largest) if preview else None
     cache = cache or CompositeCache(doc, listen=False)
     image = shrink(image, size) if image is not None else cache.at(size)
     mask = None
@@ -172,7 +176,7 @@ def build_request(
             hint_reach=settings.hint_reach,  # (a recolour keeps to its mask anyway)
             **common,
         )
-    if settings.mode in (Mode.STYLIZE, Mode.COLORIZE_STYLIZE):
+    if styling:
         styles = _references(doc, ReferenceRole.STYLE)
         if not styles:
             raise RequestError("add a painting as a style reference first (References panel)")

@@ -638,8 +638,8 @@ def test_the_photo_is_encoded_once_and_kept_for_the_next_preview(
 ):
     """A photo that fits one tile is encoded once: its statistics come from that encoding. The
     features are kept per image, so a second preview at another strength encodes nothing and
-    a new painting only the painting; a photo larger than a tile adds the downscaled
-    statistics pass, and every tile is encoded once."""
+    a new painting only the painting; a photo larger than a tile adds a statistics pass of
+    the whole photo, and its tiles are encoded once per request, not kept."""
     engine = Engine(models_dir=tmp_path, device="cpu", stylizer=random_stylizer)
     passes: list[tuple[int, ...]] = []
     encode = random_stylizer.encode
@@ -664,3 +664,10 @@ def test_the_photo_is_encoded_once_and_kept_for_the_next_preview(
     tiles = [shape for shape in passes if max(shape) <= 128]
     assert len(passes) == len(tiles) + 1  # plus the statistics pass of the whole photo
     assert len(tiles) >= 4
+    passes.clear()  # the tiles are not kept (memory), the statistics pass is
+    engine.run(
+        StylizeRequest(
+            big, style=other, alpha=0.3, working_size=200, tile_size=128, tile_overlap=16
+        )
+    )
+    assert passes == tiles

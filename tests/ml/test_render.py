@@ -74,3 +74,14 @@ def test_another_photo_is_never_served_from_the_cache(rng):
     dark = lightness * 0.5
     got = render(caches, other, dark, l_small, ab_small, 2, box, preview=True)
     assert np.array_equal(got, full(dark, l_small, ab_small, 2, box))
+
+
+def test_a_result_cache_drops_the_least_recently_used_entry():
+    """A photo previewed again stays cached while other paintings come and go."""
+    cache = ResultCache(2)
+    cache.put("photo", 1)
+    cache.put("painting a", 2)
+    assert cache.get("photo") == 1  # used again: now the most recent
+    cache.put("painting b", 3)
+    assert set(cache) == {"photo", "painting b"} and cache.get("painting a") is None
+    assert cache.get("missing", "default") == "default"

@@ -623,3 +623,5 @@ def test_style_training_fine_tunes_an_exported_decoder(tmp_path, photo_folder, c
         "style", photo_folder, tmp_path / "r4", *level4, "--init-from", str(tmp_path / entry.file)
     )
     assert code == 2 and "does not fit this network" in capsys.readouterr().err
+    code = train_cli("style", photo_folder, tmp_path / "r5", *options, "--init-from", "nowhere.pt")
+    assert code == 2 and "nowhere.pt: no such file" in capsys.readouterr().err

@@ -168,3 +168,6 @@ def test_preview_and_apply_stylize_at_the_brush_scale_the_panel_shows(qtbot):
     applied = build_request(doc, panel.settings, None, 2, preview=False)
     assert preview.image.shape[1] < applied.image.shape[1] == 1200
     assert preview.working_size == applied.working_size == 384
+    panel.style_size.setCurrentText("1024")  # larger than previews' copies: not drawn smaller
+    preview = build_request(doc, panel.settings, None, 3, preview=True)
+    assert max(preview.image.shape[:2]) >= preview.working_size == 1024
