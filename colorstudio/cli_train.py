@@ -90,27 +90,41 @@ def _onnx(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--name", help="only this model (default: every one that has a graph)")
+    parser.add_argument(
+        "--photos",
+        help="photos that calibrate the stylizer's int8 graphs for the CPU (with --paintings; "
+        "without both it ships float graphs only)",
+    )
+    parser.add_argument("--paintings", help="paintings for that calibration")
     args = parser.parse_args(argv)
+    if bool(args.photos) != bool(args.paintings):
+        parser.error("--photos and --paintings go together")
     require_torch()
     from pathlib import Path
 
     from colorstudio import paths
     from colorstudio.ml.jobs import EngineError
-    from colorstudio.ml.train.onnx_export import add_onnx
+    from colorstudio.ml.train.onnx_export import INT8_RECIPES, add_onnx
+    from colorstudio.ml.train.quantize import calibration_from
 
     models = Path(args.models) if args.models else paths.models_dir()
     try:
-        done = add_onnx(models, args.name)
+        calibration = calibration_from([args.photos], [args.paintings]) if args.photos else None
+        done = add_onnx(models, args.name, calibration)
     except (EngineError, OSError) as error:
         print(f"colorstudio train onnx: {error}", file=sys.stderr)
         return 2
     if not done:
         print(f"colorstudio train onnx: no model in {models} has an ONNX graph", file=sys.stderr)
         return 2
-    for entry in done:
-        for part, file in (entry.onnx or {}).items():
-            sha = (entry.onnx_sha256 or {}).get(part, "")
+    for graphs in done:
+        for part, file in (graphs.entry.onnx or {}).items():
+            sha = (graphs.entry.onnx_sha256 or {}).get(part, "")
             print(f"wrote {file} ({sha[:12]}…) to {models}")
+        if graphs.int8_psnr is not None:
+            print(f"{graphs.entry.name}: int8 pictures {graphs.int8_psnr:.1f} dB from the float")
+        elif calibration is None and graphs.entry.architecture in INT8_RECIPES:
+            print(f"{graphs.entry.name}: float graphs only (--photos and --paintings make int8)")
     return 0
 
 

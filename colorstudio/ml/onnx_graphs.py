@@ -41,9 +41,17 @@ def providers(device: str) -> list[str]:
 class OnnxGraph:
     """One verified graph; :meth:`run` takes float32 arrays by input name."""
 
-    def __init__(self, entry: ModelEntry, data: bytes, device: str = "cpu", file: str = "") -> None:
+    def __init__(
+        self,
+        entry: ModelEntry,
+        data: bytes,
+        device: str = "cpu",
+        file: str = "",
+        int8: bool = False,
+    ) -> None:
         self.entry = entry
         self.file = file  #: the graph's file name (errors name it)
+        self.int8 = int8  #: an int8 graph (``load_graph``)
         self.device = device
         self._data = data
         self._sessions: dict[tuple[int, str], object] = {}
@@ -85,13 +93,20 @@ class OnnxGraph:
 
 
 def load_graph(
-    entry: ModelEntry, models_dir: Path, device: str = "cpu", part: str = "main"
+    entry: ModelEntry,
+    models_dir: Path,
+    device: str = "cpu",
+    part: str = "main",
+    quantized: bool = True,
 ) -> OnnxGraph | None:
     """The entry's verified ONNX graph ``part``, or None when it ships none; ModelError (one
-    line) when the file is missing, unreadable or not the one the manifest names."""
-    found = entry.graph_file(part)
+    line) when the file is missing, unreadable or not the one the manifest names. On the CPU,
+    with ``quantized``, the part's int8 graph (``<part>.int8``) where the model ships one:
+    2.6-3.6x faster than float on the stylizer (docs/style.md); a GPU runs the float graph."""
+    int8 = quantized and device == "cpu" and entry.graph_file(f"{part}.int8") is not None
+    found = entry.graph_file(f"{part}.int8" if int8 else part)
     if found is None:
         return None
     file, sha256 = found
     data = read_verified(model_path(entry, models_dir, file), sha256, models_dir)
-    return OnnxGraph(entry, data, device, file)
+    return OnnxGraph(entry, data, device, file, int8)

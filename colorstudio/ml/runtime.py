@@ -141,6 +141,7 @@ class Runtime:
         detector: torch.nn.Module | None = None,
         inpainter: torch.nn.Module | None = None,
         runtime: str | None = None,
+        quantized: bool = True,
     ) -> None:
         if models_dir is None:
             from colorstudio import paths
@@ -169,6 +170,8 @@ class Runtime:
                 'pip install "colorstudio[train]"'
             )
         self.runtime = runtime
+        #: ONNX Runtime on the CPU runs a model's int8 graphs where it ships them
+        self.quantized = quantized
         self._nets: dict[tuple[str, str], Net] = {}
         self._colorizer = colorizer
         self._stylizer = stylizer
@@ -245,7 +248,9 @@ class Runtime:
                 return None
             graph = None
             if given is None and entry is not None and self._onnx_for(self.device_type):
-                graph = onnx_graphs.load_graph(entry, self.models_dir, self.device_type, part)
+                graph = onnx_graphs.load_graph(
+                    entry, self.models_dir, self.device_type, part, self.quantized
+                )
                 if graph is None and self.runtime == "onnx":
                     raise EngineError(f"model {entry.name} ships no ONNX graph")
             if graph is not None:
@@ -296,7 +301,8 @@ class Runtime:
             if isinstance(net, onnx_graphs.OnnxGraph):
                 version = importlib.metadata.version("onnxruntime")
                 provider = onnx_graphs.providers(net.device)[0].removesuffix("ExecutionProvider")
-                names.setdefault(f"ONNX Runtime {version} ({provider})", []).append(task)
+                int8 = ", int8" if net.int8 else ""
+                names.setdefault(f"ONNX Runtime {version} ({provider}{int8})", []).append(task)
             else:
                 version = importlib.metadata.version("torch")
                 names.setdefault(f"PyTorch {version} ({net.device})", []).append(task)

@@ -17,7 +17,7 @@ from colorstudio.ml.onnx_graphs import OnnxGraph
 from colorstudio.ml.requests import ColorizeRequest
 from colorstudio.ml.runtime import Runtime
 from colorstudio.ml.torch_nets import TorchNet, torch_net
-from colorstudio.ml.train.onnx_export import ONNX_TOLERANCE, add_onnx
+from colorstudio.ml.train.onnx_export import INT8_RECIPES, ONNX_TOLERANCE, add_onnx
 from colorstudio.ml.weights import export_generator, load_model
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
@@ -26,7 +26,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models"
 def graph_and_torch(models_dir: Path, task: str = "colorize", part: str = "main"):
     entry = find_model(models_dir, task)
     assert entry is not None and entry.graph_file(part) is not None
-    graph = onnx_graphs.load_graph(entry, models_dir, part=part)
+    graph = onnx_graphs.load_graph(entry, models_dir, part=part, quantized=False)
     assert graph is not None
     model = load_model(entry, models_dir)
     return graph, torch_net(model, entry.architecture, part, "c", "cpu"), model, entry
@@ -70,7 +70,9 @@ def test_the_runtime_knows_each_architectures_graphs():
 
 def test_every_shipped_model_ships_its_graphs():
     for entry in load_manifest(SHIPPED):
-        assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture]), entry.name
+        parts = set(GRAPHS[entry.architecture])
+        int8 = {f"{part}.int8" for part in parts} if entry.architecture in INT8_RECIPES else set()
+        assert set(entry.onnx or {}) - int8 == parts, entry.name
         for file in (entry.onnx or {}).values():
             assert (SHIPPED / file).is_file()
 
@@ -85,8 +87,13 @@ def test_export_writes_a_verified_graph_that_equals_torch(tmp_path, random_color
         architecture="colorizer_lite0",
         models_dir=models,
     )
-    (entry,) = add_onnx(models)
-    assert entry.onnx == {"main": "tiny.onnx"} and (models / "tiny.onnx").is_file()
+    (graphs,) = add_onnx(models)
+    entry = graphs.entry
+    assert (
+        graphs.int8_psnr is None
+        and entry.onnx == {"main": "tiny.onnx"}
+        and (models / "tiny.onnx").is_file()
+    )
     saved = json.loads((models / "manifest.json").read_text())["models"][0]
     assert saved["onnx_sha256"] == entry.onnx_sha256
     assert len((entry.onnx_sha256 or {})["main"]) == 64
@@ -257,8 +264,8 @@ def test_stylize_and_restore_on_onnx_runtime_match_the_torch_path(tmp_path, task
         "inpaint": RestoreRequest(damaged, mask=mask, engine="gan", tile_size=128),
     }
     out = {}
-    for runtime in ("torch", "onnx"):
-        engine = Engine(models_dir=folder, device="cpu", runtime=runtime)
+    for runtime in ("torch", "onnx"):  # the float graphs (int8 ones: test_int8.py)
+        engine = Engine(models_dir=folder, device="cpu", runtime=runtime, quantized=False)
         result = engine.run(requests[task])
         out[runtime] = result.mask if task == "detect" else result.image
     a, b = (np.asarray(v, np.int16) for v in out.values())

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from colorstudio import __version__
+from colorstudio.ml.manifest import ModelError
 from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
 from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
-from colorstudio.ml.train.onnx_export import GRAPHS, add_onnx
+from colorstudio.ml.train.onnx_export import GRAPHS, INT8_RECIPES, GraphExport, add_onnx
+from colorstudio.ml.train.quantize import calibration_from
 from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
 
@@ -234,8 +236,10 @@ def export_run(
         working_size=256,
         card=card_name,
     )
+    int8_line = ""
     if entry.architecture in GRAPHS:  # and the same network for ONNX Runtime
-        entry = add_onnx(models_dir, name)[0]
+        graphs, int8_line = _add_graphs(models_dir, name, config)
+        entry = graphs.entry
     metrics = ""
     sheet = curve = None
     if eval_dir is not None:
@@ -280,6 +284,7 @@ def export_run(
             f"- Task: {task}; architecture `{entry.architecture}`; ColorStudio {__version__}",
             f"- File: `{entry.file}` (fp16, SHA-256 `{entry.sha256}`)",
             *graph_lines(entry),
+            *([int8_line] if int8_line else []),
             f"- {ENCODER_CREDITS[config.task]}",
             "",
             "## Training data",
@@ -316,7 +321,33 @@ def graph_lines(entry: ModelEntry) -> list[str]:
     """The model card's lines naming the entry's ONNX graphs and their SHA-256s."""
     hashes = entry.onnx_sha256 or {}
     return [
-        f"- ONNX graph{'' if part == 'main' else f' ({part})'}: `{file}` (fp16 weights where "
-        f"exact, SHA-256 `{hashes.get(part, '')}`)"
+        f"- ONNX graph{'' if part == 'main' else f' ({part})'}: `{file}` ("
+        f"{'int8 weights, 7 bits' if part.endswith('.int8') else 'fp16 weights where exact'}, "
+        f"SHA-256 `{hashes.get(part, '')}`)"
         for part, file in (entry.onnx or {}).items()
     ]
+
+
+def _add_graphs(models_dir: Path, name: str, config: TrainConfig) -> tuple[GraphExport, str]:
+    """The model's ONNX graphs (:func:`add_onnx`) and the card's line on its int8 graphs: a
+    stylizer's are calibrated on the run's own photos and paintings; where those are not
+    here, it ships float graphs only and the line says so."""
+    calibration = None
+    problem = ""
+    if ARCHITECTURES[config.task] in INT8_RECIPES:
+        try:
+            calibration = calibration_from(config.data, config.style_data)
+        except FileNotFoundError as error:
+            problem = str(error)
+    try:
+        graphs = add_onnx(models_dir, name, calibration)[0]
+    except ModelError as error:  # too few images decode, or an int8 graph too far off
+        graphs, problem = add_onnx(models_dir, name)[0], str(error)
+    if graphs.int8_psnr is not None and calibration is not None:
+        line = (
+            f"- int8 graphs for the CPU: calibrated on the run's photos and paintings "
+            f"({len(calibration.photos)} and {len(calibration.paintings)} taken evenly); their "
+            f"pictures are {graphs.int8_psnr:.1f} dB PSNR from the float graphs' on held-out photos"
+        )
+        return graphs, line
+    return graphs, f"- No int8 graphs ({problem})" if problem else ""

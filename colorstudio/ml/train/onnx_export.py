@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,6 +35,7 @@ from colorstudio.ml.manifest import (
     write_manifest,
 )
 from colorstudio.ml.networks.graphs import GRAPHS
+from colorstudio.ml.train.quantize import Calibration, stylizer_int8
 
 #: ONNX opset: 17 is the newest the TorchScript exporter writes without warnings, and every
 #: ONNX Runtime since 1.14 runs it
@@ -109,10 +110,26 @@ def graph_file_name(entry: ModelEntry, part: str) -> str:
     return name
 
 
-def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
+#: architectures with int8 graphs for the CPU, and how they are made (``quantize``)
+INT8_RECIPES = {"stylizer_adain": stylizer_int8}
+
+
+@dataclass(frozen=True)
+class GraphExport:
+    """What :func:`add_onnx` wrote for one model: its updated entry and, where it wrote int8
+    graphs, their PSNR (dB) against the float graphs on held-out photos."""
+
+    entry: ModelEntry
+    int8_psnr: float | None = None
+
+
+def add_onnx(
+    models_dir: Path, name: str | None = None, calibration: Calibration | None = None
+) -> list[GraphExport]:
     """Write each exportable model's ONNX graphs beside it in ``models_dir`` (only model
-    ``name`` if given) and record their files and SHA-256s in the manifest. Returns the
-    updated entries."""
+    ``name`` if given) and record their files and SHA-256s in the manifest. With a
+    ``calibration``, a model in ``INT8_RECIPES`` also gets int8 graphs (parts ``<part>.int8``,
+    which the runtime prefers on the CPU); without one it ships float graphs only."""
     from colorstudio.core.io.atomic import atomic_write_bytes
     from colorstudio.ml.weights import load_model
 
@@ -123,13 +140,21 @@ def add_onnx(models_dir: Path, name: str | None = None) -> list[ModelEntry]:
         if (name is not None and entry.name != name) or entry.architecture not in GRAPHS:
             continue
         model = load_model(entry, models_dir)
+        graphs = {
+            part: export_graph(model, entry.architecture, part)
+            for part in GRAPHS[entry.architecture]
+        }
+        score = None
+        if calibration is not None and entry.architecture in INT8_RECIPES:
+            quantized, score = INT8_RECIPES[entry.architecture](graphs, calibration)
+            graphs.update({f"{part}.int8": data for part, data in quantized.items()})
         files, hashes = {}, {}
-        for part in GRAPHS[entry.architecture]:
+        for part, data in graphs.items():
             file = graph_file_name(entry, part)
-            atomic_write_bytes(models_dir / file, export_graph(model, entry.architecture, part))
+            atomic_write_bytes(models_dir / file, data)
             files[part], hashes[part] = file, sha256_file(models_dir / file)
         entries[index] = replace(entry, onnx=files, onnx_sha256=hashes)
-        done.append(entries[index])
+        done.append(GraphExport(entries[index], score))
     if done:
         write_manifest(models_dir, entries)
     return done
