@@ -10,7 +10,7 @@ pixel per *device* pixel on high-DPI screens. Tablet pressure reaches the brush.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
@@ -18,6 +18,7 @@ from colorstudio.core.compositing import composite
 from colorstudio.core.document import Document
 from colorstudio.core.geometry import BBox, clip
 from colorstudio.session.tools import Tool, ToolController
+from colorstudio.ui import badge
 from colorstudio.ui.overlay import overlay_rgba
 from colorstudio.ui.qimage import display_qimage, rgba_to_qimage
 
@@ -349,6 +350,11 @@ class CanvasView(QWidget):
         image = self.widget_to_image(pos)
         self.cursor_moved.emit(image.x(), image.y())
         self._update_cursor_outline(old, pos)
+        if self.preview_label:  # a badge over the photo steps aside for the pointer
+            box = self._badge_rect(self.preview_label)
+            inside = self._pointer_in(box)
+            if self._badge_over_photo(box) and inside != (old is not None and box.contains(old)):
+                self.update(box.toAlignedRect().adjusted(-1, -1, 1, 1))
 
     def mouseReleaseEvent(self, event) -> None:
         if self._panning is not None and event.button() in (
@@ -403,6 +409,8 @@ class CanvasView(QWidget):
     def leaveEvent(self, event) -> None:
         old, self._cursor_pos = self._cursor_pos, None
         self._update_cursor_outline(old, None)
+        if self.preview_label:  # the badge the pointer hid comes back
+            self.update(self._badge_rect(self.preview_label).toAlignedRect().adjusted(-1, -1, 1, 1))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -432,10 +440,7 @@ class CanvasView(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(58, 58, 62))
         if not self.image.isNull():
-            s = self.scale
-            target = QRectF(
-                self.offset.x(), self.offset.y(), self.image.width() * s, self.image.height() * s
-            )
+            target = self._photo_rect()
             painter.save()
             painter.setClipRect(target.intersected(QRectF(event.rect())))
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
@@ -467,24 +472,27 @@ class CanvasView(QWidget):
                 painter.drawLine(QPointF(cut, target.top()), QPointF(cut, target.bottom()))
             painter.restore()
             if self.preview_label and not self.preview_image.isNull() and not self.showing_before:
-                self._paint_badge(painter, self.preview_label)
+                badge.paint_frame(painter, target)
+                box = self._badge_rect(self.preview_label)
+                if not (self._badge_over_photo(box) and self._pointer_in(box)):
+                    badge.paint_badge(painter, box, self.preview_label)
         self._paint_tool_feedback(painter)
         painter.end()
 
-    def _badge_rect(self, text: str) -> QRectF:
-        metrics = self.fontMetrics()
-        return QRectF(10, 10, metrics.horizontalAdvance(text) + 20, metrics.height() + 10)
+    def _photo_rect(self) -> QRectF:
+        """The document's rectangle in widget pixels."""
+        s = self.scale
+        return QRectF(self.offset, QSizeF(self.image.width() * s, self.image.height() * s))
 
-    def _paint_badge(self, painter: QPainter, text: str) -> None:
-        """A label in the canvas's top-left corner: the picture below is a preview."""
-        box = self._badge_rect(text)
-        painter.save()
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(20, 90, 200, 220))
-        painter.drawRoundedRect(box, 6, 6)
-        painter.setPen(QColor(255, 255, 255))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
+    def _badge_rect(self, text: str) -> QRectF:
+        size = badge.badge_size(self.fontMetrics(), text)
+        return badge.badge_rect(size, self._photo_rect(), QSizeF(self.size()))
+
+    def _badge_over_photo(self, box: QRectF) -> bool:
+        return box.intersects(self._photo_rect())
+
+    def _pointer_in(self, box: QRectF) -> bool:
+        return self._cursor_pos is not None and box.contains(self._cursor_pos)
 
     def _paint_tool_feedback(self, painter: QPainter) -> None:
         if self.controller is None:
