@@ -50,6 +50,8 @@ ENGINE_NAMES = {
     "reinhard": "Reinhard",
     "adjust": "Adjust",
     "inpainter": "GAN inpainter",
+    "adain": "Style transfer",
+    "colourize+adain": "Colourize + style transfer",
 }
 
 

@@ -7,7 +7,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.edits import SetProperties
 from colorstudio.core.history import History
 from colorstudio.core.layer import BlendMode, Reference
-from colorstudio.session.generate import GenerateSettings, Mode
+from colorstudio.session.generate import GenerateSettings, Mode, engine_name
 from colorstudio.session.jobs import JobBook, JobKind, JobState
 from colorstudio.session.preview import InputTracker, default_mode, is_monochrome
 from colorstudio.session.tools import Tool, ToolController, ToolState
@@ -111,3 +111,14 @@ def test_preview_size_mirrors_follow_strokes_where_they_paint(rng):
     photo = cache.at(size)
     assert photo.shape == (129, 201, 3)
     assert np.abs(photo.astype(int) - shrink(rgba[..., :3], size)).max() <= 1
+
+
+def test_every_engine_a_result_names_reads_as_words():
+    """The status bar and the result layer's name say what made it, in words."""
+    for engine, words in (
+        ("gan", "GAN"),
+        ("adain", "Style transfer"),
+        ("colourize+adain", "Colourize + style transfer"),
+        ("some_new_engine", "Some new engine"),
+    ):
+        assert engine_name(engine) == words
