@@ -62,7 +62,8 @@ def check_installation(models_dir: Path | None = None) -> list[str]:
         try:
             if entry.onnx and onnx_graphs.available():
                 for part in entry.onnx:
-                    graph = onnx_graphs.load_graph(entry, folder, part=part)
+                    # each part's own file (not the int8 one that stands in for it on the CPU)
+                    graph = onnx_graphs.load_graph(entry, folder, part=part, quantized=False)
                     if graph is not None:
                         graph.session(1)
                 how = "ONNX graphs opened" if len(entry.onnx) > 1 else "ONNX graph opened"

@@ -2,9 +2,9 @@
 
 The badge says the picture is a preview, not yet applied. It must not hide what it labels, so
 it sits in the view's margin beside the photo where the margin has room (above, below, left,
-right, in that order), and over the photo's top-left corner only when the photo fills the
-view; there the canvas leaves it out while the pointer is over it, so the corner can be seen.
-A frame around the photo in the badge's colour marks the preview wherever the badge is.
+right, in that order), and at the view's top-left corner, over the photo, only when the photo
+fills the view; there the canvas leaves it out while the pointer is over it, so the corner can
+be seen. A frame around the photo in the badge's colour marks the preview wherever the badge is.
 """
 
 from __future__ import annotations

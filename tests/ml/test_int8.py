@@ -105,11 +105,18 @@ def test_an_int8_export_too_far_from_float_or_short_of_images_is_refused(
     assert onnx_graphs.load_graph(load_manifest(models)[0], models, part="encoder") is not None
 
 
-def test_the_shipped_stylizer_ships_int8_graphs():
+def test_the_shipped_stylizer_ships_int8_graphs_an_older_runtime_can_open():
+    import onnx
+
     for entry in load_manifest(SHIPPED):
         if entry.architecture in INT8_RECIPES:
             int8 = {f"{part}.int8" for part in GRAPHS[entry.architecture]}
             assert int8 <= set(entry.onnx or {}), entry.name
+            for part in int8:
+                model = onnx.load(SHIPPED / (entry.onnx or {})[part])
+                # only the opsets its nodes use, at the float graphs' version: ONNX Runtime's
+                # optimizer stamps every domain it knows, which older runtimes refuse
+                assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
 
 
 def test_shipped_int8_stylizer_pictures_match_the_float_graphs(tmp_path):
@@ -148,3 +155,19 @@ def test_train_onnx_makes_int8_only_with_photos_and_paintings(tmp_path, capsys):
     assert "float graphs only" in capsys.readouterr().out
     (entry,) = load_manifest(folder)
     assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture])
+
+
+def test_the_self_test_checks_the_float_graphs_beside_the_int8_ones(tmp_path):
+    """A GPU runs the float graphs: a damaged one is reported even where int8 ones stand in
+    for it on the CPU."""
+    from colorstudio.selftest import check_installation
+
+    folder = shipped_copy(tmp_path, "stylize")
+    assert check_installation(folder) == []
+    (entry,) = load_manifest(folder)
+    decoder = folder / (entry.onnx or {})["decoder"]
+    data = bytearray(decoder.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    decoder.write_bytes(bytes(data))
+    (failure,) = check_installation(folder)
+    assert decoder.name in failure

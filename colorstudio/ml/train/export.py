@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from colorstudio import __version__
-from colorstudio.ml.manifest import ModelError
 from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
 from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
@@ -337,12 +336,12 @@ def _add_graphs(models_dir: Path, name: str, config: TrainConfig) -> tuple[Graph
     if ARCHITECTURES[config.task] in INT8_RECIPES:
         try:
             calibration = calibration_from(config.data, config.style_data)
-        except FileNotFoundError as error:
+        except OSError as error:
             problem = str(error)
     try:
         graphs = add_onnx(models_dir, name, calibration)[0]
-    except ModelError as error:  # too few images decode, or an int8 graph too far off
-        graphs, problem = add_onnx(models_dir, name)[0], str(error)
+    except Exception as error:  # int8 graphs are optional: the float ones ship regardless
+        graphs, problem = add_onnx(models_dir, name)[0], f"{type(error).__name__}: {error}"
     if graphs.int8_psnr is not None and calibration is not None:
         line = (
             f"- int8 graphs for the CPU: calibrated on the run's photos and paintings "

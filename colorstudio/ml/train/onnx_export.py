@@ -155,6 +155,6 @@ def add_onnx(
             files[part], hashes[part] = file, sha256_file(models_dir / file)
         entries[index] = replace(entry, onnx=files, onnx_sha256=hashes)
         done.append(GraphExport(entries[index], score))
-    if done:
+        # at once: a later model's refusal must not leave these files with stale hashes
         write_manifest(models_dir, entries)
     return done

@@ -109,7 +109,21 @@ def quantize_graph(data: bytes, feeds: Feeds) -> bytes:
             calibrate_method=CalibrationMethod.Percentile,
             extra_options={"CalibPercentile": PERCENTILE},
         )
-        return out.read_bytes()
+        return _used_opsets_only(out.read_bytes())
+
+
+def _used_opsets_only(data: bytes) -> bytes:
+    """The graph without the opset imports no node uses: ONNX Runtime's optimizer (in
+    ``quant_pre_process``) stamps every domain it knows at its own versions, which an older
+    ONNX Runtime refuses to open."""
+    import onnx
+
+    model = onnx.load_from_string(data)
+    used = {node.domain for node in model.graph.node} | {""}
+    kept = [o for o in model.opset_import if o.domain in used]
+    del model.opset_import[:]
+    model.opset_import.extend(kept)
+    return model.SerializeToString()
 
 
 def _crops(files: Sequence[Path], count: int) -> list[np.ndarray]:
