@@ -8,8 +8,9 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
   tapering, mostly *bright* (the paper shows through), sometimes dark (dirt in the crack). Two
   shapes: long branching random walks, and craquelure — the borders of a domain-warped Voronoi
   tessellation, partly kept, fine and faint (tintypes and varnish).
-- **flakes**: emulsion lost in patches with jagged edges, often along a crack: paper-white, or
-  black where a glass plate or tintype shows its backing.
+- **flakes**: emulsion lost in patches with ragged, fractal edges, often along a crack, or in a
+  band along an edge (glass plates): paper-white, or black where a plate or tintype shows its
+  backing.
 - **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
   in and out along their length (wipe marks on daguerreotypes, film scratches).
 - **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
@@ -175,19 +176,56 @@ def _nearest(seeds: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
     return labels
 
 
-def flakes(shape, rng, count: int, scale: float, near: np.ndarray | None) -> np.ndarray:
-    """Patches of lost emulsion with jagged edges, half of them on a crack (``near``)."""
+def fractal_noise(shape, rng: np.random.Generator, octaves: int = 6) -> np.ndarray:
+    """Noise with structure at every scale (about 1/f): white noise on grids 1, 1/2, 1/4 … of
+    the size, each upsampled and summed with equal weight. H x W float32, mean 0, std 1."""
     h, w = shape
-    canvas = _Canvas(shape)
+    field = np.zeros(shape, np.float32)
+    for k in range(octaves):
+        gh, gw = max(2, h >> k), max(2, w >> k)
+        layer = rng.standard_normal((gh, gw)).astype(np.float32)
+        if (gh, gw) != (h, w):
+            layer = ndimage.zoom(layer, (h / gh, w / gw), order=1, mode="nearest", grid_mode=True)
+        field += ndimage.gaussian_filter(layer, 0.7)[:h, :w]
+    return (field - field.mean()) / (field.std() + 1e-6)
+
+
+def flakes(
+    shape, rng: np.random.Generator, count: int, scale: float, near: np.ndarray | None,
+    edge: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """Emulsion lost in patches with ragged edges: where an *envelope*, scaled by the
+    exponential of :func:`fractal_noise`, rises above one half, so outlines are fractal and
+    small islands break off near them, as real flaking does. The envelope: ``count``
+    elongated bumps (60 % on a crack, ``near``, where emulsion lifts along it) and, with
+    ``edge``, a band along a straight line near a border — solid beyond it, thinning inwards —
+    as glass plates flake at their edges. Coverage H x W float32 0..1 (anti-aliased)."""
+    h, w = shape
+    big = (h * SS, w * SS)
+    yy, xx = np.mgrid[0 : big[0], 0 : big[1]].astype(np.float32) / SS
+    envelope = np.zeros(big, np.float32)
     anchors = np.argwhere(near > 0.5) if near is not None else np.zeros((0, 2))
+    short = min(h, w)
     for _ in range(count):
         if len(anchors) and rng.random() < 0.6:
             cy, cx = anchors[rng.integers(len(anchors))]
         else:
             cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        radius = rng.uniform(0.005, 0.04) * min(h, w) * scale + 1.5
-        canvas.polygon(_blob(float(cx), float(cy), radius, rng, 0.45, int(rng.integers(5, 12))))
-    return canvas.coverage()
+        r = rng.uniform(0.004, 0.04) * short * scale + 1.0
+        angle, stretch = rng.uniform(0, math.pi), rng.uniform(1, 3)
+        u = (xx - cx) * math.cos(angle) + (yy - cy) * math.sin(angle)
+        v = (yy - cy) * math.cos(angle) - (xx - cx) * math.sin(angle)
+        envelope = np.maximum(envelope, np.exp(-((u / stretch) ** 2 + v**2) / (2 * r * r)))
+    if edge:  # distance from a line near one border, tilted a little, the lost side beyond it
+        width = rng.uniform(0.02, 0.12) * short * scale + 2
+        tilt = rng.normal(0, 0.1)
+        side = int(rng.integers(4))
+        depth = ((xx, yy), (w - xx, yy), (yy, xx), (h - yy, xx))[side]
+        d = depth[0] - tilt * depth[1] - rng.uniform(-0.5, 0.5) * width
+        envelope = np.maximum(envelope, np.exp(-np.maximum(d, 0) / width))
+    ragged = rng.uniform(0.3, 0.9)  # log-units: far from the envelope nothing flakes
+    lost = envelope * np.exp(ragged * fractal_noise(big, rng)) > 0.5
+    return lost.reshape(h, SS, w, SS).mean(axis=(1, 3)).astype(np.float32)
 
 
 def scratches(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
@@ -356,7 +394,8 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
                 yield kind, faint, _bright_or_dark(shape, rng, 0.5)
         elif kind == "flakes":
             n = max(1, round((1 + 6 * many) * area))
-            cover = flakes(shape, rng, n, region_scale, cracked)  # paper, or a plate's black
+            edge = rng.random() < 0.35  # a plate flaking at its edge
+            cover = flakes(shape, rng, n, region_scale, cracked, edge)  # paper, or black
             yield kind, cover, _bright_or_dark(shape, rng, 0.7)
         elif kind == "scratches":
             cover = scratches(shape, rng, 1 + int(6 * many), width)

@@ -1,7 +1,10 @@
 """Restoration pipeline: damage detection and inpainting at full resolution.
 
-- Detection runs the detector at ``working_size`` (long side) over feathered tiles, upsamples
-  the probability to full resolution, thresholds it (1 − sensitivity) and grows it a little.
+- Detection looks at the print at two scales: at ``working_size`` (long side; thin cracks and
+  specks are a pixel or two wide) and whole at ``COARSE_SIZE`` (large losses — torn paper,
+  peeled emulsion — are recognised only with the print around them, at the scale the detector
+  was trained on). Each pass runs over feathered tiles; the larger probability wins, is
+  upsampled to full resolution, thresholded (1 − sensitivity) and grown a little.
 - Inpainting runs the gated-convolution inpainter only on windows around the damage, with
   context (a few dust specks on a 24 MP scan cost a few small windows, not hundreds of tiles).
   Images larger than ``working_size`` are inpainted downscaled and the fill is upscaled into
@@ -54,6 +57,11 @@ def damage_probability(rt: Runtime, net: Net, job: Job, rgb01: np.ndarray, last_
     return prob[..., :h, :w]
 
 
+#: the long side of the coarse pass: about the size of the photos the detector trains on (crops
+#: of photos decoded at a 320 px short side), where a torn corner or a peeled patch is as large,
+#: relative to what the network sees, as in training
+COARSE_SIZE = 480
+
 #: shorter sides than this hold too little of a print to tell damage from the picture (the
 #: detector judges a crack by the photo around it): detection finds nothing and says why
 MIN_DETECT_SIDE = 32
@@ -72,23 +80,31 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
             image, image, (0, 0, 0, 0), request.request_id, "detector", engine.device,
             dict(job.timings), (note,), mask=np.zeros((h, w), np.uint8),
         )  # fmt: skip
-    with job.stage("prepare", 0.02):
-        small_shape = fit_long_side(h, w, request.working_size, minimum=8)
-        small = _planes(_resize_rgb(image, small_shape))
+    scales = [fit_long_side(h, w, request.working_size, minimum=8)]
+    coarse_shape = fit_long_side(h, w, min(COARSE_SIZE, request.working_size), minimum=8)
+    if coarse_shape != scales[0]:
+        scales.append(coarse_shape)
+    small_shape = scales[0]
+    prob = np.zeros(small_shape, np.float32)
+    for index, shape in enumerate(scales):
+        with job.stage("prepare", 0.02):
+            planes = _planes(_resize_rgb(image, shape))
+        start, span = 0.05 + 0.8 * index / len(scales), 0.8 / len(scales)
 
-    def attempt(tile: int, last_try: bool) -> np.ndarray:
-        def check(fraction: float) -> None:
-            job.check(0.05 + 0.8 * fraction, "finding damage")
+        def attempt(tile: int, last_try: bool, planes=planes, start=start, span=span):
+            def check(fraction: float) -> None:
+                job.check(start + span * fraction, "finding damage")
 
-        def tile_fn(piece: np.ndarray) -> np.ndarray:
-            return damage_probability(engine, net, job, piece, last_try)
+            def tile_fn(piece: np.ndarray) -> np.ndarray:
+                return damage_probability(engine, net, job, piece, last_try)
 
-        return run_tiled(small, tile_fn, tile, request.tile_overlap, check)
+            return run_tiled(planes, tile_fn, tile, request.tile_overlap, check)
 
-    with job.stage("detect", 0.05):
-        prob = engine.with_smaller_tiles(job, request.tile_size, attempt)
+        with job.stage("detect", start):
+            found_prob = engine.with_smaller_tiles(job, request.tile_size, attempt)[0, 0]
+        prob = np.maximum(prob, bilinear(found_prob, small_shape))
     with job.stage("mask", 0.9):
-        found = bilinear(prob[0, 0], (h, w)) >= 1.0 - request.sensitivity
+        found = bilinear(prob, (h, w)) >= 1.0 - request.sensitivity
         if request.grow:
             grow = max(1, round(request.grow * max(h, w) / max(small_shape)))
             found = ndimage.binary_dilation(found, iterations=grow)

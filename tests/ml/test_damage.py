@@ -3,8 +3,16 @@ cracks look like cracks (connected, thin, branching)."""
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from colorstudio.ml.damage import DAMAGE_KINDS, KINDS, VISIBLE, synthesize_damage
+from colorstudio.ml.damage import (
+    DAMAGE_KINDS,
+    KINDS,
+    VISIBLE,
+    flakes,
+    fractal_noise,
+    synthesize_damage,
+)
 
 
 @pytest.fixture
@@ -174,3 +182,28 @@ def test_a_creases_crack_runs_where_its_shading_changes_side():
 def test_unknown_kinds_are_refused(clean):
     with pytest.raises(ValueError, match="scrach"):
         synthesize_damage(clean, np.random.default_rng(0), kinds=("scrach",))
+
+
+def test_fractal_noise_is_normalised_and_has_large_structure():
+    noise = fractal_noise((128, 160), np.random.default_rng(0))
+    assert noise.shape == (128, 160) and noise.dtype == np.float32
+    assert abs(float(noise.mean())) < 1e-4 and abs(float(noise.std()) - 1) < 1e-3
+    far = np.corrcoef(noise[:, :-16].ravel(), noise[:, 16:].ravel())[0, 1]
+    assert far > 0.1  # white noise: 0 ± 0.01 at 16 px apart
+
+
+def test_flakes_have_ragged_edges_and_edge_flaking_hugs_a_border():
+    rng = np.random.default_rng(3)
+    patch = flakes((160, 160), rng, 3, 1.5, None) > 0.5
+    assert 0 < patch.mean() < 0.5
+    labels, n = ndimage.label(patch)
+    assert n > 3 * 3  # islands break off the three patches
+    # ragged: more outline than discs of the same areas would have
+    outline = (patch & ~ndimage.binary_erosion(patch)).sum()
+    assert outline > 1.05 * sum(2 * np.sqrt(np.pi * (labels == i).sum()) for i in range(1, n + 1))
+    band = np.zeros((160, 160))
+    for seed in range(8):
+        band += flakes((160, 160), np.random.default_rng(seed), 0, 1.5, None, edge=True) > 0.5
+    edges = np.concatenate([band[:8].ravel(), band[-8:].ravel(), band[:, :8].ravel(),
+                            band[:, -8:].ravel()])  # fmt: skip
+    assert edges.mean() > 4 * band[40:120, 40:120].mean()

@@ -11,7 +11,7 @@ from colorstudio.ml.engine import Engine, EngineError
 from colorstudio.ml.jobs import Cancelled, CancelToken
 from colorstudio.ml.networks import define_generator
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
-from colorstudio.ml.restore import WINDOW_MARGIN, hole_windows, pull_push_fill
+from colorstudio.ml.restore import COARSE_SIZE, WINDOW_MARGIN, hole_windows, pull_push_fill
 
 
 def photo(rng, h=96, w=128):
@@ -243,6 +243,33 @@ def test_detection_thresholds_grows_and_upsamples(tmp_path, rng):
     small = engine.run(DetectDamageRequest(image, grow=1, working_size=150))
     assert small.mask.shape == (200, 300) and small.mask[99:103, 60:240].all()
     assert not small.mask[:90].any()
+
+
+class CoarseOnlyDetector(nn.Module):
+    """Finds bright pixels only in a picture no larger than the coarse pass (as the real one
+    recognises a torn corner only with the print around it); records the sizes it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[tuple[int, int]] = []
+
+    def probabilities(self, rgb01):
+        self.sizes.append(tuple(rgb01.shape[-2:]))
+        bright = (rgb01.mean(1, keepdim=True) > 0.9).float()
+        return bright if max(rgb01.shape[-2:]) <= COARSE_SIZE + 8 else bright * 0
+
+
+def test_detection_also_looks_at_the_whole_print_at_the_coarse_size(tmp_path, rng):
+    image = photo(rng, 600, 900)
+    image[:150, :200] = 255  # a torn corner, found only by the coarse pass
+    detector = CoarseOnlyDetector()
+    engine = engine_with(tmp_path, detector=detector)
+    result = engine.run(DetectDamageRequest(image, grow=0, working_size=900, tile_size=1024))
+    assert sorted(max(s) for s in detector.sizes) == [COARSE_SIZE, 904]  # padded to 8
+    assert result.mask[5:145, 5:195].all() and not result.mask[170:].any()
+    detector.sizes.clear()  # a print no larger than the coarse size is looked at once
+    engine.run(DetectDamageRequest(photo(rng, 300, 400), grow=0))
+    assert len(detector.sizes) == 1
 
 
 def test_detection_reports_when_nothing_is_found(tmp_path, rng):
