@@ -10,3 +10,15 @@ def test_the_status_bar_names_the_runtime_and_the_device(editor):
     assert editor.status_device.text() == "device: cuda · ONNX Runtime 1.20.0"
     editor.set_device_status(False, "no runtime for the networks is installed", "")
     assert editor.status_device.text() == "ML unavailable"
+
+
+def test_the_status_bar_names_the_models_of_the_last_result(editor):
+    assert editor.status_model.text() == "model: colorizer"  # before any result
+    editor.show_model_status("adain")
+    assert editor.status_model.text() == "model: stylizer"
+    editor.show_model_status("colourize+adain")
+    assert editor.status_model.text() == "model: colorizer + stylizer"
+    editor.show_model_status("detector")
+    assert editor.status_model.text() == "model: detector"
+    editor.show_model_status("levin")
+    assert editor.status_model.text() == "model: none (classical engine)"
