@@ -30,7 +30,9 @@ layers are composited over the print in a random order. The mask holds the pixel
 crack across a white sky changes nothing, needs no repair, and no detector could see it.
 
 Then the scan: optional blur, a resampling, film grain and JPEG, which are *not* damage (not in
-the mask): the detector must learn to ignore them.
+the mask): the detector must learn to ignore them. A *greyscale scan* (``grey_scan``) stores only
+luma, as archives scan most monochrome prints: then nothing of the damage shows in colour (the
+paper's warmth, the dirt's brown), and the mask holds what changed the luma.
 
 numpy + Pillow + scipy only. Images are H x W x 3 uint8; masks H x W bool (True = damaged).
 """
@@ -55,9 +57,14 @@ SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
 SS = 2
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of H x W x 3 (any range): H x W float32."""
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def toned_print(rgb: np.ndarray, sepia: bool) -> np.ndarray:
     """An old print's look: ``rgb`` (H x W x 3 uint8) made grey, or sepia-toned; same shape."""
-    grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = _luma(rgb)
     tone = SEPIA if sepia else np.ones(3, np.float32)
     return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
 
@@ -450,11 +457,13 @@ def scan(
     jpeg_quality: int | None = None,
     blur: float = 0.0,
     resample: float = 1.0,
+    grey: bool = False,
 ) -> np.ndarray:
     """What a scanner and a file do to a print, none of it damage: a blur (Gaussian sigma, px),
     a resampling to ``resample`` × the size and back, film grain (noise std in 0..255 units) and
-    JPEG. ``image``: H x W x 3 float32 in 0..255; uint8 of the same shape out."""
-    out = image
+    JPEG; with ``grey`` only the luma is kept (three equal channels). ``image``: H x W x 3
+    float32 in 0..255; uint8 of the same shape out."""
+    out = np.repeat(_luma(image)[..., None], 3, axis=2) if grey else image
     if blur > 0:
         out = ndimage.gaussian_filter(out, (blur, blur, 0))
     if grain > 0:
@@ -470,6 +479,8 @@ def scan(
         buffer = io.BytesIO()
         Image.fromarray(result).save(buffer, "JPEG", quality=int(jpeg_quality))
         result = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    if grey:  # JPEG's chroma rounding leaves the channels a level apart
+        result = np.repeat(result[..., 1:2], 3, axis=2)
     return result
 
 
@@ -483,6 +494,7 @@ def synthesize_damage(
     region_scale: float = 1.0,
     blur: float = 0.0,
     resample: float = 1.0,
+    grey_scan: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Damage ``rgb`` (H x W x 3 uint8). Returns (damaged image, damage mask).
 
@@ -490,7 +502,8 @@ def synthesize_damage(
     ``region_scale`` enlarges the damage that covers areas (stains, flakes, foxing, torn paper)
     relative to the image: a training crop is a small part of a photo, and the damage on it
     should be as large as on the whole photo. ``grain``, ``jpeg_quality``, ``blur`` and
-    ``resample``: the scan (:func:`scan`), not damage, not in the mask.
+    ``resample``: the scan (:func:`scan`), not damage, not in the mask. ``grey_scan``: the scan
+    keeps only luma, and the mask only what changed it.
     """
     shape = rgb.shape[:2]
     unknown = set(kinds or ()) - set(KINDS)
@@ -508,6 +521,7 @@ def synthesize_damage(
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:
-            mask |= np.abs(damaged - out).max(axis=2) > VISIBLE
+            change = np.abs(_luma(damaged) - _luma(out)) if grey_scan else np.abs(damaged - out)
+            mask |= (change if grey_scan else change.max(axis=2)) > VISIBLE
         out = damaged
-    return scan(out, rng, grain, jpeg_quality, blur, resample), mask
+    return scan(out, rng, grain, jpeg_quality, blur, resample, grey_scan), mask

@@ -207,3 +207,15 @@ def test_flakes_have_ragged_edges_and_edge_flaking_hugs_a_border():
     edges = np.concatenate([band[:8].ravel(), band[-8:].ravel(), band[:, :8].ravel(),
                             band[:, -8:].ravel()])  # fmt: skip
     assert edges.mean() > 4 * band[40:120, 40:120].mean()
+
+
+def test_a_greyscale_scan_shows_damage_only_in_luma(clean):
+    rgb = np.repeat(clean[..., :1], 3, axis=2)  # a grey print
+    damaged, mask = synthesize_damage(
+        rgb, np.random.default_rng(2), severity=1.0, jpeg_quality=70, grey_scan=True
+    )
+    assert np.array_equal(damaged[..., 0], damaged[..., 1])
+    assert np.array_equal(damaged[..., 1], damaged[..., 2])  # no colour to give damage away
+    assert mask.any()
+    luma_change = np.abs(damaged[..., 0].astype(int) - clean[..., 0])
+    assert np.median(luma_change[mask]) > VISIBLE  # what is marked changed the luma

@@ -35,6 +35,10 @@ P_GREY = 0.4
 P_SEPIA = 0.15
 P_FADED = 0.15  # of the colour crops: a faded, yellowed colour print
 P_CLEAN = 0.15
+#: a greyscale scan (luma only), as archives scan most monochrome prints: without it the
+#: detector learned that damage on a grey print is coloured (warm paper, brown dirt) and found
+#: nothing on real greyscale scans
+P_GREY_SCAN = 0.35
 #: stains and torn corners on a crop drawn as large as on the photo it comes from: a 160 px
 #: crop of a photo the detector later sees at 384 px (the first detector's stain recall: 0.19)
 REGION_SCALE = (1.0, 2.4)
@@ -77,6 +81,7 @@ def damaged_sample(
         jpeg_quality=quality,
         blur=blur,
         resample=resample,
+        grey_scan=rng.random() < P_GREY_SCAN,
     )
     return clean, damaged, mask
 
