@@ -2,7 +2,8 @@
 detection on real damaged prints (``--real``).
 
 Every photo (long side ``size``) is damaged with a seeded mix of :mod:`colorstudio.ml.damage`
-kinds; a third are made grey, half get film grain and JPEG recompression (not damage).
+kinds; a third are made grey and scanned in greyscale, half get film grain and JPEG
+recompression (not damage).
 
 - Detection: pixel precision, recall and F1 of the detector's mask (sensitivity 0.5, no growing)
   against the exact synthetic mask, summed over all photos.
@@ -187,6 +188,7 @@ def damaged_case(path: Path, index: int, size: int, kinds: tuple[str, ...] | Non
         severity=float(rng.uniform(0.2, 0.9)),
         grain=4.0 if index % 2 else 0.0,
         jpeg_quality=80 if index % 2 else None,
+        grey_scan=index % 3 == 0,  # a grey print scanned in greyscale, as archives do
     )
     return clean, damaged, mask
 
