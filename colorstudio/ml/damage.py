@@ -39,42 +39,21 @@ numpy + Pillow + scipy only. Images are H x W x 3 uint8; masks H x W bool (True 
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from colorstudio.ml.print_look import luma, scan
+
 KINDS = ("cracks", "flakes", "scratches", "dust", "hair", "foxing", "spots", "folds", "torn")
 #: the kinds that destroy the picture, the ones a repair fills (``spots``: see above)
 DAMAGE_KINDS = tuple(k for k in KINDS if k != "spots")
 #: smallest change (0..255, largest channel) that makes a pixel count as damaged
 VISIBLE = 6.0
-#: per-channel gain of a sepia-toned print over its grey value
-SEPIA = np.array([1.07, 0.95, 0.74], np.float32)
 #: supersampling of the drawn layers (anti-aliasing, sub-pixel widths)
 SS = 2
-
-
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """Rec. 601 luma of H x W x 3 (any range): H x W float32."""
-    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def toned_print(rgb: np.ndarray, sepia: bool) -> np.ndarray:
-    """An old print's look: ``rgb`` (H x W x 3 uint8) made grey, or sepia-toned; same shape."""
-    grey = _luma(rgb)
-    tone = SEPIA if sepia else np.ones(3, np.float32)
-    return np.clip(grey[..., None] * tone + 0.5, 0, 255).astype(np.uint8)
-
-
-def faded_print(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A faded, yellowed print: contrast lowered towards a warm paper tone (H x W x 3 uint8)."""
-    paper = np.array([236, 226, 200], np.float32) * rng.uniform(0.9, 1.0)
-    keep = rng.uniform(0.55, 0.85)
-    out = rgb.astype(np.float32) * keep + paper * (1 - keep)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------- drawing
@@ -450,40 +429,6 @@ def _fold_shading(
     return out * gain[..., None]
 
 
-def scan(
-    image: np.ndarray,
-    rng: np.random.Generator,
-    grain: float = 0.0,
-    jpeg_quality: int | None = None,
-    blur: float = 0.0,
-    resample: float = 1.0,
-    grey: bool = False,
-) -> np.ndarray:
-    """What a scanner and a file do to a print, none of it damage: a blur (Gaussian sigma, px),
-    a resampling to ``resample`` × the size and back, film grain (noise std in 0..255 units) and
-    JPEG; with ``grey`` only the luma is kept (three equal channels). ``image``: H x W x 3
-    float32 in 0..255; uint8 of the same shape out."""
-    out = np.repeat(_luma(image)[..., None], 3, axis=2) if grey else image
-    if blur > 0:
-        out = ndimage.gaussian_filter(out, (blur, blur, 0))
-    if grain > 0:
-        noise = ndimage.gaussian_filter(rng.normal(0, 1, out.shape[:2]), 0.5) * 1.8
-        out = out + (noise * grain)[..., None]
-    result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-    h, w = result.shape[:2]
-    if resample < 1:
-        small = (max(1, round(w * resample)), max(1, round(h * resample)))
-        im = Image.fromarray(result).resize(small, Image.Resampling.BILINEAR)
-        result = np.asarray(im.resize((w, h), Image.Resampling.BICUBIC))
-    if jpeg_quality is not None:
-        buffer = io.BytesIO()
-        Image.fromarray(result).save(buffer, "JPEG", quality=int(jpeg_quality))
-        result = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-    if grey:  # JPEG's chroma rounding leaves the channels a level apart
-        result = np.repeat(result[..., 1:2], 3, axis=2)
-    return result
-
-
 def synthesize_damage(
     rgb: np.ndarray,
     rng: np.random.Generator,
@@ -521,7 +466,7 @@ def synthesize_damage(
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:
-            change = np.abs(_luma(damaged) - _luma(out)) if grey_scan else np.abs(damaged - out)
+            change = np.abs(luma(damaged) - luma(out)) if grey_scan else np.abs(damaged - out)
             mask |= (change if grey_scan else change.max(axis=2)) > VISIBLE
         out = damaged
     return scan(out, rng, grain, jpeg_quality, blur, resample, grey_scan), mask

@@ -81,7 +81,7 @@ def test_brush_strokes_make_connected_holes_of_moderate_size():
 
 
 def test_toned_print_is_grey_or_sepia(clean):
-    from colorstudio.ml.damage import toned_print
+    from colorstudio.ml.print_look import toned_print
 
     color = clean.copy()
     color[..., 0] = 250  # a reddish photo

@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from colorstudio.ml.damage import brush_strokes, faded_print, synthesize_damage, toned_print
+from colorstudio.ml.damage import brush_strokes, synthesize_damage
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
+from colorstudio.ml.print_look import faded_print, toned_print
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
