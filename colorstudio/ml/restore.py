@@ -86,12 +86,16 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
         scales.append(coarse_shape)
     small_shape = scales[0]
     prob = np.zeros(small_shape, np.float32)
+    tile_size = request.tile_size  # a pass that ran out of memory leaves the next its tile
     for index, shape in enumerate(scales):
-        with job.stage("prepare", 0.02):
-            planes = _planes(_resize_rgb(image, shape))
         start, span = 0.05 + 0.8 * index / len(scales), 0.8 / len(scales)
+        with job.stage("prepare", start):
+            planes = _planes(_resize_rgb(image, shape))
 
         def attempt(tile: int, last_try: bool, planes=planes, start=start, span=span):
+            nonlocal tile_size
+            tile_size = tile
+
             def check(fraction: float) -> None:
                 job.check(start + span * fraction, "finding damage")
 
@@ -101,7 +105,7 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
             return run_tiled(planes, tile_fn, tile, request.tile_overlap, check)
 
         with job.stage("detect", start):
-            found_prob = engine.with_smaller_tiles(job, request.tile_size, attempt)[0, 0]
+            found_prob = engine.with_smaller_tiles(job, tile_size, attempt)[0, 0]
         prob = np.maximum(prob, bilinear(found_prob, small_shape))
     with job.stage("mask", 0.9):
         found = bilinear(prob, (h, w)) >= 1.0 - request.sensitivity

@@ -129,11 +129,10 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
             except ModelError:
                 return "model: damaged manifest"
             if entry is None and chosen:
-                return f"model: {chosen} is not installed (classical engines)"
-            names.append(entry.name if entry else f"no {task} model")
-        if names == [f"no {tasks[0]} model"]:
-            return "model: none (classical engines)"
-        return "model: " + " + ".join(names)
+                return f"model: {chosen} is not installed (classical engine)"
+            if entry is not None:
+                names.append(entry.name)
+        return "model: " + (" + ".join(names) or "none (classical engine)")
 
     def show_model_status(self, engine: str) -> None:
         """The models the last result came from (``engine``: its engine id)."""

@@ -219,3 +219,23 @@ def test_a_greyscale_scan_shows_damage_only_in_luma(clean):
     assert mask.any()
     luma_change = np.abs(damaged[..., 0].astype(int) - clean[..., 0])
     assert np.median(luma_change[mask]) > VISIBLE  # what is marked changed the luma
+
+
+def test_damage_that_changes_only_colour_is_not_marked_in_a_greyscale_scan(monkeypatch):
+    from colorstudio.ml import damage
+
+    grey = np.full((32, 32, 3), 120, np.uint8)
+    same_luma = np.array([200.0, (120 - 0.299 * 200 - 0.114 * 120) / 0.587, 120.0], np.float32)
+    cover = np.zeros((32, 32), np.float32)
+    cover[8:24, 8:24] = 1.0
+
+    def one_layer(shape, rng, kinds, severity, region_scale, fold):
+        yield "cracks", cover, same_luma
+
+    monkeypatch.setattr(damage, "_layers", one_layer)
+    rng = np.random.default_rng(0)
+    colour, marked = synthesize_damage(grey, rng, kinds=("cracks",))
+    assert marked[8:24, 8:24].all() and colour[16, 16, 0] == 200  # a colour scan shows it
+    scanned, unmarked = synthesize_damage(grey, rng, kinds=("cracks",), grey_scan=True)
+    assert not unmarked.any()  # nothing a greyscale scan could show
+    assert np.abs(scanned.astype(int) - 120).max() <= 1

@@ -272,6 +272,25 @@ def test_detection_also_looks_at_the_whole_print_at_the_coarse_size(tmp_path, rn
     assert len(detector.sizes) == 1
 
 
+def test_two_pass_detection_progress_only_rises_and_a_smaller_tile_carries_over(tmp_path, rng):
+    class OomAbove256(CoarseOnlyDetector):
+        def probabilities(self, rgb01):
+            if max(rgb01.shape[-2:]) > 256:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return super().probabilities(rgb01)
+
+    detector = OomAbove256()
+    seen: list[float] = []
+    result = engine_with(tmp_path, detector=detector).run(
+        DetectDamageRequest(photo(rng, 600, 900), working_size=900, tile_size=512),
+        progress=lambda fraction, message: seen.append(fraction),
+    )
+    assert seen == sorted(seen) and seen[-1] >= 0.9
+    # the full-size pass halved the tile once; the coarse pass started from 256, not 512 again
+    assert sum("out of memory" in note for note in result.notes) == 1
+    assert max(max(s) for s in detector.sizes) <= 256
+
+
 def test_detection_reports_when_nothing_is_found(tmp_path, rng):
     result = engine_with(tmp_path, detector=ThresholdDetector()).run(
         DetectDamageRequest(photo(rng))
