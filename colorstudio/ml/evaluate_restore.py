@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 from scipy import ndimage
 
@@ -40,8 +39,9 @@ from colorstudio.core.io.images import load_image
 from colorstudio.ml.damage import DAMAGE_KINDS, synthesize_damage
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.evaluate import save_sheet, sheet_row
+from colorstudio.ml.jobs import Job
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
-from colorstudio.ml.resample import pad_to
+from colorstudio.ml.restore import damage_map
 from colorstudio.ml.train.data import list_images
 
 
@@ -200,19 +200,26 @@ CALIBRATION_THRESHOLDS = (*(round(0.1 + 0.05 * i, 2) for i in range(18)), 0.97, 
 CALIBRATION_BETA = 2.0
 
 
+#: photos are calibrated at this long side, above the coarse pass (``restore.COARSE_SIZE``), so
+#: the threshold is chosen on the two-scale probability the editor thresholds
+CALIBRATION_SIZE = 960
+
+
 def calibrate_threshold(
-    detector, photos: Sequence[Path], size: int = 384, beta: float = CALIBRATION_BETA
-) -> tuple[float, dict[float, float]]:
+    detector, photos: Sequence[Path], size: int = CALIBRATION_SIZE,
+    beta: float = CALIBRATION_BETA,
+) -> tuple[float, dict[float, float]]:  # fmt: skip
     """The probability threshold with the best pixel F-measure (``beta``) on synthetic damage
     over ``photos`` (use photos that are not the evaluation set), and the F-measure at every
-    threshold tried."""
+    threshold tried. ``detector``: a torch detector, run as the editor runs it
+    (:func:`colorstudio.ml.restore.damage_map`: both scales, the larger probability)."""
+    engine = Engine(device="cpu", detector=detector)  # the given detector, not an installed one
+    net = engine.net("detect")
+    assert net is not None  # the detector given
     counts = {t: Counts() for t in CALIBRATION_THRESHOLDS}
     for index, path in enumerate(photos):
         _, damaged, mask = damaged_case(path, 7000 + index, size)
-        rgb01 = np.moveaxis(np.asarray(damaged, np.float32) / 255, -1, 0)[None]
-        with torch.inference_mode():
-            padded = torch.from_numpy(pad_to(rgb01, 8))
-            prob = detector.probabilities(padded)[0, 0, : mask.shape[0], : mask.shape[1]].numpy()
+        prob = damage_map(engine, net, Job(), damaged, DetectDamageRequest(damaged))
         for t, c in counts.items():
             c.add(prob >= t, mask)
     score = {t: c.f(beta) for t, c in counts.items()}

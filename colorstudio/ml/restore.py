@@ -67,19 +67,12 @@ COARSE_SIZE = 480
 MIN_DETECT_SIDE = 32
 
 
-def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Result:
-    image = request.image
+def damage_map(
+    engine: Runtime, net: Net, job: Job, image: np.ndarray, request: DetectDamageRequest
+) -> np.ndarray:
+    """The detector's probability for ``image`` (H x W x 3+ uint8) at the two scales, the larger
+    kept: float32 at the working size (``fit_long_side(H, W, request.working_size)``), 0..1."""
     h, w = image.shape[:2]
-    with job.stage("prepare", 0.02):
-        net = engine.net("detect")
-        if net is None:
-            raise EngineError("no damage detection model is installed in the models folder")
-    if min(h, w) < MIN_DETECT_SIDE:
-        note = f"the image is too small to look for damage in (under {MIN_DETECT_SIDE} px)"
-        return Result.compose(
-            image, image, (0, 0, 0, 0), request.request_id, "detector", engine.device,
-            dict(job.timings), (note,), mask=np.zeros((h, w), np.uint8),
-        )  # fmt: skip
     scales = [fit_long_side(h, w, request.working_size, minimum=8)]
     coarse_shape = fit_long_side(h, w, min(COARSE_SIZE, request.working_size), minimum=8)
     if coarse_shape != scales[0]:
@@ -107,6 +100,24 @@ def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Re
         with job.stage("detect", start):
             found_prob = engine.with_smaller_tiles(job, tile_size, attempt)[0, 0]
         prob = np.maximum(prob, bilinear(found_prob, small_shape))
+    return prob
+
+
+def detect_damage(engine: Runtime, request: DetectDamageRequest, job: Job) -> Result:
+    image = request.image
+    h, w = image.shape[:2]
+    with job.stage("prepare", 0.02):
+        net = engine.net("detect")
+        if net is None:
+            raise EngineError("no damage detection model is installed in the models folder")
+    if min(h, w) < MIN_DETECT_SIDE:
+        note = f"the image is too small to look for damage in (under {MIN_DETECT_SIDE} px)"
+        return Result.compose(
+            image, image, (0, 0, 0, 0), request.request_id, "detector", engine.device,
+            dict(job.timings), (note,), mask=np.zeros((h, w), np.uint8),
+        )  # fmt: skip
+    prob = damage_map(engine, net, job, image, request)
+    small_shape = prob.shape
     with job.stage("mask", 0.9):
         found = bilinear(prob, (h, w)) >= 1.0 - request.sensitivity
         if request.grow:

@@ -221,7 +221,7 @@ def test_a_greyscale_scan_shows_damage_only_in_luma(clean):
     assert np.median(luma_change[mask]) > VISIBLE  # what is marked changed the luma
 
 
-def test_damage_that_changes_only_colour_is_not_marked_in_a_greyscale_scan(monkeypatch):
+def test_damage_that_changes_only_color_is_not_marked_in_a_greyscale_scan(monkeypatch):
     from colorstudio.ml import damage
 
     grey = np.full((32, 32, 3), 120, np.uint8)
@@ -234,8 +234,8 @@ def test_damage_that_changes_only_colour_is_not_marked_in_a_greyscale_scan(monke
 
     monkeypatch.setattr(damage, "_layers", one_layer)
     rng = np.random.default_rng(0)
-    colour, marked = synthesize_damage(grey, rng, kinds=("cracks",))
-    assert marked[8:24, 8:24].all() and colour[16, 16, 0] == 200  # a colour scan shows it
+    in_color, marked = synthesize_damage(grey, rng, kinds=("cracks",))
+    assert marked[8:24, 8:24].all() and in_color[16, 16, 0] == 200  # a colour scan shows it
     scanned, unmarked = synthesize_damage(grey, rng, kinds=("cracks",), grey_scan=True)
     assert not unmarked.any()  # nothing a greyscale scan could show
     assert np.abs(scanned.astype(int) - 120).max() <= 1
