@@ -313,6 +313,8 @@ class Result:
     #: damage detection: H x W uint8 mask (255 = damaged)
     mask: np.ndarray | None = None
     source: np.ndarray | None = None  #: see the class docstring; None: the patch is the image
+    #: the installed models that made it (names from the manifest), set by ``Engine.run``
+    models: tuple[str, ...] = ()
     changed: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

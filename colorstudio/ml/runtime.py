@@ -173,6 +173,10 @@ class Runtime:
         #: ONNX Runtime on the CPU runs a model's int8 graphs where it ships them
         self.quantized = quantized
         self._nets: dict[tuple[str, str], Net] = {}
+        self._net_names: dict[tuple[str, str], str] = {}
+        #: the models :meth:`net` handed out since the last reset (``Engine.run`` resets it per
+        #: request, so a result can say which models made it)
+        self.models_used: list[str] = []
         self._colorizer = colorizer
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
@@ -270,6 +274,8 @@ class Runtime:
                 self._nets[key] = torch_net(
                     model, architecture, part, _MODELS[task][1], self.device
                 )
+            self._net_names[key] = entry.name if given is None and entry is not None else task
+        self.models_used.append(self._net_names[key])
         return self._nets[key]
 
     def _model_name(self, task: str) -> str | None:

@@ -55,16 +55,6 @@ ENGINE_NAMES = {
 }
 
 
-#: The models (manifest tasks) behind each engine; engines not named here are classical.
-ENGINE_TASKS = {
-    "gan": ("colorize",),
-    "adain": ("stylize",),
-    "colourize+adain": ("colorize", "stylize"),
-    "inpainter": ("inpaint",),
-    "detector": ("detect",),
-}
-
-
 def engine_name(engine: str) -> str:
     """The engine as the user reads it: "GAN", "Levin"…"""
     return ENGINE_NAMES.get(engine, engine.replace("_", " ").capitalize())

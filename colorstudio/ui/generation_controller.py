@@ -55,7 +55,7 @@ class Feedback(Protocol):
     def show_status(self, text: str, msecs: int) -> None: ...
     def show_preview_status(self, text: str) -> None: ...
     def show_device_status(self, text: str) -> None: ...
-    def show_model_status(self, engine: str) -> None: ...
+    def show_model_status(self, models: tuple[str, ...]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,7 @@ class GenerationController(QObject):
             self.ui.feedback.show_info("; ".join(result.notes))
         if job.kind is not JobKind.SUGGEST:
             self.ui.feedback.show_device_status(f"device: {result.device}")
-            self.ui.feedback.show_model_status(result.engine)
+            self.ui.feedback.show_model_status(result.models)
 
     def _apply(self, job: Job, result) -> None:
         edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)

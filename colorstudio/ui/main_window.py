@@ -111,32 +111,24 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self._update_actions()
         clean_after_crash(recovery_folder, [p for p in self.recent_files() if p.endswith(".ora")])
 
-    def _model_label(self, engine: str = "gan") -> str:
-        """The models behind ``engine`` (a result's engine id; the colourizer by default): the
-        one chosen in the settings, else the first installed for each task."""
+    def _model_label(self) -> str:
+        """The colourization model the engine loads: the one chosen in the settings, else the
+        first installed."""
         from colorstudio import paths
         from colorstudio.ml.manifest import ModelError, find_model
-        from colorstudio.session.generate import ENGINE_TASKS
 
-        tasks = ENGINE_TASKS.get(engine)
-        if tasks is None:
-            return "model: none (classical engine)"
-        names = []
-        for task in tasks:
-            chosen = (self.editor_settings.colorizer or None) if task == "colorize" else None
-            try:
-                entry = find_model(paths.models_dir(), task, chosen)
-            except ModelError:
-                return "model: damaged manifest"
-            if entry is None and chosen:
-                return f"model: {chosen} is not installed (classical engine)"
-            if entry is not None:
-                names.append(entry.name)
-        return "model: " + (" + ".join(names) or "none (classical engine)")
+        chosen = self.editor_settings.colorizer or None
+        try:
+            entry = find_model(paths.models_dir(), "colorize", chosen)
+        except ModelError:
+            return "model: damaged manifest"
+        if entry is None and chosen:
+            return f"model: {chosen} is not installed (classical engine)"
+        return f"model: {entry.name}" if entry else "model: none (classical engine)"
 
-    def show_model_status(self, engine: str) -> None:
-        """The models the last result came from (``engine``: its engine id)."""
-        self.status_model.setText(self._model_label(engine))
+    def show_model_status(self, models: tuple[str, ...]) -> None:
+        """The models the last result came from (its ``models``; none: a classical engine)."""
+        self.status_model.setText("model: " + (" + ".join(models) or "none (classical engine)"))
 
     def _engine_factory(self):
         from colorstudio.ml.engine import Engine  # imported on the worker thread only

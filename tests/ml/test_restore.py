@@ -360,3 +360,20 @@ def test_detection_on_a_tiny_image_finds_nothing_and_says_why(tmp_path, rng):
     assert tiny.mask.shape == (1, 1) and not tiny.mask.any()
     assert any("too small" in note for note in tiny.notes)
     assert engine.run(DetectDamageRequest(photo(rng, 40, 60))).mask.all()
+
+
+def test_a_result_names_the_models_that_made_it(tmp_path, rng):
+    engine = engine_with(tmp_path, detector=ThresholdDetector(), inpainter=CountingInpainter())
+    image = photo(rng)
+    image[40:44, 20:100] = 255
+    found = engine.run(DetectDamageRequest(image, grow=1))
+    assert found.models == ("detect",)  # a module given to the engine goes by its task
+    repaired = engine.run(RestoreRequest(image, found.mask, engine="gan"))
+    assert repaired.models == ("inpaint",)
+    classical = engine.run(RestoreRequest(image, found.mask, engine="classical"))
+    assert classical.models == ()  # the request's own list, not the previous one's
+
+
+def test_installed_models_go_by_their_manifest_names(rng):
+    engine = Engine(device="cpu")  # the shipped models
+    assert engine.run(DetectDamageRequest(photo(rng))).models == ("detector",)
