@@ -57,6 +57,13 @@ SS = 2
 
 
 # ---------------------------------------------------------------------- drawing
+def _averaged(big: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A layer drawn at ``SS`` x the size (``big``, H·SS x W·SS, bool or 0..1) averaged back to
+    ``shape``: its anti-aliased coverage, H x W float32 0..1."""
+    h, w = shape
+    return np.asarray(big, np.float32).reshape(h, SS, w, SS).mean(axis=(1, 3))
+
+
 class _Canvas:
     """A supersampled coverage canvas (PIL "L"); ``coverage()`` averages it back to H x W."""
 
@@ -78,9 +85,7 @@ class _Canvas:
 
     def coverage(self) -> np.ndarray:
         """H x W float32 in 0..1."""
-        a = np.asarray(self.image, np.float32) / 255
-        h, w = self.shape
-        return a.reshape(h, SS, w, SS).mean(axis=(1, 3))
+        return _averaged(np.asarray(self.image, np.float32) / 255, self.shape)
 
 
 def _walk(x, y, angle, steps, step, turn, rng) -> list[tuple[float, float]]:
@@ -211,7 +216,7 @@ def flakes(
         envelope = np.maximum(envelope, np.exp(-np.maximum(d, 0) / width))
     ragged = rng.uniform(0.3, 0.9)  # log-units: far from the envelope nothing flakes
     lost = envelope * np.exp(ragged * fractal_noise(big, rng)) > 0.5
-    return lost.reshape(h, SS, w, SS).mean(axis=(1, 3)).astype(np.float32)
+    return _averaged(lost, shape)
 
 
 def scratches(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:

@@ -64,10 +64,10 @@ class Engine(Runtime):
         wanted = self.preview_threads if getattr(request, "preview", False) else self.threads
         with self._lock, fullres.using_threads(wanted):
             self.active_threads = wanted
-            self.models_used = []
+            self.models_used = {}
             result = pipeline(self, request, job)
             # which models made it (frozen: set as its __post_init__ sets its own fields)
-            object.__setattr__(result, "models", tuple(dict.fromkeys(self.models_used)))
+            object.__setattr__(result, "models", tuple(self.models_used))
         job.check(1.0, "done")
         return result
 

@@ -174,9 +174,9 @@ class Runtime:
         self.quantized = quantized
         self._nets: dict[tuple[str, str], Net] = {}
         self._net_names: dict[tuple[str, str], str] = {}
-        #: the models :meth:`net` handed out since the last reset (``Engine.run`` resets it per
-        #: request, so a result can say which models made it)
-        self.models_used: list[str] = []
+        #: the models :meth:`net` handed out since the last reset, in order, each once
+        #: (``Engine.run`` resets it per request, so a result can say which models made it)
+        self.models_used: dict[str, None] = {}
         self._colorizer = colorizer
         self._stylizer = stylizer
         self.colorizer_name = colorizer_name or None  # None: the first colourizer in the manifest
@@ -275,7 +275,7 @@ class Runtime:
                     model, architecture, part, _MODELS[task][1], self.device
                 )
             self._net_names[key] = entry.name if given is None and entry is not None else task
-        self.models_used.append(self._net_names[key])
+        self.models_used[self._net_names[key]] = None
         return self._nets[key]
 
     def _model_name(self, task: str) -> str | None:
