@@ -30,7 +30,7 @@ from colorstudio.ml.masked import finish, region_of
 from colorstudio.ml.pullpush import pull_push
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest, Result
 from colorstudio.ml.resample import bilinear, pad_to, resize_rows
-from colorstudio.ml.tiling import feather_window, run_tiled, tile_starts
+from colorstudio.ml.tiling import feather_window, run_tiled, tile_spans
 
 if TYPE_CHECKING:
     from colorstudio.ml.runtime import Net, Runtime
@@ -251,9 +251,8 @@ def _tiles_pass(engine, net, job, image, mask, tile, request, last_try) -> np.nd
     overlap = min(request.tile_overlap, tile // 4)
     todo = []
     for by0, bx0, by1, bx1 in hole_windows(mask[0, 0] > 0, tile):
-        for y in tile_starts(by1 - by0, tile, overlap):
-            for x in tile_starts(bx1 - bx0, tile, overlap):
-                th, tw = min(tile, by1 - by0), min(tile, bx1 - bx0)
+        for y, th in tile_spans(by1 - by0, tile, overlap):
+            for x, tw in tile_spans(bx1 - bx0, tile, overlap):
                 if mask[..., by0 + y : by0 + y + th, bx0 + x : bx0 + x + tw].any():
                     inner = (y > 0, y + th < by1 - by0, x > 0, x + tw < bx1 - bx0)
                     todo.append((by0 + y, bx0 + x, th, tw, inner))
