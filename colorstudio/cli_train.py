@@ -242,6 +242,14 @@ def _train(argv: Sequence[str]) -> int:
         help="detect: dilation rates of the context block at 1/8 scale (none: no block)",
     )
     parser.add_argument(
+        "--focal-gamma",
+        type=non_negative_float,
+        default=0.0,
+        help="detect: weight each pixel's loss by (1 - its confidence in the truth) to this "
+        "power, so the confusing pixels (picture edges that are not damage, the insides of "
+        "large losses) count most; 0 (default): every pixel alike; 2: the focal loss's usual",
+    )
+    parser.add_argument(
         "--inpaint-holes",
         choices=["mixed", "damage", "strokes"],
         default="mixed",
@@ -309,6 +317,7 @@ def _train(argv: Sequence[str]) -> int:
         **({"style_widths": tuple(args.style_widths)} if args.style_widths else {}),
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
+        focal_gamma=args.focal_gamma if args.task == "detect" else 0.0,
         inpaint_holes=args.inpaint_holes,
         inpaint_fine=args.inpaint_fine and args.task == "inpaint",
         hint_spread=not args.no_hint_spread,

@@ -11,6 +11,7 @@ from colorstudio.ml.train.restore_tasks import (
     DetectTask,
     InpaintTask,
     damaged_sample,
+    focal_bce,
     hole_l1,
     hole_mask,
     old_print_look,
@@ -84,6 +85,27 @@ def test_hole_l1_ignores_pixels_outside_the_holes():
     assert hole_l1(raw, image, mask).item() == 0.0
     raw[:, :, 2:4, 2:4] = 0.5  # every hole pixel off by 0.5
     assert abs(hole_l1(raw, image, mask).item() - 0.5) < 1e-6
+
+
+def test_focal_loss_moves_the_weight_onto_the_pixels_the_detector_gets_wrong():
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., 0, :2] = 1  # two damaged pixels
+    logits = torch.full((1, 1, 4, 4), -4.0)  # sure there is no damage: right on 14 pixels
+    logits[..., 0, :2] = 4.0  # and right on the damage
+    logits[..., 3, 3] = 3.0  # one picture pixel it takes for damage
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target, weight=1 + 2 * target
+    )
+    assert torch.isclose(focal_bce(logits, target, 0.0), plain)
+
+    def share_of_the_mistake(gamma: float) -> float:
+        x = logits.clone().requires_grad_(True)
+        focal_bce(x, target, gamma).backward()
+        assert x.grad is not None
+        grad = x.grad.abs()
+        return (grad[..., 3, 3] / grad.sum()).item()
+
+    assert share_of_the_mistake(2.0) > 0.99 > share_of_the_mistake(0.0)
 
 
 @pytest.mark.parametrize("task", ["detect", "inpaint"])
