@@ -92,13 +92,13 @@ def _onnx(argv: Sequence[str]) -> int:
     parser.add_argument("--name", help="only this model (default: every one that has a graph)")
     parser.add_argument(
         "--photos",
-        help="photos that calibrate the stylizer's int8 graphs for the CPU (with --paintings; "
-        "without both it ships float graphs only)",
+        help="photos that calibrate int8 graphs for the CPU: the inpainter's, and with "
+        "--paintings the stylizer's (without them every model ships float graphs only)",
     )
-    parser.add_argument("--paintings", help="paintings for that calibration")
+    parser.add_argument("--paintings", help="paintings for the stylizer's calibration")
     args = parser.parse_args(argv)
-    if bool(args.photos) != bool(args.paintings):
-        parser.error("--photos and --paintings go together")
+    if args.paintings and not args.photos:
+        parser.error("--paintings needs --photos (the stylizer is calibrated on both)")
     require_torch()
     from pathlib import Path
 
@@ -109,7 +109,8 @@ def _onnx(argv: Sequence[str]) -> int:
 
     models = Path(args.models) if args.models else paths.models_dir()
     try:
-        calibration = calibration_from([args.photos], [args.paintings]) if args.photos else None
+        paintings = [args.paintings] if args.paintings else []
+        calibration = calibration_from([args.photos], paintings) if args.photos else None
         done = add_onnx(models, args.name, calibration)
     except (EngineError, OSError) as error:
         print(f"colorstudio train onnx: {error}", file=sys.stderr)
@@ -123,8 +124,13 @@ def _onnx(argv: Sequence[str]) -> int:
             print(f"wrote {file} ({sha[:12]}…) to {models}")
         if graphs.int8_psnr is not None:
             print(f"{graphs.entry.name}: int8 pictures {graphs.int8_psnr:.1f} dB from the float")
-        elif calibration is None and graphs.entry.architecture in INT8_RECIPES:
-            print(f"{graphs.entry.name}: float graphs only (--photos and --paintings make int8)")
+        elif graphs.entry.architecture in INT8_RECIPES:
+            needs = (
+                "--photos and --paintings make"
+                if INT8_RECIPES[graphs.entry.architecture].needs_paintings
+                else "--photos makes"
+            )
+            print(f"{graphs.entry.name}: float graphs only ({needs} its int8 graphs)")
     return 0
 
 

@@ -144,17 +144,19 @@ def test_shipped_int8_stylizer_pictures_match_the_float_graphs(tmp_path):
     assert np.abs(out[1] - np.asarray(photo, np.float64) / 255).mean() > 0.02  # it styled
 
 
-def test_train_onnx_makes_int8_only_with_photos_and_paintings(tmp_path, capsys):
+def test_train_onnx_makes_the_stylizers_int8_only_with_photos_and_paintings(tmp_path, capsys):
     from colorstudio.cli import main
 
     folder = shipped_copy(tmp_path, "stylize")
     with pytest.raises(SystemExit) as stopped:
-        main(["train", "onnx", "--models", str(folder), "--photos", str(tmp_path)])
-    assert stopped.value.code == 2 and "go together" in capsys.readouterr().err
-    assert main(["train", "onnx", "--models", str(folder)]) == 0
-    assert "float graphs only" in capsys.readouterr().out
-    (entry,) = load_manifest(folder)
-    assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture])
+        main(["train", "onnx", "--models", str(folder), "--paintings", str(tmp_path)])
+    assert stopped.value.code == 2 and "needs --photos" in capsys.readouterr().err
+    pictures(tmp_path / "photos", 12, 7)
+    for extra in ([], ["--photos", str(tmp_path / "photos")]):
+        assert main(["train", "onnx", "--models", str(folder), *extra]) == 0
+        assert "--photos and --paintings make its int8" in capsys.readouterr().out
+        (entry,) = load_manifest(folder)
+        assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture])
 
 
 def test_the_self_test_checks_the_float_graphs_beside_the_int8_ones(tmp_path):

@@ -343,10 +343,13 @@ def _add_graphs(models_dir: Path, name: str, config: TrainConfig) -> tuple[Graph
     except Exception as error:  # int8 graphs are optional: the float ones ship regardless
         graphs, problem = add_onnx(models_dir, name)[0], f"{type(error).__name__}: {error}"
     if graphs.int8_psnr is not None and calibration is not None:
+        images = f"{len(calibration.photos)} photos"
+        if calibration.paintings:
+            images += f" and {len(calibration.paintings)} paintings"
         line = (
-            f"- int8 graphs for the CPU: calibrated on the run's photos and paintings "
-            f"({len(calibration.photos)} and {len(calibration.paintings)} taken evenly); their "
-            f"pictures are {graphs.int8_psnr:.1f} dB PSNR from the float graphs' on held-out photos"
+            f"- int8 graphs for the CPU: calibrated on the run's images ({images}, taken "
+            f"evenly); their pictures are {graphs.int8_psnr:.1f} dB PSNR from the float graphs' "
+            "on held-out photos"
         )
         return graphs, line
     return graphs, f"- No int8 graphs ({problem})" if problem else ""

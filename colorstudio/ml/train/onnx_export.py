@@ -35,7 +35,7 @@ from colorstudio.ml.manifest import (
     write_manifest,
 )
 from colorstudio.ml.networks.graphs import GRAPHS
-from colorstudio.ml.train.quantize import Calibration, stylizer_int8
+from colorstudio.ml.train.quantize import RECIPES, Calibration
 
 #: ONNX opset: 17 is the newest the TorchScript exporter writes without warnings, and every
 #: ONNX Runtime since 1.14 runs it
@@ -101,9 +101,12 @@ def export_graph(model: nn.Module, architecture: str, part: str = "main") -> byt
 
 
 def graph_file_name(entry: ModelEntry, part: str) -> str:
-    """``<model>.onnx`` for a whole network, ``<model>.<part>.onnx`` for one of its parts;
-    ModelError when the model's name would not make a plain file name in the model folder."""
-    name = f"{entry.name}.onnx" if part == "main" else f"{entry.name}.{part}.onnx"
+    """``<model>.onnx`` for a whole network, ``<model>.<part>.onnx`` for one of its parts,
+    ``<model>[.<part>].int8.onnx`` for their int8 forms; ModelError when the model's name would
+    not make a plain file name in the model folder."""
+    stem, _, form = part.partition(".")
+    words = [entry.name, *([stem] if stem != "main" else []), *([form] if form else [])]
+    name = ".".join(words) + ".onnx"
     problem = file_name_problem(name)
     if problem:
         raise ModelError(f"model {entry.name!r}: its graph's file name {problem}")
@@ -111,7 +114,7 @@ def graph_file_name(entry: ModelEntry, part: str) -> str:
 
 
 #: architectures with int8 graphs for the CPU, and how they are made (``quantize``)
-INT8_RECIPES = {"stylizer_adain": stylizer_int8}
+INT8_RECIPES = RECIPES
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ def add_onnx(
     """Write each exportable model's ONNX graphs beside it in ``models_dir`` (only model
     ``name`` if given) and record their files and SHA-256s in the manifest. With a
     ``calibration``, a model in ``INT8_RECIPES`` also gets int8 graphs (parts ``<part>.int8``,
-    which the runtime prefers on the CPU); without one it ships float graphs only."""
+    which the runtime prefers on the CPU) when the calibration has what its recipe needs
+    (the stylizer's: paintings); otherwise it ships float graphs only."""
     from colorstudio.core.io.atomic import atomic_write_bytes
     from colorstudio.ml.weights import load_model
 
@@ -145,8 +149,9 @@ def add_onnx(
             for part in GRAPHS[entry.architecture]
         }
         score = None
-        if calibration is not None and entry.architecture in INT8_RECIPES:
-            quantized, score = INT8_RECIPES[entry.architecture](graphs, calibration)
+        recipe = INT8_RECIPES.get(entry.architecture)
+        if calibration is not None and recipe is not None and recipe.can_use(calibration):
+            quantized, score = recipe.make(graphs, calibration)
             graphs.update({f"{part}.int8": data for part, data in quantized.items()})
         files, hashes = {}, {}
         for part, data in graphs.items():

@@ -12,6 +12,9 @@ in 7 bits (``reduce_range``), because 8-bit weights can saturate the 16-bit pair
 AVX2 CPUs without VNNI (and the result was as close: 38.9 dB, its worst image 37.1 vs 35.6).
 The int8 graph is checked against the float one on photos the calibration did not see; an
 export whose pictures differ by more than ``MIN_PSNR`` is refused.
+
+Recipes: the stylizer (:func:`stylizer_int8`, photos and paintings) and the inpainter
+(:func:`inpainter_int8`, photos with synthetic damage holes).
 """
 
 from __future__ import annotations
@@ -201,3 +204,59 @@ def stylizer_int8(
             f"held-out photo (at least {MIN_PSNR:.0f} dB is accepted)"
         )
     return {"encoder": encoder_q, "decoder": decoder_q}, score
+
+
+def inpainter_int8(
+    graphs: dict[str, bytes], calibration: Calibration
+) -> tuple[dict[str, bytes], float]:
+    """The inpainter's int8 graph (``{"main": bytes}``) from its float one, and its PSNR (dB)
+    against the float graph inside the holes (the only pixels a fill changes), the mean over
+    held-out photos. Calibrated on photos with holes of synthetic damage and brush strokes,
+    given as the restore pipeline gives them (the pull–push prefill and the mask); seeded, so
+    an export is repeatable. ModelError as :func:`stylizer_int8`."""
+    from colorstudio.ml.pullpush import pull_push
+    from colorstudio.ml.train.restore_tasks import hole_mask
+
+    photos = _crops(calibration.photos, CALIBRATION_PHOTOS + CHECK_PHOTOS)
+    if len(photos) < CHECK_PHOTOS + 2:
+        raise ModelError(
+            f"int8 calibration needs at least {CHECK_PHOTOS + 2} photos that decode "
+            f"(found {len(photos)})"
+        )
+    rng = np.random.default_rng(0)
+    feeds = []
+    for photo in photos:
+        mask = hole_mask((CROP, CROP), rng).astype(np.float32)[None, None]
+        feeds.append({"prefill": pull_push(photo, mask), "mask": mask})
+    check, feeds = feeds[:CHECK_PHOTOS], feeds[CHECK_PHOTOS:]
+    quantized = quantize_graph(graphs["main"], feeds)
+    plain, fast = _session(graphs["main"]), _session(quantized)
+    scores = []
+    for feed in check:
+        hole = feed["mask"][0, 0] > 0
+        a, b = (s.run(None, feed)[0][0][:, hole] for s in (plain, fast))
+        scores.append(_psnr(a, b))
+    if min(scores) < MIN_PSNR:
+        raise ModelError(
+            f"the int8 inpainter differs from the float one by {min(scores):.1f} dB PSNR in "
+            f"the holes of a held-out photo (at least {MIN_PSNR:.0f} dB is accepted)"
+        )
+    return {"main": quantized}, float(np.mean(scores))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one architecture's int8 graphs are made, and whether that needs paintings."""
+
+    make: Callable[[dict[str, bytes], Calibration], tuple[dict[str, bytes], float]]
+    needs_paintings: bool = False
+
+    def can_use(self, calibration: Calibration) -> bool:
+        return bool(calibration.paintings) or not self.needs_paintings
+
+
+#: architecture → its int8 recipe
+RECIPES = {
+    "stylizer_adain": Recipe(stylizer_int8, needs_paintings=True),
+    "inpainter_gated": Recipe(inpainter_int8),
+}
