@@ -205,25 +205,57 @@ CALIBRATION_BETA = 2.0
 CALIBRATION_SIZE = 960
 
 
-def calibrate_threshold(
+#: temperatures tried (divisors of the detector's logits), from sharpening 4x to softening 4x
+CALIBRATION_TEMPERATURES = tuple(float(t) for t in np.geomspace(0.25, 4.0, 41))
+
+
+@dataclass(frozen=True)
+class DetectorCalibration:
+    """How a detector's output is set before it ships (:meth:`DamageDetector.calibrate`).
+
+    ``temperature`` divides its logits so that its probabilities match how often pixels of
+    synthetic damage are damaged (Guo et al. 2017's temperature scaling, one parameter fitted by
+    log-likelihood): the sensitivity slider then moves through the same log-odds steps for
+    every detector, however sharp its training left it. ``threshold``: the best pixel F-measure
+    on the tempered probabilities, which sensitivity 0.5 is moved onto; ``scores``: the
+    F-measure at every threshold tried."""
+
+    temperature: float
+    threshold: float
+    scores: dict[float, float]
+
+
+def calibrate_detector(
     detector, photos: Sequence[Path], size: int = CALIBRATION_SIZE,
     beta: float = CALIBRATION_BETA,
-) -> tuple[float, dict[float, float]]:  # fmt: skip
-    """The probability threshold with the best pixel F-measure (``beta``) on synthetic damage
-    over ``photos`` (use photos that are not the evaluation set), and the F-measure at every
-    threshold tried. ``detector``: a torch detector, run as the editor runs it
-    (:func:`colorstudio.ml.restore.damage_map`: both scales, the larger probability)."""
+) -> DetectorCalibration:  # fmt: skip
+    """Fit the temperature and choose the threshold on synthetic damage over ``photos`` (use
+    photos that are not the evaluation set). ``detector``: a torch detector, run as the editor
+    runs it (:func:`colorstudio.ml.restore.damage_map`: both scales, the larger probability)."""
     engine = Engine(device="cpu", detector=detector)  # the given detector, not an installed one
     net = engine.net("detect")
     assert net is not None  # the detector given
-    counts = {t: Counts() for t in CALIBRATION_THRESHOLDS}
+    logits, truths = [], []
     for index, path in enumerate(photos):
         _, damaged, mask = damaged_case(path, 7000 + index, size)
         prob = damage_map(engine, net, Job(), damaged, DetectDamageRequest(damaged))
-        for t, c in counts.items():
-            c.add(prob >= t, mask)
-    score = {t: c.f(beta) for t, c in counts.items()}
-    return max(score, key=score.__getitem__), score
+        prob = np.clip(prob, 1e-6, 1 - 1e-6)
+        logits.append(np.log(prob / (1 - prob)).ravel())
+        truths.append(mask.ravel())
+    z, truth = np.concatenate(logits), np.concatenate(truths)
+    sample, sample_truth = z[::7], truth[::7]  # plenty for one parameter
+
+    def nll(temperature: float) -> float:
+        scaled = sample / temperature
+        return float(np.mean(np.logaddexp(0, scaled) - sample_truth * scaled))
+
+    temperature = min(CALIBRATION_TEMPERATURES, key=nll)
+    scores = {}
+    for t in CALIBRATION_THRESHOLDS:
+        counts = Counts()
+        counts.add(z >= temperature * np.log(t / (1 - t)), truth)
+        scores[t] = counts.f(beta)
+    return DetectorCalibration(temperature, max(scores, key=scores.__getitem__), scores)
 
 
 def _detected(

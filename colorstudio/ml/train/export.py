@@ -213,17 +213,20 @@ def export_run(
     card_name = f"{name}.md"
     calibration = []
     if calibrate and config.task == "detect":
-        from colorstudio.ml.evaluate_restore import CALIBRATION_BETA, calibrate_threshold
+        from colorstudio.ml.evaluate_restore import CALIBRATION_BETA, calibrate_detector
 
         assert isinstance(model, DamageDetector)  # the detect task's architecture
-        threshold, score = calibrate_threshold(model, calibrate)
-        model.calibrate(threshold)
+        fitted = calibrate_detector(model, calibrate)
+        threshold, score = fitted.threshold, fitted.scores
+        model.calibrate(threshold, fitted.temperature)
         f = f"F{CALIBRATION_BETA:g}"
         calibration = [
-            f"- Operating point: probability threshold {threshold:.2f}, the best pixel {f} "
-            f"(recall weighed {CALIBRATION_BETA:g}x precision) on synthetic damage over "
+            f"- Operating point: logits divided by a temperature of {fitted.temperature:.2f} "
+            "(fitted by log-likelihood, so the probabilities match how often such pixels are "
+            f"damaged), then probability threshold {threshold:.2f}, the best pixel {f} "
+            f"(recall weighed {CALIBRATION_BETA:g}x precision); both on synthetic damage over "
             f"{len(calibrate)} training photos ({f} {score[threshold]:.3f}; at 0.50: "
-            f"{score[0.5]:.3f}), folded into the output bias, so sensitivity 0.5 uses it.",
+            f"{score[0.5]:.3f}), folded into the output layer, so sensitivity 0.5 uses it.",
         ]
     entry = export_generator(
         model,
