@@ -99,6 +99,11 @@ def _onnx(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.paintings and not args.photos:
         parser.error("--paintings needs --photos (the stylizer is calibrated on both)")
+    if args.photos and not args.paintings and args.name is None:
+        parser.error(
+            "--photos alone calibrates the inpainter only: add --name inpainter, or "
+            "--paintings for the stylizer as well"
+        )
     require_torch()
     from pathlib import Path
 

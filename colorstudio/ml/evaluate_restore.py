@@ -193,8 +193,8 @@ def damaged_case(path: Path, index: int, size: int, kinds: tuple[str, ...] | Non
     return clean, damaged, mask
 
 
-#: 0.10 … 0.95, then finer towards 1: a detector trained with up-weighted damage is over-eager
-CALIBRATION_THRESHOLDS = (*(round(0.1 + 0.05 * i, 2) for i in range(18)), 0.97, 0.98, 0.99)
+#: thresholds tried on the calibrated probability: logits −4 … 4 in steps of 0.1
+CALIBRATION_THRESHOLDS = tuple(float(1 / (1 + np.exp(-k / 10))) for k in range(-40, 41))
 #: the operating point weighs recall twice as much as precision (F2): in the editor a missed
 #: crack must be found and painted by hand, a false alarm is wiped off with one eraser stroke
 CALIBRATION_BETA = 2.0
@@ -205,33 +205,55 @@ CALIBRATION_BETA = 2.0
 CALIBRATION_SIZE = 960
 
 
-#: temperatures tried (divisors of the detector's logits), from sharpening 4x to softening 4x
-CALIBRATION_TEMPERATURES = tuple(float(t) for t in np.geomspace(0.25, 4.0, 41))
-
-
 @dataclass(frozen=True)
 class DetectorCalibration:
     """How a detector's output is set before it ships (:meth:`DamageDetector.calibrate`).
 
-    ``temperature`` divides its logits so that its probabilities match how often pixels of
-    synthetic damage are damaged (Guo et al. 2017's temperature scaling, one parameter fitted by
-    log-likelihood): the sensitivity slider then moves through the same log-odds steps for
-    every detector, however sharp its training left it. ``threshold``: the best pixel F-measure
-    on the tempered probabilities, which sensitivity 0.5 is moved onto; ``scores``: the
-    F-measure at every threshold tried."""
+    ``slope`` and ``offset`` map its logits z to a·z + b, fitted by log-likelihood on synthetic
+    damage (Platt scaling): the probabilities then match how often such pixels are damaged, and
+    the sensitivity slider moves through the same log-odds steps for every detector, however
+    sharp or timid its training left it. ``threshold``: the best pixel F-measure on those
+    probabilities, which sensitivity 0.5 is moved onto; ``scores``: the F-measure at every
+    threshold tried."""
 
-    temperature: float
+    slope: float
+    offset: float
     threshold: float
     scores: dict[float, float]
+
+
+def platt_fit(z: np.ndarray, truth: np.ndarray, steps: int = 25) -> tuple[float, float]:
+    """(a, b) maximising the likelihood of ``truth`` (bool) under sigmoid(a·z + b), by Newton's
+    method with step halving (the problem is convex); (1, 0) where the logits carry no usable
+    signal."""
+    x = np.stack([z.astype(np.float64), np.ones(z.size)], 1)
+    y = truth.astype(np.float64)
+
+    def nll(w: np.ndarray) -> float:
+        u = x @ w
+        return float(np.mean(np.logaddexp(0, u) - y * u))
+
+    w = np.array([1.0, 0.0])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hessian, x.T @ (p - y))
+        size, now = 1.0, nll(w)
+        while nll(w - size * step) > now and size > 1e-4:
+            size /= 2
+        w = w - size * step
+    a, b = float(w[0]), float(w[1])
+    return (a, b) if np.isfinite(a) and np.isfinite(b) and a > 0 else (1.0, 0.0)
 
 
 def calibrate_detector(
     detector, photos: Sequence[Path], size: int = CALIBRATION_SIZE,
     beta: float = CALIBRATION_BETA,
 ) -> DetectorCalibration:  # fmt: skip
-    """Fit the temperature and choose the threshold on synthetic damage over ``photos`` (use
-    photos that are not the evaluation set). ``detector``: a torch detector, run as the editor
-    runs it (:func:`colorstudio.ml.restore.damage_map`: both scales, the larger probability)."""
+    """Fit the logits' slope and offset and choose the threshold on synthetic damage over
+    ``photos`` (use photos that are not the evaluation set). ``detector``: a torch detector,
+    run as the editor runs it (:func:`colorstudio.ml.restore.damage_map`: both scales, the
+    larger probability)."""
     engine = Engine(device="cpu", detector=detector)  # the given detector, not an installed one
     net = engine.net("detect")
     assert net is not None  # the detector given
@@ -239,23 +261,24 @@ def calibrate_detector(
     for index, path in enumerate(photos):
         _, damaged, mask = damaged_case(path, 7000 + index, size)
         prob = damage_map(engine, net, Job(), damaged, DetectDamageRequest(damaged))
-        prob = np.clip(prob, 1e-6, 1 - 1e-6)
+        prob = np.clip(prob.astype(np.float64), 1e-12, 1 - 1e-12)
         logits.append(np.log(prob / (1 - prob)).ravel())
         truths.append(mask.ravel())
     z, truth = np.concatenate(logits), np.concatenate(truths)
-    sample, sample_truth = z[::7], truth[::7]  # plenty for one parameter
-
-    def nll(temperature: float) -> float:
-        scaled = sample / temperature
-        return float(np.mean(np.logaddexp(0, scaled) - sample_truth * scaled))
-
-    temperature = min(CALIBRATION_TEMPERATURES, key=nll)
+    slope, offset = platt_fit(z[::7], truth[::7])  # a sample is plenty for two parameters
+    calibrated = slope * z + offset
+    # every threshold at once: damaged and clean pixels counted above each one
+    edges = np.log(np.array(CALIBRATION_THRESHOLDS) / (1 - np.array(CALIBRATION_THRESHOLDS)))
+    bins = np.concatenate([[-np.inf], edges, [np.inf]])
+    above = [
+        np.cumsum(np.histogram(calibrated[part], bins)[0][::-1])[::-1][1:]
+        for part in (truth, ~truth)
+    ]
     scores = {}
-    for t in CALIBRATION_THRESHOLDS:
-        counts = Counts()
-        counts.add(z >= temperature * np.log(t / (1 - t)), truth)
-        scores[t] = counts.f(beta)
-    return DetectorCalibration(temperature, max(scores, key=scores.__getitem__), scores)
+    for t, tp, fp in zip(CALIBRATION_THRESHOLDS, *above, strict=True):
+        scores[t] = Counts(int(tp), int(fp), int(truth.sum() - tp)).f(beta)
+    threshold = max(scores, key=scores.__getitem__)
+    return DetectorCalibration(slope, offset, threshold, scores)
 
 
 def _detected(

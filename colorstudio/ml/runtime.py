@@ -366,7 +366,7 @@ class Runtime:
                 if not is_oom(err) or last_try:
                     raise
                 tile = max(MIN_TILE, tile // 2)
-                job.notes.append(f"out of memory: retried with {tile} px tiles")
+                job.notes.append(f"out of memory: retried with tiles of at most {tile} px")
 
     def cache(self, name: str) -> ResultCache:
         """The named cache (created on first use, CACHE_SIZE entries)."""

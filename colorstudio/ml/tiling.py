@@ -11,10 +11,13 @@ import numpy as np
 
 def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
     """(start, size) of the fewest tiles no longer than ``tile`` that cover ``length`` with
-    neighbours overlapping by at least ``overlap``; all the same size, spread evenly.
+    neighbours overlapping by at least ``overlap`` (at most half a tile); all the same size,
+    spread evenly.
 
     Equal tiles rather than full-size ones pinned to the end: 602 px in 512 px tiles is two tiles
-    of 333, not two of 512 that overlap by 422 (a network costs by the pixels it sees)."""
+    of 333, not two of 512 that overlap by 422 (a network costs by the pixels it sees). A tile is
+    never much under half of ``tile`` plus the overlap (fewer tiles would not cover the length),
+    so each still sees more context than the networks' training crops (192–256 px)."""
     if length <= tile:
         return [(0, length)]
     overlap = min(overlap, tile // 2)

@@ -338,8 +338,8 @@ def test_out_of_memory_retries_with_smaller_tiles(tmp_path, random_stylizer, rng
     result = engine.run(
         StylizeRequest(image, style=style, working_size=256, tile_size=512, tile_overlap=16)
     )
-    assert "out of memory: retried with 256 px tiles" in result.notes
-    assert "out of memory: retried with 128 px tiles" in result.notes
+    assert "out of memory: retried with tiles of at most 256 px" in result.notes
+    assert "out of memory: retried with tiles of at most 128 px" in result.notes
     assert result.image.shape == image.shape
     assert max(model.tile_sizes[-1:]) <= 128
 

@@ -151,12 +151,18 @@ def test_train_onnx_makes_the_stylizers_int8_only_with_photos_and_paintings(tmp_
     with pytest.raises(SystemExit) as stopped:
         main(["train", "onnx", "--models", str(folder), "--paintings", str(tmp_path)])
     assert stopped.value.code == 2 and "needs --photos" in capsys.readouterr().err
+    photos = str(tmp_path / "photos")
     pictures(tmp_path / "photos", 12, 7)
-    for extra in ([], ["--photos", str(tmp_path / "photos")]):
-        assert main(["train", "onnx", "--models", str(folder), *extra]) == 0
-        assert "--photos and --paintings make its int8" in capsys.readouterr().out
-        (entry,) = load_manifest(folder)
-        assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture])
+    with pytest.raises(SystemExit) as stopped:  # it would leave the stylizer float graphs only
+        main(["train", "onnx", "--models", str(folder), "--photos", photos])
+    assert stopped.value.code == 2 and "--name inpainter" in capsys.readouterr().err
+    argv = ["train", "onnx", "--models", str(folder), "--photos", photos, "--name", "stylizer"]
+    assert main(argv) == 2
+    assert "int8 graphs need paintings" in capsys.readouterr().err
+    assert main(["train", "onnx", "--models", str(folder)]) == 0
+    assert "--photos and --paintings make its int8" in capsys.readouterr().out
+    (entry,) = load_manifest(folder)
+    assert set(entry.onnx or {}) == set(GRAPHS[entry.architecture])
 
 
 def test_the_self_test_checks_the_float_graphs_beside_the_int8_ones(tmp_path):

@@ -138,8 +138,8 @@ def test_out_of_memory_halves_the_tile(tmp_path, rng):
     result = engine_with(tmp_path, inpainter=model).run(
         RestoreRequest(image, mask, tile_size=512, tile_overlap=32)
     )
-    assert "out of memory: retried with 256 px tiles" in result.notes
-    assert "out of memory: retried with 128 px tiles" in result.notes
+    assert "out of memory: retried with tiles of at most 256 px" in result.notes
+    assert "out of memory: retried with tiles of at most 128 px" in result.notes
     assert max(model.shapes[-1]) <= 128
 
 

@@ -144,7 +144,7 @@ def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
     image = np.full((40, 56, 3), 128, np.uint8)
     if task == "detect":
         assert entry.config == {"context": [2, 4]}  # the manifest rebuilds the context block
-        assert "Operating point: logits divided by a temperature" in card
+        assert "Operating point: logits z mapped to" in card
         assert "damage detector" in metrics and metrics in card
         assert engine.run(DetectDamageRequest(image)).mask.shape == (40, 56)
     else:
@@ -154,11 +154,7 @@ def test_training_resumes_exactly_and_exports(tmp_path, photo_folder, task):
 
 
 def test_calibration_moves_the_operating_point_into_the_weights(photo_folder):
-    from colorstudio.ml.evaluate_restore import (
-        CALIBRATION_TEMPERATURES,
-        CALIBRATION_THRESHOLDS,
-        calibrate_detector,
-    )
+    from colorstudio.ml.evaluate_restore import CALIBRATION_THRESHOLDS, calibrate_detector
     from colorstudio.ml.networks.restore import DamageDetector
 
     torch.manual_seed(0)
@@ -166,37 +162,43 @@ def test_calibration_moves_the_operating_point_into_the_weights(photo_folder):
     fitted = calibrate_detector(detector, sorted(photo_folder.iterdir())[:2], size=64)
     scores = fitted.scores
     assert fitted.threshold in CALIBRATION_THRESHOLDS
-    assert scores[fitted.threshold] == max(scores.values())
-    assert fitted.temperature in CALIBRATION_TEMPERATURES
+    assert scores[fitted.threshold] == max(scores.values()) and fitted.slope > 0
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         before = detector.probabilities(x)
-        detector.calibrate(0.7, temperature=2.0)
+        detector.calibrate(0.7, slope=2.0, offset=-1.0)
         after = detector.probabilities(x)
-    logit = torch.logit(before)
-    wanted = torch.sigmoid(logit / 2.0 - torch.logit(torch.tensor(0.7)))
+    calibrated = 2.0 * torch.logit(before) - 1.0
+    wanted = torch.sigmoid(calibrated - torch.logit(torch.tensor(0.7)))
     assert torch.allclose(after, wanted, atol=1e-5)
-    clear = (logit / 2.0 - torch.logit(torch.tensor(0.7))).abs() > 1e-3
-    assert torch.equal((torch.sigmoid(logit / 2.0) >= 0.7)[clear], (after >= 0.5)[clear])
+    clear = (calibrated - torch.logit(torch.tensor(0.7))).abs() > 1e-3
+    assert torch.equal((torch.sigmoid(calibrated) >= 0.7)[clear], (after >= 0.5)[clear])
 
 
-def test_temperature_fitting_recovers_an_overconfident_detectors_scale(monkeypatch, tmp_path):
-    """A detector whose logits are 3x what the data supports is tempered by about 3."""
+def test_calibration_recovers_a_miscalibrated_detectors_slope_and_offset(monkeypatch, tmp_path):
+    """A detector whose logits are 3x too sharp and 2 too high is mapped back, and the counts
+    behind each threshold's score are those of a plain count."""
     from colorstudio.ml import evaluate_restore
+    from colorstudio.ml.evaluate_restore import CALIBRATION_THRESHOLDS, Counts
 
     rng = np.random.default_rng(0)
-    truth_logit = rng.normal(-2.0, 2.0, (64, 64)).astype(np.float32)
-    truth = rng.random((64, 64)) < 1 / (1 + np.exp(-truth_logit))  # damage as likely as said
-    overconfident = 1 / (1 + np.exp(-3 * truth_logit))
+    true_logit = rng.normal(-2.0, 2.0, (64, 64))
+    truth = rng.random((64, 64)) < 1 / (1 + np.exp(-true_logit))  # damage as likely as said
+    miscalibrated = 1 / (1 + np.exp(-(3 * true_logit + 2)))
 
     monkeypatch.setattr(
         evaluate_restore, "damaged_case", lambda path, seed, size: (None, None, truth)
     )
-    monkeypatch.setattr(evaluate_restore, "damage_map", lambda *a: overconfident)
+    monkeypatch.setattr(evaluate_restore, "damage_map", lambda *a: miscalibrated)
     fitted = evaluate_restore.calibrate_detector(
         torch.nn.Identity(), [tmp_path / f"{i}.png" for i in range(20)]
     )
-    assert 2.4 < fitted.temperature < 3.7
+    assert 0.28 < fitted.slope < 0.4 and -1.2 < fitted.offset < -0.45  # 1/3 and -2/3
+    t = CALIBRATION_THRESHOLDS[30]
+    counts = Counts()
+    z = np.log(miscalibrated / (1 - miscalibrated))
+    counts.add(fitted.slope * z + fitted.offset >= np.log(t / (1 - t)), truth)
+    assert abs(fitted.scores[t] - counts.f(2.0)) < 1e-9
 
 
 def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, photo_folder):

@@ -106,15 +106,15 @@ class DamageDetector(nn.Module):
         return torch.sigmoid(self.forward(rgb01))
 
     @torch.no_grad()
-    def calibrate(self, threshold: float, temperature: float = 1.0) -> None:
-        """Divide the logits by ``temperature``, then make probability 0.5 mean what
-        ``threshold`` meant on those: the head's weights and bias are divided and the bias
-        moves by −logit(threshold), so the editor's default sensitivity (0.5) uses the
+    def calibrate(self, threshold: float, slope: float = 1.0, offset: float = 0.0) -> None:
+        """Map the logits z to slope·z + offset, then make probability 0.5 mean what
+        ``threshold`` meant on those: the head's weights and bias are scaled and the bias
+        moves by offset − logit(threshold), so the editor's default sensitivity (0.5) uses the
         calibrated operating point (``evaluate_restore.calibrate_detector``)."""
         assert self.head.bias is not None  # (bias=True)
-        self.head.weight /= temperature
-        self.head.bias /= temperature
-        self.head.bias -= float(torch.logit(torch.tensor(threshold)))
+        self.head.weight *= slope
+        self.head.bias *= slope
+        self.head.bias += offset - float(torch.logit(torch.tensor(threshold)))
 
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
         return self.state_dict()

@@ -23,7 +23,7 @@ from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
 from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
 from colorstudio.ml.train.onnx_export import GRAPHS, INT8_RECIPES, GraphExport, add_onnx
-from colorstudio.ml.train.quantize import calibration_from
+from colorstudio.ml.train.quantize import CHECK_PHOTOS, calibration_from
 from colorstudio.ml.train.trainer import TrainConfig, snapshot_path
 from colorstudio.ml.weights import ModelEntry, export_generator
 
@@ -218,15 +218,16 @@ def export_run(
         assert isinstance(model, DamageDetector)  # the detect task's architecture
         fitted = calibrate_detector(model, calibrate)
         threshold, score = fitted.threshold, fitted.scores
-        model.calibrate(threshold, fitted.temperature)
+        model.calibrate(threshold, fitted.slope, fitted.offset)
         f = f"F{CALIBRATION_BETA:g}"
+        half = min(score, key=lambda t: abs(t - 0.5))
         calibration = [
-            f"- Operating point: logits divided by a temperature of {fitted.temperature:.2f} "
+            f"- Operating point: logits z mapped to {fitted.slope:.2f}·z {fitted.offset:+.2f} "
             "(fitted by log-likelihood, so the probabilities match how often such pixels are "
-            f"damaged), then probability threshold {threshold:.2f}, the best pixel {f} "
+            f"damaged), then probability threshold {threshold:.3f}, the best pixel {f} "
             f"(recall weighed {CALIBRATION_BETA:g}x precision); both on synthetic damage over "
-            f"{len(calibrate)} training photos ({f} {score[threshold]:.3f}; at 0.50: "
-            f"{score[0.5]:.3f}), folded into the output layer, so sensitivity 0.5 uses it.",
+            f"{len(calibrate)} training photos ({f} {score[threshold]:.3f}; at 0.5: "
+            f"{score[half]:.3f}), folded into the output layer, so sensitivity 0.5 uses it.",
         ]
     entry = export_generator(
         model,
@@ -346,13 +347,14 @@ def _add_graphs(models_dir: Path, name: str, config: TrainConfig) -> tuple[Graph
     except Exception as error:  # int8 graphs are optional: the float ones ship regardless
         graphs, problem = add_onnx(models_dir, name)[0], f"{type(error).__name__}: {error}"
     if graphs.int8_psnr is not None and calibration is not None:
-        images = f"{len(calibration.photos)} photos"
-        if calibration.paintings:
-            images += f" and {len(calibration.paintings)} paintings"
+        photos = len(calibration.photos) - CHECK_PHOTOS
+        images = f"{photos} photos" + (
+            f" and {len(calibration.paintings)} paintings" if calibration.paintings else ""
+        )
         line = (
-            f"- int8 graphs for the CPU: calibrated on the run's images ({images}, taken "
-            f"evenly); their pictures are {graphs.int8_psnr:.1f} dB PSNR from the float graphs' "
-            "on held-out photos"
+            f"- int8 graphs for the CPU: calibrated on {images} of the run's, taken evenly, and "
+            f"checked on {CHECK_PHOTOS} more: their output is {graphs.int8_psnr:.1f} dB PSNR "
+            "from the float graphs' (an inpainter's: inside the holes)"
         )
         return graphs, line
     return graphs, f"- No int8 graphs ({problem})" if problem else ""

@@ -132,8 +132,9 @@ def add_onnx(
     """Write each exportable model's ONNX graphs beside it in ``models_dir`` (only model
     ``name`` if given) and record their files and SHA-256s in the manifest. With a
     ``calibration``, a model in ``INT8_RECIPES`` also gets int8 graphs (parts ``<part>.int8``,
-    which the runtime prefers on the CPU) when the calibration has what its recipe needs
-    (the stylizer's: paintings); otherwise it ships float graphs only."""
+    which the runtime prefers on the CPU); ModelError when the calibration lacks what its
+    recipe needs (the stylizer's: paintings). Without a calibration it ships float graphs
+    only."""
     from colorstudio.core.io.atomic import atomic_write_bytes
     from colorstudio.ml.weights import load_model
 
@@ -150,7 +151,9 @@ def add_onnx(
         }
         score = None
         recipe = INT8_RECIPES.get(entry.architecture)
-        if calibration is not None and recipe is not None and recipe.can_use(calibration):
+        if calibration is not None and recipe is not None:
+            if not recipe.can_use(calibration):  # not silently: it would drop its int8 graphs
+                raise ModelError(f"model {entry.name!r}: its int8 graphs need paintings too")
             quantized, score = recipe.make(graphs, calibration)
             graphs.update({f"{part}.int8": data for part, data in quantized.items()})
         files, hashes = {}, {}

@@ -128,14 +128,17 @@ def hole_l1(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch
 
 def focal_bce(logits: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
     """Binary cross-entropy averaged over the pixels, damaged pixels weighted 3x, each pixel
-    further weighted by (1 - p_t)^gamma, p_t its predicted probability of the truth (Lin et
-    al. 2017's focal term), normalised by the mean of those weights.
+    further weighted by (1 - p_truth)^gamma, p_truth its predicted probability of the truth
+    (the modulating factor of Lin et al. 2017's focal loss, here a constant weight: no gradient
+    flows through it), the weights rescaled so that their mean stays what it was.
 
     Most pixels of a crop are plain picture the detector already gets right; they dominate a
     plain mean, and the few it confuses — a picture edge or lace that looks like a crack, the
-    inside of a large loss — barely count. The focal weights move the loss onto those without
-    changing its scale (the normalisation), so ``gamma`` = 0 is the plain weighted mean.
-    ``logits``, ``target``: (N, 1, H, W) float32, target in {0, 1}."""
+    inside of a large loss — barely count. The focal weights move the loss onto those. The
+    rescaling keeps the mean weight, not the loss: where few pixels are wrong they carry all
+    of it, so the term grows beside the dice term as training gets them right (measured on a
+    batch with 1 % wrong pixels at logits ±4: about 70x the plain loss). ``gamma`` = 0 is the
+    plain weighted mean. ``logits``, ``target``: (N, 1, H, W) float32, target in {0, 1}."""
     weight = 1.0 + 2.0 * target
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     if gamma > 0:
