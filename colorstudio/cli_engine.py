@@ -193,8 +193,8 @@ def stylize_command(argv: Sequence[str]) -> int:
 def restore_command(argv: Sequence[str]) -> int:
     parser = Parser(
         prog="colorstudio restore",
-        description="Repair an old photo: find scratches, dust, cracks, stains, folds and torn "
-        "corners (or use --mask), fill them in, and optionally colourize.",
+        description="Repair an old photo: find scratches, dust, cracks, lost emulsion, folds "
+        "and torn corners (or use --mask), fill them in, and optionally colourize.",
     )
     parser.add_argument("input", help="photo to repair")
     parser.add_argument("output", help="where to write the result (.png, .jpg, .tif, .webp)")

@@ -224,7 +224,7 @@ class AdjustRequest(_Request):
 
 @dataclass(frozen=True, eq=False)
 class DetectDamageRequest(_Request):
-    """Find scratches, cracks, dust, stains, folds and torn corners in an old photo.
+    """Find scratches, cracks, lost emulsion, dust, folds and torn corners in an old photo.
 
     The Result's ``mask`` is the damage (H x W uint8, 255 = damaged) and its image is the input.
     ``sensitivity`` 0..1: higher finds fainter damage (threshold = 1 − sensitivity on the

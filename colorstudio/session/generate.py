@@ -17,6 +17,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.layer import MaskRole, ReferenceRole
+from colorstudio.core.masks import bbox_of
 from colorstudio.ml.requests import (
     STYLE_WORKING_SIZE,
     AdjustRequest,
@@ -211,10 +212,32 @@ def build_detect_request(
     return DetectDamageRequest(image, sensitivity=sensitivity, request_id=request_id)
 
 
-def damage_mask_edit(doc: Document, mask: np.ndarray) -> tuple[Edit, str]:
-    """The undoable edit adding a detected damage mask as an ordinary mask (and its id)."""
-    node = doc.new_mask(DAMAGE_MASK_NAME, np.array(mask, np.uint8))
-    return InsertNode("masks", len(doc.masks), node, "Detect damage"), node.id
+def damage_mask_edit(doc: Document, mask: np.ndarray) -> tuple[Edit | None, str]:
+    """The undoable edit that puts a detected damage mask into the document as an ordinary
+    mask, and the mask's id. Detecting again (another sensitivity) replaces what the earlier
+    detection's mask holds, refinements included, in one undoable step, rather than adding a
+    second mask of the same name; None when nothing would change."""
+    found = np.array(mask, np.uint8)
+    earlier = next(
+        (
+            m
+            for m in doc.masks
+            if m.name == DAMAGE_MASK_NAME
+            and m.role is MaskRole.SELECTION
+            and m.pixels.shape == found.shape
+        ),
+        None,
+    )
+    if earlier is None:
+        node = doc.new_mask(DAMAGE_MASK_NAME, found)
+        return InsertNode("masks", len(doc.masks), node, "Detect damage"), node.id
+    box = bbox_of(earlier.pixels != found, found.shape)
+    if box is None:
+        return None, earlier.id
+    y0, x0, y1, x1 = box
+    before = earlier.pixels[y0:y1, x0:x1].copy()
+    edit = PatchEdit.from_arrays(earlier.id, box, before, found[y0:y1, x0:x1], "Detect damage")
+    return edit, earlier.id
 
 
 def result_edit(

@@ -152,7 +152,11 @@ class GeneratePanel(QWidget):
         for check in (self.only_in_mask, self.live, self.as_new_layer, self.keep_color):
             check.toggled.connect(self._on_control_changed)
         for slider in (self.strength, self.alpha, self.detail, self.sensitivity):
+            # a drag counts when released; a click on the groove, the keys or the wheel at once
             slider.sliderReleased.connect(self._on_control_changed)
+            slider.valueChanged.connect(
+                lambda _value, moved=slider: moved.isSliderDown() or self._on_control_changed()
+            )
         for spin in (self.hue, self.saturation, self.lightness):
             spin.editingFinished.connect(self._on_control_changed)
         self.preview_button.clicked.connect(self.preview_requested)

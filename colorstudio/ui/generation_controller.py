@@ -374,9 +374,12 @@ class GenerationController(QObject):
         if self.doc is None or self.history is None or result.mask is None:
             return
         edit, mask_id = damage_mask_edit(self.doc, result.mask)
-        self.history.do(edit)
-        self.tools.active_mask_id = mask_id
+        self.tools.active_mask_id = mask_id  # shown on the canvas (the overlay of the active mask)
+        self.ui.layers_panel.active_mask_id = mask_id  # and selected in the list
+        if edit is not None:
+            self.history.do(edit)
         self.ui.layers_panel.refresh()
+        self.ui.canvas.refresh_overlay()
         self.ui.panel.set_mode(Mode.RESTORE)
         share = float((result.mask > 0).mean())
         self.ui.feedback.show_info(

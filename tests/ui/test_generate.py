@@ -73,6 +73,33 @@ def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
     assert panel.settings.detail == pytest.approx(0.4)
 
 
+def test_a_slider_moved_by_a_click_on_its_groove_or_a_key_counts_at_once(qtbot):
+    """Clicking the groove, the arrow keys and the wheel move a slider without a drag (no
+    sliderReleased): the setting must follow; a drag counts when it is released."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSlider
+
+    from colorstudio.ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.mode.setCurrentIndex(list(Mode).index(Mode.RESTORE))
+    start = panel.settings.sensitivity
+    panel.sensitivity.triggerAction(QAbstractSlider.SliderAction.SliderPageStepSub)
+    assert panel.settings.sensitivity < start
+    panel.sensitivity.setFocus()
+    qtbot.keyClick(panel.sensitivity, Qt.Key.Key_Right)
+    assert panel.settings.sensitivity == pytest.approx(panel.sensitivity.value() / 100)
+    panel.sensitivity.setSliderDown(True)  # dragging: not yet…
+    moved = panel.sensitivity.value() + 20
+    panel.sensitivity.setValue(moved)
+    assert panel.settings.sensitivity != pytest.approx(moved / 100)
+    panel.sensitivity.setSliderDown(False)  # …released: now
+    panel.sensitivity.sliderReleased.emit()
+    assert panel.settings.sensitivity == pytest.approx(moved / 100)
+
+
 def test_the_hints_reach_shows_for_colorize_and_travels_in_the_request(qtbot):
     from colorstudio.ui.generate_panel import HINT_REACH_NAMES, GeneratePanel
 

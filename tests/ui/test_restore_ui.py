@@ -65,6 +65,32 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
     assert not any(m.name == DAMAGE_MASK_NAME for m in doc.masks)
 
 
+def test_the_damage_found_is_shown_and_detecting_again_replaces_it(
+    qtbot, make_editor, scratched, tmp_path
+):
+    editor = make_editor(
+        lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
+    )
+    editor.open_path(scratched)
+    editor.generate_panel.live.setChecked(False)
+    doc = editor.document
+    editor.act_detect.trigger()
+    qtbot.waitUntil(lambda: any(m.name == DAMAGE_MASK_NAME for m in doc.masks), timeout=20000)
+    (mask,) = doc.masks
+    # on the canvas at once (the overlay of the active mask), and selected in the list
+    assert editor.canvas.overlay.pixelColor(80, 60).alpha() > 0
+    assert editor.layers_panel.active_mask_id == mask.id
+    editor.set_tool(Tool.MASK_ERASER)  # the user wipes off part of it…
+    drag(editor.canvas, [(20, 60), (40, 60)])
+    assert not mask.pixels[60, 25:35].any()
+    editor.act_detect.trigger()  # …and detects again: the same mask, as detected now
+    qtbot.waitUntil(lambda: mask.pixels[60, 25:35].all(), timeout=20000)
+    assert [m.name for m in doc.masks] == [DAMAGE_MASK_NAME]
+    assert editor.history.labels()[-3:] == ["Detect damage", "Erase mask", "Detect damage"]
+    editor.undo()
+    assert not mask.pixels[60, 25:35].any()
+
+
 def test_repair_without_a_mask_says_what_to_do(make_editor, scratched, tmp_path):
     editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
     editor.open_path(scratched)
