@@ -330,8 +330,9 @@ class GenerationController(QObject):
                 self.ui.canvas.set_provenance(result.hint_influence, result.confidence)
             name = engine_name(result.engine)
             self.ui.feedback.show_preview_status(f"Preview ({name}): {job.seconds * 1000:.0f} ms")
-        elif job.kind is JobKind.WARM_UP:
+        elif job.kind is JobKind.WARM_UP:  # the photo's first job: what runs it now
             self.ui.feedback.show_device_status(f"device: {result.device}")
+            self.ui.feedback.show_model_status(result.models)
             return
         else:
             return  # a preview a newer one replaced: nothing to show

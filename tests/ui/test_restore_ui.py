@@ -91,6 +91,17 @@ def test_the_damage_found_is_shown_and_detecting_again_replaces_it(
     assert not mask.pixels[60, 25:35].any()
 
 
+def test_opening_another_photo_no_longer_names_the_last_photos_model(
+    qtbot, make_editor, scratched, tmp_path
+):
+    editor = make_editor(lambda: Engine(device="cpu"))  # the shipped models
+    editor.open_path(scratched)
+    editor.show_model_status(("inpainter",))  # the last photo was repaired
+    editor.open_path(scratched)  # the next one's warm-up says what runs it now
+    qtbot.waitUntil(lambda: "inpainter" not in editor.status_model.text(), timeout=30000)
+    assert editor.status_model.text() == "model: colorizer"
+
+
 def test_repair_without_a_mask_says_what_to_do(make_editor, scratched, tmp_path):
     editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
     editor.open_path(scratched)
