@@ -47,6 +47,11 @@ PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
 UPDATING_LABEL = "Preview — updating…"
 
 
+#: the engines of a repair (``restore.inpaint``): after one is applied the damage mask has done
+#: its work, and its overlay would hide the result
+REPAIR_ENGINES = frozenset({"inpainter", "pull-push"})
+
+
 class Feedback(Protocol):
     """Where the controller tells the user things (the main window)."""
 
@@ -56,6 +61,7 @@ class Feedback(Protocol):
     def show_preview_status(self, text: str) -> None: ...
     def show_device_status(self, text: str) -> None: ...
     def show_model_status(self, models: tuple[str, ...]) -> None: ...
+    def show_mask_overlay(self, shown: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -354,6 +360,12 @@ class GenerationController(QObject):
                 self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
+        if result.engine in REPAIR_ENGINES:  # the mask's overlay off the view, not the document
+            self.ui.feedback.show_mask_overlay(False)
+            self.ui.feedback.show_info(
+                "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "
+                "Mask (Ctrl+M) shows it again; Undo brings the damage back."
+            )
         self.result_applied.emit(job.id)
 
     def _on_job_failed(self, job: Job, text: str) -> None:
@@ -379,6 +391,7 @@ class GenerationController(QObject):
         self.ui.layers_panel.active_mask_id = mask_id  # and selected in the list
         if edit is not None:
             self.history.do(edit)
+        self.ui.feedback.show_mask_overlay(True)  # also after a repair hid it
         self.ui.layers_panel.refresh()
         self.ui.canvas.refresh_overlay()
         self.ui.panel.set_mode(Mode.RESTORE)

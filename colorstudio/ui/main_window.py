@@ -130,6 +130,11 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         """The models the last result came from (its ``models``; none: a classical engine)."""
         self.status_model.setText("model: " + (" + ".join(models) or "none (classical engine)"))
 
+    def show_mask_overlay(self, shown: bool) -> None:
+        """Show or hide the active mask's overlay on the view (View ▸ Show Mask)."""
+        self.act_mask.setChecked(shown)
+        self._on_overlays_toggled()
+
     def _engine_factory(self):
         from colorstudio.ml.engine import Engine  # imported on the worker thread only
 

@@ -57,6 +57,15 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
     assert repaired[60, 80, 3] == 255 and repaired[60, 80, 0] < 230  # scratch filled
     assert not repaired[100:, :, 3].any()  # nothing outside the mask
     assert editor.history.labels()[-1] == "Generate (Pull-push)"
+    # the mask's overlay comes off the view so the repair shows; the mask itself stays
+    assert not editor.act_mask.isChecked() and not editor.canvas.show_mask
+    assert "Show Mask" in editor.banner.label.text() and mask in doc.masks
+
+    editor.act_detect.trigger()  # detecting again shows the mask again: on the repaired
+    qtbot.waitUntil(lambda: editor.act_mask.isChecked(), timeout=20000)  # photo, now empty
+    assert editor.canvas.show_mask and not mask.pixels.any()
+    assert editor.history.labels()[-1] == "Detect damage"
+    editor.undo()
 
     editor.undo()  # repair gone, mask kept
     assert len(doc.layers) == 1 and np.array_equal(doc.layers[0].pixels, before)
