@@ -152,10 +152,12 @@ class FileActionsMixin:
     def export_dialog(self) -> None:
         if self.document is None:
             return
+        # the photo's name with "-edited": never the photo itself by default
+        stem = self.source.stem if self.source else self.path.stem if self.path else "Untitled"
         name, _ = QFileDialog.getSaveFileName(
             self,
             "Export image",
-            self._last_folder(),
+            str(Path(self._last_folder()) / f"{stem}-edited.png"),
             "PNG (*.png);;JPEG (*.jpg);;TIFF (*.tif);;WebP (*.webp)",
         )
         if name:

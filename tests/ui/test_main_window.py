@@ -361,6 +361,8 @@ def test_file_new_and_save_as_suggest_what_a_user_expects(window, photo, monkeyp
     monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
     assert not window.save_as_dialog()
     assert offered == [str(photo.parent / "photo.ora")]
+    window.export_dialog()  # the photo's name, never the photo itself
+    assert offered[-1] == str(photo.parent / "photo-edited.png")
     monkeypatch.setattr(file_actions, "new_document_size", lambda parent: (320, 200))
     window.act_new.trigger()
     doc = window.document
