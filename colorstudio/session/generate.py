@@ -14,7 +14,7 @@ from typing import TypedDict
 import numpy as np
 
 from colorstudio.core.document import Document
-from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit
+from colorstudio.core.edits import CompoundEdit, Edit, InsertNode, PatchEdit, SetProperties
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.core.masks import bbox_of
@@ -212,32 +212,38 @@ def build_detect_request(
     return DetectDamageRequest(image, sensitivity=sensitivity, request_id=request_id)
 
 
-def damage_mask_edit(doc: Document, mask: np.ndarray) -> tuple[Edit | None, str]:
+def damage_mask_edit(
+    doc: Document, mask: np.ndarray, active_mask_id: str | None = None
+) -> tuple[Edit | None, str]:
     """The undoable edit that puts a detected damage mask into the document as an ordinary
-    mask, and the mask's id. Detecting again (another sensitivity) replaces what the earlier
-    detection's mask holds, refinements included, in one undoable step, rather than adding a
-    second mask of the same name; None when nothing would change."""
+    mask, and the mask's id. Detecting again (another sensitivity) replaces what an earlier
+    detection's mask holds — the active one if it is one, refinements included — in one
+    undoable step, and shows it if it was hidden, rather than adding a second mask of the same
+    name; None when nothing would change."""
     found = np.array(mask, np.uint8)
-    earlier = next(
-        (
-            m
-            for m in doc.masks
-            if m.name == DAMAGE_MASK_NAME
-            and m.role is MaskRole.SELECTION
-            and m.pixels.shape == found.shape
-        ),
-        None,
-    )
-    if earlier is None:
+    earlier = [
+        m
+        for m in doc.masks
+        if m.name == DAMAGE_MASK_NAME
+        and m.role is MaskRole.SELECTION
+        and m.pixels.shape == found.shape
+    ]
+    if not earlier:
         node = doc.new_mask(DAMAGE_MASK_NAME, found)
         return InsertNode("masks", len(doc.masks), node, "Detect damage"), node.id
-    box = bbox_of(earlier.pixels != found, found.shape)
-    if box is None:
-        return None, earlier.id
-    y0, x0, y1, x1 = box
-    before = earlier.pixels[y0:y1, x0:x1].copy()
-    edit = PatchEdit.from_arrays(earlier.id, box, before, found[y0:y1, x0:x1], "Detect damage")
-    return edit, earlier.id
+    target = next((m for m in earlier if m.id == active_mask_id), earlier[-1])
+    edits: list[Edit] = []
+    box = bbox_of(target.pixels != found, found.shape)
+    if box is not None:
+        y0, x0, y1, x1 = box
+        before = target.pixels[y0:y1, x0:x1].copy()
+        patch = PatchEdit.from_arrays(target.id, box, before, found[y0:y1, x0:x1], "")
+        edits += [patch] if patch is not None else []
+    if not target.visible:  # what was found must be seen
+        edits.append(SetProperties.of(doc, target.id, "", visible=True))
+    if not edits:
+        return None, target.id
+    return CompoundEdit(tuple(edits), "Detect damage"), target.id
 
 
 def result_edit(

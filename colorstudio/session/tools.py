@@ -40,6 +40,8 @@ class Tool(str, Enum):
 BRUSH_TOOLS = frozenset(
     {Tool.HINT, Tool.MASK, Tool.MASK_ERASER, Tool.BRUSH, Tool.ERASER, Tool.STRENGTH}
 )
+#: the tools that make or change the active mask
+MASK_TOOLS = frozenset({Tool.MASK, Tool.MASK_ERASER, Tool.RECT_SELECT, Tool.LASSO})
 #: the tools that use (or set) the current colour
 COLOR_TOOLS = frozenset({Tool.HINT, Tool.BRUSH, Tool.PICKER, Tool.FILL})
 
@@ -124,6 +126,11 @@ class ToolController:
         if not strength:
             self.active_mask_id = mask.id
         return mask.id
+
+    @property
+    def stroking(self) -> bool:
+        """A brush stroke is in progress (its undo step is made when it ends)."""
+        return self._stroke is not None
 
     # ------------------------------------------------------------------ gestures
     def press(self, x: float, y: float, pressure: float = 1.0) -> BBox | None:

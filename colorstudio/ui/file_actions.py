@@ -154,10 +154,11 @@ class FileActionsMixin:
             return
         # the photo's name with "-edited": never the photo itself by default
         stem = self.source.stem if self.source else self.path.stem if self.path else "Untitled"
+        folder = self.source.parent if self.source else Path(self._last_folder())
         name, _ = QFileDialog.getSaveFileName(
             self,
             "Export image",
-            str(Path(self._last_folder()) / f"{stem}-edited.png"),
+            str(folder / f"{stem}-edited.png"),
             "PNG (*.png);;JPEG (*.jpg);;TIFF (*.tif);;WebP (*.webp)",
         )
         if name:

@@ -98,6 +98,10 @@ class GenerationController(QObject):
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(0)  # coalesce one event-loop turn's changes
         self.preview_timer.timeout.connect(self.request_preview)
+        #: damage found while a brush stroke was in progress: put in when the stroke ends (the
+        #: stroke's undo step holds the pixels from before it, which the mask must not change)
+        self._held_damage: tuple[Any, float] | None = None
+        ui.canvas.stroke_finished.connect(self._put_held_damage)
         w = self.worker
         w.finished_job.connect(lambda i, r: self._on_worker(i, JobState.FINISHED, r))
         w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
@@ -112,6 +116,7 @@ class GenerationController(QObject):
         """A new document is open (its active layer and mask already restored): track its
         inputs, pick the mode that fits it, warm up. Nothing is previewed until an input
         changes."""
+        self._held_damage = None  # found in the previous document
         if self.tracker is not None:
             self.tracker.close()
         if self._cache is not None:
@@ -350,7 +355,8 @@ class GenerationController(QObject):
 
     def _apply(self, job: Job, result) -> None:
         edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)
-        if edit is not None and self.history is not None:
+        applied = edit is not None and self.history is not None
+        if applied:
             before = {layer.id for layer in job.document.layers}
             self.history.do(edit)  # a raster change: the preview it replaces comes down
             added = [layer.id for layer in job.document.layers if layer.id not in before]
@@ -360,7 +366,7 @@ class GenerationController(QObject):
                 self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
-        if result.engine in REPAIR_ENGINES:  # the mask's overlay off the view, not the document
+        if applied and result.engine in REPAIR_ENGINES:  # the overlay off the view only
             self.ui.feedback.show_mask_overlay(False)
             self.ui.feedback.show_info(
                 "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "
@@ -383,10 +389,18 @@ class GenerationController(QObject):
         else:
             self.ui.feedback.show_error(f"Generation failed: {text}")
 
+    def _put_held_damage(self) -> None:
+        held, self._held_damage = self._held_damage, None
+        if held is not None:
+            self._on_damage_found(*held)
+
     def _on_damage_found(self, result, seconds: float) -> None:
         if self.doc is None or self.history is None or result.mask is None:
             return
-        edit, mask_id = damage_mask_edit(self.doc, result.mask)
+        if self.tools is not None and self.tools.stroking:
+            self._held_damage = (result, seconds)
+            return
+        edit, mask_id = damage_mask_edit(self.doc, result.mask, self.tools.active_mask_id)
         self.tools.active_mask_id = mask_id  # shown on the canvas (the overlay of the active mask)
         self.ui.layers_panel.active_mask_id = mask_id  # and selected in the list
         if edit is not None:

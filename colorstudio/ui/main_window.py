@@ -25,7 +25,13 @@ from colorstudio.core.io.autosave import (
     Autosaver,
     clean_after_crash,
 )
-from colorstudio.session.tools import Tool, ToolController, ToolState, clear_mask_edit
+from colorstudio.session.tools import (
+    MASK_TOOLS,
+    Tool,
+    ToolController,
+    ToolState,
+    clear_mask_edit,
+)
 from colorstudio.ui.banner import Banner
 from colorstudio.ui.canvas_area import CanvasArea
 from colorstudio.ui.file_actions import FileActionsMixin
@@ -184,6 +190,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
         self.banner.hide()
+        self.show_mask_overlay(True)  # a repair of the previous photo may have hidden it
         self._update_title()
         self._update_actions()
         self.status_doc.setText(f"{doc.width} × {doc.height} px")
@@ -191,6 +198,8 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     # ================================================================== tools and view
     def set_tool(self, tool: Tool) -> None:
+        if tool in MASK_TOOLS:  # a mask is painted where it can be seen (a repair hides it)
+            self.show_mask_overlay(True)
         self.tool_state.tool = tool
         self.tool_actions[tool].setChecked(True)
         self.tool_options.sync_from_state()

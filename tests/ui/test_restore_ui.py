@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from PySide6.QtCore import QEvent
 
+from colorstudio.core.document import Document
+from colorstudio.core.history import History
 from colorstudio.ml.engine import Engine
-from colorstudio.session.generate import DAMAGE_MASK_NAME, Mode
+from colorstudio.session.generate import DAMAGE_MASK_NAME, Mode, damage_mask_edit
 from colorstudio.session.tools import Tool
-from tests.ui.conftest import drag
+from tests.ui.conftest import drag, send_mouse
 
 
 class BrightDetector(torch.nn.Module):
@@ -98,6 +101,69 @@ def test_the_damage_found_is_shown_and_detecting_again_replaces_it(
     assert editor.history.labels()[-3:] == ["Detect damage", "Erase mask", "Detect damage"]
     editor.undo()
     assert not mask.pixels[60, 25:35].any()
+
+
+def test_damage_found_during_a_mask_stroke_waits_for_the_stroke(
+    qtbot, make_editor, scratched, tmp_path
+):
+    """The stroke's undo step holds the mask from before it: the detection may not change the
+    mask under it, or undoing the two would leave pieces of each."""
+    editor = make_editor(
+        lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
+    )
+    editor.open_path(scratched)
+    editor.generate_panel.live.setChecked(False)
+    doc = editor.document
+    editor.act_detect.trigger()
+    qtbot.waitUntil(lambda: bool(doc.masks), timeout=20000)
+    (mask,) = doc.masks
+    original = mask.pixels.copy()
+    editor.set_tool(Tool.MASK_ERASER)
+    canvas = editor.canvas
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas.image_to_widget(20, 60))
+    send_mouse(canvas, QEvent.Type.MouseMove, canvas.image_to_widget(30, 60))
+    editor.generate_panel.sensitivity.setValue(90)
+    editor.act_detect.trigger()  # the result arrives while the button is still down
+    qtbot.wait(1500)
+    assert editor.history.labels() == ["Detect damage"]  # held while the stroke goes on
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas.image_to_widget(40, 60))
+    assert editor.history.labels()[-2:] == ["Erase mask", "Detect damage"]
+    editor.undo()
+    editor.undo()
+    assert np.array_equal(mask.pixels, original)  # each undo took back exactly its own
+
+
+def test_detecting_again_shows_a_hidden_damage_mask_and_prefers_the_active_one():
+    doc = Document(8, 6)
+    history = History(doc)
+    found = np.zeros((6, 8), np.uint8)
+    found[2, 1:7] = 255
+    first = doc.new_mask(DAMAGE_MASK_NAME, found.copy())
+    second = doc.new_mask(DAMAGE_MASK_NAME, np.zeros_like(found))
+    for index, m in enumerate((first, second)):
+        doc.insert("masks", index, m)
+    second.visible = False
+    edit, mask_id = damage_mask_edit(doc, found, active_mask_id=second.id)
+    assert mask_id == second.id and edit is not None
+    history.do(edit)
+    assert second.visible and np.array_equal(second.pixels, found)  # one step did both
+    assert edit.label == "Detect damage"
+    history.undo()
+    assert not second.visible and not second.pixels.any()
+    assert damage_mask_edit(doc, found, active_mask_id=first.id) == (None, first.id)
+
+
+def test_a_repair_hides_the_mask_until_a_mask_tool_or_another_photo_needs_it(
+    make_editor, scratched, tmp_path
+):
+    editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    editor.open_path(scratched)
+    editor.show_mask_overlay(False)  # as a repair's Apply leaves it
+    editor.set_tool(Tool.MASK)
+    assert editor.act_mask.isChecked() and editor.canvas.show_mask
+    editor.show_mask_overlay(False)
+    editor.open_path(scratched)
+    assert editor.act_mask.isChecked() and editor.canvas.show_mask
 
 
 def test_opening_another_photo_no_longer_names_the_last_photos_model(
