@@ -126,6 +126,8 @@ class GeneratePanel(QWidget):
         for label, widget in self.style_rows + self.adjust_rows + self.restore_rows:
             form.addRow(label, widget)
         self.form = form
+        for slider in (self.strength, self.alpha, self.detail, self.sensitivity):
+            self._show_value(slider)  # the row's label says the slider's value
         self.preview_button = QPushButton("Preview")
         self.apply_button = QPushButton("Apply")
         self.apply_button.setDefault(True)
@@ -198,6 +200,16 @@ class GeneratePanel(QWidget):
         self.form.setRowVisible(self.size, s.mode in (Mode.COLORIZE, Mode.RECOLOR))
         self.form.setRowVisible(self.only_in_mask, s.mode is not Mode.RESTORE)
         self.settings_changed.emit()
+
+    def _show_value(self, slider: QSlider) -> None:
+        label = self.form.labelForField(slider)
+        name = label.text()
+
+        def show(value: int) -> None:
+            label.setText(f"{name} {value} %")
+
+        slider.valueChanged.connect(show)
+        show(slider.value())
 
     def set_mode(self, mode: Mode) -> None:
         self.mode.setCurrentIndex(list(Mode).index(mode))

@@ -86,8 +86,11 @@ def test_a_slider_moved_by_a_click_on_its_groove_or_a_key_counts_at_once(qtbot):
     panel.show()
     panel.mode.setCurrentIndex(list(Mode).index(Mode.RESTORE))
     start = panel.settings.sensitivity
+    assert panel.form.labelForField(panel.sensitivity).text() == "Sensitivity 50 %"
     panel.sensitivity.triggerAction(QAbstractSlider.SliderAction.SliderPageStepSub)
     assert panel.settings.sensitivity < start
+    shown = panel.form.labelForField(panel.sensitivity).text()
+    assert shown == f"Sensitivity {panel.sensitivity.value()} %"  # the value is in view
     panel.sensitivity.setFocus()
     qtbot.keyClick(panel.sensitivity, Qt.Key.Key_Right)
     assert panel.settings.sensitivity == pytest.approx(panel.sensitivity.value() / 100)
