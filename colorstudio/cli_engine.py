@@ -261,7 +261,7 @@ def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
         mask = found.mask
         steps.append(f"detector found {np.count_nonzero(mask) / mask.size:.2%} damaged")
         if getattr(args, "save_mask", None):
-            save_image(args.save_mask, np.dstack([mask, mask, mask, np.full_like(mask, 255)]))
+            save_image(args.save_mask, mask)
     repaired = engine.run(
         RestoreRequest(rgba, mask, engine=args.engine, working_size=args.size)
     ).image

@@ -47,7 +47,9 @@ def test_restore_detects_saves_the_mask_and_colorizes(
          "--device", "cpu"]
     )  # fmt: skip
     assert code == 0, capsys.readouterr().err
-    found = np.asarray(Image.open(mask_out).convert("L"))
+    saved = Image.open(mask_out)
+    assert saved.mode == "L"  # a mask is written grey, as masks are read
+    found = np.asarray(saved)
     assert found.shape == bad.shape[:2] and set(np.unique(found)) <= {0, 255}
     text = capsys.readouterr().out
     assert "detector found" in text and "colourized (reinhard)" in text

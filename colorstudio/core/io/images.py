@@ -349,7 +349,13 @@ def encode_image(
     quality: int = 92,
     exif: bytes | None = None,
 ) -> bytes:
-    """Encode H x W x 4 uint8 RGBA as PNG/JPEG/TIFF/WEBP bytes with an sRGB ICC profile."""
+    """Encode H x W x 4 uint8 RGBA as PNG/JPEG/TIFF/WEBP bytes with an sRGB ICC profile, or an
+    H x W uint8 array (a mask) as a greyscale image without one (an RGB profile does not
+    describe grey pixels)."""
+    if rgba.ndim == 2:
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(rgba), "L").save(buffer, fmt)
+        return buffer.getvalue()
     has_alpha = bool((rgba[..., 3] < 255).any())
     if fmt == "JPEG" or not has_alpha:
         pixels = flatten_on(rgba) if has_alpha else rgba[..., :3]
@@ -381,6 +387,6 @@ def save_image(
     quality: int = 92,
     exif: bytes | None = None,
 ) -> None:
-    """Export RGBA to ``path`` (format from the extension), atomically."""
+    """Export RGBA (or a grey H x W mask) to ``path`` (format from the extension), atomically."""
     data = encode_image(rgba, export_format(path), quality=quality, exif=exif)
     atomic_write_bytes(path, data)
