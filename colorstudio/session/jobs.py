@@ -43,6 +43,7 @@ class Job:
     target_layer_id: str | None = None
     as_new_layer: bool = False
     inputs: Any = None  #: a preview's PreviewInputs (what it was computed from)
+    mode: Any = None  #: the generate mode (``generate.Mode``) a preview or Apply was sent in
     submitted_at: float = field(default_factory=time.perf_counter)
 
     @property

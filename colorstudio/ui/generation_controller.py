@@ -47,11 +47,6 @@ PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
 UPDATING_LABEL = "Preview — updating…"
 
 
-#: the engines of a repair (``restore.inpaint``): after one is applied the damage mask has done
-#: its work, and its overlay would hide the result
-REPAIR_ENGINES = frozenset({"inpainter", "pull-push"})
-
-
 class Feedback(Protocol):
     """Where the controller tells the user things (the main window)."""
 
@@ -256,6 +251,7 @@ class GenerationController(QObject):
             target_layer_id=self.tools.active_layer_id,
             as_new_layer=settings.as_new_layer,
             inputs=inputs,
+            mode=settings.mode,
         )
         preview = kind is JobKind.PREVIEW
         try:
@@ -366,7 +362,8 @@ class GenerationController(QObject):
                 self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
-        if applied and result.engine in REPAIR_ENGINES:  # the overlay off the view only
+        # a repair: the damage mask has done its work and its overlay would hide the result
+        if applied and job.mode is Mode.RESTORE:  # off the view only, not the document
             self.ui.feedback.show_mask_overlay(False)
             self.ui.feedback.show_info(
                 "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "

@@ -32,7 +32,9 @@ def scratched(tmp_path):
     return path
 
 
-def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
+def detected(qtbot, make_editor, scratched, tmp_path):
+    """An editor on the scratched photo (Live preview off) after Detect Damage has found the
+    scratch with :class:`BrightDetector`."""
     editor = make_editor(
         lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
     )
@@ -41,6 +43,12 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
     doc = editor.document
     editor.act_detect.trigger()
     qtbot.waitUntil(lambda: any(m.name == DAMAGE_MASK_NAME for m in doc.masks), timeout=20000)
+    return editor
+
+
+def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    doc = editor.document
     mask = next(m for m in doc.masks if m.name == DAMAGE_MASK_NAME)
     assert mask.pixels[60, 20:140].all() and not mask.pixels[:50].any()
     assert editor.controller.active_mask_id == mask.id
@@ -80,14 +88,8 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
 def test_the_damage_found_is_shown_and_detecting_again_replaces_it(
     qtbot, make_editor, scratched, tmp_path
 ):
-    editor = make_editor(
-        lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
-    )
-    editor.open_path(scratched)
-    editor.generate_panel.live.setChecked(False)
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
     doc = editor.document
-    editor.act_detect.trigger()
-    qtbot.waitUntil(lambda: any(m.name == DAMAGE_MASK_NAME for m in doc.masks), timeout=20000)
     (mask,) = doc.masks
     # on the canvas at once (the overlay of the active mask), and selected in the list
     assert editor.canvas.overlay.pixelColor(80, 60).alpha() > 0
@@ -108,14 +110,8 @@ def test_damage_found_during_a_mask_stroke_waits_for_the_stroke(
 ):
     """The stroke's undo step holds the mask from before it: the detection may not change the
     mask under it, or undoing the two would leave pieces of each."""
-    editor = make_editor(
-        lambda: Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
-    )
-    editor.open_path(scratched)
-    editor.generate_panel.live.setChecked(False)
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
     doc = editor.document
-    editor.act_detect.trigger()
-    qtbot.waitUntil(lambda: bool(doc.masks), timeout=20000)
     (mask,) = doc.masks
     original = mask.pixels.copy()
     editor.set_tool(Tool.MASK_ERASER)

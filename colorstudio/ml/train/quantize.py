@@ -156,6 +156,15 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(1 / max(error, 1e-12))
 
 
+def _accepted(scores: list[float], refusal: str) -> float:
+    """The mean of the int8 graph's PSNRs (dB) against the float graph; ModelError (``refusal``
+    with the worst figure in its ``{}``) when one is under ``MIN_PSNR``."""
+    if min(scores) < MIN_PSNR:
+        worst = f"{min(scores):.1f} dB PSNR"
+        raise ModelError(f"{refusal.format(worst)} (at least {MIN_PSNR:.0f} dB is accepted)")
+    return float(np.mean(scores))
+
+
 def stylizer_int8(
     graphs: dict[str, bytes], calibration: Calibration
 ) -> tuple[dict[str, bytes], float]:
@@ -197,12 +206,9 @@ def stylizer_int8(
         style_f = styles[i % len(styles)]
         style_q = mean_std(encode(qe)(paintings[i % len(paintings)]))
         scores.append(_psnr(picture(fe, fd, photo, style_f), picture(qe, qd, photo, style_q)))
-    score = float(np.mean(scores))
-    if min(scores) < MIN_PSNR:
-        raise ModelError(
-            f"the int8 stylizer differs from the float one by {min(scores):.1f} dB PSNR on a "
-            f"held-out photo (at least {MIN_PSNR:.0f} dB is accepted)"
-        )
+    score = _accepted(
+        scores, "the int8 stylizer differs from the float one by {} on a held-out photo"
+    )
     return {"encoder": encoder_q, "decoder": decoder_q}, score
 
 
@@ -236,12 +242,8 @@ def inpainter_int8(
         hole = feed["mask"][0, 0] > 0
         a, b = (s.run(None, feed)[0][0][:, hole] for s in (plain, fast))
         scores.append(_psnr(a, b))
-    if min(scores) < MIN_PSNR:
-        raise ModelError(
-            f"the int8 inpainter differs from the float one by {min(scores):.1f} dB PSNR in "
-            f"the holes of a held-out photo (at least {MIN_PSNR:.0f} dB is accepted)"
-        )
-    return {"main": quantized}, float(np.mean(scores))
+    where = "the int8 inpainter differs from the float one by {} in the holes of a held-out photo"
+    return {"main": quantized}, _accepted(scores, where)
 
 
 @dataclass(frozen=True)
