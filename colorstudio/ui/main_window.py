@@ -45,7 +45,7 @@ from colorstudio.ui.references_panel import ReferencesPanel
 from colorstudio.ui.settings_dialog import EditorSettings, SettingsDialog
 from colorstudio.ui.tool_options import ToolOptionsPanel
 from colorstudio.ui.window_chrome import build_actions, build_docks, build_menus, build_status_bar
-from colorstudio.workers.engine_worker import EngineWorker
+from colorstudio.workers.engine_worker import EngineWorker, preload_native_libraries
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         build_docks(self)
         build_status_bar(self)
 
+        preload_native_libraries()  # before the worker starts: see engine_worker's doc
         self.worker = EngineWorker(engine_factory or self._engine_factory, self)
         self.worker.start()
         ui = GenerationUi(

@@ -10,10 +10,25 @@ thread. An exception in a job becomes ``failed(request_id, message)``; the threa
 
 The engine (and with it torch) is created lazily *on the worker thread*: importing this module
 imports no torch, so the GUI thread never does.
+
+Two things keep the worker from stalling the window through Python's interpreter lock, which
+the two threads share (measured with ``benchmarks/bench_preview.py`` and a probe thread that
+timed how long it waited for the lock):
+
+- :func:`preload_native_libraries`: a native library's initialisation runs in C without
+  releasing the lock (onnxruntime's import held it 16 ms on a quiet CPU, twice that beside busy
+  programs). The window imports it before it shows; on the worker it froze the visible window.
+- after its first job the worker moves every object alive to the collector's permanent
+  generation (``gc.freeze``): the app's modules are then never scanned again, and a full
+  collection, which runs on whichever thread allocates and holds the lock throughout, no longer
+  takes 18-30 ms.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
+import importlib.util
 import logging
 import threading
 import time
@@ -77,6 +92,18 @@ class _Progress:
             self._latest = None
 
 
+#: native inference libraries imported on the GUI thread before the window shows (see above);
+#: never torch, which the GUI thread must not import
+NATIVE_LIBRARIES = ("onnxruntime",)
+
+
+def preload_native_libraries() -> None:
+    """Import the installed :data:`NATIVE_LIBRARIES` (call on the GUI thread at start-up)."""
+    for name in NATIVE_LIBRARIES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
 def _replaceable(request: Any) -> str | None:
     """The kind of request a newer one of the same kind makes worthless (None: never drop)."""
     if getattr(request, "preview", False):
@@ -113,6 +140,7 @@ class EngineWorker(QThread):
         self._pending: list[Any] = []
         self._token: CancelToken | None = None
         self._stopping = False
+        self._frozen = False
 
     # ------------------------------------------------------------------ GUI-thread API
     def submit(self, request: Any) -> None:
@@ -202,3 +230,6 @@ class EngineWorker(QThread):
             self.failed.emit(request_id, message)
         else:
             self.finished_job.emit(request_id, result)
+        if not self._frozen:  # the engine and its modules are loaded now: see the module doc
+            gc.freeze()
+            self._frozen = True

@@ -495,3 +495,20 @@ def test_show_original_from_the_view_menu_and_the_hold_key(qtbot, editor, photo)
     assert canvas.showing_before
     qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
     assert not canvas.showing_before
+
+
+def test_recent_colours_are_swatches_that_pick_their_colour(editor):
+    options = editor.tool_options
+    made = list(options.recent_swatches)
+    for color in [(10, 20, 30), (200, 100, 50), (5, 250, 5)]:
+        options.set_color(color)
+    assert options.recent_swatches == made  # repainted, not made again on each colour
+    shown = [s for s in made if s.isVisibleTo(options)]
+    assert [s.color for s in shown[:3]] == [(5, 250, 5), (200, 100, 50), (10, 20, 30)]
+    assert not any(s.styleSheet() for s in made)  # no style sheet to re-polish
+    shown[2].click()
+    assert editor.tool_state.color == (10, 20, 30)
+    assert shown[0].color == (10, 20, 30)  # the picked colour is the newest recent one
+    image = shown[1].grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 2)
+    assert (centre.red(), centre.green(), centre.blue()) == (5, 250, 5)

@@ -154,3 +154,31 @@ def test_gui_side_modules_import_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_after_its_first_job_the_worker_freezes_what_is_alive_for_the_collector(qtbot):
+    import gc
+
+    gc.unfreeze()
+    thread = EngineWorker(FakeEngine)
+    thread.start()
+    try:
+        assert gc.get_freeze_count() == 0
+        with qtbot.waitSignal(thread.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+            thread.submit(request(1))
+        assert gc.get_freeze_count() > 1000  # the app's modules: a full collection skips them
+    finally:
+        assert thread.stop()
+        gc.unfreeze()
+
+
+def test_the_window_loads_the_native_runtime_before_the_worker_starts():
+    code = (
+        "import sys; from colorstudio.workers import engine_worker as w; "
+        "before = 'onnxruntime' in sys.modules; w.preload_native_libraries(); "
+        "print(before, 'onnxruntime' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.split() == ["False", "True", "False"]
