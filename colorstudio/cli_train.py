@@ -261,6 +261,13 @@ def _train(argv: Sequence[str]) -> int:
         "large losses) count most; 0 (default): every pixel alike; 2: the focal loss's usual",
     )
     parser.add_argument(
+        "--detector-zoom",
+        type=positive_float,
+        default=1.0,
+        help="detect: magnify training crops up to this factor (2-3: a scanned print shows eyes, "
+        "lace and rails larger than the photos' 320 px do); 1 (default): never magnified",
+    )
+    parser.add_argument(
         "--inpaint-holes",
         choices=["mixed", "damage", "strokes"],
         default="mixed",
@@ -329,12 +336,15 @@ def _train(argv: Sequence[str]) -> int:
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         focal_gamma=args.focal_gamma if args.task == "detect" else 0.0,
+        detector_zoom=args.detector_zoom if args.task == "detect" else 1.0,
         inpaint_holes=args.inpaint_holes,
         inpaint_fine=args.inpaint_fine and args.task == "inpaint",
         hint_spread=not args.no_hint_spread,
         spread_only=args.spread_only,
         lambda_correction=args.lambda_correction if args.task == "colorize" else 0.0,
     )
+    if args.detector_zoom < 1:
+        parser.error(f"--detector-zoom must be at least 1 (got {args.detector_zoom})")
     if args.task == "style" and not args.style_data:
         parser.error("style training needs --style-data (folders of paintings)")
     if args.task == "style" and args.init_from and args.steps_distill:

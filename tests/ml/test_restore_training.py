@@ -15,6 +15,7 @@ from colorstudio.ml.train.restore_tasks import (
     hole_l1,
     hole_mask,
     old_print_look,
+    zoom_scale,
 )
 from colorstudio.ml.train.trainer import Trainer
 from tests.ml.conftest import train_cli, train_config
@@ -243,3 +244,29 @@ def test_inpaint_training_adds_the_fine_branch_to_exported_weights(tmp_path, pho
     with torch.no_grad():
         expected = start.half().float()(image, mask)
         assert torch.allclose(rebuilt.float()(image, mask), expected, atol=2e-3)
+
+
+def test_detector_zoom_magnifies_the_crops_it_asks_for(photo_folder):
+    from colorstudio.ml.train.data import ImageBank
+
+    assert zoom_scale(1.0, 192, 320) == (0.35, 1.0)  # the bank's default: never magnified
+    low, high = zoom_scale(3.0, 192, 320)
+    assert high == 1.0 and np.sqrt(low) * 320 * 3 == pytest.approx(192)
+    with pytest.raises(ValueError):
+        zoom_scale(0.5, 192, 320)
+    bank = ImageBank(sorted(photo_folder.iterdir()), short_side=64, min_side=32)
+    rng = np.random.default_rng(0)
+    # a crop of the smallest allowed side, magnified 3x, is smoother than an unmagnified one
+    zoomed = bank.crop(0, 64, rng, (low * 0.999, low))
+    plain = bank.crop(0, 64, rng, (0.999, 1.0))
+
+    def roughness(t):
+        return (t[:, :, 1:] - t[:, :, :-1]).abs().mean().item()
+
+    assert roughness(zoomed) < roughness(plain)
+
+
+def test_the_cli_refuses_a_zoom_below_one(tmp_path, photo_folder, capsys):
+    with pytest.raises(SystemExit):
+        train_cli("detect", photo_folder, tmp_path / "run", "--detector-zoom", "0.5")
+    assert "--detector-zoom must be at least 1" in capsys.readouterr().err

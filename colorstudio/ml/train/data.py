@@ -94,8 +94,10 @@ class ImageBank:
             patch = patch.flip(-1)
         return patch[0].clamp(0, 1)
 
-    def batch(self, indices: Iterable[int], size: int, rng: np.random.Generator) -> torch.Tensor:
-        return torch.stack([self.crop(i, size, rng) for i in indices])
+    def batch(
+        self, indices: Iterable[int], size: int, rng: np.random.Generator, scale=(0.35, 1.0)
+    ) -> torch.Tensor:
+        return torch.stack([self.crop(i, size, rng, scale) for i in indices])
 
 
 class _BatchStream(torch.utils.data.IterableDataset):

@@ -56,8 +56,8 @@ LOSS_TEXT = {
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
-    "crops (photos decoded at a {c.short_side} px short side) with a random scan (blur, "
-    "resampling, grain, JPEG)",
+    "crops (photos decoded at a {c.short_side} px short side; crops magnified up to "
+    "{c.detector_zoom:g}×) with a random scan (blur, resampling, grain, JPEG)",
     "inpaint": "- Losses: L1 inside the holes on the raw prediction, VGG19 perceptual ×0.01 on "
     "the composite, hinge SN-PatchGAN on image + mask ×{c.lambda_adv} in the GAN phase; holes: "
     "{c.inpaint_holes} (restore_tasks.hole_mask); full-resolution branch: {c.inpaint_fine}",

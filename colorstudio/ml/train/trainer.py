@@ -78,6 +78,8 @@ class TrainConfig:
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     #: detect: focus the pixel loss on the pixels it gets wrong (restore_tasks.focal_bce); 0: off
     focal_gamma: float = 0.0
+    #: detect: magnify crops up to this factor (restore_tasks.zoom_scale); 1: never magnified
+    detector_zoom: float = 1.0
     inpaint_holes: str = "mixed"  # inpaint: mixed, damage or strokes (restore_tasks.hole_mask)
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
     hint_spread: bool = True  # colorize: HintColorizer(hint_spread=…), the hints' spread as input
