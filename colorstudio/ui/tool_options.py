@@ -58,14 +58,25 @@ class ColorSwatch(QPushButton):
         self.color = tuple(int(c) for c in color)[:3]  # type: ignore[assignment]
         name = "#{:02x}{:02x}{:02x}".format(*self.color)
         self.setToolTip(name)
-        self.setAccessibleName(f"colour {name}")
+        self.setAccessibleName(f"{self.role} {name}")
         self.update()
 
+    #: what the swatch is, for screen readers ("Brush colour #1e90ff")
+    role = "colour"
+
     def paintEvent(self, event) -> None:
+        """A thin dark edge; hovered or focused, a 2 px edge that contrasts with the colour;
+        pressed, the colour drawn inset."""
         painter = QPainter(self)
-        edge = QColor("#ddd") if self.underMouse() or self.hasFocus() else QColor("#222")
+        fill = QColor(*self.color)
+        marked = self.underMouse() or self.hasFocus()
+        if marked:
+            edge = QColor("black") if fill.lightnessF() > 0.5 else QColor("white")
+        else:
+            edge = QColor("#222")
         painter.fillRect(self.rect(), edge)
-        painter.fillRect(self.rect().adjusted(1, 1, -1, -1), QColor(*self.color))
+        inset = 3 if self.isDown() else 2 if marked else 1
+        painter.fillRect(self.rect().adjusted(inset, inset, -inset, -inset), fill)
 
 
 class ToolOptionsPanel(QWidget):
@@ -84,6 +95,8 @@ class ToolOptionsPanel(QWidget):
         self.size.setSuffix(" px")
         self.hardness, self.opacity, self.flow = _slider(100), _slider(100), _slider(100)
         self.color_button = ColorSwatch(state.color, 36)
+        self.color_button.role = "Brush colour"
+        self.color_button.set_color(state.color)
         self.color_button.clicked.connect(self._on_color_button_clicked)
         self.recent = QGridLayout()
         self.recent.setSpacing(2)

@@ -504,6 +504,7 @@ def test_recent_colours_are_swatches_that_pick_their_colour(editor):
         options.set_color(color)
     assert options.recent_swatches == made  # repainted, not made again on each colour
     shown = [s for s in made if s.isVisibleTo(options)]
+    assert len(shown) == len(editor.tool_state.recent_colors)  # no unused (black) swatch shows
     assert [s.color for s in shown[:3]] == [(5, 250, 5), (200, 100, 50), (10, 20, 30)]
     assert not any(s.styleSheet() for s in made)  # no style sheet to re-polish
     shown[2].click()

@@ -1,5 +1,6 @@
 """The worker thread: results as signals, newest preview wins, cancel, errors, torch-free GUI."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -172,7 +173,7 @@ def test_after_its_first_job_the_worker_freezes_what_is_alive_for_the_collector(
         gc.unfreeze()
 
 
-def test_the_window_loads_the_native_runtime_before_the_worker_starts():
+def test_preloading_imports_the_native_runtime_and_never_torch():
     code = (
         "import sys; from colorstudio.workers import engine_worker as w; "
         "before = 'onnxruntime' in sys.modules; w.preload_native_libraries(); "
@@ -182,3 +183,38 @@ def test_the_window_loads_the_native_runtime_before_the_worker_starts():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_the_window_preloads_before_its_worker_starts(qtbot, tmp_path, monkeypatch):
+    from colorstudio.ui import main_window
+
+    order = []
+    monkeypatch.setattr(main_window, "preload_native_libraries", lambda: order.append("preload"))
+    start = EngineWorker.start
+    monkeypatch.setattr(EngineWorker, "start", lambda self: (order.append("start"), start(self)))
+    window = main_window.MainWindow(tmp_path / "recovery", engine_factory=FakeEngine)
+    qtbot.addWidget(window)
+    assert order == ["preload", "start"]
+    window.close()
+
+
+def test_a_broken_native_runtime_does_not_stop_the_window(tmp_path):
+    broken = tmp_path / "site" / "onnxruntime"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        "raise ImportError('libonnxruntime.so.1: cannot open shared object file')\n"
+    )
+    code = (
+        "import os, tempfile; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; "
+        "from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+        "from pathlib import Path; from colorstudio.ui.main_window import MainWindow; "
+        "w = MainWindow(Path(tempfile.mkdtemp()), engine_factory=lambda: None); "
+        "print('window'); w.close()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["window"]
+    assert "could not preload onnxruntime" in out.stderr
