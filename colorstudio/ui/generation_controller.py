@@ -191,6 +191,10 @@ class GenerationController(QObject):
             return None
         if self.shown is not None and self.shown.settings[0] != inputs.settings[0]:
             self.take_down_preview(forget=True)  # not another mode's result in this one
+        if self.requested is not None:
+            # the preview on its way shows inputs that are gone: stop it between tiles, so the
+            # new one does not wait for it (a key held on a slider, mask strokes in Repair)
+            self.worker.cancel_previews()
         job = self._submit(JobKind.PREVIEW, inputs=inputs)
         if job is None:
             self.take_down_preview()  # nothing to show for these inputs (the panel says why)

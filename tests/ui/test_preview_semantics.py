@@ -127,3 +127,17 @@ def test_renaming_a_layer_keeps_the_preview(qtbot, ged, gate_engine, photo):
     ged.layers_panel.layers.item(0).setText("Renamed")
     qtbot.wait(200)
     assert ged.document.layers[0].name == "Renamed" and shown_value(ged) == 200
+
+
+def test_a_newer_preview_stops_the_running_one(qtbot, ged, gate_engine, photo):
+    first_preview(qtbot, ged, photo)
+    gate_engine.gate.clear()
+    gate_engine.started.clear()
+    set_strength(ged, 50)
+    qtbot.waitUntil(gate_engine.started.is_set, timeout=3000)
+    with qtbot.waitSignal(ged.worker.cancelled, timeout=3000):
+        set_strength(ged, 30)  # the strength-0.5 preview is stale: stopped, not finished
+    gate_engine.gate.set()
+    qtbot.waitUntil(lambda: shown_value(ged) == 60, timeout=5000)
+    assert [r.strength for r in gate_engine.requests[-2:]] == [0.5, 0.3]
+    assert ged.canvas.preview_label == PREVIEW_LABEL
