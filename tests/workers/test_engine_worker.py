@@ -145,16 +145,21 @@ def test_real_engine_on_the_worker_thread(qtbot, tmp_path):
         assert thread.stop()
 
 
+def python(code: str, env: dict | None = None, check: bool = True):
+    """Run ``code`` in a fresh interpreter (what it imports is then the code's alone)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=check,
+        env=env,
+    )  # fmt: skip
+
+
 def test_gui_side_modules_import_no_torch():
     code = (
         "import sys; import colorstudio.app, colorstudio.ui.main_window, "
         "colorstudio.workers.engine_worker; "
         "print('torch' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert out.stdout.strip() == "False"
+    assert python(code).stdout.strip() == "False"
 
 
 def test_after_its_first_job_the_worker_freezes_what_is_alive_for_the_collector(qtbot):
@@ -179,10 +184,7 @@ def test_preloading_imports_the_native_runtime_and_never_torch():
         "before = 'onnxruntime' in sys.modules; w.preload_native_libraries(); "
         "print(before, 'onnxruntime' in sys.modules, 'torch' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert out.stdout.split() == ["False", "True", "False"]
+    assert python(code).stdout.split() == ["False", "True", "False"]
 
 
 def test_the_window_preloads_before_its_worker_starts(qtbot, tmp_path, monkeypatch):
@@ -212,9 +214,7 @@ def test_a_broken_native_runtime_does_not_stop_the_window(tmp_path):
         "print('window'); w.close()"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HOME": str(tmp_path)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
-    )
+    out = python(code, env, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["window"]
     assert "could not preload onnxruntime" in out.stderr
