@@ -57,6 +57,22 @@ def application_icon():
     return icon
 
 
+def start_editor(file: str | None = None) -> tuple[MainWindow, EnvironmentProbe]:
+    """Show the window (and ``file``), start the environment check and the model's warm-up,
+    and offer what a crashed session left behind; returns the window and the running check."""
+    window = create_window()
+    install_error_banner(window)
+    probe = EnvironmentProbe(window)
+    probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
+    probe.start()
+    window.show()
+    window.generation.start_up()  # the runtime and the model load while the user finds a photo
+    if file:
+        window.open_path(file)
+    window.offer_recovery()  # also with a file: a crash's work is offered whatever is opened
+    return window, probe
+
+
 def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
     """Start the editor; ``quit_after`` (seconds) closes it again, for smoke tests."""
     app = QApplication.instance() or QApplication(sys.argv)
@@ -65,17 +81,7 @@ def run_editor(file: str | None = None, quit_after: float | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("colorstudio")  # matches packaging/colorstudio.desktop (Wayland)
     app.setWindowIcon(application_icon())
-    window = create_window()
-    install_error_banner(window)
-    probe = EnvironmentProbe(window)
-    probe.checked.connect(lambda ok, msg, ver: _report_environment(window, ok, msg, ver))
-    probe.start()
-    window.show()
-    window.generation.start_up()  # torch and the model load while the user finds a photo
-    if file:
-        window.open_path(file)
-    else:
-        window.offer_recovery()
+    window, probe = start_editor(file)
     if quit_after is not None:
 
         def smoke_test_done() -> None:

@@ -1,8 +1,9 @@
 """Autosave and crash recovery for the main window (a mixin: the window owns the state).
 
-The window provides ``document``, ``path``, ``autosaver``, ``_autosave_pool``,
-``_autosave_future``, ``_autosave_poll``, ``autosave_done``, ``banner``, ``set_document`` and
-``show_error``; everything here runs on the GUI thread except the autosave itself.
+The window provides ``document``, ``path``, ``source``, ``confirm_discard``, ``autosaver``,
+``_autosave_pool``, ``_autosave_future``, ``_autosave_poll``, ``autosave_done``, ``banner``,
+``set_document`` and ``show_error``; everything here runs on the GUI thread except the
+autosave itself.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class AutosaveMixin:
         if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
             return
         snapshot = doc.snapshot()
-        source = str(self.path) if self.path else None
-        self._autosave_future = self._autosave_pool.submit(self.autosaver.save, snapshot, source)
+        self._autosave_future = self._autosave_pool.submit(
+            self.autosaver.save, snapshot, self._autosave_source()
+        )
         self._autosave_poll.start()
 
     def _on_autosave_poll_timeout(self) -> None:
@@ -53,10 +55,16 @@ class AutosaveMixin:
         if doc is None or not (force or self.autosaver.due(doc)):
             return None
         try:
-            return self.autosaver.save(doc, str(self.path) if self.path else None)
+            return self.autosaver.save(doc, self._autosave_source())
         except (OSError, FileFormatError) as err:
             self.show_error(f"Autosave failed: {err}")
             return None
+
+    def _autosave_source(self) -> str | None:
+        """The file the work came from (the project, else the opened image): the recovery
+        question names it and the recovered document keeps it."""
+        named = self.path or self.source
+        return str(named) if named else None
 
     def pending_recoveries(self) -> list[RecoveryFile]:
         return find_recoveries(self.autosaver.folder, exclude_session=self.autosaver.session)
@@ -104,6 +112,7 @@ class AutosaveMixin:
 
     def _on_recovery_box_finished(self, result: int, recovery: RecoveryFile) -> None:
         if result == QMessageBox.StandardButton.Yes:
-            self.restore_recovery(recovery)
+            if self.confirm_discard("restoring the recovered work"):  # painted meanwhile?
+                self.restore_recovery(recovery)
         elif result == QMessageBox.StandardButton.Discard:
             self._discard(recovery)

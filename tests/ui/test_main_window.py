@@ -125,10 +125,23 @@ def test_autosave_and_recovery_in_a_new_window(make_window, window, photo):
     window.autosaver._lock.release()
     recoveries = second.pending_recoveries()
     assert len(recoveries) == 1
+    assert recoveries[0].title.startswith("photo.png (autosaved")  # the image, not "Untitled"
     assert second.restore_recovery(recoveries[0])
     assert second.document.layers[0].pixels[0, 0].tolist() == [1, 2, 3, 255]
     assert second.document.dirty
+    assert second.windowTitle().startswith("photo.png*")
     assert second.pending_recoveries() == []
+
+
+def test_a_photo_given_at_start_up_still_gets_the_recovery_offer(qtbot, photo, monkeypatch):
+    from colorstudio import app
+
+    offered = []
+    monkeypatch.setattr(MainWindow, "offer_recovery", lambda self: offered.append(self.source))
+    window, probe = app.start_editor(str(photo))
+    qtbot.addWidget(window, before_close_func=lambda w: w.document and w.document.mark_clean())
+    assert offered == [photo]  # asked after the photo opened, not instead of opening it
+    assert probe.wait(30000)
 
 
 def test_python_dash_m_colorstudio_opens_a_real_main_window(photo, tmp_path):
