@@ -204,6 +204,8 @@ class GeneratePanel(QWidget):
     def _show_value(self, slider: QSlider) -> None:
         label = self.form.labelForField(slider)
         name = label.text()
+        # as wide as its widest value, so the sliders do not move sideways as the value changes
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance(f"{name} {slider.maximum()} %"))
 
         def show(value: int) -> None:
             label.setText(f"{name} {value} %")
@@ -215,10 +217,18 @@ class GeneratePanel(QWidget):
         self.mode.setCurrentIndex(list(Mode).index(mode))
 
     def set_busy(self, busy: bool) -> None:
+        """The worker started or ran out of jobs: when idle, the bar empties and the last stage's
+        name goes with it (a message the controller put there, an error, stays)."""
         self.cancel_button.setEnabled(busy)
         if not busy:
             self.progress.setValue(0)
+            if self.status.text() == self._stage:
+                self.status.clear()
+
+    #: the last stage name set_progress showed
+    _stage = ""
 
     def set_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(fraction * 100))
+        self._stage = message
         self.status.setText(message)

@@ -190,6 +190,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.generation.bind(doc, self.history, self.controller)
         self.references_panel.set_document(doc, self.history)
         self.history_panel.set_history(self.history)
+        self.tool_options.set_suggestions([])  # the last photo's colours are not this one's
         self.banner.hide()
         self.show_mask_overlay(True)  # a repair of the previous photo may have hidden it
         self._update_title()

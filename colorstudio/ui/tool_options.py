@@ -51,6 +51,10 @@ class ColorSwatch(QPushButton):
         super().__init__()
         self.setFixedSize(size, size)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover)  # repaint the edge on enter and leave
+        # reached with Tab, not focused by a click: a recent swatch that was clicked holds
+        # another colour a moment later (the picked one moves to the front), and a focus
+        # edge left on it would mark the wrong colour
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.color = color
         self.set_color(color)
 

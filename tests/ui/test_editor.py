@@ -497,7 +497,7 @@ def test_show_original_from_the_view_menu_and_the_hold_key(qtbot, editor, photo)
     assert not canvas.showing_before
 
 
-def test_recent_colours_are_swatches_that_pick_their_colour(editor):
+def test_recent_colours_are_swatches_that_pick_their_colour(qtbot, editor):
     options = editor.tool_options
     made = list(options.recent_swatches)
     for color in [(10, 20, 30), (200, 100, 50), (5, 250, 5)]:
@@ -507,9 +507,24 @@ def test_recent_colours_are_swatches_that_pick_their_colour(editor):
     assert len(shown) == len(editor.tool_state.recent_colors)  # no unused (black) swatch shows
     assert [s.color for s in shown[:3]] == [(5, 250, 5), (200, 100, 50), (10, 20, 30)]
     assert not any(s.styleSheet() for s in made)  # no style sheet to re-polish
-    shown[2].click()
+    qtbot.mouseClick(shown[2], Qt.MouseButton.LeftButton)
+    assert not shown[2].hasFocus()  # it holds another colour now: no focus edge left on it
     assert editor.tool_state.color == (10, 20, 30)
     assert shown[0].color == (10, 20, 30)  # the picked colour is the newest recent one
     image = shown[1].grab().toImage()
     centre = image.pixelColor(image.width() // 2, image.height() // 2)
     assert (centre.red(), centre.green(), centre.blue()) == (5, 250, 5)
+
+
+def test_another_photo_clears_the_last_photos_suggested_colours(editor, photo):
+    editor.open_path(photo)
+    editor.tool_options.set_suggestions([(10, 20, 30), (200, 10, 10)])
+    editor.open_path(photo)
+
+    def swatches():
+        layout = editor.tool_options.suggestions
+        return [
+            layout.itemAt(i).widget() for i in range(layout.count()) if layout.itemAt(i).widget()
+        ]
+
+    assert swatches() == []

@@ -73,6 +73,37 @@ def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
     assert panel.settings.detail == pytest.approx(0.4)
 
 
+def test_the_stage_shown_goes_when_the_worker_is_idle_but_an_error_stays(qtbot):
+    from colorstudio.ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.set_busy(True)
+    panel.set_progress(0.4, "filling damage")
+    assert panel.status.text() == "filling damage"
+    panel.set_busy(False)  # finished or cancelled: no stale stage under an empty bar
+    assert panel.status.text() == "" and panel.progress.value() == 0
+    panel.set_busy(True)
+    panel.set_progress(0.4, "filling damage")
+    panel.status.setText("Preview failed: out of memory")
+    panel.set_busy(False)
+    assert panel.status.text() == "Preview failed: out of memory"
+
+
+def test_percent_sliders_stay_put_as_their_value_changes(qtbot):
+    from colorstudio.ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.strength.setValue(100)
+    qtbot.wait(20)
+    x = panel.strength.x()
+    panel.strength.setValue(5)
+    qtbot.wait(20)
+    assert panel.strength.x() == x
+
+
 def test_a_slider_moved_by_a_click_on_its_groove_or_a_key_counts_at_once(qtbot):
     """Clicking the groove, the arrow keys and the wheel move a slider without a drag (no
     sliderReleased): the setting must follow; a drag counts when it is released."""
