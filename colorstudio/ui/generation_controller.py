@@ -47,6 +47,14 @@ PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
 UPDATING_LABEL = "Preview — updating…"
 
 
+#: what the status bar says of the mode a newly opened photo gets (session.preview.default_mode)
+MODE_CHOSEN = {
+    Mode.COLORIZE: "Mode: Colourize (the photo has no colour, or one tint)",
+    Mode.RECOLOR: "Mode: Recolour region (the photo has colour; for a tinted or stained "
+    "black-and-white print, choose Colourize)",
+}
+
+
 class Feedback(Protocol):
     """Where the controller tells the user things (the main window)."""
 
@@ -127,7 +135,9 @@ class GenerationController(QObject):
         panel = self.ui.panel
         if doc.layers:
             step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
-            panel.set_mode(default_mode(doc.layers[0].pixels[::step, ::step, :3]))
+            mode = default_mode(doc.layers[0].pixels[::step, ::step, :3])
+            panel.set_mode(mode)
+            self.ui.feedback.show_status(MODE_CHOSEN[mode], 10000)  # why this mode
         self.preview_timer.stop()  # the mode change asks for no preview…
         self.settled = self._current_inputs()  # …and neither do these untouched inputs
         self.warm_up()

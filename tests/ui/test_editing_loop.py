@@ -51,6 +51,8 @@ def test_layer_edits_never_start_a_preview(qtbot, editor, photo, tmp_path, kind)
     assert editor.open_path(color_photo(tmp_path) if kind == "colour" else photo)
     expected = Mode.RECOLOR if kind == "colour" else Mode.COLORIZE
     assert editor.generate_panel.settings.mode is expected
+    said = editor.statusBar().currentMessage()  # the user is told why, and how to change it
+    assert said.startswith(f"Mode: {'Recolour' if kind == 'colour' else 'Colourize'}")
     panel = editor.layers_panel
     panel.buttons["duplicate"].click()
     panel.blend.setCurrentIndex(1)
