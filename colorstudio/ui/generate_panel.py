@@ -98,7 +98,9 @@ class GeneratePanel(QWidget):
         self.lightness = QDoubleSpinBox()
         self.lightness.setRange(-50, 50)
         self.sensitivity = _percent_slider(50)
-        self.sensitivity.setToolTip("Higher finds fainter damage (and more false alarms)")
+        self.sensitivity.setToolTip(
+            "Higher finds fainter damage (and more false alarms); used by the next Detect damage"
+        )
         self.detect_button = QPushButton("Detect damage")
         self.detect_button.setToolTip(
             "Find scratches, dust, cracks, stains, folds and torn corners; the result is a mask "
