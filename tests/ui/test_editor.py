@@ -497,7 +497,7 @@ def test_show_original_from_the_view_menu_and_the_hold_key(qtbot, editor, photo)
     assert not canvas.showing_before
 
 
-def test_recent_colours_are_swatches_that_pick_their_colour(qtbot, editor):
+def test_recent_colors_are_swatches_that_pick_their_color(qtbot, editor):
     options = editor.tool_options
     made = list(options.recent_swatches)
     for color in [(10, 20, 30), (200, 100, 50), (5, 250, 5)]:
@@ -516,7 +516,7 @@ def test_recent_colours_are_swatches_that_pick_their_colour(qtbot, editor):
     assert (centre.red(), centre.green(), centre.blue()) == (5, 250, 5)
 
 
-def test_another_photo_clears_the_last_photos_suggested_colours(editor, photo):
+def test_another_photo_clears_the_last_photos_suggested_colors(editor, photo):
     editor.open_path(photo)
     editor.tool_options.set_suggestions([(10, 20, 30), (200, 10, 10)])
     editor.open_path(photo)
