@@ -171,9 +171,15 @@ class CanvasView(QWidget):
         doc = self.document
         assert doc is not None
         hint = doc.hint if self.show_hints and doc.hint.visible else None
-        return overlay_rgba(
-            box, hint.pixels if hint else None, doc.hint.opacity, self._active_mask()
-        )
+        pixels, opacity = (hint.pixels if hint else None), doc.hint.opacity
+        return overlay_rgba(box, pixels, opacity, self._active_mask(), self.mask_outline)
+
+    mask_outline = False  #: the mask as its edge only (over a repair's preview: its fill shows)
+
+    def set_mask_outline(self, on: bool) -> None:
+        if on != self.mask_outline:
+            self.mask_outline = on
+            self.refresh_overlay()
 
     def refresh(self, bbox: BBox | None = None, layers: bool = True) -> None:
         """Re-render ``bbox`` (or everything) and schedule a repaint of just that area.

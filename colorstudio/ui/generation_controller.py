@@ -239,6 +239,7 @@ class GenerationController(QObject):
         if canvas.preview is not None:
             canvas.set_preview(None)
             canvas.set_provenance(None, None)
+        canvas.set_mask_outline(False)
         self.ui.feedback.show_preview_status("")
 
     def _on_history_changed(self) -> None:
@@ -347,6 +348,7 @@ class GenerationController(QObject):
             self.shown = self.settled = job.inputs
             self.requested = None
             self.ui.canvas.set_preview(result.image, PREVIEW_LABEL)
+            self.ui.canvas.set_mask_outline(job.inputs.settings[0] is Mode.RESTORE)
             if self.ui.panel.settings.provenance:
                 self.ui.canvas.set_provenance(result.hint_influence, result.confidence)
             name = engine_name(result.engine)

@@ -10,17 +10,45 @@ MASK_TINT = np.array([255, 40, 60], np.float32)
 MASK_OPACITY = 0.45
 
 
+#: the band drawn for a mask shown as its outline, document pixels
+OUTLINE_WIDTH = 2
+
+
+def mask_outline(mask: np.ndarray, box: BBox, width: int = OUTLINE_WIDTH) -> np.ndarray:
+    """uint8 (y1 - y0, x1 - x0), 255 on the band ``width`` pixels wide just *outside*
+    ``mask`` (H x W uint8) inside ``box``, 0 elsewhere: the mask's outline that leaves what is
+    in the mask to be seen (a crack's fill between two thin lines). Looks past the box, so a
+    box's cut never draws an edge."""
+    y0, x0, y1, x1 = box
+    h, w = mask.shape
+    g0, f0, g1, f1 = max(0, y0 - width), max(0, x0 - width), min(h, y1 + width), min(w, x1 + width)
+    inside = mask[g0:g1, f0:f1] > 0
+    grown = inside.copy()
+    for _ in range(width):  # grow by one pixel (4-neighbourhood)
+        padded = np.pad(grown, 1)
+        grown = grown | padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    band = (grown & ~inside)[y0 - g0 : y1 - g0, x0 - f0 : x1 - f0]
+    return band.astype(np.uint8) * 255
+
+
 def overlay_rgba(
-    box: BBox, hint: np.ndarray | None, hint_opacity: float, mask: np.ndarray | None
+    box: BBox,
+    hint: np.ndarray | None,
+    hint_opacity: float,
+    mask: np.ndarray | None,
+    outline: bool = False,
 ) -> np.ndarray:
     """uint8 RGBA (y1 - y0, x1 - x0, 4) overlay for ``box`` (y0, x0, y1, x1): the active
     ``mask`` (H x W uint8, or None) as a red tint under the ``hint`` layer (H x W x 4 uint8, or
-    None; drawn at ``hint_opacity`` 0..1). Only the part of the box where either has content is
+    None; drawn at ``hint_opacity`` 0..1); ``outline``: a line around the mask instead (over a
+    repair's preview, so the fill shows). Only the part of the box where either has content is
     computed, so a full refresh of a 24 MP document with a small hint stroke stays cheap."""
     y0, x0, y1, x1 = box
     out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+    if mask is not None:
+        mask = mask_outline(mask, box) if outline else mask[y0:y1, x0:x1]
     for source, is_mask in (
-        (mask[y0:y1, x0:x1] if mask is not None else None, True),
+        (mask, True),
         (hint[y0:y1, x0:x1, 3] if hint is not None else None, False),
     ):
         if source is None:

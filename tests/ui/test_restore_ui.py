@@ -188,3 +188,15 @@ def test_detection_without_a_model_reports_it(qtbot, make_editor, scratched, tmp
     banner = editor.banner.label
     qtbot.waitUntil(lambda: "no damage detection model" in banner.text(), timeout=20000)
     assert not editor.document.masks
+
+
+def test_over_a_repairs_preview_the_mask_shows_as_its_edge(qtbot, make_editor, scratched, tmp_path):
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    canvas = editor.canvas
+    assert not canvas.mask_outline
+    editor.generate_panel.live.setChecked(True)
+    editor.generation.request_preview(force=True)
+    qtbot.waitUntil(lambda: canvas.preview is not None, timeout=30000)
+    assert canvas.mask_outline  # the fill under the scratch is not hidden by the red tint
+    editor.generation.hide_preview()  # Esc
+    assert not canvas.mask_outline

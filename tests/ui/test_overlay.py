@@ -1,0 +1,39 @@
+"""The canvas overlay's pixels: a mask as a tint, or as its edge over a repair's preview."""
+
+import numpy as np
+
+from colorstudio.ui.overlay import OUTLINE_WIDTH, mask_outline, overlay_rgba
+
+
+def square_mask():
+    mask = np.zeros((40, 50), np.uint8)
+    mask[10:30, 12:40] = 255
+    return mask
+
+
+def test_the_outline_is_a_band_around_the_mask_leaving_the_mask_itself_clear():
+    mask = square_mask()
+    band = mask_outline(mask, (0, 0, 40, 50))
+    assert band[9, 20] == 255 and band[10 - OUTLINE_WIDTH, 20] == 255  # the band above it
+    assert band[10 - OUTLINE_WIDTH - 1, 20] == 0  # no wider
+    assert not band[mask > 0].any()  # what is in the mask (a repair's fill) stays visible
+    thin = np.zeros((20, 30), np.uint8)
+    thin[10, 5:25] = 255  # a crack one pixel wide: a line on each side, the crack clear
+    lines = mask_outline(thin, (0, 0, 20, 30))
+    assert lines[9, 15] == lines[11, 15] == 255 and lines[10, 15] == 0
+
+
+def test_a_box_cut_through_the_mask_draws_no_edge_at_the_cut():
+    mask = square_mask()
+    full = mask_outline(mask, (0, 0, 40, 50))
+    for box in [(15, 20, 25, 30), (5, 5, 12, 45), (0, 0, 40, 50)]:
+        y0, x0, y1, x1 = box
+        assert np.array_equal(mask_outline(mask, box), full[y0:y1, x0:x1])
+
+
+def test_the_overlay_tints_the_mask_or_only_its_edge():
+    mask = square_mask()
+    tinted = overlay_rgba((0, 0, 40, 50), None, 1.0, mask)
+    outlined = overlay_rgba((0, 0, 40, 50), None, 1.0, mask, outline=True)
+    assert tinted[20, 25, 3] > 0 and outlined[20, 25, 3] == 0
+    assert outlined[9, 25, 3] > 0 and tinted[9, 25, 3] == 0
