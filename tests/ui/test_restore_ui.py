@@ -80,6 +80,7 @@ def test_detect_refine_repair_undo(qtbot, make_editor, scratched, tmp_path):
 
     editor.undo()  # repair gone, mask kept
     assert len(doc.layers) == 1 and np.array_equal(doc.layers[0].pixels, before)
+    assert editor.canvas.show_mask and "Repair undone" in editor.banner.label.text()
     editor.undo()  # the speck
     editor.undo()  # the detection
     assert not any(m.name == DAMAGE_MASK_NAME for m in doc.masks)
@@ -200,3 +201,15 @@ def test_over_a_repairs_preview_the_mask_shows_as_its_edge(qtbot, make_editor, s
     assert canvas.mask_outline  # the fill under the scratch is not hidden by the red tint
     editor.generation.hide_preview()  # Esc
     assert not canvas.mask_outline
+
+
+def test_undoing_a_repair_shows_its_mask_again(qtbot, make_editor, scratched, tmp_path):
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    assert not editor.canvas.show_mask  # hidden so the repair shows
+    editor.undo()
+    assert editor.canvas.show_mask and editor.act_mask.isChecked()
+    assert "Repair undone" in editor.banner.label.text()
+    editor.redo()  # the repair again: the overlay stays as the user has it now
+    assert editor.canvas.show_mask
