@@ -57,6 +57,10 @@ class History:
     def labels(self) -> list[str]:
         return [edit.label for edit in self._edits]
 
+    def undone(self, edit: Edit) -> bool:
+        """Whether ``edit`` is recorded and undone (it would come back with Redo)."""
+        return any(e is edit for e in self._edits[self._index :])
+
     # ------------------------------------------------------------------ changes
     def push(self, edit: Edit | None) -> None:
         """Record an already-applied edit; discards the redo tail.

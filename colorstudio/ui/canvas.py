@@ -174,7 +174,7 @@ class CanvasView(QWidget):
         pixels, opacity = (hint.pixels if hint else None), doc.hint.opacity
         return overlay_rgba(box, pixels, opacity, self._active_mask(), self.mask_outline)
 
-    mask_outline = False  #: the mask as its edge only (over a repair's preview: its fill shows)
+    mask_outline = False  #: the mask as a line around it (over a repair's preview: the fill shows)
 
     def set_mask_outline(self, on: bool) -> None:
         if on != self.mask_outline:

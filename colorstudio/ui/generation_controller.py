@@ -120,7 +120,7 @@ class GenerationController(QObject):
         inputs, pick the mode that fits it, warm up. Nothing is previewed until an input
         changes."""
         self._held_damage = None  # found in the previous document
-        self._repair_step = None
+        self._repair_edit = None
         if self.tracker is not None:
             self.tracker.close()
         if self._cache is not None:
@@ -243,15 +243,15 @@ class GenerationController(QObject):
         canvas.set_mask_outline(False)
         self.ui.feedback.show_preview_status("")
 
-    #: the history index just after a repair's Apply hid the mask overlay (None: none did)
-    _repair_step: int | None = None
+    #: the repair whose Apply hid the mask overlay (None: none did)
+    _repair_edit: Any = None
 
     def _on_history_changed(self) -> None:
         if self.history is not None and self.history.last_step != "do":
             self.take_down_preview()  # undo and redo show their effect at once
-        step, history = self._repair_step, self.history
-        if step is not None and history is not None and history.index < step:  # repair undone
-            self._repair_step = None
+        repair, history = self._repair_edit, self.history
+        if repair is not None and history is not None and history.undone(repair):
+            self._repair_edit = None
             self.ui.feedback.show_mask_overlay(True)
             self.ui.feedback.show_info("Repair undone: the damage mask shows again.")
         self.schedule_preview()
@@ -389,8 +389,7 @@ class GenerationController(QObject):
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
         # a repair: the damage mask has done its work and its overlay would hide the result
         if applied and job.mode is Mode.RESTORE:  # off the view only, not the document
-            assert self.history is not None
-            self._repair_step = self.history.index  # undone below this: the mask shows again
+            self._repair_edit = edit  # when it is undone the mask shows again
             self.ui.feedback.show_mask_overlay(False)
             self.ui.feedback.show_info(
                 "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "

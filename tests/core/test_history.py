@@ -136,6 +136,26 @@ def test_memory_bound_drops_oldest_steps():
     assert history.index == 0
 
 
+def test_an_edit_is_undone_only_while_redo_would_bring_it_back():
+    doc = make_doc(64, 64)
+    probe = make_doc(64, 64)
+    one = paint_stroke(probe, probe.layers[0].id, [(10, 10), (50, 50)], size=20)
+    history = History(doc, max_bytes=int(one.nbytes * 2.5))
+    first = paint_stroke(doc, doc.layers[0].id, [(10, 10), (50, 50)], size=20)
+    history.push(first)
+    assert not history.undone(first)
+    history.undo()
+    assert history.undone(first)
+    history.redo()
+    for i in range(4):  # the budget drops the oldest steps: dropped is not undone
+        history.push(
+            paint_stroke(
+                doc, doc.layers[0].id, [(12, 10 + i), (50, 50)], size=20, color=(i + 9, 0, 0)
+            )
+        )
+    assert history.dropped >= 1 and not history.undone(first)
+
+
 def test_layer_structure_edits_are_undoable():
     doc = make_doc()
     history = History(doc)
