@@ -20,6 +20,7 @@ preview needs, so the first preview is as fast as the later ones.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -106,6 +107,9 @@ class GenerationController(QObject):
         self._held_damage: tuple[Any, float] | None = None
         ui.canvas.stroke_finished.connect(self._put_held_damage)
         w = self.worker
+        #: the job the worker is computing (its started_job; 0: none known)
+        self._running_job = 0
+        w.started_job.connect(lambda i: setattr(self, "_running_job", i))
         w.finished_job.connect(lambda i, r: self._on_worker(i, JobState.FINISHED, r))
         w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
         w.cancelled.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
@@ -202,9 +206,10 @@ class GenerationController(QObject):
             return None
         if self.shown is not None and self.shown.settings[0] != inputs.settings[0]:
             self.take_down_preview(forget=True)  # not another mode's result in this one
-        if self.requested is not None:
-            # the preview on its way shows inputs that are gone: stop it between tiles, so the
-            # new one does not wait for it (a key held on a slider, mask strokes in Repair)
+        if self.requested is not None and self._running_job == self.latest_preview:
+            # the preview being computed shows inputs that are gone: stop it between tiles, so
+            # the new one does not wait for it (a key held on a slider, mask strokes in Repair);
+            # a running warm-up is left to finish (the next preview reads what it computes)
             self.worker.cancel_previews()
         job = self._submit(JobKind.PREVIEW, inputs=inputs)
         if job is None:
@@ -244,12 +249,12 @@ class GenerationController(QObject):
         self.ui.feedback.show_preview_status("")
 
     #: the repair whose Apply hid the mask overlay (None: none did)
-    _repair_edit: Any = None
+    _repair_edit: weakref.ref | None = None
 
     def _on_history_changed(self) -> None:
         if self.history is not None and self.history.last_step != "do":
             self.take_down_preview()  # undo and redo show their effect at once
-        repair, history = self._repair_edit, self.history
+        repair, history = self._repair_edit and self._repair_edit(), self.history
         if repair is not None and history is not None and history.undone(repair):
             self._repair_edit = None
             self.ui.feedback.show_mask_overlay(True)
@@ -389,7 +394,8 @@ class GenerationController(QObject):
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
         # a repair: the damage mask has done its work and its overlay would hide the result
         if applied and job.mode is Mode.RESTORE:  # off the view only, not the document
-            self._repair_edit = edit  # when it is undone the mask shows again
+            self._repair_edit = weakref.ref(edit)  # undone: the mask shows again (weak: the
+            # history's memory budget may drop a full-size layer edit)
             self.ui.feedback.show_mask_overlay(False)
             self.ui.feedback.show_info(
                 "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "

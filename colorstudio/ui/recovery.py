@@ -1,8 +1,8 @@
 """Autosave and crash recovery for the main window (a mixin: the window owns the state).
 
-The window provides ``document``, ``path``, ``source``, ``confirm_discard``, ``autosaver``,
-``_autosave_pool``, ``_autosave_future``, ``_autosave_poll``, ``autosave_done``, ``banner``,
-``set_document`` and ``show_error``; everything here runs on the GUI thread except the
+The window provides ``document``, ``path``, ``source``, ``_loading``, ``confirm_discard``,
+``autosaver``, ``_autosave_pool``, ``_autosave_future``, ``_autosave_poll``, ``autosave_done``,
+``banner``, ``set_document`` and ``show_error``; everything here runs on the GUI thread except the
 autosave itself.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from colorstudio.core.io.autosave import (
@@ -110,9 +110,27 @@ class AutosaveMixin:
         box.finished.connect(lambda result: self._on_recovery_box_finished(result, newest))
         box.show()
 
+    def _offer_when_loaded(self) -> None:
+        if self._loading:
+            QTimer.singleShot(200, self._offer_when_loaded)
+        else:
+            self.offer_recovery()
+
     def _on_recovery_box_finished(self, result: int, recovery: RecoveryFile) -> None:
         if result == QMessageBox.StandardButton.Yes:
-            if self.confirm_discard("restoring the recovered work"):  # painted meanwhile?
+            if self._loading:  # the file being opened would replace the recovered work
+                self.banner.show_message(
+                    "A file is still opening: the recovered work is offered again when it has "
+                    "opened.",
+                    "info",
+                )
+                self._offer_when_loaded()
+            elif self.confirm_discard("restoring the recovered work"):  # painted meanwhile?
                 self.restore_recovery(recovery)
+            else:
+                self.banner.show_message(
+                    "The recovered work stays on disk: it is offered again at the next start.",
+                    "info",
+                )
         elif result == QMessageBox.StandardButton.Discard:
             self._discard(recovery)

@@ -133,6 +133,49 @@ def test_autosave_and_recovery_in_a_new_window(make_window, window, photo):
     assert second.pending_recoveries() == []
 
 
+def crashed_session(make_window, window, photo):
+    """A second window beside the first, whose session 'crashed' with unsaved work."""
+    window.open_path(photo)
+    window.document.layers[0].pixels[0, 0] = [1, 2, 3, 255]
+    window.document.mark_dirty()
+    assert window.autosave_now() is not None
+    window.autosaver._lock.release()
+    second = make_window()
+    (recovery,) = second.pending_recoveries()
+    return second, recovery
+
+
+def test_yes_to_recovery_while_a_file_opens_waits_for_it(qtbot, make_window, window, photo):
+    from PySide6.QtWidgets import QMessageBox
+
+    second, recovery = crashed_session(make_window, window, photo)
+    second._loading = True  # a file is decoding: it would replace the recovered work
+    second._on_recovery_box_finished(QMessageBox.StandardButton.Yes, recovery)
+    assert second.document is None and recovery.project_path.is_file()  # nothing lost
+    second._loading = False
+    qtbot.waitUntil(lambda: second.findChild(QMessageBox, "recovery_box") is not None, timeout=3000)
+
+
+def test_yes_to_recovery_asks_before_replacing_changed_work(
+    qtbot, make_window, window, photo, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    second, recovery = crashed_session(make_window, window, photo)
+    second.open_path(photo)
+    second.document.mark_dirty()  # the user painted while the offer was up
+    doc = second.document
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel,
+    )
+    second._on_recovery_box_finished(QMessageBox.StandardButton.Yes, recovery)
+    assert asked == ["Save changes before restoring the recovered work?"]
+    assert second.document is doc and recovery.project_path.is_file()
+
+
 def test_a_photo_given_at_start_up_still_gets_the_recovery_offer(qtbot, photo, monkeypatch):
     from colorstudio import app
 

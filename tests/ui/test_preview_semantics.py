@@ -141,3 +141,17 @@ def test_a_newer_preview_stops_the_running_one(qtbot, ged, gate_engine, photo):
     qtbot.waitUntil(lambda: shown_value(ged) == 60, timeout=5000)
     assert [r.strength for r in gate_engine.requests[-2:]] == [0.5, 0.3]
     assert ged.canvas.preview_label == PREVIEW_LABEL
+
+
+def test_a_newer_preview_leaves_a_running_warm_up_to_finish(qtbot, ged, gate_engine, photo):
+    gate_engine.gate.clear()
+    ged.open_path(photo)  # the photo's warm-up starts and is held
+    qtbot.waitUntil(gate_engine.started.is_set, timeout=3000)
+    cancelled = []
+    ged.worker.cancelled.connect(cancelled.append)
+    set_strength(ged, 50)
+    set_strength(ged, 30)  # the second preview replaces the first, still queued
+    qtbot.wait(100)
+    gate_engine.gate.set()
+    qtbot.waitUntil(lambda: shown_value(ged) == 60, timeout=5000)
+    assert cancelled == []  # the warm-up ran to its end (the previews read what it computes)
