@@ -9,6 +9,8 @@ pixel per *device* pixel on high-DPI screens. Tablet pressure reaches the brush.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
@@ -19,7 +21,7 @@ from colorstudio.core.document import Document
 from colorstudio.core.geometry import BBox, clip
 from colorstudio.session.tools import Tool, ToolController
 from colorstudio.ui import badge
-from colorstudio.ui.overlay import overlay_rgba
+from colorstudio.ui.overlay import OUTLINE_WIDTH, overlay_rgba
 from colorstudio.ui.qimage import display_qimage, rgba_to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
@@ -52,6 +54,7 @@ class CanvasView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.view_changed.connect(lambda: self.set_mask_outline(self.mask_outline))  # its width
         self.document: Document | None = None
         self.controller: ToolController | None = None
         self.image = QImage()  # the document composite ("before" when a preview is shown)
@@ -87,6 +90,7 @@ class CanvasView(QWidget):
         self.document = doc
         self.controller = controller
         self.set_preview(None)
+        self.mask_outline, self._outline = False, 0
         if doc is not None:
             doc.events.pixels_changed.connect(self._on_document_pixels_changed)
             doc.events.structure_changed.connect(self._on_document_structure_changed)
@@ -172,13 +176,16 @@ class CanvasView(QWidget):
         assert doc is not None
         hint = doc.hint if self.show_hints and doc.hint.visible else None
         pixels, opacity = (hint.pixels if hint else None), doc.hint.opacity
-        return overlay_rgba(box, pixels, opacity, self._active_mask(), self.mask_outline)
+        return overlay_rgba(box, pixels, opacity, self._active_mask(), self._outline)
 
     mask_outline = False  #: the mask as a line around it (over a repair's preview: the fill shows)
+    _outline = 0  #: the band the overlay is drawn with, document pixels (0: the tint)
 
     def set_mask_outline(self, on: bool) -> None:
-        if on != self.mask_outline:
-            self.mask_outline = on
+        width = max(OUTLINE_WIDTH, math.ceil(2 / max(self.scale, 1e-6))) if on else 0
+        self.mask_outline = on
+        if width != self._outline:  # about 2 screen pixels wide at any zoom
+            self._outline = width
             self.refresh_overlay()
 
     def refresh(self, bbox: BBox | None = None, layers: bool = True) -> None:
@@ -205,7 +212,10 @@ class CanvasView(QWidget):
             self.overlay = display_qimage(self.render_overlay(full))
             self.update()
             return
-        box = clip(bbox, doc.height, doc.width)
+        grow = self._outline  # a stroke moves the outline beyond its own box
+        box = clip(
+            (bbox[0] - grow, bbox[1] - grow, bbox[2] + grow, bbox[3] + grow), doc.height, doc.width
+        )
         if box is None:
             return
         patches = [(self.overlay, self.render_overlay(box))]

@@ -10,7 +10,8 @@ MASK_TINT = np.array([255, 40, 60], np.float32)
 MASK_OPACITY = 0.45
 
 
-#: the band drawn for a mask shown as its outline, document pixels
+#: the narrowest band drawn for a mask shown as its outline, document pixels (the canvas widens it
+#: when zoomed out, to about 2 screen pixels)
 OUTLINE_WIDTH = 2
 
 
@@ -18,17 +19,27 @@ def mask_outline(mask: np.ndarray, box: BBox, width: int = OUTLINE_WIDTH) -> np.
     """uint8 (y1 - y0, x1 - x0), 255 on the band ``width`` pixels wide just *outside*
     ``mask`` (H x W uint8) inside ``box``, 0 elsewhere: the mask's outline that leaves what is
     in the mask to be seen (a crack's fill between two thin lines). Looks past the box, so a
-    box's cut never draws an edge."""
+    box's cut never draws an edge; works only around the mask's content."""
     y0, x0, y1, x1 = box
     h, w = mask.shape
+    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
     g0, f0, g1, f1 = max(0, y0 - width), max(0, x0 - width), min(h, y1 + width), min(w, x1 + width)
-    inside = mask[g0:g1, f0:f1] > 0
+    near = mask[g0:g1, f0:f1] > 0
+    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    if rows.size == 0:
+        return out
+    # the content's box grown by the band, in the grown box's coordinates
+    r0, c0 = max(0, rows[0] - width), max(0, cols[0] - width)
+    r1, c1 = min(near.shape[0], rows[-1] + 1 + width), min(near.shape[1], cols[-1] + 1 + width)
+    inside = near[r0:r1, c0:c1]
     grown = inside.copy()
     for _ in range(width):  # grow by one pixel (4-neighbourhood)
         padded = np.pad(grown, 1)
         grown = grown | padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
-    band = (grown & ~inside)[y0 - g0 : y1 - g0, x0 - f0 : x1 - f0]
-    return band.astype(np.uint8) * 255
+    band = np.zeros(near.shape, bool)
+    band[r0:r1, c0:c1] = grown & ~inside
+    out[:] = band[y0 - g0 : y1 - g0, x0 - f0 : x1 - f0] * np.uint8(255)
+    return out
 
 
 def overlay_rgba(
@@ -36,17 +47,18 @@ def overlay_rgba(
     hint: np.ndarray | None,
     hint_opacity: float,
     mask: np.ndarray | None,
-    outline: bool = False,
+    outline: int = 0,
 ) -> np.ndarray:
     """uint8 RGBA (y1 - y0, x1 - x0, 4) overlay for ``box`` (y0, x0, y1, x1): the active
     ``mask`` (H x W uint8, or None) as a red tint under the ``hint`` layer (H x W x 4 uint8, or
-    None; drawn at ``hint_opacity`` 0..1); ``outline``: a line around the mask instead (over a
-    repair's preview, so the fill shows). Only the part of the box where either has content is
-    computed, so a full refresh of a 24 MP document with a small hint stroke stays cheap."""
+    None; drawn at ``hint_opacity`` 0..1); ``outline`` > 0: a band that many pixels wide around
+    the mask instead (over a repair's preview, so the fill shows). Only the part of the box
+    where either has content is computed, so a full refresh of a 24 MP document with a small
+    hint stroke stays cheap."""
     y0, x0, y1, x1 = box
     out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
     if mask is not None:
-        mask = mask_outline(mask, box) if outline else mask[y0:y1, x0:x1]
+        mask = mask_outline(mask, box, outline) if outline else mask[y0:y1, x0:x1]
     for source, is_mask in (
         (mask, True),
         (hint[y0:y1, x0:x1, 3] if hint is not None else None, False),

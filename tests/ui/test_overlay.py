@@ -34,6 +34,6 @@ def test_a_box_cut_through_the_mask_draws_no_edge_at_the_cut():
 def test_the_overlay_tints_the_mask_or_only_its_edge():
     mask = square_mask()
     tinted = overlay_rgba((0, 0, 40, 50), None, 1.0, mask)
-    outlined = overlay_rgba((0, 0, 40, 50), None, 1.0, mask, outline=True)
+    outlined = overlay_rgba((0, 0, 40, 50), None, 1.0, mask, outline=OUTLINE_WIDTH)
     assert tinted[20, 25, 3] > 0 and outlined[20, 25, 3] == 0
     assert outlined[9, 25, 3] > 0 and tinted[9, 25, 3] == 0

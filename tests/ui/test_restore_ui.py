@@ -192,15 +192,32 @@ def test_detection_without_a_model_reports_it(qtbot, make_editor, scratched, tmp
 
 
 def test_over_a_repairs_preview_the_mask_shows_as_its_edge(qtbot, make_editor, scratched, tmp_path):
+    from colorstudio.ui.qimage import qimage_to_rgba
+
     editor = detected(qtbot, make_editor, scratched, tmp_path)
     canvas = editor.canvas
-    assert not canvas.mask_outline
-    editor.generate_panel.live.setChecked(True)
+
+    def alpha(y, x):
+        return int(qimage_to_rgba(canvas.overlay)[y, x, 3])
+
+    rows = np.flatnonzero(editor.document.masks[-1].pixels[:, 80])
+    top = int(rows[0])  # the scratch's mask (as the detector grew it): a tint on it
+    assert alpha(60, 80) > 0 and alpha(top - 1, 80) == 0
     editor.generation.request_preview(force=True)
     qtbot.waitUntil(lambda: canvas.preview is not None, timeout=30000)
-    assert canvas.mask_outline  # the fill under the scratch is not hidden by the red tint
-    editor.generation.hide_preview()  # Esc
-    assert not canvas.mask_outline
+    assert alpha(60, 80) == 0 and alpha(top - 1, 80) > 0  # a line beside it: the fill shows
+    editor.set_tool(Tool.MASK)  # a mask stroke over the preview: outlined at once, fully
+    drag(canvas, [(40, 100), (70, 100)])
+    assert np.array_equal(
+        qimage_to_rgba(canvas.overlay)[..., 3] > 0,
+        canvas.render_overlay((0, 0, 120, 160))[..., 3] > 0,
+    )
+    editor.generation.hide_preview()  # Esc: the tint again
+    assert not canvas.mask_outline and alpha(60, 80) > 0
+    editor.generate_panel.set_mode(Mode.ADJUST)  # another mode's preview keeps the tint
+    editor.generation.request_preview(force=True)
+    qtbot.waitUntil(lambda: canvas.preview is not None, timeout=30000)
+    assert not canvas.mask_outline and alpha(60, 80) > 0
 
 
 def test_undoing_a_repair_shows_its_mask_again(qtbot, make_editor, scratched, tmp_path):
