@@ -90,7 +90,7 @@ class CanvasView(QWidget):
         self.document = doc
         self.controller = controller
         self.set_preview(None)
-        self.mask_outline, self._outline = False, 0
+        self._outline = 0
         if doc is not None:
             doc.events.pixels_changed.connect(self._on_document_pixels_changed)
             doc.events.structure_changed.connect(self._on_document_structure_changed)
@@ -178,12 +178,15 @@ class CanvasView(QWidget):
         pixels, opacity = (hint.pixels if hint else None), doc.hint.opacity
         return overlay_rgba(box, pixels, opacity, self._active_mask(), self._outline)
 
-    mask_outline = False  #: the mask as a line around it (over a repair's preview: the fill shows)
-    _outline = 0  #: the band the overlay is drawn with, document pixels (0: the tint)
+    _outline = 0  #: the mask's outline band, document pixels (0: the mask is a tint)
+
+    @property
+    def mask_outline(self) -> bool:
+        """The mask drawn as a line around it (over a repair's preview: the fill shows)."""
+        return self._outline > 0
 
     def set_mask_outline(self, on: bool) -> None:
         width = max(OUTLINE_WIDTH, math.ceil(2 / max(self.scale, 1e-6))) if on else 0
-        self.mask_outline = on
         if width != self._outline:  # about 2 screen pixels wide at any zoom
             self._outline = width
             self.refresh_overlay()

@@ -107,9 +107,6 @@ class GenerationController(QObject):
         self._held_damage: tuple[Any, float] | None = None
         ui.canvas.stroke_finished.connect(self._put_held_damage)
         w = self.worker
-        #: the job the worker is computing (its started_job; 0: none known)
-        self._running_job = 0
-        w.started_job.connect(lambda i: setattr(self, "_running_job", i))
         w.finished_job.connect(lambda i, r: self._on_worker(i, JobState.FINISHED, r))
         w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
         w.cancelled.connect(lambda i: self._on_worker(i, JobState.CANCELLED))
@@ -206,11 +203,11 @@ class GenerationController(QObject):
             return None
         if self.shown is not None and self.shown.settings[0] != inputs.settings[0]:
             self.take_down_preview(forget=True)  # not another mode's result in this one
-        if self.requested is not None and self._running_job == self.latest_preview:
-            # the preview being computed shows inputs that are gone: stop it between tiles, so
-            # the new one does not wait for it (a key held on a slider, mask strokes in Repair);
-            # a running warm-up is left to finish (the next preview reads what it computes)
-            self.worker.cancel_previews()
+        if self.requested is not None:
+            # the preview on its way shows inputs that are gone: stop it between tiles, so the
+            # new one does not wait for it (a key held on a slider, mask strokes in Repair); a
+            # running warm-up is left to finish (the next preview reads what it computes)
+            self.worker.cancel_previews(self.latest_preview)
         job = self._submit(JobKind.PREVIEW, inputs=inputs)
         if job is None:
             self.take_down_preview()  # nothing to show for these inputs (the panel says why)

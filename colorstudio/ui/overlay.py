@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-from colorstudio.core.geometry import BBox
+from colorstudio.core.geometry import BBox, slices
+from colorstudio.core.masks import bbox_of
 
 MASK_TINT = np.array([255, 40, 60], np.float32)
 MASK_OPACITY = 0.45
@@ -22,24 +24,14 @@ def mask_outline(mask: np.ndarray, box: BBox, width: int = OUTLINE_WIDTH) -> np.
     box's cut never draws an edge; works only around the mask's content."""
     y0, x0, y1, x1 = box
     h, w = mask.shape
-    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
     g0, f0, g1, f1 = max(0, y0 - width), max(0, x0 - width), min(h, y1 + width), min(w, x1 + width)
     near = mask[g0:g1, f0:f1] > 0
-    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
-    if rows.size == 0:
-        return out
-    # the content's box grown by the band, in the grown box's coordinates
-    r0, c0 = max(0, rows[0] - width), max(0, cols[0] - width)
-    r1, c1 = min(near.shape[0], rows[-1] + 1 + width), min(near.shape[1], cols[-1] + 1 + width)
-    inside = near[r0:r1, c0:c1]
-    grown = inside.copy()
-    for _ in range(width):  # grow by one pixel (4-neighbourhood)
-        padded = np.pad(grown, 1)
-        grown = grown | padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
     band = np.zeros(near.shape, bool)
-    band[r0:r1, c0:c1] = grown & ~inside
-    out[:] = band[y0 - g0 : y1 - g0, x0 - f0 : x1 - f0] * np.uint8(255)
-    return out
+    content = bbox_of(near, near.shape, margin=width)
+    if content is not None:
+        inside = near[slices(content)]
+        band[slices(content)] = ndimage.binary_dilation(inside, iterations=width) & ~inside
+    return band[y0 - g0 : y1 - g0, x0 - f0 : x1 - f0] * np.uint8(255)
 
 
 def overlay_rgba(

@@ -47,15 +47,15 @@ class ColorSwatch(QPushButton):
     each colour change re-polish the widget, and the recent-colour row took ~10 ms of the GUI
     thread per picked colour (20+ ms beside busy programs)."""
 
-    def __init__(self, color: tuple[int, int, int], size: int = 22) -> None:
+    def __init__(self, color: tuple[int, int, int], size: int = 22, role: str = "colour") -> None:
         super().__init__()
+        self.role = role  #: what the swatch is, for screen readers ("Brush colour #1e90ff")
         self.setFixedSize(size, size)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover)  # repaint the edge on enter and leave
         # reached with Tab, not focused by a click: a recent swatch that was clicked holds
         # another colour a moment later (the picked one moves to the front), and a focus
         # edge left on it would mark the wrong colour
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        self.color = color
         self.set_color(color)
 
     def set_color(self, color: tuple[int, int, int]) -> None:
@@ -64,9 +64,6 @@ class ColorSwatch(QPushButton):
         self.setToolTip(name)
         self.setAccessibleName(f"{self.role} {name}")
         self.update()
-
-    #: what the swatch is, for screen readers ("Brush colour #1e90ff")
-    role = "colour"
 
     def paintEvent(self, event) -> None:
         """A thin dark edge; hovered or focused, a 2 px edge that contrasts with the colour;
@@ -98,9 +95,7 @@ class ToolOptionsPanel(QWidget):
         self.size.setRange(1, 2000)
         self.size.setSuffix(" px")
         self.hardness, self.opacity, self.flow = _slider(100), _slider(100), _slider(100)
-        self.color_button = ColorSwatch(state.color, 36)
-        self.color_button.role = "Brush colour"
-        self.color_button.set_color(state.color)
+        self.color_button = ColorSwatch(state.color, 36, "Brush colour")
         self.color_button.clicked.connect(self._on_color_button_clicked)
         self.recent = QGridLayout()
         self.recent.setSpacing(2)

@@ -168,13 +168,16 @@ class EngineWorker(QThread):
             if self._token is not None:
                 self._token.cancel()
 
-    def cancel_previews(self) -> None:
-        """Drop pending previews and cancel a running preview (e.g. live preview switched off)."""
+    def cancel_previews(self, request_id: int | None = None) -> None:
+        """Drop pending previews and cancel a running preview (e.g. live preview switched off);
+        with ``request_id``, only that preview (a newer one supersedes it; a warm-up runs on)."""
         with self._condition:
             for old in [r for r in self._pending if getattr(r, "preview", False)]:
-                self._pending.remove(old)
-                self.dropped.emit(old.request_id)
-            if self._token is not None and self._running_preview:
+                if request_id is None or old.request_id == request_id:
+                    self._pending.remove(old)
+                    self.dropped.emit(old.request_id)
+            running = self._running_preview and request_id in (None, self._running_id)
+            if self._token is not None and running:
                 self._token.cancel()
 
     def stop(self, timeout_ms: int = 30000) -> bool:
@@ -194,6 +197,7 @@ class EngineWorker(QThread):
 
     # ------------------------------------------------------------------ worker thread
     _running_preview = False
+    _running_id = 0
 
     def run(self) -> None:
         while True:
@@ -207,6 +211,7 @@ class EngineWorker(QThread):
                 self._pending.remove(request)
                 self._token = CancelToken()
                 self._running_preview = bool(getattr(request, "preview", False))
+                self._running_id = int(getattr(request, "request_id", 0))
                 token = self._token
             self._run_one(request, token)
             with self._condition:
