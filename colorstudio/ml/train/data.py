@@ -52,6 +52,10 @@ def load_rgb(path: Path, short_side: int) -> np.ndarray | None:
         return None
 
 
+#: the area fractions of its photo a random crop takes (never magnified at 320 px and 192 px crops)
+CROP_SCALE = (0.35, 1.0)
+
+
 class ImageBank:
     """Decoded images in memory; ``sample`` returns random crops as float tensors."""
 
@@ -75,7 +79,7 @@ class ImageBank:
         return len(self.images)
 
     def crop(
-        self, index: int, size: int, rng: np.random.Generator, scale=(0.35, 1.0)
+        self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
     ) -> torch.Tensor:
         """A random resized crop: (3, size, size) sRGB float in 0..1."""
         image = self.images[index]
@@ -95,7 +99,7 @@ class ImageBank:
         return patch[0].clamp(0, 1)
 
     def batch(
-        self, indices: Iterable[int], size: int, rng: np.random.Generator, scale=(0.35, 1.0)
+        self, indices: Iterable[int], size: int, rng: np.random.Generator, scale=CROP_SCALE
     ) -> torch.Tensor:
         return torch.stack([self.crop(i, size, rng, scale) for i in indices])
 

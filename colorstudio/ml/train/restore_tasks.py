@@ -29,6 +29,7 @@ from colorstudio.ml.damage import brush_strokes, synthesize_damage
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.print_look import faded_print, toned_print
+from colorstudio.ml.train.data import CROP_SCALE
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
@@ -67,11 +68,11 @@ def zoom_scale(zoom: float, size: int, short_side: int) -> tuple[float, float]:
     that a crop is magnified up to ``zoom`` times when resized to ``size``. Real prints are
     scanned at 1-2 k px: an eye, a lace hole or a rail is 10-40 px there, larger than anything
     in photos decoded at a ``short_side`` of 320, so unmagnified crops never show the detector
-    picture structure at the size it meets it. Zoom 1 gives the bank's default (0.35, 1)."""
+    picture structure at the size it meets it. Zoom 1 gives the bank's default, CROP_SCALE."""
     if zoom < 1:
         raise ValueError(f"the detector's zoom must be at least 1, got {zoom}")
     smallest = size / (zoom * short_side)  # the crop's side, as a fraction of the short side
-    return (min(0.35, smallest**2), 1.0)
+    return (min(CROP_SCALE[0], smallest**2), CROP_SCALE[1])
 
 
 def damaged_sample(
