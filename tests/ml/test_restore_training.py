@@ -266,6 +266,29 @@ def test_detector_zoom_magnifies_the_crops_it_asks_for(photo_folder):
     assert roughness(zoomed) < roughness(plain)
 
 
+def test_a_magnified_crop_says_how_much_it_enlarges(photo_folder):
+    from colorstudio.ml.train.data import ImageBank
+
+    bank = ImageBank(sorted(photo_folder.iterdir()), short_side=64, min_side=32)
+    rng = np.random.default_rng(0)
+    crop, magnification = bank.magnified_crop(0, 96, rng, (0.25, 0.25))  # a 32 px side
+    assert crop.shape == (3, 96, 96) and magnification == pytest.approx(3.0)
+    assert bank.magnified_crop(0, 32, rng, (1.0, 1.0))[1] == pytest.approx(0.5)
+
+
+def test_damage_on_a_magnified_crop_is_drawn_magnified():
+    rgb = np.full((96, 96, 3), 120, np.uint8)
+    plain = magnified = 0
+    for seed in range(40):  # the same draws, so the same kinds and places, at two scales
+        plain += damaged_sample(rgb, np.random.default_rng(seed))[2].sum()
+        magnified += damaged_sample(rgb, np.random.default_rng(seed), 3.0)[2].sum()
+    assert magnified > 1.5 * plain
+    # shrunk crops (magnification below one) are drawn as unmagnified ones
+    for seed in range(3):
+        a = damaged_sample(rgb, np.random.default_rng(seed), 0.5)[2]
+        assert np.array_equal(a, damaged_sample(rgb, np.random.default_rng(seed))[2])
+
+
 def test_the_cli_refuses_a_zoom_below_one(tmp_path, photo_folder, capsys):
     with pytest.raises(SystemExit):
         train_cli("detect", photo_folder, tmp_path / "run", "--detector-zoom", "0.5")

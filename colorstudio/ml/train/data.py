@@ -82,6 +82,13 @@ class ImageBank:
         self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
     ) -> torch.Tensor:
         """A random resized crop: (3, size, size) sRGB float in 0..1."""
+        return self.magnified_crop(index, size, rng, scale)[0]
+
+    def magnified_crop(
+        self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
+    ) -> tuple[torch.Tensor, float]:
+        """A random resized crop, (3, size, size) sRGB float in 0..1, and its magnification:
+        ``size`` over the crop's side in the decoded image (above 1: the picture is enlarged)."""
         image = self.images[index]
         h, w = image.shape[:2]
         side = int(min(h, w) * np.sqrt(rng.uniform(*scale)))
@@ -96,7 +103,7 @@ class ImageBank:
             )
         if rng.random() < 0.5:
             patch = patch.flip(-1)
-        return patch[0].clamp(0, 1)
+        return patch[0].clamp(0, 1), size / side
 
     def batch(
         self, indices: Iterable[int], size: int, rng: np.random.Generator, scale=CROP_SCALE

@@ -18,6 +18,7 @@ exact, so no labelled old photos are needed.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -76,9 +77,18 @@ def zoom_scale(zoom: float, size: int, short_side: int) -> tuple[float, float]:
 
 
 def damaged_sample(
-    rgb: np.ndarray, rng: np.random.Generator
+    rgb: np.ndarray, rng: np.random.Generator, magnification: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(clean, damaged, mask) for one crop, with the old-print look and a random scan."""
+    """(clean, damaged, mask) for one crop, with the old-print look and a random scan.
+
+    ``magnification``: how much the crop enlarges its photo (ImageBank.magnified_crop). The
+    damage is drawn at the same magnification, as on a print scanned at a higher resolution:
+    area damage (flakes, tears, foxing) stays in proportion to the print, so it grows with the
+    picture; a line's width has no fixed proportion to the print (a crack is as wide as the
+    emulsion split), so lines grow by a log-uniform factor between 1 and the magnification.
+    Otherwise size alone would tell damage from picture: a magnified smooth area looks like a
+    large loss, and every large loss would come from an unmagnified crop."""
+    magnification = max(1.0, magnification)
     clean = old_print_look(rgb, rng)
     grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
     quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
@@ -90,7 +100,8 @@ def damaged_sample(
         rng,
         kinds=() if clean_crop else None,
         severity=float(rng.uniform(0.15, 1.0)),
-        region_scale=float(rng.uniform(*REGION_SCALE)),
+        region_scale=float(rng.uniform(*REGION_SCALE)) * magnification,
+        line_scale=math.exp(rng.uniform(0.0, math.log(magnification))),
         grain=grain,
         jpeg_quality=quality,
         blur=blur,
@@ -182,10 +193,10 @@ class DetectTask:
 
     def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         scale = zoom_scale(self.config.detector_zoom, self.config.size, self.config.short_side)
-        crops = self.bank.batch(rng.integers(len(self.bank), size=n), self.config.size, rng, scale)
         damaged, masks = [], []
-        for crop in crops:
-            _, bad, mask = damaged_sample(_to_uint8(crop), rng)
+        for index in rng.integers(len(self.bank), size=n):
+            crop, magnification = self.bank.magnified_crop(int(index), self.config.size, rng, scale)
+            _, bad, mask = damaged_sample(_to_uint8(crop), rng, magnification)
             damaged.append(_to_tensor(bad))
             masks.append(_to_tensor(mask.astype(np.uint8)))
         return {"damaged": torch.stack(damaged), "mask": torch.stack(masks)}
