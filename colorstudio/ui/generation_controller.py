@@ -137,9 +137,13 @@ class GenerationController(QObject):
         panel = self.ui.panel
         if doc.layers:
             step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
-            mode = default_mode(doc.layers[0].pixels[::step, ::step, :3])
+            look = doc.layers[0].pixels[::step, ::step, :3]
+            mode = default_mode(look)
             panel.set_mode(mode)
-            self.ui.feedback.show_status(MODE_CHOSEN[mode], 10000)  # why this mode
+            # why this mode; a blank canvas (File ▸ New) has nothing to judge, and the last
+            # photo's reason is not its own
+            blank = look.min() == look.max()
+            self.ui.feedback.show_status("" if blank else MODE_CHOSEN[mode], 10000)
         self.preview_timer.stop()  # the mode change asks for no preview…
         self.settled = self._current_inputs()  # …and neither do these untouched inputs
         self.warm_up()

@@ -102,7 +102,7 @@ class ToolOptionsPanel(QWidget):
         #: the recent colours, newest first (made once; a colour change repaints them)
         self.recent_swatches = [ColorSwatch((0, 0, 0), 16) for _ in range(RECENT_SHOWN)]
         for i, swatch in enumerate(self.recent_swatches):
-            swatch.clicked.connect(lambda _c=False, w=swatch: self.set_color(w.color))
+            swatch.clicked.connect(lambda _c=False, w=swatch: self._on_recent_clicked(w))
             self.recent.addWidget(swatch, i // 6, i % 6)
         form = self.form = QFormLayout()
         form.addRow("Size", self.size)
@@ -167,6 +167,14 @@ class ToolOptionsPanel(QWidget):
             swatch.set_color(color)
         for i, swatch in enumerate(self.recent_swatches):
             swatch.setVisible(i < len(s.recent_colors))
+
+    def _on_recent_clicked(self, swatch: ColorSwatch) -> None:
+        """Use a recent colour. It moves to the front of the row; a keyboard user's focus
+        moves with it, instead of staying on a slot that now holds another colour."""
+        had_focus = swatch.hasFocus()
+        self.set_color(swatch.color)
+        if had_focus:
+            self.recent_swatches[0].setFocus(Qt.FocusReason.TabFocusReason)
 
     def set_suggestions(self, colors: list[tuple[int, int, int]], message: str = "") -> None:
         """Show the model's likely colours at the last hint point; a click uses one."""

@@ -241,8 +241,10 @@ def build_status_bar(window) -> None:
     window.split_slider.hide()
     window.split_slider.valueChanged.connect(window._on_split_slider_changed)
     bar = window.statusBar()
-    bar.addWidget(window.status_doc, 1)
-    bar.addWidget(window.status_cursor)
+    # all permanent: a timed message (why a mode was chosen, "Saved …") takes the left part
+    # of the bar and would hide ordinary widgets while it shows
+    bar.addPermanentWidget(window.status_doc)
+    bar.addPermanentWidget(window.status_cursor)
     bar.addPermanentWidget(window.split_slider)
     bar.addPermanentWidget(window.status_zoom)
     bar.addPermanentWidget(window.status_preview)

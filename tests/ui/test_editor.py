@@ -516,6 +516,22 @@ def test_recent_colors_are_swatches_that_pick_their_color(qtbot, editor):
     assert (centre.red(), centre.green(), centre.blue()) == (5, 250, 5)
 
 
+def test_a_recent_color_picked_with_the_keyboard_keeps_the_focus_on_it(qtbot, editor):
+    options = editor.tool_options
+    for color in [(10, 20, 30), (200, 100, 50), (5, 250, 5)]:
+        options.set_color(color)
+    editor.show()
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow)
+    third = options.recent_swatches[2]
+    third.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(third.hasFocus)
+    qtbot.keyClick(third, Qt.Key.Key_Space)
+    assert editor.tool_state.color == (10, 20, 30)
+    first = options.recent_swatches[0]
+    assert first.color == (10, 20, 30) and first.hasFocus()  # the focus moved with the colour
+
+
 def test_another_photo_clears_the_last_photos_suggested_colors(editor, photo):
     editor.open_path(photo)
     editor.tool_options.set_suggestions([(10, 20, 30), (200, 10, 10)])

@@ -424,6 +424,17 @@ def test_file_new_and_save_as_suggest_what_a_user_expects(window, photo, monkeyp
     doc = window.document
     assert (doc.width, doc.height) == (320, 200) and (doc.layers[0].pixels == 255).all()
     assert window.windowTitle().startswith("Untitled")
+    said = window.statusBar().currentMessage()
+    assert not said.startswith("Mode:")  # a blank canvas has no colour to judge
+
+
+def test_a_status_message_leaves_the_size_and_cursor_in_view(qtbot, window, photo):
+    window.show()
+    window.open_path(photo)
+    assert window.statusBar().currentMessage().startswith("Mode:")  # shown for 10 s
+    qtbot.wait(50)
+    assert window.status_doc.isVisible() and window.status_doc.text().endswith("px")
+    assert window.status_cursor.isVisibleTo(window.statusBar())
 
 
 def test_preview_and_apply_without_a_document_say_so(window):
