@@ -6,14 +6,8 @@ from PIL import Image
 
 from colorstudio import cli
 from colorstudio.ml import fullres
-from colorstudio.ml.evaluate_strokes import (
-    BRUSH,
-    color_regions,
-    evaluate_strokes,
-    paint_strokes,
-    stroke_case,
-    stroke_scores,
-)
+from colorstudio.ml.evaluate_strokes import evaluate_strokes, stroke_scores
+from colorstudio.ml.strokes import BRUSH, color_regions, paint_strokes, stroke_case
 
 
 def _objects(h: int = 96, w: int = 128) -> np.ndarray:
@@ -66,8 +60,11 @@ def test_a_case_paints_hint_colors_inside_the_stroked_regions(protocol):
     shift = np.hypot(*(lab_hint[painted][:, 1:] - lab_gt[painted][:, 1:]).T).mean()
     if protocol == "true":
         assert shift < 8  # the region's own colour
+        assert not case.turn.any()
     else:
         assert shift > 20  # hue turned by 90-180 degrees of a colourful region
+        turned = np.abs(np.degrees(case.turn[case.stroked]))
+        assert turned.min() >= 90 and turned.max() <= 180 and not case.turn[~case.stroked].any()
 
 
 def test_a_grey_photo_offers_no_region_for_new_colors():
