@@ -11,6 +11,7 @@ from colorstudio.cli_args import (
     DEVICE_HELP,
     Parser,
     device,
+    fraction,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -268,6 +269,14 @@ def _train(argv: Sequence[str]) -> int:
         "lace and rails larger than the photos' 320 px do); 1 (default): never magnified",
     )
     parser.add_argument(
+        "--stroke-share",
+        type=fraction,
+        default=0.0,
+        help="colorize: the share of training crops given strokes on objects (colour regions) "
+        "instead of points, half of them in a new colour with the target recoloured to match, so "
+        "the network learns how far a stroke reaches; 0 (default): points only",
+    )
+    parser.add_argument(
         "--inpaint-holes",
         choices=["mixed", "damage", "strokes"],
         default="mixed",
@@ -342,6 +351,7 @@ def _train(argv: Sequence[str]) -> int:
         hint_spread=not args.no_hint_spread,
         spread_only=args.spread_only,
         lambda_correction=args.lambda_correction if args.task == "colorize" else 0.0,
+        stroke_share=args.stroke_share if args.task == "colorize" else 0.0,
     )
     if args.detector_zoom < 1:
         parser.error(f"--detector-zoom must be at least 1 (got {args.detector_zoom})")

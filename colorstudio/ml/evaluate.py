@@ -72,7 +72,8 @@ def simulated_hints(gt: np.ndarray, count: int, seed: int) -> np.ndarray:
 #: what the "gan" and "gan-photo" rows are
 REACH_NOTE = (
     "gan: the network engine with the default hint reach (the painted object); gan-photo: the "
-    '"everything alike" reach (colorize --hint-reach photo).'
+    '"everything alike" reach (colorize --hint-reach photo); network: the network\'s own '
+    "prediction from the hints, nothing after it."
 )
 
 

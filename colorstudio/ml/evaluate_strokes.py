@@ -110,11 +110,13 @@ Colorizer = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
 def engine_methods(engine: Engine, working_size: int = 256) -> dict[str, Colorizer]:
     """The engine's hinted colourizers as stroke-evaluation methods: "gan" (the "object" hint
-    reach) and "gan-photo" (the "photo" reach) when a colourizer network is installed, and
-    always "levin" (whose hint-free result is the grey photo)."""
+    reach), "gan-photo" (the "photo" reach) and "network" (the network's own prediction from
+    the strokes, :meth:`Engine.run_network_alone`) when a colourizer network is installed,
+    and always "levin" (whose hint-free result is the grey photo)."""
 
     def method(name: str) -> Colorizer:
         engine_name, _, reach = name.partition("-")
+        alone = name == "network"
 
         def run(grey: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
             if hints is None and name == "levin":
@@ -122,15 +124,16 @@ def engine_methods(engine: Engine, working_size: int = 256) -> dict[str, Coloriz
             request = ColorizeRequest(
                 grey,
                 hints=hints,
-                engine=engine_name,
+                engine="gan" if alone else engine_name,
                 working_size=working_size,
                 hint_reach=reach or "object",
             )
-            return engine.run(request).image
+            return (engine.run_network_alone if alone else engine.run)(request).image
 
         return run
 
-    names = (("gan", "gan-photo") if engine.colorizer() is not None else ()) + ("levin",)
+    networks = ("gan", "gan-photo", "network") if engine.colorizer() is not None else ()
+    names = (*networks, "levin")
     return {name: method(name) for name in names}
 
 

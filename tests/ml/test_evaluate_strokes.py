@@ -119,7 +119,7 @@ def test_the_engine_methods_cover_both_hint_reaches(engine, classical_engine, rn
     from colorstudio.ml.evaluate_strokes import engine_methods
 
     methods = engine_methods(engine, 64)
-    assert set(methods) == {"gan", "gan-photo", "levin"}
+    assert set(methods) == {"gan", "gan-photo", "network", "levin"}
     assert set(engine_methods(classical_engine, 64)) == {"levin"}
     gt = _objects()
     grey = np.repeat(gt.mean(-1, keepdims=True), 3, -1).astype(np.uint8)
@@ -127,6 +127,7 @@ def test_the_engine_methods_cover_both_hint_reaches(engine, classical_engine, rn
     assert case is not None
     outputs = {name: method(grey, case.hints) for name, method in methods.items()}
     assert not np.array_equal(outputs["gan"], outputs["gan-photo"])
+    assert not np.array_equal(outputs["network"], outputs["gan"])  # no hint model after it
     assert np.array_equal(methods["levin"](grey, None), grey)
 
 

@@ -17,7 +17,12 @@ from colorstudio.ml.train.losses import (
     rebalanced_l1,
     rebalancing_table,
 )
-from colorstudio.ml.train.simulate import probe_points, reinhard_ab, simulate_hints
+from colorstudio.ml.train.simulate import (
+    object_strokes,
+    probe_points,
+    reinhard_ab,
+    simulate_hints,
+)
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 P_NO_REFERENCE = 0.4
@@ -54,12 +59,14 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
     def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         size = self.config.size
         indices = rng.integers(len(self.bank), size=n)
-        lab = srgb_to_lab_nchw(self.bank.batch(indices, size, rng))
+        rgb = self.bank.batch(indices, size, rng)
+        lab = srgb_to_lab_nchw(rgb)
         target_ab = lab[:, 1:].clone()
         codes = torch.zeros(n, CODE_DIM)
+        stroked = rng.random(n) < self.config.stroke_share  # these get no reference
         for i, index in enumerate(indices):
             r = rng.random()
-            if r < P_NO_REFERENCE:
+            if r < P_NO_REFERENCE or stroked[i]:
                 continue
             if r < P_NO_REFERENCE + P_SAME_PHOTO:
                 ref = srgb_to_lab_nchw(self.bank.crop(int(index), size // 2, rng)[None])
@@ -69,6 +76,10 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
                 target_ab[i] = reinhard_ab(target_ab[i], ref[0, 1:])
             codes[i] = torch.from_numpy(palette_code(ref.numpy())[0])
         hints = simulate_hints(target_ab, rng)
+        for i in np.flatnonzero(stroked):  # else the simulated points stand
+            painted = object_strokes(rgb[i], target_ab[i], rng)
+            if painted is not None:
+                hints[i], target_ab[i] = painted
         batch = {
             "lightness": normalize_l(lab[:, :1]),
             "l_raw": lab[:, :1],

@@ -46,7 +46,9 @@ LOSS_TEXT = {
     "colorize": "- Losses: rebalanced L1 on a*b*, hint L1 ×{c.lambda_hint}, VGG19 perceptual "
     "×{c.lambda_perceptual}, hinge PatchGAN ×{c.lambda_adv} in the GAN phase; hint-spread "
     "inputs: {c.hint_spread}, trained alone (--spread-only): {c.spread_only}; L1 after the "
-    "likeness corrections from simulated hints (--lambda-correction) ×{c.lambda_correction}",
+    "likeness corrections from simulated hints (--lambda-correction) ×{c.lambda_correction}; "
+    "share of crops given strokes on objects, half recoloured (--stroke-share): "
+    "{c.stroke_share:g}",
     "style": "- Losses: relative AdaIN content + style ×{c.lambda_style}, "
     "hinge PatchGAN ×{c.lambda_adv} (painting crops as real) in the GAN phase; pixel L1 "
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss); "

@@ -8,6 +8,10 @@
   colours), so the network learns to recolour a region consistently with its surroundings.
 - References: none, another crop of the same photo, or another photo whose palette the target is
   moved towards (Reinhard transfer of a*b*), so the palette code is learned rather than ignored.
+- Strokes on objects (:func:`object_strokes`): what users paint and what ``eval colorize``'s
+  stroke protocols measure — strokes inside regions of one colour, in the region's own colour
+  or with its hue turned, and then the *target* recoloured too, so that the network learns
+  how far a stroke reaches: over its object, and nowhere else.
 
 All tensors: ab in Lab units (about ±110), (N, 2, H, W); hints (N, 3, H, W) = (ab/110, mask).
 """
@@ -20,7 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from colorstudio.ml import fullres
 from colorstudio.ml.color import AB_SCALE
+from colorstudio.ml.strokes import PROTOCOLS, stroke_case
 
 
 def _paint_patch(hints, ab, y, x, size):
@@ -140,3 +146,43 @@ def probe_points(
             positions[i, k] = torch.tensor([y, x])
             valid[i, k] = True
     return positions, colors, valid
+
+
+def object_strokes(
+    rgb: torch.Tensor, ab: torch.Tensor, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A user's strokes on objects of one crop, as hints, and the target they ask for.
+
+    ``rgb`` (3, H, W) sRGB float 0..1 (the ground truth); ``ab`` (2, H, W) its a*b* in Lab
+    units. One or two colour regions get one to three mouse-like strokes
+    (:func:`colorstudio.ml.strokes.stroke_case`), in the region's own colour ("true", half the
+    time) or with its hue turned by 90–180° ("new"). For new colours the target's stroked
+    regions take the strokes' colour, their own variation around their mean (the shading)
+    turned by the same angle; nothing else changes. Returns (hints (3, H, W) as
+    :func:`simulate_hints`'s, target a*b* (2, H, W)), or None when the crop has no region
+    that suits (too flat or, for new colours, too grey)."""
+    image = (rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    protocol = PROTOCOLS[int(rng.integers(len(PROTOCOLS)))]
+    case = stroke_case(image, protocol, int(rng.integers(2**31)))
+    if case is None:
+        return None
+    painted = torch.from_numpy(case.hints[..., 3] > 0)
+    stroke_ab = torch.from_numpy(fullres.rgb_to_lab(case.hints[..., :3])[..., 1:]).permute(2, 0, 1)
+    hints = torch.zeros(3, *painted.shape)
+    hints[:2] = torch.where(painted, stroke_ab / AB_SCALE, 0.0)
+    hints[2] = painted.float()
+    target = ab.clone()
+    turned = case.turn != 0
+    if turned.any():
+        # the regions, told apart by their stroke colour (the user's, so inside the gamut)
+        colors, region = np.unique(case.colors[turned], axis=0, return_inverse=True)
+        own = ab.numpy()[:, turned].T  # (pixels, 2)
+        means = np.stack([own[region.ravel() == k].mean(0) for k in range(len(colors))])
+        angle = case.turn[turned]
+        c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+        d = own - means[region.ravel()]
+        shading = np.concatenate([c * d[:, :1] - s * d[:, 1:], s * d[:, :1] + c * d[:, 1:]], 1)
+        target[:, torch.from_numpy(turned)] = torch.from_numpy(
+            (colors[region.ravel()] + shading).T.astype(np.float32)
+        )
+    return hints, target

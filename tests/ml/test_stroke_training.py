@@ -1,0 +1,60 @@
+"""Training the colourizer on strokes painted on objects (``train colorize --stroke-share``)."""
+
+import json
+
+import numpy as np
+import torch
+
+from colorstudio.ml.color import AB_SCALE, srgb_to_lab_nchw
+from colorstudio.ml.train.colorize_task import ColorizeTask
+from colorstudio.ml.train.simulate import object_strokes
+from tests.ml.conftest import train_cli, train_config
+
+
+def _objects() -> torch.Tensor:
+    """Four flat, coloured objects on a blue-grey ground: (3, 96, 128) sRGB float 0..1."""
+    rgb = np.empty((96, 128, 3), np.uint8)
+    rgb[:] = (90, 110, 140)
+    rgb[10:50, 10:60] = (200, 40, 40)
+    rgb[55:90, 20:70] = (40, 160, 60)
+    rgb[15:80, 80:120] = (220, 190, 40)
+    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+
+
+def test_new_color_strokes_recolor_their_objects_in_the_target_and_nothing_else():
+    rgb = _objects()
+    ab = srgb_to_lab_nchw(rgb[None])[0, 1:]
+    seen = {"new": 0, "true": 0}
+    for seed in range(12):
+        painted = object_strokes(rgb, ab, np.random.default_rng(seed))
+        assert painted is not None  # every crop here has colourful objects
+        hints, target = painted
+        mask = hints[2] > 0
+        changed = (target - ab).abs().amax(0) > 1.0
+        assert mask.any() and not (hints[:2, ~mask]).any()
+        if not changed.any():  # true colours: the strokes carry what is there
+            seen["true"] += 1
+            assert (hints[:2, mask] * AB_SCALE - ab[:, mask]).abs().max() < 6
+            continue
+        seen["new"] += 1
+        assert changed[mask].all()  # the strokes' objects are recoloured…
+        # …each whole, as one object: the strokes' colour at the target's pixels there
+        assert (hints[:2, mask] * AB_SCALE - target[:, mask]).abs().max() < 6
+        assert changed.float().mean() < 0.5  # …and the rest of the photo is left alone
+    assert seen["new"] and seen["true"]
+
+
+def test_a_flat_crop_falls_back_to_points():
+    grey = torch.full((3, 64, 64), 0.5)
+    ab = srgb_to_lab_nchw(grey[None])[0, 1:]
+    assert object_strokes(grey, ab, np.random.default_rng(0)) is None
+
+
+def test_stroke_share_trains_and_is_recorded(tmp_path, photo_folder):
+    code = train_cli("colorize", photo_folder, tmp_path / "cli", "--stroke-share", "1")
+    assert code == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["stroke_share"] == 1.0
+    task = ColorizeTask(train_config(tmp_path, photo_folder, stroke_share=1.0))
+    task.bank = task.photo_bank()
+    batch = task.make_batch(np.random.default_rng(0), 4)
+    assert not batch["code"].any()  # strokes come without a reference
