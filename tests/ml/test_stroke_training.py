@@ -58,3 +58,19 @@ def test_stroke_share_trains_and_is_recorded(tmp_path, photo_folder):
     task.bank = task.photo_bank()
     batch = task.make_batch(np.random.default_rng(0), 4)
     assert not batch["code"].any()  # strokes come without a reference
+
+
+def test_the_hint_free_half_gets_no_strokes(tmp_path, photo_folder, monkeypatch):
+    """With the correction loss the first half of a batch has no hints: no strokes there
+    either, so no recoloured target that the network could not know of."""
+    from colorstudio.ml.train import colorize_task
+
+    painted = []
+    monkeypatch.setattr(colorize_task, "object_strokes", lambda *a: painted.append(a) or None)
+    for correction, expected in ((1.0, 2), (0.0, 4)):
+        cfg = train_config(tmp_path, photo_folder, stroke_share=1.0, lambda_correction=correction)
+        task = ColorizeTask(cfg)
+        task.bank = task.photo_bank()
+        painted.clear()
+        task.make_batch(np.random.default_rng(0), 4)
+        assert len(painted) == expected

@@ -64,6 +64,8 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
         target_ab = lab[:, 1:].clone()
         codes = torch.zeros(n, CODE_DIM)
         stroked = rng.random(n) < self.config.stroke_share  # these get no reference
+        if self.config.lambda_correction > 0:
+            stroked[: n // 2] = False  # the hint-free half (below) keeps its true target
         for i, index in enumerate(indices):
             r = rng.random()
             if r < P_NO_REFERENCE or stroked[i]:
