@@ -287,3 +287,18 @@ def test_grey_image_tagged_with_an_rgb_profile_converts_without_a_warning(caplog
         imported = decode_image(data, "grey.png")
     assert imported.converted_from_icc and not caplog.records
     assert imported.rgba[1, 1, :3].tolist() == [100, 100, 100]
+
+
+def test_a_project_given_as_an_image_says_where_to_open_it(tmp_path):
+    """A command-line user who passes project.ora where an image is wanted is told it is a
+    project and what to do, not that it is "a zip archive"."""
+    from colorstudio.core.document import Document
+    from colorstudio.core.io.ora import save_ora
+
+    path = tmp_path / "work.ora"
+    save_ora(Document.from_rgba(np.zeros((4, 4, 4), np.uint8)), path)
+    with pytest.raises(UnsupportedImageError, match="work.ora is a project .*File ▸ Export"):
+        load_image(path)
+    path.rename(tmp_path / "work.zip")  # any other zip stays "a zip archive"
+    with pytest.raises(UnsupportedImageError, match="a zip archive"):
+        load_image(tmp_path / "work.zip")

@@ -200,6 +200,11 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
 def _unrecognised(data: bytes, name: str) -> UnsupportedImageError | UnreadableImageError:
     """The error for bytes no allowed decoder recognised: name the format when we know it."""
     head = data[:16].lstrip()
+    if head.startswith(b"PK\x03\x04") and name.lower().endswith(".ora"):
+        return UnsupportedImageError(
+            f"{name} is a project (OpenRaster), not an image: open it in the editor, or export "
+            "an image from there (File ▸ Export)"
+        )
     for signature, what in _REFUSED_SIGNATURES:
         if head.startswith(signature):
             return UnsupportedImageError(
