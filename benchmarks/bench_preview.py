@@ -119,6 +119,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
         wait(0.2)  # the hand moves from the colour to the photo
         before = window.canvas.preview
         mouse(QEvent.Type.MouseButtonPress, x0, y)
+        wait(0.008)  # posted events queued together are handled in one turn: one at a time
         for t in np.linspace(0, 1, 12)[1:]:
             mouse(QEvent.Type.MouseMove, x0 + t * length, y + 10 * t)
             wait(0.008)  # a hand moves the mouse over about 0.1 s

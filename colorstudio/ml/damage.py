@@ -369,12 +369,11 @@ def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
     return _paper(shape, rng) if rng.random() < p_bright else _dirt(rng)
 
 
-def _layers(shape, rng, kinds, severity: float, region_scale: float, line_scale: float, fold):
+def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
     """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn."""
     h, w = shape
     area = math.sqrt(h * w) / 256
-    # the print's resolution: one px of damage is not one px
-    width = rng.uniform(0.7, 1.6) * line_scale
+    width = rng.uniform(0.7, 1.6)  # the print's resolution: one px of damage is not one px
     many = severity * rng.random()
     cracked: np.ndarray | None = None
     for kind in kinds:
@@ -443,7 +442,6 @@ def synthesize_damage(
     grain: float = 0.0,
     jpeg_quality: int | None = None,
     region_scale: float = 1.0,
-    line_scale: float = 1.0,
     blur: float = 0.0,
     resample: float = 1.0,
     grey_scan: bool = False,
@@ -453,8 +451,7 @@ def synthesize_damage(
     ``kinds``: a subset of KINDS (default: a random mix). ``severity`` 0..1 scales how much.
     ``region_scale`` enlarges the damage that covers areas (stains, flakes, foxing, torn paper)
     relative to the image: a training crop is a small part of a photo, and the damage on it
-    should be as large as on the whole photo. ``line_scale`` widens (and lengthens) the lines:
-    cracks, scratches, hair, dust, a fold's ridge. ``grain``, ``jpeg_quality``, ``blur`` and
+    should be as large as on the whole photo. ``grain``, ``jpeg_quality``, ``blur`` and
     ``resample``: the scan (:func:`scan`), not damage, not in the mask. ``grey_scan``: the scan
     keeps only luma, and the mask only what changed it.
     """
@@ -470,7 +467,7 @@ def synthesize_damage(
     if fold is not None:
         out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256, fold[1])
     mask = np.zeros(shape, bool)
-    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale, line_scale, fold):
+    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale, fold):
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:

@@ -228,6 +228,10 @@ def build_docks(window) -> None:
 def build_status_bar(window) -> None:
     window.status_doc = QLabel("No document")
     window.status_cursor = QLabel("")
+    # as wide as the widest position, so the read-outs beside it keep still as the mouse moves
+    cursor_width = window.status_cursor.fontMetrics().horizontalAdvance("-88888, -88888")
+    window.status_cursor.setMinimumWidth(cursor_width)
+    window.status_cursor.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     window.status_zoom = QLabel("")
     window.status_zoom.setToolTip("Zoom (100 % = one screen pixel per image pixel; Ctrl+0 fits)")
     window.status_preview = QLabel("")

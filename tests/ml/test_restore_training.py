@@ -17,6 +17,7 @@ from colorstudio.ml.train.restore_tasks import (
     old_print_look,
     zoom_scale,
 )
+from colorstudio.ml.train.task_base import AdversarialTask
 from colorstudio.ml.train.trainer import Trainer
 from tests.ml.conftest import train_cli, train_config
 
@@ -266,27 +267,62 @@ def test_detector_zoom_magnifies_the_crops_it_asks_for(photo_folder):
     assert roughness(zoomed) < roughness(plain)
 
 
-def test_a_magnified_crop_says_how_much_it_enlarges(photo_folder):
-    from colorstudio.ml.train.data import ImageBank
+def test_a_window_of_the_whole_print_is_the_plain_sample():
+    """A window as large as the sample is the crop itself: the same draws, the same damage."""
+    yy, xx = np.mgrid[0:64, 0:64]
+    rgb = np.stack([60 + 2 * xx, 60 + 2 * yy, 180 - xx - yy], -1).astype(np.uint8)
+    for seed in range(6):
+        clean, plain, mask = damaged_sample(rgb, np.random.default_rng(seed))
+        c, windowed, m = damaged_sample(rgb, np.random.default_rng(seed), (0, 0, 64, 64))
+        assert np.array_equal(mask, m) and np.array_equal(clean, c)
+        # one rounding more before the scan's grain and JPEG, which may move pixels a level
+        assert np.abs(plain.astype(int) - windowed).mean() < 1.0
 
-    bank = ImageBank(sorted(photo_folder.iterdir()), short_side=64, min_side=32)
-    rng = np.random.default_rng(0)
-    crop, magnification = bank.magnified_crop(0, 96, rng, (0.25, 0.25))  # a 32 px side
-    assert crop.shape == (3, 96, 96) and magnification == pytest.approx(3.0)
-    assert bank.magnified_crop(0, 32, rng, (1.0, 1.0))[1] == pytest.approx(0.5)
 
+def test_a_magnified_window_shows_the_prints_damage_larger_not_denser():
+    """Magnified 3x, a window shows a ninth of the print's damage, each mark 3x larger: the
+    damaged share stays about the print's, and the marks are several times larger."""
+    from scipy import ndimage
 
-def test_damage_on_a_magnified_crop_is_drawn_magnified():
     rgb = np.full((96, 96, 3), 120, np.uint8)
-    plain = magnified = 0
-    for seed in range(40):  # the same draws, so the same kinds and places, at two scales
-        plain += damaged_sample(rgb, np.random.default_rng(seed))[2].sum()
-        magnified += damaged_sample(rgb, np.random.default_rng(seed), 3.0)[2].sum()
-    assert magnified > 1.5 * plain
-    # shrunk crops (magnification below one) are drawn as unmagnified ones
-    for seed in range(3):
-        a = damaged_sample(rgb, np.random.default_rng(seed), 0.5)[2]
-        assert np.array_equal(a, damaged_sample(rgb, np.random.default_rng(seed))[2])
+    share, size = {1: [], 3: []}, {1: [], 3: []}
+    for seed in range(40):
+        for m in (1, 3):
+            side = 96 // m
+            rng = np.random.default_rng(seed)
+            _, _, mask = damaged_sample(
+                rgb, rng, (32 if m == 3 else 0, 32 if m == 3 else 0, side, 96)
+            )
+            share[m].append(mask.mean())
+            count = ndimage.label(mask)[1]
+            if count:
+                size[m].append(mask.sum() / count)
+    assert 0.5 < np.mean(share[3]) / np.mean(share[1]) < 2.0
+    assert np.median(size[3]) > 3 * np.median(size[1])
+
+
+def test_detection_batches_damage_magnified_crops_through_their_window(tmp_path, photo_folder):
+    seen = []
+    cfg = train_config(tmp_path, photo_folder, task="detect", detector_zoom=3.0, size=48)
+    task = DetectTask(cfg)
+    task.bank = AdversarialTask.photo_bank(task)
+    from colorstudio.ml.train import restore_tasks
+
+    real = restore_tasks.damaged_sample
+
+    def recording(rgb, rng, window=None):
+        seen.append(window)
+        return real(rgb, rng, window)
+
+    restore_tasks.damaged_sample = recording
+    try:
+        batch = task.make_batch(np.random.default_rng(0), 40)
+    finally:
+        restore_tasks.damaged_sample = real
+    assert batch["damaged"].shape == (40, 3, 48, 48) and batch["mask"].shape == (40, 1, 48, 48)
+    windows = [w for w in seen if w is not None]
+    assert windows and all(w[2] < w[3] == 48 for w in windows)  # only magnified ones
+    assert len(windows) < len(seen)  # the others are damaged as crops
 
 
 def test_the_cli_refuses_a_zoom_below_one(tmp_path, photo_folder, capsys):

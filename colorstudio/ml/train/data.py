@@ -56,6 +56,19 @@ def load_rgb(path: Path, short_side: int) -> np.ndarray | None:
 CROP_SCALE = (0.35, 1.0)
 
 
+def square(array: np.ndarray, window: tuple[int, int, int], size: int) -> np.ndarray:
+    """The square ``window`` (top, left, side) of ``array`` (H x W x C, any dtype) resized to
+    ``size`` (bilinear, antialiased when shrinking): size x size x C float32, same units."""
+    y, x, side = window
+    patch = torch.from_numpy(np.ascontiguousarray(array[y : y + side, x : x + side], np.float32))
+    patch = patch.permute(2, 0, 1)[None]
+    if side != size:
+        patch = F.interpolate(
+            patch, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return patch[0].permute(1, 2, 0).numpy()
+
+
 class ImageBank:
     """Decoded images in memory; ``sample`` returns random crops as float tensors."""
 
@@ -78,32 +91,27 @@ class ImageBank:
     def __len__(self) -> int:
         return len(self.images)
 
-    def crop(
-        self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
-    ) -> torch.Tensor:
-        """A random resized crop: (3, size, size) sRGB float in 0..1."""
-        return self.magnified_crop(index, size, rng, scale)[0]
-
-    def magnified_crop(
-        self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
-    ) -> tuple[torch.Tensor, float]:
-        """A random resized crop, (3, size, size) sRGB float in 0..1, and its magnification:
-        ``size`` over the crop's side in the decoded image (above 1: the picture is enlarged)."""
-        image = self.images[index]
-        h, w = image.shape[:2]
+    def window(
+        self, index: int, rng: np.random.Generator, scale=CROP_SCALE
+    ) -> tuple[int, int, int]:
+        """A random square of the decoded photo: (top, left, side) in its pixels, its area a
+        fraction of the photo's drawn from ``scale`` (at least 32 px or the photo's side)."""
+        h, w = self.images[index].shape[:2]
         side = int(min(h, w) * np.sqrt(rng.uniform(*scale)))
         side = max(side, min(h, w, 32))
         y = int(rng.integers(0, h - side + 1))
         x = int(rng.integers(0, w - side + 1))
-        patch = torch.from_numpy(np.ascontiguousarray(image[y : y + side, x : x + side]))
-        patch = patch.permute(2, 0, 1)[None].float() / 255.0
-        if side != size:
-            patch = F.interpolate(
-                patch, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            )
+        return y, x, side
+
+    def crop(
+        self, index: int, size: int, rng: np.random.Generator, scale=CROP_SCALE
+    ) -> torch.Tensor:
+        """A random resized crop: (3, size, size) sRGB float in 0..1."""
+        window = self.window(index, rng, scale)
+        patch = torch.from_numpy(square(self.images[index], window, size) / 255.0)
         if rng.random() < 0.5:
-            patch = patch.flip(-1)
-        return patch[0].clamp(0, 1), size / side
+            patch = patch.flip(1)
+        return patch.permute(2, 0, 1).clamp(0, 1)
 
     def batch(
         self, indices: Iterable[int], size: int, rng: np.random.Generator, scale=CROP_SCALE

@@ -18,7 +18,6 @@ exact, so no labelled old photos are needed.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -29,8 +28,8 @@ from scipy import ndimage
 from colorstudio.ml.damage import brush_strokes, synthesize_damage
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
-from colorstudio.ml.print_look import faded_print, toned_print
-from colorstudio.ml.train.data import CROP_SCALE
+from colorstudio.ml.print_look import faded_print, scan, toned_print
+from colorstudio.ml.train.data import CROP_SCALE, square
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
@@ -77,38 +76,44 @@ def zoom_scale(zoom: float, size: int, short_side: int) -> tuple[float, float]:
 
 
 def damaged_sample(
-    rgb: np.ndarray, rng: np.random.Generator, magnification: float = 1.0
+    rgb: np.ndarray,
+    rng: np.random.Generator,
+    window: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(clean, damaged, mask) for one crop, with the old-print look and a random scan.
 
-    ``magnification``: how much the crop enlarges its photo (ImageBank.magnified_crop). The
-    damage is drawn at the same magnification, as on a print scanned at a higher resolution:
-    area damage (flakes, tears, foxing) stays in proportion to the print, so it grows with the
-    picture; a line's width has no fixed proportion to the print (a crack is as wide as the
-    emulsion split), so lines grow by a log-uniform factor between 1 and the magnification.
-    Otherwise size alone would tell damage from picture: a magnified smooth area looks like a
-    large loss, and every large loss would come from an unmagnified crop."""
-    magnification = max(1.0, magnification)
+    ``rgb``: the crop, damaged as it is. With ``window`` (top, left, side, size), ``rgb`` is the
+    whole photo: it is damaged as a print is, in its own proportions, and the sample is the
+    square of ``side`` px at (top, left) resized to ``size`` before the scan. A square smaller
+    than ``size`` is magnified, damage and picture alike, as a scan at a higher resolution
+    shows them: a tear or a flake as large and as rare on the print as ever, a crack wider.
+    Damage drawn on the magnified crop itself would be as small and as dense as on any crop,
+    so that size alone would tell picture (magnified) from damage (not)."""
     clean = old_print_look(rgb, rng)
-    grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
-    quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
-    blur = float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0
-    resample = float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0
-    clean_crop = rng.random() < P_CLEAN
-    damaged, mask = synthesize_damage(
-        clean,
-        rng,
-        kinds=() if clean_crop else None,
-        severity=float(rng.uniform(0.15, 1.0)),
-        region_scale=float(rng.uniform(*REGION_SCALE)) * magnification,
-        line_scale=math.exp(rng.uniform(0.0, math.log(magnification))),
-        grain=grain,
-        jpeg_quality=quality,
-        blur=blur,
-        resample=resample,
-        grey_scan=rng.random() < P_GREY_SCAN,
+    scanning = {
+        "grain": float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0,
+        "jpeg_quality": int(rng.integers(35, 96)) if rng.random() < 0.5 else None,
+        "blur": float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0,
+        "resample": float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0,
+    }
+    damage = {
+        "kinds": () if rng.random() < P_CLEAN else None,
+        "severity": float(rng.uniform(0.15, 1.0)),
+        "region_scale": float(rng.uniform(*REGION_SCALE)),
+        "grey_scan": rng.random() < P_GREY_SCAN,
+    }
+    if window is None:
+        damaged, mask = synthesize_damage(clean, rng, **damage, **scanning)
+        return clean, damaged, mask
+    damaged, mask = synthesize_damage(clean, rng, **damage)  # the print, before its scan
+    y, x, side, size = window
+    clean, damaged = (
+        np.clip(square(a, (y, x, side), size) + 0.5, 0, 255).astype(np.uint8)
+        for a in (clean, damaged)
     )
-    return clean, damaged, mask
+    mask = square(mask[..., None], (y, x, side), size)[..., 0] > 0.5
+    grey = bool(damage["grey_scan"])
+    return clean, scan(damaged.astype(np.float32), rng, grey=grey, **scanning), mask
 
 
 def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mixed") -> np.ndarray:
@@ -192,11 +197,19 @@ class DetectTask:
         self.g_train = AdversarialTask.wrap(self.g, device, distributed)
 
     def make_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
-        scale = zoom_scale(self.config.detector_zoom, self.config.size, self.config.short_side)
+        size = self.config.size
+        scale = zoom_scale(self.config.detector_zoom, size, self.config.short_side)
         damaged, masks = [], []
         for index in rng.integers(len(self.bank), size=n):
-            crop, magnification = self.bank.magnified_crop(int(index), self.config.size, rng, scale)
-            _, bad, mask = damaged_sample(_to_uint8(crop), rng, magnification)
+            photo = self.bank.images[int(index)]
+            y, x, side = self.bank.window(int(index), rng, scale)
+            if side < size:  # magnified: the whole print is damaged, then seen close up
+                _, bad, mask = damaged_sample(photo, rng, (y, x, side, size))
+            else:
+                crop = np.clip(square(photo, (y, x, side), size) + 0.5, 0, 255).astype(np.uint8)
+                _, bad, mask = damaged_sample(crop, rng)
+            if rng.random() < 0.5:
+                bad, mask = bad[:, ::-1], mask[:, ::-1]
             damaged.append(_to_tensor(bad))
             masks.append(_to_tensor(mask.astype(np.uint8)))
         return {"damaged": torch.stack(damaged), "mask": torch.stack(masks)}
