@@ -22,6 +22,7 @@ from scipy.cluster.vq import kmeans2
 from colorstudio.ml import fullres
 
 CLUSTERS = 8  #: k-means colour clusters of the ground truth
+LIGHTNESS_WEIGHT = 0.5  #: the clusters weigh L* this much against a*b* (eval colorize)
 REGION_SHARE = (0.02, 0.4)  #: a region holds this share of the photo
 BRUSH = 0.012  #: brush radius in long sides (at least 2 px)
 STROKE_STEPS = (6, 16)  #: brush radii walked per stroke, range
@@ -43,12 +44,15 @@ class StrokeCase:
     turn: np.ndarray
 
 
-def color_regions(gt: np.ndarray, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+def color_regions(
+    gt: np.ndarray, seed: int = 0, lightness_weight: float = LIGHTNESS_WEIGHT
+) -> tuple[np.ndarray, list[int]]:
     """Connected parts of the ground truth's colour clusters: labels (int32 H x W, 0 = none)
-    and the labels of parts whose share of the photo lies within REGION_SHARE."""
+    and the labels of parts whose share of the photo lies within REGION_SHARE. The clusters
+    weigh L* by ``lightness_weight`` against a*b*."""
     lab = fullres.rgb_to_lab(gt[..., :3]).astype(np.float64)
     lab = ndimage.gaussian_filter(lab, (1.0, 1.0, 0))
-    features = lab.reshape(-1, 3) * np.array([0.5, 1.0, 1.0])
+    features = lab.reshape(-1, 3) * np.array([lightness_weight, 1.0, 1.0])
     rng = np.random.default_rng(seed)
     sample = features[rng.choice(len(features), min(len(features), 4000), replace=False)]
     centres, _ = kmeans2(sample, CLUSTERS, minit="++", seed=rng)
@@ -61,7 +65,7 @@ def color_regions(gt: np.ndarray, seed: int = 0) -> tuple[np.ndarray, list[int]]
     labels = np.zeros(gt.shape[:2], np.int32)
     keep, offset = [], 0
     area = gt.shape[0] * gt.shape[1]
-    for k in range(CLUSTERS):
+    for k in np.unique(clusters):
         opened = ndimage.binary_opening(clusters == k, iterations=1)
         parts, count = ndimage.label(opened)
         if count == 0:
@@ -105,11 +109,14 @@ def paint_strokes(region: np.ndarray, count: int, rng: np.random.Generator) -> n
     return painted & region
 
 
-def stroke_case(gt: np.ndarray, protocol: str, seed: int) -> StrokeCase | None:
+def stroke_case(
+    gt: np.ndarray, protocol: str, seed: int, lightness_weight: float = LIGHTNESS_WEIGHT
+) -> StrokeCase | None:
     """The strokes a user would paint on this photo under ``protocol`` ("true" or "new"),
-    seeded; None when no region suits (too few, too thin or, for new colours, too grey)."""
+    seeded; None when no region suits (too few, too thin or, for new colours, too grey).
+    ``lightness_weight``: see :func:`color_regions`."""
     rng = np.random.default_rng(seed)
-    labels, regions = color_regions(gt, seed)
+    labels, regions = color_regions(gt, seed, lightness_weight)
     lab = fullres.rgb_to_lab(gt[..., :3])
     if protocol == "new":
         regions = [
