@@ -272,9 +272,10 @@ def _train(argv: Sequence[str]) -> int:
         "--stroke-share",
         type=fraction,
         default=0.0,
-        help="colorize: the share of training crops given strokes on objects (colour regions) "
-        "instead of points, half of them in a new colour with the target recoloured to match, so "
-        "the network learns how far a stroke reaches; 0 (default): points only",
+        help="colorize: the share of the hinted training crops given strokes on objects (colour "
+        "regions) instead of points, about half of them in a new colour with the target "
+        "recoloured to match, so the network learns how far a stroke reaches (with "
+        "--lambda-correction half of each batch has no hints at all); 0 (default): points only",
     )
     parser.add_argument(
         "--inpaint-holes",

@@ -297,7 +297,7 @@ def test_a_project_given_as_an_image_says_where_to_open_it(tmp_path):
 
     path = tmp_path / "work.ora"
     save_ora(Document.from_rgba(np.zeros((4, 4, 4), np.uint8)), path)
-    with pytest.raises(UnsupportedImageError, match="work.ora is a project .*File ▸ Export"):
+    with pytest.raises(UnsupportedImageError, match="work.ora is a project .*File ▸ Open"):
         load_image(path)
     path.rename(tmp_path / "work.zip")  # any other zip stays "a zip archive"
     with pytest.raises(UnsupportedImageError, match="a zip archive"):

@@ -202,8 +202,8 @@ def _unrecognised(data: bytes, name: str) -> UnsupportedImageError | UnreadableI
     head = data[:16].lstrip()
     if head.startswith(b"PK\x03\x04") and name.lower().endswith(".ora"):
         return UnsupportedImageError(
-            f"{name} is a project (OpenRaster), not an image: open it in the editor, or export "
-            "an image from there (File ▸ Export)"
+            f"{name} is a project (OpenRaster), not an image: open it with File ▸ Open, or "
+            "export an image from it (File ▸ Export)"
         )
     for signature, what in _REFUSED_SIGNATURES:
         if head.startswith(signature):
