@@ -84,8 +84,8 @@ class TrainConfig:
     inpaint_fine: bool = False  # inpaint: the full-resolution branch (GatedInpainter(fine=…))
     hint_spread: bool = True  # colorize: HintColorizer(hint_spread=…), the hints' spread as input
     spread_only: bool = False  # colorize: train the spread inputs only (train_spread_inputs_only)
-    #: colorize: the share of crops given strokes on objects instead of points, half of them
-    #: recoloured (simulate.object_strokes); 0: points only
+    #: colorize: the share of the hinted crops given strokes on objects instead of points,
+    #: about half of them recoloured (simulate.object_strokes); 0: points only
     stroke_share: float = 0.0
     checkpoint_every: int = 250
     #: keep the generator's weights every N steps (snapshots/step-N.pt) for ``train export
