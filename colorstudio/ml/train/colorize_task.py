@@ -78,10 +78,10 @@ class ColorizeTask(AdversarialTask[HintColorizer]):
                 target_ab[i] = reinhard_ab(target_ab[i], ref[0, 1:])
             codes[i] = torch.from_numpy(palette_code(ref.numpy())[0])
         hints = simulate_hints(target_ab, rng)
-        for i in np.flatnonzero(stroked):  # else the simulated points stand
-            painted = object_strokes(rgb[i], target_ab[i], rng)
+        for k in np.flatnonzero(stroked):  # else the simulated points stand
+            painted = object_strokes(rgb[k], target_ab[k], rng)
             if painted is not None:
-                hints[i], target_ab[i] = painted
+                hints[k], target_ab[k] = painted
         batch = {
             "lightness": normalize_l(lab[:, :1]),
             "l_raw": lab[:, :1],

@@ -90,30 +90,30 @@ def damaged_sample(
     Damage drawn on the magnified crop itself would be as small and as dense as on any crop,
     so that size alone would tell picture (magnified) from damage (not)."""
     clean = old_print_look(rgb, rng)
-    scanning = {
-        "grain": float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0,
-        "jpeg_quality": int(rng.integers(35, 96)) if rng.random() < 0.5 else None,
-        "blur": float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0,
-        "resample": float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0,
-    }
-    damage = {
-        "kinds": () if rng.random() < P_CLEAN else None,
-        "severity": float(rng.uniform(0.15, 1.0)),
-        "region_scale": float(rng.uniform(*REGION_SCALE)),
-        "grey_scan": rng.random() < P_GREY_SCAN,
-    }
+    grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
+    quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
+    blur = float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0
+    resample = float(rng.uniform(0.5, 1.0)) if rng.random() < 0.4 else 1.0
+    kinds: tuple[str, ...] | None = () if rng.random() < P_CLEAN else None
+    severity = float(rng.uniform(0.15, 1.0))
+    region_scale = float(rng.uniform(*REGION_SCALE))
+    grey = bool(rng.random() < P_GREY_SCAN)
     if window is None:
-        damaged, mask = synthesize_damage(clean, rng, **damage, **scanning)
+        damaged, mask = synthesize_damage(
+            clean, rng, kinds, severity, grain=grain, jpeg_quality=quality,
+            region_scale=region_scale, blur=blur, resample=resample, grey_scan=grey,
+        )  # fmt: skip
         return clean, damaged, mask
-    damaged, mask = synthesize_damage(clean, rng, **damage)  # the print, before its scan
+    # the print, before its scan
+    damaged, mask = synthesize_damage(clean, rng, kinds, severity, region_scale=region_scale,
+                                      grey_scan=grey)  # fmt: skip
     y, x, side, size = window
     clean, damaged = (
         np.clip(square(a, (y, x, side), size) + 0.5, 0, 255).astype(np.uint8)
         for a in (clean, damaged)
     )
     mask = square(mask[..., None], (y, x, side), size)[..., 0] > 0.5
-    grey = bool(damage["grey_scan"])
-    return clean, scan(damaged.astype(np.float32), rng, grey=grey, **scanning), mask
+    return clean, scan(damaged.astype(np.float32), rng, grain, quality, blur, resample, grey), mask
 
 
 def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mixed") -> np.ndarray:
