@@ -45,7 +45,7 @@ def test_new_color_strokes_recolor_their_objects_in_the_target_and_nothing_else(
     assert seen["new"] and seen["true"]
 
 
-def test_a_stroke_on_a_shaded_object_recolours_more_of_it_than_the_evaluation_regions():
+def test_a_stroke_on_a_shaded_object_recolors_more_of_it_than_the_evaluation_regions():
     """A ball lit from one side among other colours: its strokes' regions weigh shading less
     than the evaluation's, so a new colour covers more of the ball than one band of it."""
     from colorstudio.ml.color import lab_to_srgb_nchw
