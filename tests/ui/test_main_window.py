@@ -435,6 +435,12 @@ def test_a_status_message_leaves_the_size_and_cursor_in_view(qtbot, window, phot
     qtbot.wait(50)
     assert window.status_doc.isVisible() and window.status_doc.text().endswith("px")
     assert window.status_cursor.isVisibleTo(window.statusBar())
+    places = []
+    for text in ("1, 2", "12345, 6789"):  # the read-outs keep still as the mouse moves
+        window.status_cursor.setText(text)
+        qtbot.wait(20)
+        places.append(window.status_doc.geometry().x())
+    assert places[0] == places[1]
 
 
 def test_preview_and_apply_without_a_document_say_so(window):
