@@ -36,12 +36,14 @@ class StrokeCase:
     """One photo's painted strokes: ``hints`` H x W x 4 uint8 (the hint layer), ``stroked``
     H x W bool (the stroked regions), ``colours`` H x W x 2 float32 (the stroke a*b* over each
     stroked region, for the new-colour test), ``turn`` H x W float32 (radians: how far each
-    stroked region's hue was turned; 0 elsewhere and for true colours)."""
+    stroked region's hue was turned; 0 elsewhere and for true colours), ``regions`` H x W
+    int32 (which stroked region each pixel is in, 1, 2…; 0 outside them)."""
 
     hints: np.ndarray
     stroked: np.ndarray
     colors: np.ndarray
     turn: np.ndarray
+    regions: np.ndarray
 
 
 def color_regions(
@@ -128,6 +130,7 @@ def stroke_case(
     stroked = np.zeros((h, w), bool)
     colors = np.zeros((h, w, 2), np.float32)
     turned = np.zeros((h, w), np.float32)
+    numbered = np.zeros((h, w), np.int32)
     wanted = int(rng.integers(1, 3))
     for region_label in regions:
         region = labels == region_label
@@ -143,10 +146,11 @@ def stroke_case(
         rgb = fullres.lab_to_rgb(mean[None, None].astype(np.float32))[0, 0]
         hints[painted] = (*rgb, 255)
         stroked |= region
+        numbered[region] = numbered.max() + 1
         colors[region] = fullres.rgb_to_lab(rgb[None, None])[0, 0, 1:]
         wanted -= 1
         if wanted == 0:
             break
     if not stroked.any():
         return None
-    return StrokeCase(hints, stroked, colors, turned)
+    return StrokeCase(hints, stroked, colors, turned, numbered)

@@ -55,6 +55,8 @@ def test_a_case_paints_hint_colors_inside_the_stroked_regions(protocol):
     assert case is not None
     painted = case.hints[..., 3] > 0
     assert painted.any() and not (painted & ~case.stroked).any()
+    assert np.array_equal(case.regions > 0, case.stroked)  # numbered: one or two regions
+    assert set(np.unique(case.regions[case.stroked])) <= {1, 2}
     lab_gt = fullres.rgb_to_lab(gt)
     lab_hint = fullres.rgb_to_lab(case.hints[..., :3])
     shift = np.hypot(*(lab_hint[painted][:, 1:] - lab_gt[painted][:, 1:]).T).mean()

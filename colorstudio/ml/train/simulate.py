@@ -181,17 +181,14 @@ def object_strokes(
     hints[:2] = torch.where(painted, stroke_ab / AB_SCALE, 0.0)
     hints[2] = painted.float()
     target = ab.clone()
-    turned = case.turn != 0
-    if turned.any():
-        # the regions, told apart by their stroke colour (the user's, so inside the gamut)
-        colors, region = np.unique(case.colors[turned], axis=0, return_inverse=True)
-        own = ab.numpy()[:, turned].T  # (pixels, 2)
-        means = np.stack([own[region.ravel() == k].mean(0) for k in range(len(colors))])
-        angle = case.turn[turned]
-        c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
-        d = own - means[region.ravel()]
-        shading = np.concatenate([c * d[:, :1] - s * d[:, 1:], s * d[:, :1] + c * d[:, 1:]], 1)
-        target[:, torch.from_numpy(turned)] = torch.from_numpy(
-            (colors[region.ravel()] + shading).T.astype(np.float32)
-        )
+    for number in np.unique(case.regions[case.turn != 0]):  # the recoloured regions
+        inside = torch.from_numpy(case.regions == number)
+        where = case.regions == number
+        angle = torch.tensor(float(case.turn[where][0]))
+        own = ab[:, inside]  # (2, pixels)
+        d = own - own.mean(1, keepdim=True)  # the region's shading, turned with its hue
+        shading = torch.stack([angle.cos() * d[0] - angle.sin() * d[1],
+                               angle.sin() * d[0] + angle.cos() * d[1]])  # fmt: skip
+        color = torch.from_numpy(case.colors[where][0]).float()[:, None]
+        target[:, inside] = color + shading
     return hints, target
