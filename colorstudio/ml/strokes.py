@@ -33,17 +33,21 @@ PROTOCOLS = ("true", "new")
 
 @dataclass(frozen=True)
 class StrokeCase:
-    """One photo's painted strokes: ``hints`` H x W x 4 uint8 (the hint layer), ``stroked``
-    H x W bool (the stroked regions), ``colours`` H x W x 2 float32 (the stroke a*b* over each
-    stroked region, for the new-colour test), ``turn`` H x W float32 (radians: how far each
-    stroked region's hue was turned; 0 elsewhere and for true colours), ``regions`` H x W
-    int32 (which stroked region each pixel is in, 1, 2…; 0 outside them)."""
+    """One photo's painted strokes: ``hints`` H x W x 4 uint8 (the hint layer), ``regions``
+    H x W int32 (which stroked region each pixel is in, 1, 2…; 0 outside them), ``colours``
+    H x W x 2 float32 (the stroke a*b* over each stroked region, for the new-colour test),
+    ``turn`` H x W float32 (radians: how far each stroked region's hue was turned; 0 elsewhere
+    and for true colours)."""
 
     hints: np.ndarray
-    stroked: np.ndarray
+    regions: np.ndarray
     colors: np.ndarray
     turn: np.ndarray
-    regions: np.ndarray
+
+    @property
+    def stroked(self) -> np.ndarray:
+        """The stroked regions: H x W bool."""
+        return self.regions > 0
 
 
 def color_regions(
@@ -127,7 +131,6 @@ def stroke_case(
     rng.shuffle(regions)
     h, w = gt.shape[:2]
     hints = np.zeros((h, w, 4), np.uint8)
-    stroked = np.zeros((h, w), bool)
     colors = np.zeros((h, w, 2), np.float32)
     turned = np.zeros((h, w), np.float32)
     numbered = np.zeros((h, w), np.int32)
@@ -145,12 +148,11 @@ def stroke_case(
             turned[region] = turn
         rgb = fullres.lab_to_rgb(mean[None, None].astype(np.float32))[0, 0]
         hints[painted] = (*rgb, 255)
-        stroked |= region
         numbered[region] = numbered.max() + 1
         colors[region] = fullres.rgb_to_lab(rgb[None, None])[0, 0, 1:]
         wanted -= 1
         if wanted == 0:
             break
-    if not stroked.any():
+    if not numbered.any():
         return None
-    return StrokeCase(hints, stroked, colors, turned, numbered)
+    return StrokeCase(hints, numbered, colors, turned)

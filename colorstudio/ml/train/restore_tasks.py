@@ -55,6 +55,11 @@ def _to_tensor(a: np.ndarray) -> torch.Tensor:
     return t.permute(2, 0, 1).float() / 255.0 if t.ndim == 3 else t[None].float()
 
 
+def _square_uint8(image: np.ndarray, window: tuple[int, int, int], size: int) -> np.ndarray:
+    """:func:`square` of a uint8 image, rounded back to uint8."""
+    return np.clip(square(image, window, size) + 0.5, 0, 255).astype(np.uint8)
+
+
 def old_print_look(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Make a crop grey, sepia-toned or faded now and then, as the prints people restore are."""
     r = rng.random()
@@ -108,10 +113,7 @@ def damaged_sample(
     damaged, mask = synthesize_damage(clean, rng, kinds, severity, region_scale=region_scale,
                                       grey_scan=grey)  # fmt: skip
     y, x, side, size = window
-    clean, damaged = (
-        np.clip(square(a, (y, x, side), size) + 0.5, 0, 255).astype(np.uint8)
-        for a in (clean, damaged)
-    )
+    clean, damaged = (_square_uint8(a, (y, x, side), size) for a in (clean, damaged))
     mask = square(mask[..., None], (y, x, side), size)[..., 0] > 0.5
     return clean, scan(damaged.astype(np.float32), rng, grain, quality, blur, resample, grey), mask
 
@@ -206,8 +208,7 @@ class DetectTask:
             if side < size:  # magnified: the whole print is damaged, then seen close up
                 _, bad, mask = damaged_sample(photo, rng, (y, x, side, size))
             else:
-                crop = np.clip(square(photo, (y, x, side), size) + 0.5, 0, 255).astype(np.uint8)
-                _, bad, mask = damaged_sample(crop, rng)
+                _, bad, mask = damaged_sample(_square_uint8(photo, (y, x, side), size), rng)
             if rng.random() < 0.5:
                 bad, mask = bad[:, ::-1], mask[:, ::-1]
             damaged.append(_to_tensor(bad))

@@ -182,8 +182,8 @@ def object_strokes(
     hints[2] = painted.float()
     target = ab.clone()
     for number in np.unique(case.regions[case.turn != 0]):  # the recoloured regions
-        inside = torch.from_numpy(case.regions == number)
         where = case.regions == number
+        inside = torch.from_numpy(where)
         angle = torch.tensor(float(case.turn[where][0]))
         own = ab[:, inside]  # (2, pixels)
         d = own - own.mean(1, keepdim=True)  # the region's shading, turned with its hue
