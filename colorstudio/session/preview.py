@@ -10,16 +10,20 @@ recomputed — Apply, undo of an Apply, or a new blend mode must show the docume
 
 :func:`default_mode` picks the mode that fits a newly opened photo: Colourize for a black-and-
 white or toned (sepia, cyanotype) print, a local Recolour for a colour photo, which never gets a
-colourize preview unless the user chooses that mode.
+colourize preview unless the user chooses that mode. It judges what the user sees
+(:func:`look_of`: all visible layers), not the bottom layer, which in a project may be a plain
+background under the photo.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from colorstudio.core.compositing import composite, flatten_on
 from colorstudio.core.document import Document
 from colorstudio.core.events import Event
 from colorstudio.core.layer import MaskRole, ReferenceRole
@@ -179,3 +183,14 @@ def is_monochrome(rgb: np.ndarray) -> bool:
 def default_mode(rgb: np.ndarray) -> Mode:
     """Colourize for a monochrome photo, a local Recolour for a colour one."""
     return Mode.COLORIZE if is_monochrome(rgb) else Mode.RECOLOR
+
+
+def look_of(doc: Document, long_side: int = 512) -> np.ndarray:
+    """A cheap look at what the document shows: its visible layers composited at about
+    ``long_side`` (every n-th pixel), over white. H' x W' x 3 uint8 sRGB."""
+    step = max(1, max(doc.width, doc.height) // long_side)
+    small = [
+        dataclasses.replace(layer, pixels=layer.pixels[::step, ::step]) for layer in doc.layers
+    ]
+    height, width = small[0].pixels.shape[:2] if small else (1, 1)
+    return flatten_on(composite(small, height, width))

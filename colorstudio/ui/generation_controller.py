@@ -42,7 +42,7 @@ from colorstudio.session.generate import (
     result_edit,
 )
 from colorstudio.session.jobs import Job, JobBook, JobKind, JobMessage, JobState
-from colorstudio.session.preview import InputTracker, PreviewInputs, default_mode
+from colorstudio.session.preview import InputTracker, PreviewInputs, default_mode, look_of
 
 PREVIEW_LABEL = "Preview — not applied (Apply to keep it, Esc to hide it)"
 UPDATING_LABEL = "Preview — updating…"
@@ -136,8 +136,7 @@ class GenerationController(QObject):
         self._cache = CompositeCache(doc)
         panel = self.ui.panel
         if doc.layers:
-            step = max(1, max(doc.width, doc.height) // 512)  # a cheap look at the photo
-            look = doc.layers[0].pixels[::step, ::step, :3]
+            look = look_of(doc)  # what the user sees, not only the bottom layer
             mode = default_mode(look)
             panel.set_mode(mode)
             # why this mode; a blank canvas (File ▸ New) has nothing to judge, and the last

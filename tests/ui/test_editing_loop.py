@@ -36,6 +36,21 @@ def color_photo(tmp_path):
     return path
 
 
+def test_the_mode_is_judged_from_what_the_project_shows(qtbot, editor, tmp_path):
+    """A project whose bottom layer is a plain white background, a colour photo above it: the
+    photo the user sees is in colour, so it opens in Recolour and says why."""
+    from colorstudio.core.document import Document
+    from colorstudio.core.io.ora import save_ora
+
+    photo = np.asarray(Image.open(color_photo(tmp_path)).convert("RGBA"))
+    doc = Document.from_rgba(np.full_like(photo, 255), name="Paper")
+    doc.insert("layers", 1, doc.new_layer("Photo", photo.copy()))
+    save_ora(doc, tmp_path / "work.ora")
+    assert editor.open_path(tmp_path / "work.ora")
+    assert editor.generate_panel.settings.mode is Mode.RECOLOR
+    assert editor.statusBar().currentMessage().startswith("Mode: Recolour")
+
+
 @pytest.mark.parametrize("kind", ["colour", "grey"])
 def test_layer_edits_never_start_a_preview(qtbot, editor, photo, tmp_path, kind):
     """Opacity, blend mode and a duplicated layer are not inputs of any mode: not on a colour
