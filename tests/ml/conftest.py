@@ -92,3 +92,11 @@ def train_cli(task: str, photo_folder, run, *options: str, steps: int = 1) -> in
          "--batch", "2", "--steps-pretrain", str(steps), "--steps-critic", "0", "--steps-gan",
          "0", "--device", "cpu", *options]
     )  # fmt: skip
+
+
+def grey_photo(rng, h=120, w=160):
+    """A smooth grey image with structure (gradients and a disc), H x W x 3 uint8."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    value = 60 + 100 * (xx / w) + 50 * ((yy - h / 2) ** 2 + (xx - w / 3) ** 2 < (h / 4) ** 2)
+    value = np.clip(value + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
+    return np.repeat(value[..., None], 3, axis=2)
