@@ -100,6 +100,8 @@ class FileActionsMixin:
             "active_layer": ctl.active_layer_id if ctl else None,
             "active_mask": ctl.active_mask_id if ctl else None,
             "zoom": self.canvas.zoom,
+            "mode": self.generate_panel.settings.mode.name,  # what the user was doing…
+            "show_mask": self.act_mask.isChecked(),  # …and saw: a repair hides the mask
         }
 
     def export_to(self, path: str | Path, quality: int = 92) -> bool:

@@ -135,7 +135,11 @@ class GenerationController(QObject):
         history.changed.connect(self._on_history_changed)
         self._cache = CompositeCache(doc)
         panel = self.ui.panel
-        if doc.layers:
+        saved = Mode.__members__.get(str(doc.editor_state.get("mode")))
+        if saved is not None:  # a project reopens in the mode it was saved in
+            panel.set_mode(saved)
+            self.ui.feedback.show_status(f"Mode: {saved.value} (as the project was saved)", 10000)
+        elif doc.layers:
             look = look_of(doc)  # what the user sees, not only the bottom layer
             mode = default_mode(look)
             panel.set_mode(mode)

@@ -192,7 +192,9 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.history_panel.set_history(self.history)
         self.tool_options.set_suggestions([])  # the last photo's colours are not this one's
         self.banner.hide()
-        self.show_mask_overlay(True)  # a repair of the previous photo may have hidden it
+        # as the project was saved (a repair hid its mask), else shown: a repair of the
+        # previous photo may have hidden it
+        self.show_mask_overlay(doc.editor_state.get("show_mask") is not False)
         self._update_title()
         self._update_actions()
         self.status_doc.setText(f"{doc.width} × {doc.height} px")

@@ -193,6 +193,22 @@ def test_unknown_editor_state_is_dropped_not_kept(tmp_path):
     assert load_ora(tmp_path / "p.ora").document.editor_state == {"zoom": 2.0, "active_layer": "x"}
 
 
+@pytest.mark.parametrize(
+    ("mode", "show_mask", "kept"),
+    [
+        ("RESTORE", False, {"mode": "RESTORE", "show_mask": False}),
+        ({"x": 1}, "no", {}),  # wrong types: a view is dropped, the project still opens
+        ("a b" * 40, 0, {}),
+    ],
+)
+def test_the_saved_view_is_kept_only_when_well_formed(tmp_path, mode, show_mask, kept):
+    state = {"editor_state": {"mode": mode, "show_mask": show_mask}}
+    write_zip(
+        tmp_path / "p.ora", project(GOOD_STACK, {"colorstudio/project.json": json.dumps(state)})
+    )
+    assert load_ora(tmp_path / "p.ora").document.editor_state == kept
+
+
 def forged_png(width: int, height: int) -> bytes:
     """A valid-looking PNG whose header claims ``width`` x ``height`` (its data is tiny)."""
 

@@ -230,3 +230,20 @@ def test_undoing_a_repair_shows_its_mask_again(qtbot, make_editor, scratched, tm
     assert "Repair undone" in editor.banner.label.text()
     editor.redo()  # the repair again: the overlay stays as the user has it now
     assert editor.canvas.show_mask
+
+
+def test_a_repaired_project_reopens_as_it_was_left(qtbot, make_editor, scratched, tmp_path):
+    """Saved after a repair (which hides the damage mask) in a mode the photo would not get by
+    itself: reopened, the mask stays hidden and the mode is the saved one."""
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    editor.generate_panel.set_mode(Mode.ADJUST)
+    assert editor.save_to(tmp_path / "repaired.ora")
+    editor.open_path(scratched)  # another photo: the mask overlay is shown again
+    assert editor.canvas.show_mask
+    assert editor.generate_panel.settings.mode is Mode.COLORIZE  # a grey photo's own mode
+    editor.open_path(tmp_path / "repaired.ora")
+    assert not editor.canvas.show_mask and not editor.act_mask.isChecked()
+    assert editor.generate_panel.settings.mode is Mode.ADJUST
+    assert "as the project was saved" in editor.statusBar().currentMessage()

@@ -382,6 +382,12 @@ def _read_colorstudio_part(archive: Archive, plan: ProjectPlan) -> None:
         for key in ("active_layer", "active_mask"):
             if key in state.data:
                 plan.editor_state[key] = state.optional_text(key)
+        # how the editor was left: a view, never worth refusing a project for
+        mode, show_mask = state.data.get("mode"), state.data.get("show_mask")
+        if isinstance(mode, str) and mode.isidentifier() and len(mode) <= 40:
+            plan.editor_state["mode"] = mode
+        if isinstance(show_mask, bool):
+            plan.editor_state["show_mask"] = show_mask
         if "zoom" in state.data:
             plan.editor_state["zoom"] = _zoom(state)
 
