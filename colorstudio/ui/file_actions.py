@@ -48,8 +48,8 @@ class FileActionsMixin:
             self.statusBar().showMessage(f"Opening {path.name} cancelled", 4000)
             return False
         if isinstance(opened, str):  # messages mostly begin with the file's name already
-            prefix = "" if opened.startswith(path.name) else f"{path.name}: "
-            self.show_error(f"Could not open {prefix}{opened}")
+            named = opened.startswith(path.name)
+            self.show_error(f"Could not open{'' if named else ' ' + path.name}: {opened}")
             return False
         self.source = path
         self.set_document(opened.document, opened.project_path, opened.exif)
