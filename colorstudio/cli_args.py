@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from colorstudio.core.io.errors import FileFormatError
-from colorstudio.core.io.images import export_format
+from colorstudio.core.io.images import export_format, load_image
 from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
 
 
@@ -394,3 +394,17 @@ def restore_options(parser: argparse.ArgumentParser) -> None:
         "--reference", action="append", default=[], help="palette for --colorize (repeatable)"
     )
     size_option(parser, 2048, "inpainting working size")
+
+
+def mask_image(path: str | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """The mask file at ``path`` (None: no mask) as H x W uint8 0..255, checked against the
+    image's ``shape`` (H, W): its grey level times its alpha."""
+    if path is None:
+        return None
+    rgba = load_image(path).rgba
+    if rgba.shape[:2] != shape:
+        raise CommandError(
+            f"the mask is {rgba.shape[1]} x {rgba.shape[0]}, the image {shape[1]} x {shape[0]}"
+        )
+    grey = rgba[..., :3].mean(axis=2) * (rgba[..., 3] / 255.0)
+    return np.clip(grey + 0.5, 0, 255).astype(np.uint8)

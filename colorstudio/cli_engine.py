@@ -25,6 +25,7 @@ from colorstudio.cli_args import (
     engine_options,
     fraction,
     hints_from_json,
+    mask_image,
     output_options,
     positive_int,
     restore_options,
@@ -33,11 +34,13 @@ from colorstudio.cli_args import (
     working_size,
 )
 from colorstudio.cli_commands import require_runtime, require_torch, subcommand
+from colorstudio.cli_progress import terminal_progress
+from colorstudio.cli_restore import restore_image
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import load_image, save_image
 from colorstudio.ml.requests import HINT_REACHES
 
-__all__ = ["CommandError", "hints_from_json", "restore_image"]
+__all__ = ["CommandError", "hints_from_json"]
 
 #: the masks of the real damaged prints, in a source checkout (eval restore --real)
 REAL_MASKS = Path(__file__).resolve().parent.parent / "tests" / "data" / "realdamage"
@@ -46,18 +49,6 @@ REAL_MASKS = Path(__file__).resolve().parent.parent / "tests" / "data" / "realda
 def _fail(err: Exception) -> int:
     print(f"colorstudio: {err}", file=sys.stderr)
     return 2
-
-
-def _mask(path: str | None, shape: tuple[int, int]) -> np.ndarray | None:
-    if path is None:
-        return None
-    rgba = load_image(path).rgba
-    if rgba.shape[:2] != shape:
-        raise CommandError(
-            f"the mask is {rgba.shape[1]} x {rgba.shape[0]}, the image {shape[1]} x {shape[0]}"
-        )
-    grey = rgba[..., :3].mean(axis=2) * (rgba[..., 3] / 255.0)
-    return np.clip(grey + 0.5, 0, 255).astype(np.uint8)
 
 
 def _engine(args):
@@ -99,7 +90,8 @@ def _run(build, args, reads: Sequence[str | None] = ()) -> int:
         imported = load_image(args.input)
         request = build(imported.rgba)
         started = time.perf_counter()
-        result = _engine(args).run(request)
+        with terminal_progress(Path(args.input).name) as progress:
+            result = _engine(args).run(request, progress=progress)
         out = (
             result.image
             if result.image.shape[2] == 4
@@ -152,7 +144,7 @@ def colorize_command(argv: Sequence[str]) -> int:
         return ColorizeRequest(
             rgba[..., :3],
             hints=hints,
-            mask=_mask(args.mask, (h, w)),
+            mask=mask_image(args.mask, (h, w)),
             strength=args.strength,
             references=refs,
             working_size=args.size,
@@ -180,7 +172,7 @@ def stylize_command(argv: Sequence[str]) -> int:
             alpha=args.alpha,
             detail=args.detail,
             keep_color=args.keep_color,
-            mask=_mask(args.mask, rgba.shape[:2]),
+            mask=mask_image(args.mask, rgba.shape[:2]),
             strength=args.strength,
             working_size=args.size,
             tile_size=args.tile,
@@ -225,7 +217,8 @@ def restore_command(argv: Sequence[str]) -> int:
         imported = load_image(args.input)
         rgba = imported.rgba
         engine = _engine(args)
-        result = restore_image(engine, rgba, args)
+        with terminal_progress(Path(args.input).name) as progress:
+            result = restore_image(engine, rgba, args, progress)
         save_image(args.output, result.image, quality=args.quality, exif=imported.exif)
     except (CommandError, FileFormatError, EngineError, OSError, ValueError) as err:
         return _fail(err)
@@ -233,45 +226,6 @@ def restore_command(argv: Sequence[str]) -> int:
     notes = "".join(f"; input: {note}" for note in imported.notes)
     print(f"{args.output}: {result.summary}{notes}, {seconds:.2f} s on {engine.device}")
     return 0
-
-
-class RestoreOutcome:
-    def __init__(self, image: np.ndarray, summary: str) -> None:
-        self.image = image
-        self.summary = summary
-
-
-def restore_image(engine, rgba: np.ndarray, args) -> RestoreOutcome:
-    """detect (or --mask) → inpaint → optionally colourize; shared with ``batch restore``."""
-    from colorstudio.ml.requests import (
-        ColorizeRequest,
-        DetectDamageRequest,
-        ReferenceImage,
-        RestoreRequest,
-    )
-
-    h, w = rgba.shape[:2]
-    steps = []
-    if getattr(args, "mask", None):
-        mask = _mask(args.mask, (h, w))
-    else:
-        found = engine.run(
-            DetectDamageRequest(rgba[..., :3], sensitivity=args.sensitivity, grow=args.grow)
-        )
-        mask = found.mask
-        steps.append(f"detector found {np.count_nonzero(mask) / mask.size:.2%} damaged")
-        if getattr(args, "save_mask", None):
-            save_image(args.save_mask, mask)
-    repaired = engine.run(
-        RestoreRequest(rgba, mask, engine=args.engine, working_size=args.size)
-    ).image
-    steps.append("nothing to repair" if not np.any(mask) else "repaired")
-    if args.colorize:
-        refs = tuple(ReferenceImage(load_image(p).rgba[..., :3]) for p in args.reference)
-        color = engine.run(ColorizeRequest(repaired[..., :3], references=refs, working_size=384))
-        repaired = np.dstack([color.image[..., :3], repaired[..., 3]])
-        steps.append(f"colourized ({color.engine})")
-    return RestoreOutcome(repaired, ", ".join(steps))
 
 
 @dataclass(frozen=True)
