@@ -309,6 +309,9 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     def show_info(self, text: str) -> None:
         self.banner.show_message(text, "info")
 
+    def clear_message(self) -> None:
+        self.banner.hide()
+
     def show_status(self, text: str, msecs: int) -> None:
         self.statusBar().showMessage(text, msecs)
 

@@ -247,3 +247,15 @@ def test_a_repaired_project_reopens_as_it_was_left(qtbot, make_editor, scratched
     assert not editor.canvas.show_mask and not editor.act_mask.isChecked()
     assert editor.generate_panel.settings.mode is Mode.ADJUST
     assert "as the project was saved" in editor.statusBar().currentMessage()
+
+
+def test_the_next_apply_takes_the_repairs_message_down(qtbot, make_editor, scratched, tmp_path):
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    assert editor.banner.isVisibleTo(editor) and "Repaired" in editor.banner.label.text()
+    editor.generate_panel.set_mode(Mode.ADJUST)  # another step, applied
+    editor.generate_panel.saturation.setValue(40)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    assert not editor.banner.isVisibleTo(editor)
