@@ -48,8 +48,7 @@ class FileActionsMixin:
             self.statusBar().showMessage(f"Opening {path.name} cancelled", 4000)
             return False
         if isinstance(opened, str):  # messages mostly begin with the file's name already
-            named = opened.startswith(path.name)
-            self.show_error(f"Could not open{'' if named else ' ' + path.name}: {opened}")
+            self.show_error(open_failure(path.name, opened))
             return False
         self.source = path
         self.set_document(opened.document, opened.project_path, opened.exif)
@@ -204,3 +203,13 @@ class FileActionsMixin:
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
+
+
+def open_failure(name: str, reason: str) -> str:
+    """One sentence for a file that could not be opened, whether or not ``reason`` names it:
+    "Could not open a.jpg: file not found", "Could not open: a.jpg is truncated…"."""
+    if reason.startswith(f"{name}: "):
+        return f"Could not open {reason}"
+    if reason.startswith(name):
+        return f"Could not open: {reason}"
+    return f"Could not open {name}: {reason}"

@@ -56,12 +56,16 @@ MODE_CHOSEN = {
 }
 
 
+#: the modes that colourize the whole photo
+COLORIZING = (Mode.COLORIZE, Mode.COLORIZE_STYLIZE)
+
+
 class Feedback(Protocol):
     """Where the controller tells the user things (the main window)."""
 
     def show_error(self, text: str) -> None: ...
     def show_info(self, text: str) -> None: ...
-    def clear_message(self) -> None: ...
+    def clear_message(self, text: str) -> None: ...
     def show_status(self, text: str, msecs: int) -> None: ...
     def show_preview_status(self, text: str) -> None: ...
     def show_device_status(self, text: str) -> None: ...
@@ -136,18 +140,20 @@ class GenerationController(QObject):
         history.changed.connect(self._on_history_changed)
         self._cache = CompositeCache(doc)
         panel = self.ui.panel
+        look = look_of(doc) if doc.layers else None  # what the user sees, not the bottom layer
+        fits = None if look is None else default_mode(look)
         saved = Mode.__members__.get(str(doc.editor_state.get("mode")))
+        if saved in COLORIZING and fits is Mode.RECOLOR:
+            saved = None  # a photo colourized since: a colour photo gets no colourize preview
         if saved is not None:  # a project reopens in the mode it was saved in
             panel.set_mode(saved)
-            self.ui.feedback.show_status(f"Mode: {saved.value} (as the project was saved)", 10000)
-        elif doc.layers:
-            look = look_of(doc)  # what the user sees, not only the bottom layer
-            mode = default_mode(look)
-            panel.set_mode(mode)
+            self.ui.feedback.show_status(f"Mode: {saved.value} — as the project was saved", 10000)
+        elif look is not None and fits is not None:
+            panel.set_mode(fits)
             # why this mode; a blank canvas (File ▸ New) has nothing to judge, and the last
             # photo's reason is not its own
             blank = look.min() == look.max()
-            self.ui.feedback.show_status("" if blank else MODE_CHOSEN[mode], 10000)
+            self.ui.feedback.show_status("" if blank else MODE_CHOSEN[fits], 10000)
         self.preview_timer.stop()  # the mode change asks for no preview…
         self.settled = self._current_inputs()  # …and neither do these untouched inputs
         self.warm_up()
@@ -253,6 +259,14 @@ class GenerationController(QObject):
         canvas.set_mask_outline(False)
         self.ui.feedback.show_preview_status("")
 
+    #: the last message about a step of the user's (detect, repair): the next Apply takes it
+    #: down; errors, a result's own notes and dropped results stay
+    _step_message = ""
+
+    def _say_step(self, text: str) -> None:
+        self._step_message = text
+        self.ui.feedback.show_info(text)
+
     #: the repair whose Apply hid the mask overlay (None: none did)
     _repair_edit: weakref.ref | None = None
 
@@ -263,7 +277,7 @@ class GenerationController(QObject):
         if repair is not None and history is not None and history.undone(repair):
             self._repair_edit = None
             self.ui.feedback.show_mask_overlay(True)
-            self.ui.feedback.show_info("Repair undone: the damage mask shows again.")
+            self._say_step("Repair undone: the damage mask shows again.")
         self.schedule_preview()
 
     def set_provenance(self, on: bool) -> None:
@@ -397,14 +411,14 @@ class GenerationController(QObject):
                 self.ui.layers_panel.refresh()
         name = engine_name(result.engine)
         self.ui.feedback.show_status(f"Applied ({name}) in {job.seconds:.1f} s", 5000)
-        if applied:  # a message about an earlier step is out of date now
-            self.ui.feedback.clear_message()
+        if applied and self._step_message:  # what it said about an earlier step is out of date
+            self.ui.feedback.clear_message(self._step_message)
         # a repair: the damage mask has done its work and its overlay would hide the result
         if applied and job.mode is Mode.RESTORE:  # off the view only, not the document
             self._repair_edit = weakref.ref(edit)  # undone: the mask shows again (weak: the
             # history's memory budget may drop a full-size layer edit)
             self.ui.feedback.show_mask_overlay(False)
-            self.ui.feedback.show_info(
+            self._say_step(
                 "Repaired. The damage mask is hidden so you can see the result: View ▸ Show "
                 "Mask (Ctrl+M) shows it again; Undo brings the damage back."
             )
@@ -446,7 +460,7 @@ class GenerationController(QObject):
         self.ui.canvas.refresh_overlay()
         self.ui.panel.set_mode(Mode.RESTORE)
         share = float((result.mask > 0).mean())
-        self.ui.feedback.show_info(
+        self._say_step(
             f"Damage found on {share:.1%} of the photo ({seconds:.1f} s). Refine the mask with "
             "the mask brush and eraser, then Apply to repair it."
             if share > 0

@@ -309,8 +309,10 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     def show_info(self, text: str) -> None:
         self.banner.show_message(text, "info")
 
-    def clear_message(self) -> None:
-        self.banner.hide()
+    def clear_message(self, text: str) -> None:
+        """Take the banner down if it still shows ``text`` (and nothing newer)."""
+        if self.banner.label.text() == text:
+            self.banner.hide()
 
     def show_status(self, text: str, msecs: int) -> None:
         self.statusBar().showMessage(text, msecs)

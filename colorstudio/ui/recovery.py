@@ -30,6 +30,7 @@ class AutosaveMixin:
         doc = self.document
         if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
             return
+        doc.editor_state = self._editor_state()  # recovered, it opens as it was left
         snapshot = doc.snapshot()
         self._autosave_future = self._autosave_pool.submit(
             self.autosaver.save, snapshot, self._autosave_source()
@@ -54,6 +55,7 @@ class AutosaveMixin:
         doc = self.document
         if doc is None or not (force or self.autosaver.due(doc)):
             return None
+        doc.editor_state = self._editor_state()
         try:
             return self.autosaver.save(doc, self._autosave_source())
         except (OSError, FileFormatError) as err:

@@ -356,8 +356,9 @@ def test_refused_format_keeps_the_document_and_says_what_the_file_is(window, pho
     broken = tmp_path / "torn.jpg"  # a message that names the file itself reads as a sentence
     broken.write_bytes(b"\xff\xd8\xff\xe0" * 40)
     assert not window.open_path(broken)
-    text = window.banner.label.text()
-    assert text.startswith(("Could not open: torn.jpg ", "Could not open torn.jpg: "))
+    assert window.banner.label.text().startswith("Could not open: torn.jpg is truncated")
+    assert not window.open_path(tmp_path / "gone.jpg")
+    assert window.banner.label.text().startswith("Could not open gone.jpg: ")
 
 
 def test_tests_write_settings_and_recent_files_only_into_their_temporary_folder(

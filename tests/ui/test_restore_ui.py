@@ -9,6 +9,8 @@ from PySide6.QtCore import QEvent
 
 from colorstudio.core.document import Document
 from colorstudio.core.history import History
+from colorstudio.core.io.ora import load_ora, save_ora
+from colorstudio.core.layer import Layer
 from colorstudio.ml.engine import Engine
 from colorstudio.session.generate import DAMAGE_MASK_NAME, Mode, damage_mask_edit
 from colorstudio.session.tools import Tool
@@ -249,6 +251,32 @@ def test_a_repaired_project_reopens_as_it_was_left(qtbot, make_editor, scratched
     assert "as the project was saved" in editor.statusBar().currentMessage()
 
 
+def test_the_autosave_keeps_the_view_as_it_is_now(qtbot, make_editor, scratched, tmp_path):
+    """Crash recovery reopens what the user saw last, not what the last save held."""
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()  # the repair hides the mask
+    editor.generate_panel.set_mode(Mode.ADJUST)
+    recovered = load_ora(editor.autosave_now()).document
+    assert recovered.editor_state["show_mask"] is False
+    assert recovered.editor_state["mode"] == "ADJUST"
+
+
+def test_a_colourized_project_does_not_reopen_in_colourize(make_editor, tmp_path):
+    """Saved in Colourize after the photo got its colour: reopened, it is a colour photo and
+    gets the colour photo's mode (no colourize preview the user did not ask for)."""
+    editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
+    doc = Document(64, 48)
+    rng = np.random.default_rng(3)
+    pixels = np.full((48, 64, 4), 255, np.uint8)
+    pixels[..., :3] = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    doc.layers.append(Layer("Colourized", pixels))
+    doc.editor_state = {"mode": "COLORIZE"}
+    save_ora(doc, tmp_path / "colour.ora")
+    editor.open_path(tmp_path / "colour.ora")
+    assert editor.generate_panel.settings.mode is Mode.RECOLOR
+
+
 def test_the_next_apply_takes_the_repairs_message_down(qtbot, make_editor, scratched, tmp_path):
     editor = detected(qtbot, make_editor, scratched, tmp_path)
     with qtbot.waitSignal(editor.result_applied, timeout=30000):
@@ -259,3 +287,15 @@ def test_the_next_apply_takes_the_repairs_message_down(qtbot, make_editor, scrat
     with qtbot.waitSignal(editor.result_applied, timeout=30000):
         editor.apply_generation()
     assert not editor.banner.isVisibleTo(editor)
+
+
+def test_an_apply_leaves_an_unrelated_error_up(qtbot, make_editor, scratched, tmp_path):
+    editor = detected(qtbot, make_editor, scratched, tmp_path)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    editor.show_error("Autosave failed: no space left on device")
+    editor.generate_panel.set_mode(Mode.ADJUST)
+    editor.generate_panel.saturation.setValue(40)
+    with qtbot.waitSignal(editor.result_applied, timeout=30000):
+        editor.apply_generation()
+    assert editor.banner.isVisibleTo(editor) and "no space" in editor.banner.label.text()
