@@ -153,10 +153,32 @@ class CanvasView(CanvasInputMixin, QWidget):
         else:
             self.refresh()
 
+    _overlay = QImage()
+    _overlay_stale = False  #: the overlay is rendered again when next drawn or read
+
+    @property
+    def overlay(self) -> QImage:
+        """The hint layer over the active mask, at the document's size (QImage). Rendered when
+        first needed after :meth:`refresh_overlay`: the refreshes of one turn of the event loop
+        (an edit, the mask shown again, another active mask) cost one render, which on a 63 MP
+        scan is a second or more of the GUI thread."""
+        if self._overlay_stale:
+            self._overlay_stale = False
+            doc = self.document
+            self._overlay = (
+                QImage()
+                if doc is None
+                else display_qimage(self.render_overlay((0, 0, doc.height, doc.width)))
+            )
+        return self._overlay
+
+    @overlay.setter
+    def overlay(self, image: QImage) -> None:
+        self._overlay, self._overlay_stale = image, False
+
     def refresh_overlay(self) -> None:
-        doc = self.document
-        if doc is not None:
-            self.overlay = display_qimage(self.render_overlay((0, 0, doc.height, doc.width)))
+        if self.document is not None:
+            self._overlay_stale = True
             self.update()
 
     def _on_document_properties_changed(self, target_id: str) -> None:
@@ -205,7 +227,6 @@ class CanvasView(CanvasInputMixin, QWidget):
             self.overlay = QImage()
             self.update()
             return
-        full = (0, 0, doc.height, doc.width)
         if (
             bbox is None
             or self.image.isNull()
@@ -214,8 +235,7 @@ class CanvasView(CanvasInputMixin, QWidget):
         ):
             self.image = display_qimage(composite(doc.layers, doc.height, doc.width))
             self._composited = self._layer_signature()
-            self.overlay = display_qimage(self.render_overlay(full))
-            self.update()
+            self.refresh_overlay()
             return
         grow = self._outline  # a stroke moves the outline beyond its own box
         box = clip(

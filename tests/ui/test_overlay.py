@@ -37,3 +37,28 @@ def test_the_overlay_tints_the_mask_or_only_its_edge():
     outlined = overlay_rgba((0, 0, 40, 50), None, 1.0, mask, outline=OUTLINE_WIDTH)
     assert tinted[20, 25, 3] > 0 and outlined[20, 25, 3] == 0
     assert outlined[9, 25, 3] > 0 and tinted[9, 25, 3] == 0
+
+
+def test_the_mask_tint_is_its_values_opacity_in_the_tint_colour():
+    mask = np.zeros((4, 5), np.uint8)
+    mask[1, 1:4] = (255, 128, 1)
+    rgba = overlay_rgba((0, 0, 4, 5), None, 1.0, mask)
+    assert np.array_equal(rgba[1, 1], [255, 40, 60, round(255 * 0.45)])
+    assert rgba[1, 2, 3] == round(128 * 0.45) and rgba[1, 3, 3] == 0  # 0.45: rounds to 0
+    assert not rgba[0].any() and not rgba[2:].any()  # nothing where the mask is empty
+
+
+def test_refreshes_in_one_turn_render_the_overlay_once(editor, photo, monkeypatch):
+    """An edit, the mask shown again, another active mask: on a 63 MP scan each full render
+    holds the GUI thread for a second, so they are rendered once, when next drawn or read."""
+    editor.open_path(photo)
+    canvas = editor.canvas
+    renders = []
+    real = canvas.render_overlay
+    monkeypatch.setattr(canvas, "render_overlay", lambda box: renders.append(box) or real(box))
+    for _ in range(3):
+        canvas.refresh_overlay()
+    assert renders == []
+    first = canvas.overlay
+    assert len(renders) == 1 and canvas.overlay is first  # read again: not rendered again
+    assert first.width() == editor.document.width
