@@ -187,6 +187,19 @@ class FileActionsMixin:
             action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
+    def confirm_quit_while_applying(self) -> bool:
+        """True unless an Apply is still running and the user would rather wait for it: quitting
+        now loses its result (a save now holds the document as it was before it)."""
+        if not self.generation.applying():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Apply is still running",
+            "An Apply is still running: quitting now loses its result. Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def confirm_discard(self, doing: str) -> bool:
         """True when the current document may be replaced: it is saved, or the user saves it or
         chooses to discard its changes (``doing``: "closing", "opening another file")."""

@@ -317,6 +317,10 @@ class GenerationController(QObject):
         self.worker.submit(request)
         return job
 
+    def applying(self) -> bool:
+        """Whether an Apply for the open document is still queued or running."""
+        return any(job.document is self.doc for job in self.jobs.pending(JobKind.APPLY))
+
     def apply_generation(self) -> int | None:
         job = self._submit(JobKind.APPLY)
         return None if job is None else job.id

@@ -395,7 +395,11 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
             self.open_path(urls[0])
 
     def closeEvent(self, event) -> None:
-        if self._loading or not self.confirm_discard("closing"):
+        if (
+            self._loading
+            or not self.confirm_quit_while_applying()
+            or not self.confirm_discard("closing")
+        ):
             event.ignore()
             return
         self.shutdown()

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from colorstudio.ml.jobs import Cancelled
 from colorstudio.ml.requests import Result
@@ -45,6 +45,13 @@ class FakeEngine:
 @pytest.fixture
 def fake_engine():
     return FakeEngine()
+
+
+@pytest.fixture(autouse=True)
+def _questions_never_wait_for_a_click(monkeypatch):
+    """A question no test answers itself (an Apply still running when a test's window closes)
+    is answered Yes: offscreen, nobody would ever click. Tests that ask patch it again."""
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
 
 
 @pytest.fixture

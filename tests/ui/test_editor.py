@@ -396,3 +396,27 @@ def test_show_original_from_the_view_menu_and_the_hold_key(qtbot, editor, photo)
     assert canvas.showing_before
     qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
     assert not canvas.showing_before
+
+
+def test_quitting_while_an_apply_runs_asks_first(qtbot, editor, photo, fake_engine, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    fake_engine.mode = "slow"
+    editor.apply_generation()
+    asked = []
+
+    def wait_for_it(parent, title, text, buttons):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", wait_for_it)
+    assert not editor.close()  # the user waits for the Apply
+    assert editor.isVisible() and "quitting now loses its result" in asked[0]
+    with qtbot.waitSignal(editor.result_applied, timeout=10000):
+        pass
+    assert len(editor.document.layers) == 2  # the result landed
+    editor.document.mark_clean()
+    assert editor.close()  # nothing running: no question
+    assert len(asked) == 1
