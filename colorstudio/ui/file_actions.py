@@ -71,20 +71,16 @@ class FileActionsMixin:
         if path.suffix.lower() != ".ora":
             path = path.with_suffix(".ora")
         self.document.editor_state = self._editor_state()
+        existed = path.exists()
         try:
             save_ora(self.document, path)
-        except (OSError, FileFormatError) as err:
-            self.show_error(
-                f"Could not save {path.name}: {err}. The previous file and the autosave are intact."
-            )
+        except Exception as err:  # a defect must never cost the document either: say so, keep it
+            if not isinstance(err, OSError | FileFormatError):
+                log.exception("saving %s failed", path)
+            self._save_error = save_failure(path, err, existed)
+            self.show_error(self._save_error)
             return False
-        except Exception as err:  # a defect must never cost the document: say so, keep it
-            log.exception("saving %s failed", path)
-            self.show_error(
-                f"Could not save {path.name} ({type(err).__name__}). The previous file and "
-                "the autosave are intact."
-            )
-            return False
+        self.clear_message(self._save_error)  # an earlier failure to save is not true any more
         self.path = path
         self.history.set_clean()
         self.autosaver.discard()
@@ -92,6 +88,8 @@ class FileActionsMixin:
         self._update_title()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
+
+    _save_error = ""  #: the last "could not save" message shown
 
     def _editor_state(self) -> dict:
         ctl = self.controller
@@ -226,3 +224,19 @@ def open_failure(name: str, reason: str) -> str:
     if reason.startswith(name):
         return f"Could not open: {reason}"
     return f"Could not open {name}: {reason}"
+
+
+def save_failure(path: Path, err: Exception, existed: bool) -> str:
+    """What a failed save tells the user: the cause in words (not the temporary file's path or
+    an errno), what is intact, and what to do."""
+    if isinstance(err, OSError):
+        reason = (err.strerror or type(err).__name__).lower()
+    elif isinstance(err, FileFormatError):
+        reason = str(err)
+    else:
+        reason = f"an internal error ({type(err).__name__})"
+    kept = f"{path.name} on disk is unchanged. " if existed else ""
+    return (
+        f"Could not save {path.name}: {reason}. {kept}Your work is still open here: save it "
+        "somewhere else with File ▸ Save As."
+    )

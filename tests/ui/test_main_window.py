@@ -285,7 +285,7 @@ def test_a_save_that_fails_its_check_keeps_document_dirty_and_autosave(
     assert not window.save_to(target)
     assert target.read_bytes() == b"the user's previous project"
     assert window.document.dirty and autosave.is_file()
-    assert "previous file and the autosave are intact" in window.banner.label.text()
+    assert "keep.ora on disk is unchanged" in window.banner.label.text()
 
 
 def test_an_unexpected_error_while_saving_is_one_message(window, photo, tmp_path, monkeypatch):
@@ -300,7 +300,31 @@ def test_an_unexpected_error_while_saving_is_one_message(window, photo, tmp_path
     monkeypatch.setattr(ora, "write_ora", crash)
     assert not window.save_to(tmp_path / "p.ora")
     assert window.document.dirty
-    assert "Could not save p.ora (UnicodeEncodeError)" in window.banner.label.text()
+    text = window.banner.label.text()
+    assert "Could not save p.ora: an internal error (UnicodeEncodeError)" in text
+
+
+def test_a_refused_save_says_why_in_words_and_goes_once_a_save_works(
+    window, photo, tmp_path, monkeypatch
+):
+    from colorstudio.core.io import ora
+
+    window.open_path(photo)
+    window.document.mark_dirty()
+    real = ora.write_ora
+
+    def refused(doc, handle, level=3):
+        raise PermissionError(1, "Operation not permitted", str(tmp_path / ".p.ora.77.part"))
+
+    monkeypatch.setattr(ora, "write_ora", refused)
+    assert not window.save_to(tmp_path / "p.ora")
+    text = window.banner.label.text()
+    assert text.startswith("Could not save p.ora: operation not permitted.")
+    assert ".part" not in text and "Errno" not in text
+    assert "unchanged" not in text  # there was no earlier p.ora to keep
+    monkeypatch.setattr(ora, "write_ora", real)
+    assert window.save_to(tmp_path / "elsewhere.ora")
+    assert not window.banner.isVisibleTo(window)
 
 
 def test_opening_decodes_off_the_gui_thread_and_can_be_cancelled(
