@@ -77,6 +77,7 @@ class AutosaveMixin:
         except FileFormatError as err:
             self.show_error(str(err))
             return False
+        replaced = (self.path or self.source) if self.document is not None else None
         source = Path(recovery.source_path) if recovery.source_path else None
         self.source = source
         self.set_document(
@@ -85,7 +86,12 @@ class AutosaveMixin:
         loaded.document.mark_dirty()
         if self.autosave_now() is not None:  # the work is in this session's autosave first…
             self._discard(recovery)  # …then the crashed session's copy goes
-        self.banner.show_message(f"Recovered {recovery.title}. Save it to keep it.", "info")
+        closed = (
+            f" {replaced.name} was closed for it: File ▸ Open Recent opens it again."
+            if replaced is not None and replaced != source
+            else ""
+        )
+        self.banner.show_message(f"Recovered {recovery.title}. Save it to keep it.{closed}", "info")
         return True
 
     def _discard(self, recovery: RecoveryFile) -> None:
@@ -103,10 +109,14 @@ class AutosaveMixin:
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Recover unsaved work?",
-            f"ColorStudio closed unexpectedly. Restore {newest.title}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            f"ColorStudio closed unexpectedly. Restore {newest.title}?\n\nLater keeps it on "
+            "disk and asks again at the next start.",
+            QMessageBox.StandardButton.Yes
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
             self,
         )
+        box.button(QMessageBox.StandardButton.Cancel).setText("Later")  # also Esc
         box.setObjectName("recovery_box")
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.finished.connect(lambda result: self._on_recovery_box_finished(result, newest))
@@ -134,5 +144,17 @@ class AutosaveMixin:
                     "The recovered work stays on disk: it is offered again at the next start.",
                     "info",
                 )
-        elif result == QMessageBox.StandardButton.Discard:
+        elif result == QMessageBox.StandardButton.Discard and self._confirm_discard_recovery(
+            recovery
+        ):
             self._discard(recovery)
+
+    def _confirm_discard_recovery(self, recovery: RecoveryFile) -> bool:
+        """Discarding the recovered work cannot be undone: asked once more."""
+        answer = QMessageBox.question(
+            self,
+            "Discard the recovered work?",
+            f"Delete the recovered copy of {recovery.title} for good?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes

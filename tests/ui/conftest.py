@@ -126,3 +126,29 @@ def _no_thread_left_running(monkeypatch):
         if thread is not None and thread.isRunning() and not thread.wait(2000):
             running.append(type(thread).__name__)
     assert not running, f"the test left threads running: {running}"
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Windows whose documents are marked clean before qtbot closes them (no modal prompt)."""
+    made = []
+
+    def make():
+        from colorstudio.ml.engine import Engine
+
+        win = MainWindow(
+            tmp_path / "recovery",
+            engine_factory=lambda: Engine(models_dir=tmp_path / "none", device="cpu"),
+        )
+        qtbot.addWidget(win, before_close_func=lambda w: w.document and w.document.mark_clean())
+        made.append(win)
+        return win
+
+    return make
+
+
+@pytest.fixture
+def window(make_window):
+    win = make_window()
+    win.show()
+    return win
