@@ -119,6 +119,23 @@ class History:
         self._clean_index = self._index
         self._sync_dirty()
 
+    def state(self) -> object:
+        """A token for the current state: the last applied edit (None: none). An undo and a
+        different new edit reach the same index in another state, so the index cannot be it."""
+        return self._edits[self._index - 1] if self._index else None
+
+    def set_clean_at(self, state: object) -> None:
+        """The document was saved in ``state`` (a :meth:`state` token; edits may have been made
+        since, as during a save that runs in the background). A state no longer recorded (its
+        edits dropped or discarded) leaves the document dirty."""
+        for index in range(len(self._edits) + 1):
+            if (self._edits[index - 1] if index else None) is state:
+                if index == 0 and self.dropped:
+                    break  # "no edit" after old steps were dropped is not the saved state
+                self._clean_index = index
+                break
+        self._sync_dirty()
+
     def clear(self) -> None:
         self._edits.clear()
         self._index = 0

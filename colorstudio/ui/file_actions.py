@@ -20,7 +20,7 @@ from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import IMPORT_SUFFIXES, save_image
 from colorstudio.core.io.ora import save_ora
 from colorstudio.ui.dialogs import new_document_size
-from colorstudio.ui.file_loading import open_in_background
+from colorstudio.ui.file_loading import open_in_background, save_in_background
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +70,30 @@ class FileActionsMixin:
         path = Path(path)
         if path.suffix.lower() != ".ora":
             path = path.with_suffix(".ora")
+        if self._saving:  # a save is running (its dialog is up): one at a time
+            self.statusBar().showMessage("Still saving", 3000)
+            return False
         self.document.editor_state = self._editor_state()
+        # written from a copy on a thread: the window stays live, and an edit or an Apply that
+        # lands meanwhile is not half in the file (it leaves the document dirty)
+        snapshot, saved = self.document.snapshot(), self.history.state()
         existed = path.exists()
+        self._saving = True
         try:
-            save_ora(self.document, path)
+            save_in_background(lambda: save_ora(snapshot, path), path.name, self)
         except Exception as err:  # a defect must never cost the document either: say so, keep it
             if not isinstance(err, OSError | FileFormatError):
                 log.exception("saving %s failed", path)
             self._save_error = save_failure(path, err, existed)
             self.show_error(self._save_error)
             return False
+        finally:
+            self._saving = False
         self.clear_message(self._save_error)  # an earlier failure to save is not true any more
         self.path = path
-        self.history.set_clean()
-        self.autosaver.discard()
+        self.history.set_clean_at(saved)
+        if not self.document.dirty:  # else the autosave holds what came after the save
+            self.autosaver.discard()
         self._add_recent(path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)

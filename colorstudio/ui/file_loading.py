@@ -1,4 +1,5 @@
-"""Opening files off the GUI thread: a QThread decodes, the window stays live, Cancel works.
+"""Opening and saving files off the GUI thread: a QThread decodes or encodes, the window stays
+live, opening can be cancelled.
 
 :func:`open_in_background` runs :func:`~colorstudio.core.io.opening.open_file` on a thread and
 waits in a local event loop (as a modal dialog does): painting, autosave and the Cancel button
@@ -10,9 +11,10 @@ is dropped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QThread, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QThread, QTimer
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from colorstudio.core.io.errors import FileFormatError
@@ -78,3 +80,46 @@ def wait_for_cancelled_loads() -> None:
     for thread in list(_running):
         thread.wait()
     _running.clear()
+
+
+class _Call(QThread):
+    """Runs ``work()`` once; keeps what it raised for the caller's thread."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self.work = work
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as err:  # raised again on the GUI thread by the caller
+            self.error = err
+
+
+def save_in_background(save: Callable[[], None], name: str, parent: QWidget) -> None:
+    """Run ``save`` (writing ``name``) on a thread while the window stays live: a 24 MP project
+    takes seconds to encode, and a window that stops painting looks hung. Returns when it is
+    done and raises what it raised. A progress dialog, window-modal and without Cancel (an
+    atomic save cannot be half kept), appears if it takes longer than ``SHOW_AFTER_MS``; the
+    caller keeps other saves and closing out meanwhile."""
+    thread = _Call(save)
+    loop = QEventLoop()
+    thread.finished.connect(loop.quit)
+    dialog = QProgressDialog(f"Saving {name}…", "", 0, 0, parent)
+    dialog.setObjectName("save_progress")
+    dialog.setWindowTitle("Saving")
+    dialog.setCancelButton(None)  # type: ignore[arg-type]
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.hide()
+    QTimer.singleShot(SHOW_AFTER_MS, dialog, lambda: thread.isRunning() and dialog.show())
+    thread.start()
+    if not thread.isFinished():
+        loop.exec()
+    thread.wait()
+    dialog.reset()
+    dialog.deleteLater()
+    if thread.error is not None:
+        raise thread.error

@@ -71,6 +71,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.source: Path | None = None  #: the file the document came from (image or project)
         self.exif: bytes | None = None
         self._loading = False  #: a file is decoding (see open_path)
+        self._saving = False  #: a project is being written (see save_to)
         interval = autosave_interval_s or self.editor_settings.autosave_seconds
         self.autosaver = Autosaver(recovery_folder, interval)
 
@@ -397,6 +398,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
     def closeEvent(self, event) -> None:
         if (
             self._loading
+            or self._saving
             or not self.confirm_quit_while_applying()
             or not self.confirm_discard("closing")
         ):

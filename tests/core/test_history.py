@@ -262,3 +262,24 @@ def test_undo_then_redo_restores_identical_arrays(strokes, undo_count):
     assert same(snapshot(doc), states[-1])
     history.go_to(0)
     assert same(snapshot(doc), states[0])
+
+
+def test_a_save_that_ran_while_editing_marks_clean_the_state_it_saved():
+    doc = make_doc()
+    layer = doc.layers[0].id
+    history = History(doc)
+    history.do(SetProperties.of(doc, layer, name="A"))
+    saved = history.state()  # the save copies the document here…
+    history.do(SetProperties.of(doc, layer, name="B"))  # …and an edit lands meanwhile
+    history.set_clean_at(saved)
+    assert doc.dirty  # B is not in the file
+    history.undo()
+    assert not doc.dirty  # back at what was saved
+    history.do(SetProperties.of(doc, layer, name="C"))  # the same index, another state
+    history.undo()
+    history.undo()
+    history.do(SetProperties.of(doc, layer, name="D"))
+    history.set_clean_at(saved)  # its edit is gone: no state of this history was saved
+    assert doc.dirty
+    history.set_clean_at(history.state())
+    assert not doc.dirty

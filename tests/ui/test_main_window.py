@@ -414,3 +414,40 @@ def test_the_status_bar_shows_the_zoom(qtbot, window, photo):
     assert window.status_zoom.text() == "100 %"
     window.act_zoom_in.trigger()
     assert int(window.status_zoom.text().split()[0]) > 100
+
+
+def test_a_slow_save_keeps_the_window_live_and_an_edit_meanwhile_stays_unsaved(
+    window, photo, tmp_path, monkeypatch
+):
+    import threading
+
+    from colorstudio.core.edits import SetProperties
+    from colorstudio.core.io import ora
+
+    window.open_path(photo)
+    doc = window.document
+    window.history.do(SetProperties.of(doc, doc.layers[0].id, name="Saved"))
+    real = ora.write_ora
+    on_thread = []
+
+    def slow(document, handle, level=3):
+        on_thread.append(threading.current_thread() is not threading.main_thread())
+        threading.Event().wait(0.6)  # a 24 MP project takes seconds
+        real(document, handle, level)
+
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    # the user renames the layer while the save runs: not in the file, so still unsaved
+    QTimer.singleShot(
+        200, lambda: window.history.do(SetProperties.of(doc, doc.layers[0].id, name="Later"))
+    )
+    monkeypatch.setattr(ora, "write_ora", slow)
+    assert window.save_to(tmp_path / "p.ora")
+    timer.stop()
+    assert on_thread == [True] and len(ticks) >= 10  # the event loop ran during the save
+    assert doc.layers[0].name == "Later" and doc.dirty
+    assert ora.load_ora(tmp_path / "p.ora").document.layers[0].name == "Saved"
+    window.undo()
+    assert not doc.dirty  # the saved state
