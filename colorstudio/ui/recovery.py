@@ -116,6 +116,7 @@ class AutosaveMixin:
             | QMessageBox.StandardButton.Cancel,
             self,
         )
+        box.button(QMessageBox.StandardButton.Yes).setText("Restore")
         box.button(QMessageBox.StandardButton.Cancel).setText("Later")  # also Esc
         box.setObjectName("recovery_box")
         box.setWindowModality(Qt.WindowModality.NonModal)
