@@ -39,7 +39,7 @@ def test_the_overlay_tints_the_mask_or_only_its_edge():
     assert outlined[9, 25, 3] > 0 and tinted[9, 25, 3] == 0
 
 
-def test_the_mask_tint_is_its_values_opacity_in_the_tint_colour():
+def test_the_mask_tint_is_its_values_opacity_in_the_tint_color():
     mask = np.zeros((4, 5), np.uint8)
     mask[1, 1:4] = (255, 128, 1)
     rgba = overlay_rgba((0, 0, 4, 5), None, 1.0, mask)

@@ -262,7 +262,7 @@ def test_the_autosave_keeps_the_view_as_it_is_now(qtbot, make_editor, scratched,
     assert recovered.editor_state["mode"] == "ADJUST"
 
 
-def test_a_colourized_project_does_not_reopen_in_colourize(make_editor, tmp_path):
+def test_a_colorized_project_does_not_reopen_in_colorize(make_editor, tmp_path):
     """Saved in Colourize after the photo got its colour: reopened, it is a colour photo and
     gets the colour photo's mode (no colourize preview the user did not ask for)."""
     editor = make_editor(lambda: Engine(models_dir=tmp_path / "none", device="cpu"))
