@@ -120,20 +120,21 @@ class History:
         self._sync_dirty()
 
     def state(self) -> object:
-        """A token for the current state: the last applied edit (None: none). An undo and a
-        different new edit reach the same index in another state, so the index cannot be it."""
-        return self._edits[self._index - 1] if self._index else None
+        """A token for the current state: the last applied edit, or at the start the number of
+        steps dropped so far. An undo and a different new edit reach the same index in another
+        state, so the index cannot be it."""
+        return self._edits[self._index - 1] if self._index else ("start", self.dropped)
 
     def set_clean_at(self, state: object) -> None:
         """The document was saved in ``state`` (a :meth:`state` token; edits may have been made
         since, as during a save that runs in the background). A state no longer recorded (its
-        edits dropped or discarded) leaves the document dirty."""
-        for index in range(len(self._edits) + 1):
-            if (self._edits[index - 1] if index else None) is state:
-                if index == 0 and self.dropped:
-                    break  # "no edit" after old steps were dropped is not the saved state
+        edits dropped or discarded) is clean nowhere: the document stays dirty."""
+        self._clean_index = None
+        if state == ("start", self.dropped):
+            self._clean_index = 0
+        for index, edit in enumerate(self._edits, start=1):
+            if edit is state:
                 self._clean_index = index
-                break
         self._sync_dirty()
 
     def clear(self) -> None:

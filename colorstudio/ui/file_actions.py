@@ -33,8 +33,9 @@ class FileActionsMixin:
         """Open an image or a project, decoded off the GUI thread (see :mod:`file_loading`).
         On failure or cancel the current document stays as it was."""
         path = Path(path)
-        if self._loading:  # one file at a time (a drop or a menu while one is decoding)
-            self.statusBar().showMessage("Still opening the previous file", 3000)
+        if self._loading or self._saving:  # one file at a time (a drop or a menu meanwhile)
+            busy = "saving" if self._saving else "opening the previous file"
+            self.statusBar().showMessage(f"Still {busy}", 3000)
             return False
         if not self.confirm_discard("opening another file"):
             return False
@@ -73,13 +74,15 @@ class FileActionsMixin:
         if self._saving:  # a save is running (its dialog is up): one at a time
             self.statusBar().showMessage("Still saving", 3000)
             return False
-        self.document.editor_state = self._editor_state()
-        # written from a copy on a thread: the window stays live, and an edit or an Apply that
-        # lands meanwhile is not half in the file (it leaves the document dirty)
-        snapshot, saved = self.document.snapshot(), self.history.state()
-        existed = path.exists()
-        self._saving = True
+        doc, history = self.document, self.history
+        doc.editor_state = self._editor_state()
+        self._saving = True  # no other save, no other document, no autosave until it ends
+        existed = False
         try:
+            # written from a copy on a thread: the window stays live, and an edit or an Apply
+            # that lands meanwhile is not half in the file (it leaves the document dirty)
+            existed = path.exists()
+            snapshot, saved = doc.snapshot(), history.state()
             save_in_background(lambda: save_ora(snapshot, path), path.name, self)
         except Exception as err:  # a defect must never cost the document either: say so, keep it
             if not isinstance(err, OSError | FileFormatError):
@@ -91,8 +94,8 @@ class FileActionsMixin:
             self._saving = False
         self.clear_message(self._save_error)  # an earlier failure to save is not true any more
         self.path = path
-        self.history.set_clean_at(saved)
-        if not self.document.dirty:  # else the autosave holds what came after the save
+        history.set_clean_at(saved)
+        if not doc.dirty:  # else the autosave holds what came after the save
             self.autosaver.discard()
         self._add_recent(path)
         self._update_title()
@@ -154,6 +157,9 @@ class FileActionsMixin:
             self.new_document(*size)
 
     def new_document(self, width: int, height: int) -> None:
+        if self._saving:
+            self.statusBar().showMessage("Still saving", 3000)
+            return
         rgba = np.full((height, width, 4), 255, np.uint8)
         self.source = None
         self.set_document(Document.from_rgba(rgba, name="Background"), None)
@@ -222,7 +228,12 @@ class FileActionsMixin:
             | QMessageBox.StandardButton.Cancel,
         )
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            if not self.save():
+                return False
+            if self.document.dirty:  # an edit or an Apply landed while it saved
+                self.show_error("Changes made while saving are not saved yet: save again first.")
+                return False
+            return True
         return answer == QMessageBox.StandardButton.Discard
 
 

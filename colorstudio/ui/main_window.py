@@ -402,6 +402,8 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
             or not self.confirm_quit_while_applying()
             or not self.confirm_discard("closing")
         ):
+            if self._saving:
+                self.statusBar().showMessage("Still saving", 3000)
             event.ignore()
             return
         self.shutdown()

@@ -28,7 +28,12 @@ class AutosaveMixin:
         and must not freeze the editor. One autosave at a time; the GUI thread polls for the end
         (no Qt signal is emitted from the plain Python thread)."""
         doc = self.document
-        if doc is None or self._autosave_future is not None or not self.autosaver.due(doc):
+        if (
+            doc is None
+            or self._saving  # the save discards the autosave when it ends
+            or self._autosave_future is not None
+            or not self.autosaver.due(doc)
+        ):
             return
         doc.editor_state = self._editor_state()  # recovered, it opens as it was left
         snapshot = doc.snapshot()
@@ -124,17 +129,17 @@ class AutosaveMixin:
         box.show()
 
     def _offer_when_loaded(self) -> None:
-        if self._loading:
+        if self._loading or self._saving:
             QTimer.singleShot(200, self._offer_when_loaded)
         else:
             self.offer_recovery()
 
     def _on_recovery_box_finished(self, result: int, recovery: RecoveryFile) -> None:
         if result == QMessageBox.StandardButton.Yes:
-            if self._loading:  # the file being opened would replace the recovered work
+            if self._loading or self._saving:  # that file would replace the recovered work
                 self.banner.show_message(
-                    "A file is still opening: the recovered work is offered again when it has "
-                    "opened.",
+                    "A file is still opening or saving: the recovered work is offered again "
+                    "when it is done.",
                     "info",
                 )
                 self._offer_when_loaded()

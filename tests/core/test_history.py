@@ -283,3 +283,28 @@ def test_a_save_that_ran_while_editing_marks_clean_the_state_it_saved():
     assert doc.dirty
     history.set_clean_at(history.state())
     assert not doc.dirty
+
+
+def test_a_saved_state_that_is_gone_leaves_no_clean_state_behind():
+    doc = make_doc()
+    layer = doc.layers[0].id
+    history = History(doc)  # opened: clean at the start
+    history.do(SetProperties.of(doc, layer, name="E1"))
+    saved = history.state()  # saving E1…
+    history.undo()  # …while the user undoes it and does something else
+    history.do(SetProperties.of(doc, layer, name="E2"))
+    history.set_clean_at(saved)
+    history.undo()  # back at the start: the file holds E1, so this is not clean
+    assert doc.dirty
+
+
+def test_a_save_at_the_start_after_old_steps_were_dropped_is_clean():
+    doc = make_doc()
+    layer = doc.layers[0].id
+    history = History(doc, max_bytes=1)  # every older step is dropped
+    history.do(SetProperties.of(doc, layer, name="A"))
+    history.do(SetProperties.of(doc, layer, name="B"))
+    history.undo()
+    assert history.index == 0 and history.dropped
+    history.set_clean_at(history.state())
+    assert not doc.dirty

@@ -451,3 +451,43 @@ def test_a_slow_save_keeps_the_window_live_and_an_edit_meanwhile_stays_unsaved(
     assert ora.load_ora(tmp_path / "p.ora").document.layers[0].name == "Saved"
     window.undo()
     assert not doc.dirty  # the saved state
+
+
+def test_no_other_document_comes_in_while_a_save_runs(window, photo, tmp_path, monkeypatch):
+    import threading
+
+    from colorstudio.core.io import ora
+
+    window.open_path(photo)
+    doc = window.document
+    doc.mark_dirty()
+    real = ora.write_ora
+
+    def slow(document, handle, level=3):
+        threading.Event().wait(0.5)
+        real(document, handle, level)
+
+    opened, autosaves = [], []
+    monkeypatch.setattr(ora, "write_ora", slow)
+    monkeypatch.setattr(window.autosaver, "due", lambda d, now=None: autosaves.append(1) or True)
+    QTimer.singleShot(150, lambda: opened.append(window.open_path(photo)))  # a drop, a recent file
+    QTimer.singleShot(200, lambda: opened.append(window.new_document(8, 8)))  # File ▸ New
+    QTimer.singleShot(250, window._on_autosave_timer_timeout)  # the autosave tick
+    assert window.save_to(tmp_path / "p.ora")
+    assert opened == [False, None] and window.document is doc
+    assert window.path == tmp_path / "p.ora" and not doc.dirty
+    assert window._autosave_future is None and autosaves == []  # no autosave during the save
+
+
+def test_a_save_from_the_close_question_that_missed_an_edit_keeps_the_window(
+    window, photo, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.open_path(photo)
+    window.document.mark_dirty()
+    window.path = None
+    monkeypatch.setattr(window, "save", lambda: True)  # saved; an Apply landed meanwhile
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    assert not window.confirm_discard("closing")
+    assert "not saved yet" in window.banner.label.text()
