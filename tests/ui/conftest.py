@@ -49,9 +49,19 @@ def fake_engine():
 
 @pytest.fixture(autouse=True)
 def _questions_never_wait_for_a_click(monkeypatch):
-    """A question no test answers itself (an Apply still running when a test's window closes)
-    is answered Yes: offscreen, nobody would ever click. Tests that ask patch it again."""
-    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    """Offscreen nobody would ever click: a test that expects a question patches it itself.
+    The one question a test's end may raise (an Apply still running when its window closes)
+    is answered Yes; any other the test did not expect fails it."""
+    asked = []
+
+    def answer(_parent, _title, text, *_args, **_kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    yield
+    unexpected = [text for text in asked if "An Apply is still running" not in text]
+    assert not unexpected, f"questions no test answered: {unexpected}"
 
 
 @pytest.fixture
