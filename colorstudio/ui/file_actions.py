@@ -8,6 +8,7 @@ The window provides ``document``, ``history``, ``controller``, ``path``, ``sourc
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from pathlib import Path
 
@@ -96,6 +97,8 @@ class FileActionsMixin:
         self.path = path
         history.set_clean_at(saved)
         if not doc.dirty:  # else the autosave holds what came after the save
+            if self._autosave_future is not None:  # one that began before the save: let it end
+                concurrent.futures.wait([self._autosave_future])
             self.autosaver.discard()
         self._add_recent(path)
         self._update_title()

@@ -491,3 +491,26 @@ def test_a_save_from_the_close_question_that_missed_an_edit_keeps_the_window(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
     assert not window.confirm_discard("closing")
     assert "not saved yet" in window.banner.label.text()
+
+
+def test_an_autosave_running_when_a_save_ends_is_discarded_after_it(
+    window, photo, tmp_path, monkeypatch
+):
+    import threading
+
+    window.open_path(photo)
+    window.document.mark_dirty()
+    real = window.autosaver.save
+
+    def slow(doc, source):
+        threading.Event().wait(0.5)
+        return real(doc, source)
+
+    monkeypatch.setattr(window.autosaver, "save", slow)
+    monkeypatch.setattr(window.autosaver, "due", lambda d, now=None: True)
+    window._on_autosave_timer_timeout()  # an autosave starts…
+    running = window._autosave_future
+    assert running is not None
+    assert window.save_to(tmp_path / "p.ora")  # …and the save ends before it
+    running.result(timeout=10)
+    assert not list(window.autosaver.folder.glob("*.ora"))  # nothing left to recover
