@@ -40,8 +40,9 @@ def default_photo() -> Path:
     raise SystemExit("no sample photo: pass --photo PATH")
 
 
-def measure(photo: Path, strokes: int, threads: int) -> dict:
-    """One cold run in this process: returns the latencies and the longest event-loop gap."""
+def measure(photo: Path, strokes: int, threads: int, preview: bool = True) -> dict:
+    """One cold run in this process: returns the latencies and the longest event-loop gap.
+    ``preview=False``: the control, painted with Live preview off (no worker work at all)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
     from PIL import Image
@@ -102,6 +103,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
         QApplication.postEvent(window.canvas, event)
 
     window.open_path(folder / "photo.png")
+    window.generate_panel.live.setChecked(preview)
     heartbeat.start()
     last[0] = clock.nsecsElapsed() / 1e6
     wait(3.0)  # the user looks at the photo, picks the brush
@@ -125,6 +127,9 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
             wait(0.008)  # a hand moves the mouse over about 0.1 s
         start = time.perf_counter()
         mouse(QEvent.Type.MouseButtonRelease, x0 + length, y + 10)
+        if not preview:  # the control: the same strokes and pauses, nothing computed
+            wait(0.85)
+            continue
         if not wait(60, lambda b=before: window.canvas.preview is not None
                     and window.canvas.preview is not b
                     and window.canvas.preview_label.startswith("Preview — not")):  # fmt: skip
@@ -136,7 +141,7 @@ def measure(photo: Path, strokes: int, threads: int) -> dict:
     doc.mark_clean()
     window.close()
     return {
-        "latencies_ms": [round(s * 1000) for s in latencies],
+        "latencies_ms": [round(s * 1000) for s in latencies] or [0, 0],
         "longest_gap_ms": round(max(g for t, g in gaps if t >= painting_from), 1),
         "longest_gap_at_start_ms": round(max(g for t, g in gaps if t < painting_from), 1),
         "size": f"{doc.width}x{doc.height}",
@@ -162,21 +167,31 @@ def main() -> None:
         help="what runs the colourizer (COLORSTUDIO_RUNTIME for the editor); several: each "
         "condition runs them in turn, interleaved",
     )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="also paint with Live preview off (no worker work at all), interleaved: the "
+        "event-loop gap the machine itself causes",
+    )
+    parser.add_argument("--no-preview", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     photo = args.photo or default_photo()
     if args.child:
-        print(json.dumps(measure(photo, args.strokes, args.threads)))
+        print(json.dumps(measure(photo, args.strokes, args.threads, not args.no_preview)))
         return
     rows = []
     for condition in ("quiet", "two busy processes"):
-        for runtime in args.runtime:
+        runs = [(runtime, True) for runtime in args.runtime]
+        runs += [("no preview", False)] if args.control else []
+        for runtime, preview in runs:
             hogs = busy() if condition != "quiet" else []
             try:
                 command = [sys.executable, __file__, "--child", "--photo", str(photo),
                            "--strokes", str(args.strokes),
-                           "--threads", str(args.threads)]  # fmt: skip
-                env = {**os.environ, "COLORSTUDIO_RUNTIME": runtime}
+                           "--threads", str(args.threads),
+                           *([] if preview else ["--no-preview"])]  # fmt: skip
+                env = {**os.environ, "COLORSTUDIO_RUNTIME": runtime if preview else "auto"}
                 out = subprocess.run(command, capture_output=True, text=True, check=True,
                                      env=env).stdout  # fmt: skip
             finally:
@@ -191,8 +206,12 @@ def main() -> None:
           "| longest GUI gap: painting | at start-up |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for condition, runtime, run, later in rows:
-        print(f"| {condition} | {runtime} | {run['latencies_ms'][0]} ms "
-              f"| {statistics.median(later):.0f} ms | {max(later)} ms "
+        if runtime == "no preview":  # the control has no latencies, only gaps
+            latency = "| — | — | — "
+        else:
+            latency = (f"| {run['latencies_ms'][0]} ms | {statistics.median(later):.0f} ms "
+                       f"| {max(later)} ms ")  # fmt: skip
+        print(f"| {condition} | {runtime} {latency}"
               f"| {run['longest_gap_ms']} ms | {run['longest_gap_at_start_ms']} ms |")  # fmt: skip
 
 
