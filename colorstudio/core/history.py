@@ -119,6 +119,12 @@ class History:
         self._clean_index = self._index
         self._sync_dirty()
 
+    def mark_unsaved(self) -> None:
+        """No state of this history is in a file (recovered work): unsaved until saved, whatever
+        is done and undone."""
+        self._clean_index = None
+        self._sync_dirty()
+
     def state(self) -> object:
         """A token for the current state: the last applied edit, or at the start the number of
         steps dropped so far. An undo and a different new edit reach the same index in another

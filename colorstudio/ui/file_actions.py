@@ -96,10 +96,11 @@ class FileActionsMixin:
         self.clear_message(self._save_error)  # an earlier failure to save is not true any more
         self.path = path
         history.set_clean_at(saved)
-        if not doc.dirty:  # else the autosave holds what came after the save
-            if self._autosave_future is not None:  # one that began before the save: let it end
-                concurrent.futures.wait([self._autosave_future])
-            self.autosaver.discard()
+        # no autosave ran during the save, so any recovery copy is older than the file: it goes
+        # (one still writing ends first); an edit made meanwhile is autosaved at the next tick
+        if self._autosave_future is not None:
+            concurrent.futures.wait([self._autosave_future])
+        self.autosaver.discard()
         self._add_recent(path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)

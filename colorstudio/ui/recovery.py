@@ -8,6 +8,7 @@ autosave itself.
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -88,7 +89,9 @@ class AutosaveMixin:
         self.set_document(
             loaded.document, source if source and source.suffix.lower() == ".ora" else None
         )
-        loaded.document.mark_dirty()
+        self.history.mark_unsaved()  # in no file: an edit and its undo do not make it saved
+        if self._autosave_future is not None:  # the replaced document's copy must not land last
+            concurrent.futures.wait([self._autosave_future])
         if self.autosave_now() is not None:  # the work is in this session's autosave first…
             self._discard(recovery)  # …then the crashed session's copy goes
         closed = (

@@ -1,10 +1,16 @@
 """Autosave and crash recovery as a user meets them: the offer, Yes / Later / Discard, and
 what a restored document keeps."""
 
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
 
+from colorstudio.core.edits import SetProperties
+from colorstudio.core.io import ora
 from colorstudio.ui.main_window import MainWindow
 
 
@@ -127,3 +133,80 @@ def test_recovered_work_is_in_this_sessions_autosave_before_the_old_copy_goes(
     assert second.restore_recovery(recovery)
     assert not recovery.project_path.exists()  # the crashed session's copy is gone…
     assert second.autosaver.project_path.is_file()  # …because this session's copy exists
+
+
+def rename(win, name):
+    doc = win.document
+    win.history.do(SetProperties.of(doc, doc.layers[0].id, name=name))
+
+
+def test_a_save_with_an_edit_meanwhile_leaves_no_recovery_copy_older_than_the_file(
+    make_window, window, photo, tmp_path, monkeypatch
+):
+    window.open_path(photo)
+    project = tmp_path / "p.ora"
+    assert window.save_to(project)  # the user works on a project
+    rename(window, "Old")
+    assert window.autosave_now() is not None  # an autosave tick: the copy holds "Old"
+    rename(window, "Saved")
+    real = ora.write_ora
+
+    def slow(document, handle, level=3):
+        threading.Event().wait(0.5)
+        real(document, handle, level)
+
+    monkeypatch.setattr(ora, "write_ora", slow)
+    QTimer.singleShot(150, lambda: rename(window, "Later"))  # an edit during the save
+    assert window.save_to(project)
+    monkeypatch.setattr(ora, "write_ora", real)
+    assert window.document.dirty
+    copy = window.autosaver.project_path
+    held = ora.load_ora(copy).document.layers[0].name if copy.exists() else None
+    # the session crashes now (before the next autosave tick): what is offered?
+    window.autosaver._lock.release()
+    second = make_window()
+    recoveries = second.pending_recoveries()
+    if recoveries:
+        assert second.restore_recovery(recoveries[0])  # "Restore p.ora?"  Yes
+        assert second.path == project
+        assert second.save()  # "Save it to keep it."
+    assert ora.load_ora(project).document.layers[0].name == "Saved", (
+        f"recovery copy held {held!r}; restoring and saving it overwrote the saved project"
+    )
+
+
+def test_restored_work_stays_unsaved_after_an_edit_and_its_undo(make_window, window, photo):
+    second, recovery = crashed_session(make_window, window, photo)
+    assert second.restore_recovery(recovery)
+    assert second.document.dirty
+    rename(second, "x")
+    second.undo()  # back to the recovered state, which is in no file
+    assert second.document.dirty, "recovered work looks saved: closing would not ask"
+
+
+def test_restore_while_the_old_documents_autosave_runs_keeps_the_recovered_work(
+    make_window, window, photo, monkeypatch
+):
+    second, recovery = crashed_session(make_window, window, photo)
+    second.open_path(photo)
+    rename(second, "old work")  # dirty: the autosave tick writes it on a thread
+    real = second.autosaver.save
+
+    def slow_on_thread(doc, source, now=None):
+        if threading.current_thread() is not threading.main_thread():
+            threading.Event().wait(0.5)
+        return real(doc, source)
+
+    monkeypatch.setattr(second.autosaver, "save", slow_on_thread)
+    monkeypatch.setattr(second.autosaver, "due", lambda d, now=None: True)
+    second._on_autosave_timer_timeout()
+    running = second._autosave_future
+    assert running is not None
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    second._on_recovery_box_finished(QMessageBox.StandardButton.Yes, recovery)  # Restore
+    assert second.document.layers[0].pixels[0, 0].tolist() == [1, 2, 3, 255]
+    running.result(timeout=10)
+    assert not recovery.project_path.exists()  # the crashed session's copy is gone…
+    kept = ora.load_ora(second.autosaver.project_path).document
+    # …so this session's copy must hold the recovered work
+    assert kept.layers[0].pixels[0, 0].tolist() == [1, 2, 3, 255], "copy holds the old document"
