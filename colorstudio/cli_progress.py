@@ -40,6 +40,9 @@ def stage(progress: Progress | None, index: int, count: int, name: str) -> Progr
     """The progress of stage ``index`` of ``count`` (0-based) mapped into the whole job."""
     if progress is None:
         return None
-    return lambda fraction, message: progress(
-        (index + fraction) / count, f"{name} {message}".strip()
-    )
+
+    def update(fraction: float, message: str) -> None:
+        said = message if message.startswith(name) else f"{name} {message}".strip()
+        progress((index + fraction) / count, said)  # "detect", not "detect detect"
+
+    return update

@@ -13,6 +13,8 @@ def test_a_stage_maps_its_progress_into_the_whole_job():
     second(0.0, "")
     assert seen == [(0.75, "repair tile 3 of 6"), (0.5, "repair")]
     assert stage(None, 0, 1, "detect") is None
+    stage(lambda fraction, message: seen.append(message), 0, 1, "detect")(0.1, "detect")
+    assert seen[-1] == "detect"  # the engine's own step of that name is not said twice
 
 
 def test_without_a_terminal_nothing_is_drawn(monkeypatch):
