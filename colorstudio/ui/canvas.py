@@ -79,6 +79,7 @@ class CanvasView(CanvasInputMixin, QWidget):
         self._space_down = False
         self._drawing = False
         self._pressed_at: tuple[QPointF, QPointF] | None = None  #: widget and image point
+        self._gesture_pos = QPointF()  #: where the gesture being dragged is now (widget)
         self._cursor_pos: QPointF | None = None
         self._composited: tuple = ()  # layer signature of the cached composite
 

@@ -23,7 +23,22 @@ class CanvasInputMixin:
             else 1.0
         )
 
+    @property
+    def drawing(self) -> bool:
+        """A stroke or selection is being dragged (its undo step is made when it ends)."""
+        return self._drawing
+
+    def end_gesture(self) -> None:
+        """End the stroke or selection being dragged where it is now, as its release would:
+        its undo step is made. Anything that changes the document from outside the gesture
+        (save, undo, another document, a dialog that took the release) calls this first, so a
+        file never holds half a stroke and an undo step never straddles another edit. Moves of
+        the still-held button then do nothing until the next press."""
+        if self._drawing and self._pressed_at is not None:
+            self._end(self._gesture_pos, 1.0, click=False)
+
     def _begin(self, pos: QPointF, pressure: float) -> None:
+        self.end_gesture()  # a release that never came (a modal dialog took it)
         if self.controller is None or self.document is None:
             return
         p = self.widget_to_image(pos)
@@ -33,6 +48,7 @@ class CanvasInputMixin:
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.color_picked.emit(self.controller.picked)
         self._pressed_at = (QPointF(pos), p)
+        self._gesture_pos = QPointF(pos)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
@@ -41,6 +57,7 @@ class CanvasInputMixin:
     def _continue(self, pos: QPointF, pressure: float) -> None:
         if not self._drawing or self.controller is None:
             return
+        self._gesture_pos = QPointF(pos)
         p = self.widget_to_image(pos)
         box = self.controller.move(p.x(), p.y(), pressure)
         if box is not None:
@@ -48,7 +65,7 @@ class CanvasInputMixin:
         elif self.controller.selection_path:
             self.update()
 
-    def _end(self, pos: QPointF, pressure: float) -> None:
+    def _end(self, pos: QPointF, pressure: float, click: bool = True) -> None:
         if not self._drawing or self.controller is None:
             return
         self._drawing = False
@@ -62,7 +79,7 @@ class CanvasInputMixin:
             self.update(points.boundingRect().toAlignedRect().adjusted(-3, -3, 3, 3))
         self.stroke_finished.emit()
         pressed, point = self._pressed_at or (None, None)
-        click = pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
+        click = click and pressed is not None and (pos - pressed).manhattanLength() <= self.CLICK_PX
         inside = (
             point is not None
             and self.document is not None

@@ -75,6 +75,7 @@ class FileActionsMixin:
         if self._saving:  # a save is running (its dialog is up): one at a time
             self.statusBar().showMessage("Still saving", 3000)
             return False
+        self.canvas.end_gesture()  # Ctrl+S mid-stroke: the whole stroke so far, as one step
         doc, history = self.document, self.history
         doc.editor_state = self._editor_state()
         self._saving = True  # no other save, no other document, no autosave until it ends
@@ -221,6 +222,7 @@ class FileActionsMixin:
     def confirm_discard(self, doing: str) -> bool:
         """True when the current document may be replaced: it is saved, or the user saves it or
         chooses to discard its changes (``doing``: "closing", "opening another file")."""
+        self.canvas.end_gesture()  # a stroke still being dragged is part of what is asked about
         if self.document is None or not self.document.dirty:
             return True
         answer = QMessageBox.question(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -107,10 +108,11 @@ class GenerationController(QObject):
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(0)  # coalesce one event-loop turn's changes
         self.preview_timer.timeout.connect(self.request_preview)
-        #: damage found while a brush stroke was in progress: put in when the stroke ends (the
-        #: stroke's undo step holds the pixels from before it, which the mask must not change)
-        self._held_damage: tuple[Any, float] | None = None
-        ui.canvas.stroke_finished.connect(self._put_held_damage)
+        #: results (Apply, damage found) that arrived while a brush stroke was in progress: put
+        #: in when the stroke ends. The stroke's undo step holds the pixels from before it, so an
+        #: edit landing inside it would be half undone with the stroke.
+        self._held: list[Callable[[], None]] = []
+        ui.canvas.stroke_finished.connect(self._put_held)
         w = self.worker
         w.finished_job.connect(lambda i, r: self._on_worker(i, JobState.FINISHED, r))
         w.failed.connect(lambda i, m: self._on_worker(i, JobState.FAILED, m))
@@ -125,7 +127,7 @@ class GenerationController(QObject):
         """A new document is open (its active layer and mask already restored): track its
         inputs, pick the mode that fits it, warm up. Nothing is previewed until an input
         changes."""
-        self._held_damage = None  # found in the previous document
+        self._held = []  # made for the previous document
         self._repair_edit = None
         if self.tracker is not None:
             self.tracker.close()
@@ -403,6 +405,8 @@ class GenerationController(QObject):
             self.ui.feedback.show_model_status(result.models)
 
     def _apply(self, job: Job, result) -> None:
+        if self._hold_while_stroking(lambda: self._apply(job, result)):
+            return
         edit = result_edit(job.document, result, job.target_layer_id, job.as_new_layer)
         applied = edit is not None and self.history is not None
         if applied:
@@ -443,16 +447,22 @@ class GenerationController(QObject):
         else:
             self.ui.feedback.show_error(f"Generation failed: {text}")
 
-    def _put_held_damage(self) -> None:
-        held, self._held_damage = self._held_damage, None
-        if held is not None:
-            self._on_damage_found(*held)
+    def _put_held(self) -> None:
+        held, self._held = self._held, []
+        for put in held:
+            put()
+
+    def _hold_while_stroking(self, put: Callable[[], None]) -> bool:
+        """True (and ``put`` kept for the stroke's end) while a brush stroke is in progress."""
+        if self.tools is not None and self.tools.stroking:
+            self._held.append(put)
+            return True
+        return False
 
     def _on_damage_found(self, result, seconds: float) -> None:
         if self.doc is None or self.history is None or result.mask is None:
             return
-        if self.tools is not None and self.tools.stroking:
-            self._held_damage = (result, seconds)
+        if self._hold_while_stroking(lambda: self._on_damage_found(result, seconds)):
             return
         edit, mask_id = damage_mask_edit(self.doc, result.mask, self.tools.active_mask_id)
         self.tools.active_mask_id = mask_id  # shown on the canvas (the overlay of the active mask)

@@ -294,10 +294,12 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     # ================================================================== undo
     def undo(self) -> None:
+        self.canvas.end_gesture()  # Ctrl+Z mid-stroke undoes that stroke, as one step
         if self.history is not None:
             self.history.undo()
 
     def redo(self) -> None:
+        self.canvas.end_gesture()
         if self.history is not None:
             self.history.redo()
 

@@ -33,6 +33,7 @@ class AutosaveMixin:
             doc is None
             or self._saving  # the save discards the autosave when it ends
             or self._autosave_future is not None
+            or self.canvas.drawing  # half a stroke is not work to recover: the next tick
             or not self.autosaver.due(doc)
         ):
             return
