@@ -278,6 +278,12 @@ def eval_command(argv: Sequence[str]) -> int:
         "tests/data/realdamage)",
     )
     parser.add_argument(
+        "--undamaged",
+        metavar="FOLDER",
+        help="restore: also count the false alarms on the old prints of FOLDER, which have no "
+        "damage (e.g. shared/data/realold)",
+    )
+    parser.add_argument(
         "--working-size",
         type=working_size,
         help=f"style: the long side our stylizer works at, {SIZES} (default: the editor's default)",
@@ -293,11 +299,11 @@ def eval_command(argv: Sequence[str]) -> int:
         if args.task == "style" and not args.styles:
             raise CommandError("eval style needs --styles FOLDER (paintings)")
         paintings = list_images([args.styles]) if args.task == "style" else []
-        if args.real and args.task != "restore":
-            raise CommandError("--real is for eval restore")
-        for folder in (args.real, args.real and args.real_masks):
+        if (args.real or args.undamaged) and args.task != "restore":
+            raise CommandError("--real and --undamaged are for eval restore")
+        for folder in (args.real, args.real and args.real_masks, args.undamaged):
             if folder and not Path(folder).is_dir():
-                raise CommandError(f"no folder {folder} (--real, --real-masks)")
+                raise CommandError(f"no folder {folder} (--real, --real-masks, --undamaged)")
     except (FileNotFoundError, CommandError) as err:
         return _fail(err)
     out = Path(args.out)
@@ -345,6 +351,10 @@ def eval_command(argv: Sequence[str]) -> int:
 
                 real = evaluate_real_damage(engine, Path(args.real), Path(args.real_masks))
                 report = _Joined(report, real)
+            if args.undamaged:
+                from colorstudio.ml.evaluate_undamaged import evaluate_undamaged
+
+                report = _Joined(report, evaluate_undamaged(engine, Path(args.undamaged)))
     except (CommandError, EngineError, RuntimeError, ValueError) as err:
         return _fail(err)
     text = report.markdown()

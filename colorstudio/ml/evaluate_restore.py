@@ -281,9 +281,7 @@ def calibrate_detector(
     return DetectorCalibration(slope, offset, threshold, scores)
 
 
-def _detected(
-    engine: Engine, damaged: np.ndarray, size: int | None = None, **options
-) -> np.ndarray:
+def detected(engine: Engine, damaged: np.ndarray, size: int | None = None, **options) -> np.ndarray:
     """Where the engine's detector finds damage (H x W bool), at ``size`` (default: the
     request's) and without growing it unless ``options`` say otherwise."""
     sized = {} if size is None else {"working_size": size}
@@ -307,7 +305,7 @@ def evaluate_restore(
     sheet: list[np.ndarray] = []
     for index, path in enumerate(photos):
         clean, damaged, mask = damaged_case(path, index, size)
-        found = _detected(engine, damaged, size)
+        found = detected(engine, damaged, size)
         report.add(found, mask)
         mask_u8 = mask.astype(np.uint8) * 255
         outputs = {
@@ -338,7 +336,7 @@ def evaluate_restore(
         counts = report.per_kind.setdefault(kind, Counts())
         for index, path in enumerate(photos[:KIND_PHOTOS]):
             _, damaged, mask = damaged_case(path, index, size, kinds=(kind,))
-            found = _detected(engine, damaged, size)
+            found = detected(engine, damaged, size)
             counts.add(found, mask)
     report.kind_photos = min(len(photos), KIND_PHOTOS)
     n = max(1, report.photos)
@@ -455,14 +453,14 @@ def evaluate_real_damage(
                 f"{rgb.shape[1]} x {rgb.shape[0]}"
             )
         for s, (exact, near) in totals.items():
-            found = _detected(engine, rgb, sensitivity=s)
+            found = detected(engine, rgb, sensitivity=s)
             exact.add(found, truth)
             near.add(found, truth)
             if s == default:
                 photo = NearCounts()
                 photo.add(found, truth)
                 report.photos[mask_path.stem] = (float(found.mean()), photo)
-                grown = _detected(engine, rgb, sensitivity=s, grow=DetectDamageRequest.grow)
+                grown = detected(engine, rgb, sensitivity=s, grow=DetectDamageRequest.grow)
                 mask = grown.astype(np.uint8) * 255
                 restored = engine.run(RestoreRequest(rgb, mask)).image if grown.any() else rgb
                 before = damage_contrast(rgb, truth)

@@ -167,3 +167,16 @@ def test_eval_restore_refuses_a_missing_real_folder_before_any_work(tmp_path, ca
     assert code == 2
     assert "no folder" in capsys.readouterr().err
     assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_eval_undamaged_is_refused_outside_restore_and_for_a_missing_folder(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32)).save(photos / "a.png")
+    out = ["--out", str(tmp_path / "out")]
+    assert cli.main(["eval", "colorize", str(photos), "--undamaged", str(photos), *out]) == 2
+    assert "are for eval restore" in capsys.readouterr().err
+    missing = str(tmp_path / "no")
+    assert cli.main(["eval", "restore", str(photos), "--undamaged", missing, *out]) == 2
+    assert "no folder" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "report.md").exists()

@@ -143,3 +143,24 @@ def test_damage_contrast_drops_when_a_crack_is_filled():
     assert damage_contrast(image, crack) > 100
     image[crack] = 82
     assert damage_contrast(image, crack) < 5
+
+
+def test_undamaged_prints_count_every_marked_pixel_as_a_false_alarm(tmp_path):
+    from colorstudio.ml.evaluate_undamaged import evaluate_undamaged
+
+    photos = tmp_path / "old"
+    photos.mkdir()
+    quiet = np.full((40, 50, 3), 60, np.uint8)
+    glare = quiet.copy()
+    glare[:10] = 250  # a bright sky the bright-pixel "detector" takes for damage
+    Image.fromarray(quiet).save(photos / "quiet.png")
+    Image.fromarray(glare).save(photos / "glare.png")
+    engine = Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
+    report = evaluate_undamaged(engine, photos)
+    assert report.marked[0.5]["quiet"] == 0.0
+    assert report.marked[0.5]["glare"] == pytest.approx(0.25)
+    assert report.mean(0.5) == pytest.approx(0.125)
+    assert report.worst(0.5) == ("glare", pytest.approx(0.25))
+    assert "| glare | 25.00 % |" in report.markdown()
+    with pytest.raises(ValueError, match="no images"):
+        evaluate_undamaged(engine, tmp_path / "nowhere")
