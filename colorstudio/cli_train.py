@@ -225,6 +225,13 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     parser.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32"],
+        default="auto",
+        help="auto (default): bf16 autocast on a GPU and on CPUs that multiply bf16 natively "
+        "(AMX, AVX512-BF16), else float32; fp32: float32 everywhere",
+    )
+    parser.add_argument(
         "--workers",
         type=non_negative_int,
         default=0,
@@ -334,6 +341,7 @@ def _train(argv: Sequence[str]) -> int:
         snapshot_every=args.snapshot_every,
         sample_every=args.sample_every,
         max_minutes=args.max_minutes,
+        precision=args.precision,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

@@ -10,7 +10,6 @@ process trains on its own share of the batches with DistributedDataParallel; ran
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
@@ -39,6 +38,29 @@ LOSS_COLUMNS = (
     "l1", "perc", "hint", "adv", "d", "content", "style", "identity", "bce", "dice", "corr",
     "feat",
 )  # fmt: skip
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AMX tiles or AVX512-BF16): there autocast to
+    bf16 runs convolutions about twice as fast as float32 (VGG19 to relu4_1, 16 crops of 128 px,
+    2 threads: 1.04 → 0.47 s)."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
+def uses_bf16(device: torch.device, precision: str = "auto") -> bool:
+    """Whether the training step autocasts to bf16: on CUDA and on CPUs with native bf16 when
+    ``precision`` is "auto", never for "fp32"."""
+    if precision not in ("auto", "fp32"):
+        raise ValueError(f"precision is auto or fp32, not {precision!r}")
+    return precision == "auto" and (device.type == "cuda" or cpu_has_bf16())
+
+
+def autocast_for(device: torch.device, precision: str = "auto") -> torch.autocast:
+    """The training step's autocast (:func:`uses_bf16`). Weights, optimiser state and
+    checkpoints stay float32 either way, so a run may resume in the other precision."""
+    kind = "cuda" if device.type == "cuda" else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=uses_bf16(device, precision))
 
 
 def snapshot_path(run: Path, step: int) -> Path:
@@ -94,6 +116,9 @@ class TrainConfig:
     sample_every: int = 500
     log_every: int = 10
     max_minutes: float | None = None
+    #: "auto": bf16 autocast where the hardware multiplies bf16 natively (CUDA; CPUs with AMX
+    #: or AVX512-BF16), else float32; "fp32": float32 everywhere (:func:`autocast_for`)
+    precision: str = "auto"
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
@@ -237,11 +262,8 @@ class Trainer:
             self.load_checkpoint(rng)
         if self.is_main:
             (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
-        amp = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if device.type == "cuda"
-            else contextlib.nullcontext()
-        )
+        amp = autocast_for(device, cfg.precision)
+        log.info("precision: %s", "bf16 autocast" if uses_bf16(device, cfg.precision) else "fp32")
         started = self._run_started = time.monotonic()
         budget = math.inf if cfg.max_minutes is None else cfg.max_minutes * 60.0
         log_file = (self.out / "log.csv").open("a", newline="")
