@@ -20,13 +20,14 @@ import logging
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from colorstudio.core.io.atomic import same_file
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import IMPORT_SUFFIXES, ImportedImage, load_image, save_image
 
@@ -224,11 +225,23 @@ def run_batch(
     return summary
 
 
-def check_report(report: Path, in_dir: Path, pairs: list[tuple[Path, Path]]) -> None:
-    """BatchError if the CSV report would be written into the input folder or over an output."""
+def check_report(
+    report: Path, in_dir: Path, pairs: list[tuple[Path, Path]], reads: Sequence[Path] = ()
+) -> None:
+    """BatchError unless the CSV report can be appended to safely: a file (or none yet) in a
+    folder that exists, not inside the input folder, not an output, not a file the batch reads
+    (``reads``: the painting, the palettes)."""
     real = Path(os.path.realpath(report))
     root = Path(in_dir).resolve()
     if real == root or root in real.parents:
         raise BatchError(f"the report {report} must not be inside the input folder {root}")
     if name_key(Path(real)) in {name_key(dst) for _, dst in pairs}:
         raise BatchError(f"the report {report} is also an output of the batch")
+    for source in reads:
+        if same_file(report, source):
+            raise BatchError(f"the report {report} is the input {source}: choose another file")
+    made = {Path(os.path.realpath(dst.parent)) for _, dst in pairs}  # the batch creates these
+    if not real.parent.is_dir() and real.parent not in made:
+        raise BatchError(f"the report {report}: the folder {real.parent} does not exist")
+    if real.exists() and not real.is_file():
+        raise BatchError(f"the report {report} is not a file (a folder or a device)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorstudio.core.io.atomic import same_file
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import export_format, load_image
 from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
@@ -181,6 +182,8 @@ def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
     the image), radius (optional, default 3: above 0, at most the image's long side) and rgb
     (three whole numbers 0..255). NaN and Infinity are refused; any fault is one
     :class:`CommandError` line naming the hint."""
+    if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        raise CommandError(f"hints file {path} is not a file (a pipe or a device)")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_HINTS_BYTES + 1)
@@ -228,17 +231,6 @@ def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- outputs
-
-
-def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether two paths name one file: symlinks resolved; for existing files also hard links
-    and the spellings a case-insensitive file system treats as one."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return False
 
 
 def check_outputs(

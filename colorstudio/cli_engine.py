@@ -378,7 +378,8 @@ def batch_command(argv: Sequence[str]) -> int:
     try:
         ranks = Ranks.from_env()  # under torchrun: this process's share of the archive
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
-        check_report(report, Path(args.input_dir), pairs)
+        reads = [*getattr(args, "reference", []), *([args.style] if args.task == "stylize" else [])]
+        check_report(report, Path(args.input_dir), pairs, [Path(r) for r in reads])
         if ranks.world > 1:
             import torch
 

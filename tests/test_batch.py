@@ -211,3 +211,41 @@ def test_names_equal_after_unicode_normalisation_do_not_collide(tmp_path):
         Image.new("RGB", (4, 4)).save(scans / name)
     outputs = [dst.name for _src, dst in plan(scans, tmp_path / "out")]
     assert len({o.casefold() for o in outputs}) == 2 and any("(2)" in o for o in outputs)
+
+
+def test_the_report_is_never_a_file_the_batch_reads_nor_a_folder(archive, tmp_path):
+    """Appending CSV rows to the painting or a palette would damage it."""
+    from colorstudio.batch import check_report
+
+    style = tmp_path / "refs" / "style.jpg"
+    style.parent.mkdir()
+    Image.new("RGB", (8, 8), (90, 40, 20)).save(style)
+    out = tmp_path / "out"
+    pairs = plan(archive, out)
+    with pytest.raises(BatchError, match="is the input"):
+        check_report(style, archive, pairs, [style])
+    (tmp_path / "link.jpg").symlink_to(style)
+    with pytest.raises(BatchError, match="is the input"):
+        check_report(tmp_path / "link.jpg", archive, pairs, [style])
+    with pytest.raises(BatchError, match="not a file"):
+        check_report(style.parent, archive, pairs, [style])
+    with pytest.raises(BatchError, match="does not exist"):
+        check_report(tmp_path / "nowhere" / "r.csv", archive, pairs)
+    fifo = tmp_path / "r.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(BatchError, match="not a file"):
+        check_report(fifo, archive, pairs)
+    check_report(tmp_path / "report.csv", archive, pairs, [style])  # a new file beside: fine
+
+
+def test_cli_batch_refuses_the_painting_as_its_report(archive, tmp_path, capsys):
+    style = tmp_path / "style.jpg"
+    Image.new("RGB", (8, 8), (90, 40, 20)).save(style)
+    before = hashlib.sha256(style.read_bytes()).hexdigest()
+    code = cli.main(
+        ["batch", "stylize", str(archive), str(tmp_path / "out"), "--style", str(style),
+         "--report", str(style)]
+    )  # fmt: skip
+    assert code == 2
+    assert "is the input" in capsys.readouterr().err
+    assert hashlib.sha256(style.read_bytes()).hexdigest() == before

@@ -282,3 +282,12 @@ def test_hints_that_would_paint_the_image_many_times_over_are_refused(tmp_path):
     hints.write_text(json.dumps([{"x": 5, "y": 5, "radius": 1000, "rgb": [1, 2, 3]}] * 40))
     with pytest.raises(CommandError, match="cover the image .* times over"):
         hints_from_json(hints, 1000, 1000)
+
+
+def test_a_hints_file_that_is_a_pipe_is_refused_without_waiting_on_it(tmp_path):
+    from colorstudio.cli_args import CommandError, hints_from_json
+
+    fifo = tmp_path / "hints.json"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    with pytest.raises(CommandError, match="not a file"):
+        hints_from_json(fifo, 8, 8)
