@@ -107,10 +107,32 @@ def test_clean_close_leaves_nothing_to_recover(tmp_path):
     assert find_recoveries(tmp_path) == []
 
 
-def test_broken_recovery_info_is_skipped(tmp_path):
-    (tmp_path / "abc.json").write_text("{not json")
+@pytest.mark.parametrize(
+    "info",
+    [
+        "{not json",
+        "[]",  # valid JSON, not the object we write
+        '{"pid": 1e400}',
+        '{"saved_at": 1e300}',
+        '{"source_path": 5}',
+        '{"pid": true}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"pad": "' + "x" * 70_000 + '"}',
+    ],
+)
+def test_broken_recovery_info_is_skipped(tmp_path, info):
+    """A damaged or foreign info file must not stop the editor from starting (every start would
+    fail until it was deleted by hand); the good copy beside it is still offered."""
+    (tmp_path / "abc.json").write_text(info)
     (tmp_path / "abc.ora").write_bytes(b"junk")
-    assert find_recoveries(tmp_path) == []
+    doc = Document.from_rgba(np.zeros((4, 4, 4), np.uint8))
+    doc.mark_dirty()
+    good = Autosaver(tmp_path / "other")
+    good.save(doc, "grandma.jpg")
+    for name in (good.project_path, good.info_path):
+        os.replace(name, tmp_path / name.name)
+    (found,) = find_recoveries(tmp_path)
+    assert found.source_path == "grandma.jpg"
 
 
 def test_live_session_autosave_cannot_be_restored_or_deleted(tmp_path, rng):

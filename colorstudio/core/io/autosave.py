@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -189,19 +190,42 @@ def find_recoveries(
         if not project_path.is_file():
             continue
         try:
-            info = json.loads(info_path.read_text())
-            found.append(
-                RecoveryFile(
-                    project_path,
-                    info_path,
-                    info.get("source_path"),
-                    float(info.get("saved_at", 0)),
-                    int(info.get("pid", 0)),
-                )
-            )
-        except (OSError, ValueError, TypeError) as err:
+            found.append(RecoveryFile(project_path, info_path, *_recovery_info(info_path)))
+        except (OSError, ValueError) as err:
             log.warning("ignoring unreadable recovery info %s: %s", info_path, err)
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
+
+
+#: a recovery info file holds three short fields: anything larger was not written by us
+MAX_INFO_BYTES = 64 << 10
+
+
+def _recovery_info(info_path: Path) -> tuple[str | None, float, int]:
+    """(source path, saved at, pid) of a recovery info file. ValueError for anything but the
+    object :class:`Autosaver` writes (a damaged or foreign file must not stop the editor from
+    starting); OSError when it cannot be read."""
+    with info_path.open("rb") as handle:
+        data = handle.read(MAX_INFO_BYTES + 1)
+    if len(data) > MAX_INFO_BYTES:
+        raise ValueError("too large")
+    try:
+        info = json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(info, dict):
+        raise ValueError("not a JSON object")
+    source, saved_at, pid = info.get("source_path"), info.get("saved_at", 0), info.get("pid", 0)
+    if source is not None and not isinstance(source, str):
+        raise ValueError("source_path is not text")
+    if not isinstance(saved_at, int | float) or not math.isfinite(saved_at) or saved_at < 0:
+        raise ValueError("saved_at is not a time")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < 2**31:
+        raise ValueError("pid is not a process id")
+    try:
+        time.localtime(saved_at)  # the title shows it
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("saved_at is out of range") from None
+    return source, float(saved_at), pid
 
 
 def restore(recovery: RecoveryFile) -> LoadedProject:
