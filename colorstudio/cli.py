@@ -15,7 +15,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from colorstudio import __version__
+from colorstudio import __version__, crash_log
 from colorstudio.cli_args import (
     Parser,
 )
@@ -75,14 +75,14 @@ def _main(argv: Sequence[str] | None) -> int:
     if args and args[0] in ALIASES and not os.path.exists(args[0]):
         args[0] = ALIASES[args[0]]
     if args and args[0] in SUBCOMMANDS:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        crash_log.configure_logging(logging.INFO, "%(levelname)s %(name)s: %(message)s")
         return SUBCOMMANDS[args[0]](args[1:])
     unknown = _unknown_command(args[0]) if args else None
     if unknown is not None:
         print(f"colorstudio: {unknown}", file=sys.stderr)
         return 2
     options = _editor_parser().parse_args(args)
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING)
+    crash_log.configure_logging(logging.DEBUG if options.verbose else logging.WARNING)
     if options.self_test:
         from colorstudio.selftest import run_self_test
 

@@ -9,6 +9,7 @@ dropped when it grows past that). ``COLORSTUDIO_DEBUG=1`` prints the traceback a
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import sys
 import traceback
@@ -68,3 +69,44 @@ def report(error: BaseException) -> str:
     where = record(type(error), error, error.__traceback__)
     tail = f"; details in {where}" if where is not None else ""
     return f"unexpected error: {summary(error)}{tail}"
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log lines for the terminal: a record's traceback is never printed there — it goes to the
+    error log (:class:`ErrorLogHandler`), and the line says where."""
+
+    def formatException(self, ei) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return f"{line} (details in {log_path()})" if record.exc_info else line
+
+
+class ErrorLogHandler(logging.Handler):
+    """Appends the traceback of every logged exception (``log.exception``) to the error log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            kind, error, tb = record.exc_info
+            assert kind is not None  # (set together with the error)
+            record(kind, error, tb)
+
+
+def configure_logging(level: int, fmt: str = logging.BASIC_FORMAT) -> None:
+    """The process's logging: one line per record on stderr, tracebacks in the error log. As
+    ``logging.basicConfig``, it does nothing where logging is set up already (a test runner)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    console = logging.StreamHandler()
+    console.setFormatter(OneLineFormatter(fmt))
+    root.setLevel(level)
+    root.addHandler(console)
+    root.addHandler(ErrorLogHandler())

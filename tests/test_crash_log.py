@@ -103,3 +103,28 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
     assert cli.main(["info"]) == 0
     assert capsys.readouterr().err == ""
     assert not crash_log.log_path().exists()
+
+
+def test_a_logged_exception_is_one_line_on_the_terminal_and_its_traceback_in_the_log():
+    """The editor logs a failed job with log.exception: its terminal must not show the trace."""
+    import io
+    import logging
+
+    stream = io.StringIO()
+    console = logging.StreamHandler(stream)
+    console.setFormatter(crash_log.OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("colorstudio.test_one_line")
+    logger.propagate = False
+    logger.handlers[:] = [console, crash_log.ErrorLogHandler()]
+    try:
+        try:
+            raise KeyError("main")
+        except KeyError:
+            logger.exception("job 2 failed")
+    finally:
+        logger.handlers.clear()
+    shown = stream.getvalue().strip()
+    assert len(shown.splitlines()) == 1 and "Traceback" not in shown
+    assert "job 2 failed" in shown and str(crash_log.log_path()) in shown
+    log = crash_log.log_path().read_text()
+    assert "Traceback" in log and "KeyError: 'main'" in log

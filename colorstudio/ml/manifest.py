@@ -20,6 +20,13 @@ from colorstudio.ml.jobs import EngineError
 
 MANIFEST = "manifest.json"
 TASKS = ("colorize", "stylize", "detect", "inpaint")
+#: the network architecture that does each task (``networks.ARCHITECTURES`` builds them)
+ARCHITECTURES = {
+    "colorize": "colorizer_lite0",
+    "stylize": "stylizer_adain",
+    "detect": "detector_unet",
+    "inpaint": "inpainter_gated",
+}
 REINSTALL = "reinstall ColorStudio's models"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -87,6 +94,9 @@ class ModelEntry:
                 raise ModelError(f"field {key!r} must be a non-empty string")
         problems = {
             "task": None if data["task"] in TASKS else f"is {data['task']!r}, not one of {TASKS}",
+            "architecture": None
+            if data["task"] not in TASKS or data["architecture"] == ARCHITECTURES[data["task"]]
+            else f"is {data['architecture']!r}, which does not {data['task']}",
             "sha256": None if _SHA256.fullmatch(data["sha256"].lower()) else "is not 64 hex digits",
             "file": file_name_problem(data["file"]),
             "card": None if data.get("card") is None else file_name_problem(data["card"]),
@@ -194,6 +204,8 @@ def load_manifest(models_dir: Path) -> list[ModelEntry]:
         return []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ModelError(f"{path} is damaged: nested too deeply", REINSTALL) from None
     except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
         reason = "cannot be read" if isinstance(err, OSError) else "is damaged: not valid JSON"
         raise ModelError(f"{path} {reason} ({one_line(err, 120)})", REINSTALL) from None

@@ -35,7 +35,7 @@ import numpy as np
 from colorstudio.core.geometry import fit_long_side
 from colorstudio.ml import onnx_graphs
 from colorstudio.ml.jobs import EngineError, Job, ResultCache, is_oom
-from colorstudio.ml.manifest import ModelError, find_model, one_line
+from colorstudio.ml.manifest import ARCHITECTURES, ModelError, find_model, one_line
 
 if TYPE_CHECKING:
     import torch
@@ -65,13 +65,6 @@ PARTS = {
     "stylize": ("encoder", "decoder"),
     "detect": ("main",),
     "inpaint": ("main",),
-}
-#: the architecture of a torch module given to the constructor (no manifest entry names it)
-_ARCHITECTURES = {
-    "colorize": "colorizer_lite0",
-    "stylize": "stylizer_adain",
-    "detect": "detector_unet",
-    "inpaint": "inpainter_gated",
 }
 
 
@@ -268,7 +261,7 @@ class Runtime:
                     )
                 model = given if given is not None else self.torch_model(task)
                 assert model is not None  # (torch_model raises where there is none)
-                architecture = entry.architecture if entry is not None else _ARCHITECTURES[task]
+                architecture = entry.architecture if entry is not None else ARCHITECTURES[task]
                 from colorstudio.ml.torch_nets import torch_net
 
                 self._nets[key] = torch_net(

@@ -39,7 +39,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from colorstudio.ml.jobs import Cancelled, CancelToken
+from colorstudio.ml.jobs import Cancelled, CancelToken, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,10 @@ class EngineWorker(QThread):
         except Cancelled:
             self.cancelled.emit(request_id)
         except Exception as err:  # any failure becomes a message; the thread lives on
-            log.exception("job %d failed", request_id)
+            if isinstance(err, EngineError):  # said to the user as it is: no traceback to keep
+                log.warning("job %d failed: %s", request_id, err)
+            else:
+                log.exception("job %d failed", request_id)
             message = str(err) or type(err).__name__
             self.failed.emit(request_id, message)
         else:

@@ -62,9 +62,10 @@ def model_architecture(task: str) -> str:
 
 
 def test_the_runtime_knows_each_architectures_graphs():
-    from colorstudio.ml.runtime import _ARCHITECTURES, PARTS
+    from colorstudio.ml.manifest import ARCHITECTURES
+    from colorstudio.ml.runtime import PARTS
 
-    for task, architecture in _ARCHITECTURES.items():
+    for task, architecture in ARCHITECTURES.items():
         assert PARTS[task] == tuple(GRAPHS[architecture]), task
 
 
@@ -164,7 +165,7 @@ def test_a_graph_file_that_is_not_onnx_fails_clearly(tmp_path):
     ],
 )
 def test_manifest_checks_the_onnx_fields(change, message):
-    base = {"name": "c", "task": "colorize", "file": "c.pt", "architecture": "a"}
+    base = {"name": "c", "task": "colorize", "file": "c.pt", "architecture": "colorizer_lite0"}
     with pytest.raises(ModelError, match=message):
         ModelEntry.from_dict({**base, "sha256": "a" * 64, **change})
     entry = ModelEntry.from_dict({**base, "sha256": "a" * 64})

