@@ -92,9 +92,9 @@ class ErrorLogHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            kind, error, tb = record.exc_info
+    def emit(self, entry: logging.LogRecord) -> None:
+        if entry.exc_info and entry.exc_info[1] is not None:
+            kind, error, tb = entry.exc_info
             assert kind is not None  # (set together with the error)
             record(kind, error, tb)
 
