@@ -23,7 +23,7 @@ import numpy as np
 
 from colorstudio.core.io.atomic import same_file
 from colorstudio.core.io.errors import FileFormatError
-from colorstudio.core.io.images import export_format, load_image
+from colorstudio.core.io.images import export_format, export_size_problem, load_image
 from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
 
 
@@ -231,6 +231,15 @@ def hints_from_json(path: str | Path, height: int, width: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- outputs
+
+
+def check_export_size(path: str | os.PathLike[str] | None, rgba: np.ndarray) -> None:
+    """Once the input is decoded, before any work: CommandError when its size is beyond what
+    the output's format can hold (a WebP is at most 16,383 px a side)."""
+    if path:
+        problem = export_size_problem(export_format(path), rgba.shape[1], rgba.shape[0])
+        if problem:
+            raise CommandError(f"{path}: {problem}")
 
 
 def check_outputs(

@@ -21,6 +21,7 @@ from colorstudio.cli_args import (
     CommandError,
     Parser,
     batch_parser,
+    check_export_size,
     check_outputs,
     engine_options,
     fraction,
@@ -88,6 +89,7 @@ def _run(build, args, reads: Sequence[str | None] = ()) -> int:
 
     try:
         imported = load_image(args.input)
+        check_export_size(args.output, imported.rgba)
         request = build(imported.rgba)
         started = time.perf_counter()
         with terminal_progress(Path(args.input).name) as progress:
@@ -216,6 +218,8 @@ def restore_command(argv: Sequence[str]) -> int:
     try:
         imported = load_image(args.input)
         rgba = imported.rgba
+        for written in (args.output, args.save_mask):
+            check_export_size(written, rgba)
         engine = _engine(args)
         with terminal_progress(Path(args.input).name) as progress:
             result = restore_image(engine, rgba, args, progress)

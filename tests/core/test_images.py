@@ -302,3 +302,29 @@ def test_a_project_given_as_an_image_says_where_to_open_it(tmp_path):
     path.rename(tmp_path / "work.zip")  # any other zip stays "a zip archive"
     with pytest.raises(UnsupportedImageError, match="a zip archive"):
         load_image(tmp_path / "work.zip")
+
+
+def test_a_format_limit_is_one_clear_error_and_a_long_exif_is_left_out_of_a_jpeg(tmp_path):
+    from colorstudio.core.io.images import MAX_JPEG_EXIF
+
+    wide = np.zeros((2, 16384, 4), np.uint8)
+    with pytest.raises(UnsupportedImageError, match="WebP holds at most 16,383 px"):
+        encode_image(wide, "WEBP")
+    exif = Image.Exif()
+    exif[0x010E] = "x" * (MAX_JPEG_EXIF + 100)  # ImageDescription
+    pixels = np.full((4, 4, 4), 200, np.uint8)
+    save_image(tmp_path / "out.jpg", pixels, exif=exif.tobytes())  # was a raw ValueError
+    with Image.open(tmp_path / "out.jpg") as saved:
+        assert saved.size == (4, 4) and not saved.getexif()
+
+
+def test_the_cli_refuses_a_webp_too_large_before_any_work(tmp_path, capsys):
+    from colorstudio import cli
+
+    Image.new("RGB", (16500, 4), (9, 9, 9)).save(tmp_path / "wide.png")
+    code = cli.main(["colorize", str(tmp_path / "wide.png"), str(tmp_path / "o.webp"),
+                     "--engine", "reinhard"])  # fmt: skip
+    assert code in (1, 2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "export as .png" in err
+    assert not (tmp_path / "o.webp").exists()

@@ -347,6 +347,24 @@ def export_format(path: str | os.PathLike[str]) -> str:
     return EXPORT_FORMATS[suffix]
 
 
+#: the largest side each export format can hold (the formats' own limits)
+MAX_EXPORT_SIDE = {"WEBP": 16383, "JPEG": 65535}
+#: the largest EXIF block a JPEG can carry (one APP1 segment)
+MAX_JPEG_EXIF = 65533
+
+
+def export_size_problem(fmt: str, width: int, height: int) -> str | None:
+    """Why an image of ``width`` x ``height`` cannot be written as ``fmt``, or None."""
+    limit = MAX_EXPORT_SIDE.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        name = {"WEBP": "WebP"}.get(fmt, fmt)
+        return (
+            f"{name} holds at most {limit:,} px a side and this image is {width:,} x {height:,}: "
+            "export as .png or .tif"
+        )
+    return None
+
+
 def encode_image(
     rgba: np.ndarray,
     fmt: str,
@@ -361,6 +379,9 @@ def encode_image(
         buffer = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(rgba), "L").save(buffer, fmt)
         return buffer.getvalue()
+    problem = export_size_problem(fmt, rgba.shape[1], rgba.shape[0])
+    if problem:
+        raise UnsupportedImageError(problem)
     has_alpha = bool((rgba[..., 3] < 255).any())
     if fmt == "JPEG" or not has_alpha:
         pixels = flatten_on(rgba) if has_alpha else rgba[..., :3]
@@ -368,7 +389,9 @@ def encode_image(
     else:
         im = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
     options: dict[str, object] = {"icc_profile": srgb_profile_bytes()}
-    if exif:
+    if exif and fmt == "JPEG" and len(exif) > MAX_JPEG_EXIF:
+        log.warning("the photo's EXIF (%d bytes) is too long for a JPEG: not kept", len(exif))
+    elif exif:
         options["exif"] = exif
     if fmt == "JPEG":
         # No optimize=True: Pillow sizes its buffer from the pixel count and noisy images at
@@ -381,7 +404,10 @@ def encode_image(
     elif fmt == "PNG":
         options.update(compress_level=6)
     buffer = io.BytesIO()
-    im.save(buffer, fmt, **options)
+    try:
+        im.save(buffer, fmt, **options)
+    except (ValueError, OSError) as err:  # an encoder's own limit, said in its words
+        raise UnsupportedImageError(f"the {fmt} encoder refused the image: {err}") from None
     return buffer.getvalue()
 
 
