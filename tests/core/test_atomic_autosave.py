@@ -192,3 +192,32 @@ def test_atomic_write_that_fails_verification_keeps_the_old_file(tmp_path):
         handle.write(b"new")
     assert target.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_old_files_that_only_look_like_ours_are_never_deleted(tmp_path):
+    """A user's own ".keep.png.my notes.part" beside an output is theirs, however old."""
+    theirs = tmp_path / ".keep.png.my notes.part"
+    theirs.write_text("data")
+    ours = tmp_path / ".keep.png.1-0badc0de-abc123.part"
+    ours.write_text("half written")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (theirs, ours):
+        os.utime(path, (two_days_ago, two_days_ago))
+    atomic_write_bytes(tmp_path / "keep.png", b"new")
+    assert theirs.exists() and not ours.exists()
+
+
+def test_a_long_name_is_written_and_a_failure_names_the_file_asked_for(tmp_path, monkeypatch):
+    long_name = "L" * 250 + ".png"  # legal (254 bytes); the temporary name must not fail
+    atomic_write_bytes(tmp_path / long_name, b"data")
+    assert (tmp_path / long_name).read_bytes() == b"data"
+    assert [p.name for p in tmp_path.iterdir()] == [long_name]
+
+    def refused(src, dst):
+        raise PermissionError(13, "Permission denied", src)  # as a read-only folder says it
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(tmp_path / "out.png", b"data")
+    assert caught.value.filename == str(tmp_path / "out.png")  # not ".out.png.123-….part"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [long_name]

@@ -14,6 +14,7 @@ import contextlib
 import glob
 import hashlib
 import os
+import re
 import socket
 import tempfile
 import time
@@ -39,9 +40,14 @@ def atomic_write(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_parts(target.parent, target.name)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}-{HOST}-", suffix=".part", dir=target.parent
-    )
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{_part_stem(target.name)}.{os.getpid()}-{HOST}-",
+            suffix=".part",
+            dir=target.parent,
+        )
+    except OSError as err:  # said of the file asked for, not of the temporary one
+        raise OSError(err.errno, err.strerror, str(target)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -58,9 +64,11 @@ def atomic_write(
                 os.umask(umask)
                 os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(err, OSError) and err.filename == tmp_name:
+            raise OSError(err.errno, err.strerror, str(target)) from None
         raise
     _fsync_dir(target.parent)
 
@@ -76,18 +84,40 @@ def atomic_save(path: str | os.PathLike[str], writer: Callable[[BinaryIO], None]
         writer(handle)
 
 
+#: the longest file name (bytes) kept whole in a temporary file's name: with the process,
+#: host and random parts added it stays under the 255 bytes most file systems allow
+MAX_PART_STEM = 200
+
+
+def _part_stem(name: str) -> str:
+    """``name`` as it begins a temporary file's name: whole, or if long cut and marked with a
+    digest of the whole (so two long names that begin alike do not share temporary files)."""
+    encoded = os.fsencode(name)
+    if len(encoded) <= MAX_PART_STEM:
+        return name
+    digest = hashlib.sha1(encoded).hexdigest()[:8]
+    return os.fsdecode(encoded[: MAX_PART_STEM - 9]).rstrip() + "~" + digest
+
+
+#: what :func:`atomic_write` adds after the name: ``.<pid>-<host>-<random>.part``
+_PART_TAIL = re.compile(r"\.(\d+)-([0-9a-f]{8})-[^./]+\.part")
+
+
 def clean_stale_parts(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
     """Remove the temporary files of writes that never finished (their process is gone, or
-    they are over a day old) in ``folder``, of target ``name`` or of any. Returns them."""
+    they are over a day old) in ``folder``, of target ``name`` or of any. Only files named as
+    :func:`atomic_write` names them are touched. Returns them."""
     removed = []
-    pattern = f".{glob.escape(name)}.*.part" if name else ".*.part"
+    pattern = f".{glob.escape(_part_stem(name))}.*.part" if name else ".*.part"
     with contextlib.suppress(OSError):
         for part in Path(folder).glob(pattern):
-            pid, _, rest = part.name[: -len(".part")].rsplit(".", 1)[-1].partition("-")
-            host = rest.partition("-")[0]
+            tail = _PART_TAIL.search(part.name)
+            if tail is None or tail.end() != len(part.name):
+                continue  # not a temporary file of ours: never deleted
+            pid, host = tail.group(1), tail.group(2)
             try:
                 age = time.time() - part.stat().st_mtime
-                mine = host == HOST and pid.isdigit()
+                mine = host == HOST
                 if age > STALE_AFTER_S or (mine and not process_alive(int(pid))):
                     part.unlink()
                     removed.append(part)
