@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from colorstudio.cli_args import (
     DEVICE_HELP,
+    MAX_THREADS,
     Parser,
     device,
     fraction,
@@ -16,6 +17,7 @@ from colorstudio.cli_args import (
     non_negative_int,
     positive_float,
     positive_int,
+    thread_count,
 )
 from colorstudio.cli_commands import require_torch, subcommand
 
@@ -223,7 +225,9 @@ def _train(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     parser.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch")
+    parser.add_argument(
+        "--threads", type=thread_count, help=f"CPU threads for torch (1 to {MAX_THREADS})"
+    )
     parser.add_argument(
         "--precision",
         choices=["auto", "fp32"],
