@@ -296,6 +296,8 @@ def test_a_hints_file_that_is_a_pipe_is_refused_without_waiting_on_it(tmp_path):
 def test_a_thread_count_past_any_machine_is_refused(tmp_path, capsys):
     photo = tmp_path / "in.png"
     Image.new("RGB", (8, 8)).save(photo)
-    assert cli.main(["colorize", str(photo), str(tmp_path / "o.png"), "--threads", "1000"]) == 2
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["colorize", str(photo), str(tmp_path / "o.png"), "--threads", "1000"])
+    assert caught.value.code == 2
     assert "must be 256 or less" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
