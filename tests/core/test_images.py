@@ -328,3 +328,26 @@ def test_the_cli_refuses_a_webp_too_large_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "export as .png" in err
     assert not (tmp_path / "o.webp").exists()
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding():
+    """Each scan is a pass over every pixel: 60,000 scans took 36 s to decode."""
+    from colorstudio.core.io.images import MAX_JPEG_SCANS
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (120, 80, 40)).save(buffer, "JPEG", progressive=True)
+    normal = buffer.getvalue()
+    assert decode_image(normal, "ok.jpg").rgba.shape == (16, 16, 4)
+    # as many scan headers again as the cap allows, spliced in before the end of the image
+    extra = (b"\xff\xda" + b"\x00\x08\x01\x01\x00\x00\x3f\x00") * MAX_JPEG_SCANS
+    bomb = normal[:-2] + extra + normal[-2:]
+    with pytest.raises(UnreadableImageError, match="scans"):
+        decode_image(bomb, "bomb.jpg")
+
+
+def test_a_multi_page_tiff_says_so_without_counting_its_pages(tmp_path):
+    pages = [Image.new("L", (4, 4), v) for v in (10, 20, 30)]
+    pages[0].save(tmp_path / "pages.tif", save_all=True, append_images=pages[1:])
+    imported = load_image(tmp_path / "pages.tif")
+    assert imported.notes == ("it holds several pages; only the first is used",)
+    assert imported.rgba[0, 0, 0] == 10

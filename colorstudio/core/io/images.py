@@ -182,6 +182,8 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
     check_dimensions(im.width, im.height, max_pixels, name)
     fmt = im.format or "unknown"
     mode = im.mode
+    if fmt == "JPEG":
+        _check_scans(data, name)
     bits = _bits_per_channel(im, data)
     notes = _frame_notes(im)
     if bits == 16:
@@ -216,14 +218,32 @@ def _unrecognised(data: bytes, name: str) -> UnsupportedImageError | UnreadableI
     )
 
 
+#: a progressive JPEG has about ten scans; each scan is a pass over every pixel, so a file of
+#: tens of thousands of tiny scans takes minutes to decode (libjpeg-turbo suggests 500 as a cap)
+MAX_JPEG_SCANS = 500
+
+
+def _check_scans(data: bytes, name: str) -> None:
+    """UnreadableImageError for a JPEG with more than ``MAX_JPEG_SCANS`` scans. Counted by
+    their start markers (FF DA): inside the coded data a FF byte is always followed by 00 or a
+    restart code, so the marker bytes appear nowhere else (but in an embedded thumbnail)."""
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise UnreadableImageError(
+            f"{name} is a JPEG of {scans:,} scans (a photo has about ten): refused as damaged"
+        )
+
+
 def _frame_notes(im: Image.Image) -> tuple[str, ...]:
     """A note when only the first of several frames or pages is used (MPO's second picture
-    is a camera preview, not worth a note)."""
-    frames = int(getattr(im, "n_frames", 1) or 1)
-    if frames <= 1 or im.format == "MPO":
+    is a camera preview, not worth a note). A TIFF's pages are not counted: Pillow walks the
+    page list from the start for each page, so a file of 200,000 pages took minutes."""
+    if im.format == "MPO" or not getattr(im, "is_animated", False):
         return ()
-    kind = "pages" if im.format == "TIFF" else "frames"
-    return (f"it holds {frames} {kind}; only the first is used",)
+    if im.format == "TIFF":
+        return ("it holds several pages; only the first is used",)
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    return (f"it holds {frames} frames; only the first is used",)
 
 
 def _bits_per_channel(im: Image.Image, data: bytes) -> int:
