@@ -253,6 +253,21 @@ def test_project_memory_is_held_to_the_budget_before_anything_is_decoded(tmp_pat
     assert len(load_ora(tmp_path / "q.ora").document.layers) == 100
 
 
+def test_many_layers_naming_one_large_image_on_a_small_canvas_are_refused(tmp_path):
+    """Each layer would decode the 16 MP member again: 4,096 of them kept the editor busy for
+    a quarter of an hour, from a 25 KB file."""
+    layers = b'<layer name="L" src="data/a.png"/>' * 64
+    stack = b'<image w="60" h="40"><stack>' + layers + b"</stack></image>"
+    write_zip(tmp_path / "p.ora", {"stack.xml": stack, "data/a.png": forged_png(4000, 4000)})
+    with pytest.raises(ProjectFileError, match="64 layer images hold 1,024,000,000 px"):
+        load_ora(tmp_path / "p.ora")
+    once = b'<image w="60" h="40"><stack><layer name="L" src="data/a.png"/></stack></image>'
+    write_zip(tmp_path / "q.ora", {"stack.xml": once, "data/a.png": forged_png(4000, 4000)})
+    with pytest.raises(ProjectFileError) as one:  # one such layer passes the budget…
+        load_ora(tmp_path / "q.ora")
+    assert "px to decode" not in str(one.value)  # …(its forged pixel data fails later)
+
+
 def test_a_project_this_computer_saved_it_opens_again(tmp_path, rng, monkeypatch):
     """The save's check and opening agree on every limit that depends on the document."""
     from colorstudio.core.io import ora_read

@@ -436,6 +436,9 @@ def check_budget(
     canvas = plan.width * plan.height
     limits: dict[str, int] = {}
     needed = 4 * canvas * (len(plan.layers) + 1)  # the layers and the hint layer
+    # decoding costs what the members hold, not what the canvas keeps of them: thousands of
+    # layers may name one large image on a small canvas (each would be decoded in turn)
+    decoded, on_canvas = 0, 0
     for member in plan.images():
         width, height, limit = archive.png_size(member)
         if member.canvas and width * height > max(ENLARGEMENT * canvas, ENLARGEMENT_FLOOR):
@@ -445,10 +448,17 @@ def check_budget(
             )
         check_dimensions(width, height, max_pixels, f"{archive.name}: {member.what}")
         limits[member.src] = limit
+        if member.canvas:
+            decoded, on_canvas = decoded + width * height, on_canvas + 1
         if member.canvas and member.bytes_per_pixel == 1:
             needed += canvas
         elif not member.canvas:
             needed += member.bytes_per_pixel * width * height
+    if decoded > ENLARGEMENT * canvas * on_canvas + ENLARGEMENT_FLOOR:
+        raise ProjectFileError(
+            f"{archive.name}: its {on_canvas:,} layer images hold {decoded:,} px to decode for "
+            f"a {plan.width:,} x {plan.height:,} canvas — refusing (a decompression bomb?)"
+        )
     budget = memory_budget() if budget is None else budget
     if needed > budget:
         raise ProjectFileError(
