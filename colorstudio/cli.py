@@ -16,9 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from colorstudio import __version__, crash_log
-from colorstudio.cli_args import (
-    Parser,
-)
+from colorstudio.cli_args import Parser, positive_float
 from colorstudio.cli_commands import SUBCOMMANDS, subcommand
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ def _editor_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", nargs="?", help="image or .ora project to open")
     parser.add_argument("--version", action="version", version=f"colorstudio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    parser.add_argument("--quit-after", type=_seconds, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -96,6 +94,14 @@ def _main(argv: Sequence[str] | None) -> int:
     from colorstudio.app import run_editor
 
     return run_editor(options.file, options.quit_after)
+
+
+def _seconds(text: str) -> float:
+    """--quit-after (tests, benchmarks): above 0 and at most a day (a timer's range)."""
+    value = positive_float(text)
+    if value > 86_400:
+        raise argparse.ArgumentTypeError(f"must be at most 86400 (a day), not {value:g}")
+    return value
 
 
 def _unknown_command(word: str) -> str | None:

@@ -63,6 +63,8 @@ def _engine(args):
         if torch.cuda.is_available() and int(index) >= torch.cuda.device_count():
             count = torch.cuda.device_count()
             raise CommandError(f"--device {args.device}: there is no such GPU ({count} found)")
+    if args.models and not Path(args.models).is_dir():
+        raise CommandError(f"--models {args.models}: no such folder")
     return Engine(
         models_dir=args.models, device=args.device, threads=args.threads, runtime=args.runtime
     )
@@ -205,6 +207,8 @@ def restore_command(argv: Sequence[str]) -> int:
     output_options(parser)
     args = parser.parse_args(argv)
     try:
+        if args.mask and args.save_mask:
+            raise CommandError("--save-mask writes the detected mask: there is none with --mask")
         check_outputs(
             [args.input, args.mask, *args.reference],
             [("output", args.output), ("--save-mask", args.save_mask)],

@@ -301,3 +301,15 @@ def test_a_thread_count_past_any_machine_is_refused(tmp_path, capsys):
     assert caught.value.code == 2
     assert "must be 256 or less" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_missing_model_folder_and_a_mask_to_save_beside_a_given_one_are_refused(tmp_path, capsys):
+    photo = tmp_path / "in.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    out = str(tmp_path / "o.png")
+    assert cli.main(["colorize", str(photo), out, "--models", str(tmp_path / "none")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    saved = str(tmp_path / "m.png")
+    assert cli.main(["restore", str(photo), out, "--mask", str(photo), "--save-mask", saved]) == 2
+    assert "there is none with --mask" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.png").exists()
