@@ -351,3 +351,10 @@ def test_a_multi_page_tiff_says_so_without_counting_its_pages(tmp_path):
     imported = load_image(tmp_path / "pages.tif")
     assert imported.notes == ("it holds several pages; only the first is used",)
     assert imported.rgba[0, 0, 0] == 10
+
+
+def test_a_32_bit_integer_tiff_is_refused_rather_than_shown_white(tmp_path):
+    values = np.array([[0, 100_000], [2_000_000, 40_000_000]], np.int32)
+    Image.fromarray(values, "I").save(tmp_path / "i32.tif")
+    with pytest.raises(UnsupportedImageError, match="32-bit integers"):
+        load_image(tmp_path / "i32.tif")

@@ -184,6 +184,10 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
     mode = im.mode
     if fmt == "JPEG":
         _check_scans(data, name)
+    if mode == "I" and _tiff_bits(im) == 32:  # clipped at 16 bits it would come out white
+        raise UnsupportedImageError(
+            f"{name} holds 32-bit integers per pixel; export it as 8- or 16-bit first"
+        )
     bits = _bits_per_channel(im, data)
     notes = _frame_notes(im)
     if bits == 16:
@@ -290,6 +294,15 @@ def _sixteen_to_eight(values: np.ndarray) -> np.ndarray:
     """0..65535 → 0..255, rounded."""
     v = np.clip(values.astype(np.int64), 0, 65535)
     return ((v * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _tiff_bits(im: Image.Image) -> int | None:
+    """A TIFF's bits per sample (its first channel's), else None."""
+    tags = getattr(im, "tag_v2", None)
+    bits = tags.get(258) if tags is not None else None
+    if isinstance(bits, tuple):
+        bits = bits[0] if bits else None
+    return bits if isinstance(bits, int) else None
 
 
 def _to_srgb_rgba(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.ndarray, bool]:
