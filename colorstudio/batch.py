@@ -189,7 +189,11 @@ def run_batch(
         if new_report:
             writer.writerow(["file", "status", "seconds", "error", "output"])
         for src, dst in pairs:
-            if dst.exists():
+            if dst.exists() and not dst.is_file():  # not a result of ours: never "done"
+                summary.failed += 1
+                error = "something that is not a file is in the way of the output"
+                writer.writerow([str(src), "failed", "0", error, str(dst)])
+            elif dst.exists():
                 summary.skipped += 1
                 writer.writerow([str(src), "skipped (already done)", "0", "", str(dst)])
             else:

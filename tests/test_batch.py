@@ -249,3 +249,24 @@ def test_cli_batch_refuses_the_painting_as_its_report(archive, tmp_path, capsys)
     assert code == 2
     assert "is the input" in capsys.readouterr().err
     assert hashlib.sha256(style.read_bytes()).hexdigest() == before
+
+
+def test_a_folder_in_the_way_of_an_output_is_a_failure_not_already_done(archive, tmp_path):
+    from colorstudio.ml.requests import Result
+
+    out = tmp_path / "out"
+    pairs = plan(archive, out)
+    pairs[0][1].mkdir(parents=True)  # a folder where the first result would go
+    report = tmp_path / "report.csv"
+    summary = run_batch(
+        pairs,
+        lambda imported: Result.compose(
+            imported.rgba[..., :3], imported.rgba[..., :3], (0, 0, 1, 1)
+        ),
+        report,
+    )
+    assert (summary.failed, summary.skipped) == (1, 0)
+    assert summary.done == len(pairs) - 1
+    with report.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["status"] == "failed" and "in the way" in rows[0]["error"]
