@@ -312,9 +312,11 @@ def eval_command(argv: Sequence[str]) -> int:
         for folder in (args.real, args.real and args.real_masks, args.undamaged):
             if folder and not Path(folder).is_dir():
                 raise CommandError(f"no folder {folder} (--real, --real-masks, --undamaged)")
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"--out {out} is a file: name a folder for the report")
     except (FileNotFoundError, CommandError) as err:
         return _fail(err)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "contact_sheet.png"
     try:
@@ -363,8 +365,8 @@ def eval_command(argv: Sequence[str]) -> int:
                 from colorstudio.ml.evaluate_undamaged import evaluate_undamaged
 
                 report = _Joined(report, evaluate_undamaged(engine, Path(args.undamaged)))
-    except (CommandError, EngineError, RuntimeError, ValueError) as err:
-        return _fail(err)
+    except (CommandError, EngineError, FileFormatError, RuntimeError, ValueError) as err:
+        return _fail(err)  # an unreadable photo in the folder included
     text = report.markdown()
     (out / "report.md").write_text(text + "\n")
     print(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from colorstudio.cli_args import (
     DEVICE_HELP,
@@ -373,7 +374,16 @@ def _train(argv: Sequence[str]) -> int:
     if args.task == "style" and args.init_from and args.steps_distill:
         parser.error("--init-from fine-tunes a trained stylizer: it is not distilled again")
     from colorstudio.ml.manifest import ModelError
+    from colorstudio.ml.train.data import list_images
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out} is a file: name a folder for the run")
+    try:  # before anything is written: the data are there
+        for folders in (args.data, args.style_data):
+            if folders:
+                list_images(folders)
+    except FileNotFoundError as error:
+        parser.error(f"{error} (--data, --style-data)")
     try:
         task = _task(args, config)
     except (ModelError, OSError) as error:  # --init-from: a missing or misfitting file

@@ -313,3 +313,23 @@ def test_a_missing_model_folder_and_a_mask_to_save_beside_a_given_one_are_refuse
     assert cli.main(["restore", str(photo), out, "--mask", str(photo), "--save-mask", saved]) == 2
     assert "there is none with --mask" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "m.png").exists()
+
+
+def test_train_and_eval_refuse_missing_data_and_a_file_as_out_before_writing(tmp_path, capsys):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["train", "colorize", "--data", str(tmp_path / "none"), "--out", str(run)])
+    assert caught.value.code == 2 and "no folder" in capsys.readouterr().err
+    assert not run.exists()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (8, 8)).save(photos / "a.png")
+    (photos / "0-empty.png").write_bytes(b"")  # read first: the test stops there
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"x")
+    assert cli.main(["eval", "colorize", str(photos), "--out", str(taken)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    out = str(tmp_path / "ev")
+    code = cli.main(["eval", "colorize", str(photos), "--out", out, "--no-strokes"])
+    err = capsys.readouterr().err
+    assert code == 2 and "0-empty.png is empty" in err and "unexpected" not in err

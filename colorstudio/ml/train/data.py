@@ -31,7 +31,7 @@ def list_images(folders: Sequence[str | Path]) -> list[Path]:
             files.append(folder)
             continue
         if not folder.is_dir():
-            raise FileNotFoundError(f"training data folder {folder} does not exist")
+            raise FileNotFoundError(f"no folder {folder}")
         files += sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES)
     if not files:
         raise FileNotFoundError(f"no images found in {', '.join(map(str, folders))}")
