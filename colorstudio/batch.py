@@ -230,7 +230,11 @@ def run_batch(
 
 
 def check_report(
-    report: Path, in_dir: Path, pairs: list[tuple[Path, Path]], reads: Sequence[Path] = ()
+    report: Path,
+    in_dir: Path,
+    pairs: list[tuple[Path, Path]],
+    reads: Sequence[Path] = (),
+    out_dir: Path | None = None,
 ) -> None:
     """BatchError unless the CSV report can be appended to safely: a file (or none yet) in a
     folder that exists, not inside the input folder, not an output, not a file the batch reads
@@ -244,8 +248,11 @@ def check_report(
     for source in reads:
         if same_file(report, source):
             raise BatchError(f"the report {report} is the input {source}: choose another file")
-    made = {Path(os.path.realpath(dst.parent)) for _, dst in pairs}  # the batch creates these
-    if not real.parent.is_dir() and real.parent not in made:
+    # the batch creates its output folder and the folders below it
+    made = Path(os.path.realpath(out_dir)) if out_dir is not None else None
+    if not real.parent.is_dir() and not (
+        made is not None and (real.parent == made or made in real.parent.parents)
+    ):
         raise BatchError(f"the report {report}: the folder {real.parent} does not exist")
     if real.exists() and not real.is_file():
         raise BatchError(f"the report {report} is not a file (a folder or a device)")

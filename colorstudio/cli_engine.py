@@ -389,7 +389,9 @@ def batch_command(argv: Sequence[str]) -> int:
         ranks = Ranks.from_env()  # under torchrun: this process's share of the archive
         pairs = plan(Path(args.input_dir), Path(args.output_dir))
         reads = [*getattr(args, "reference", []), *([args.style] if args.task == "stylize" else [])]
-        check_report(report, Path(args.input_dir), pairs, [Path(r) for r in reads])
+        check_report(
+            report, Path(args.input_dir), pairs, [Path(r) for r in reads], Path(args.output_dir)
+        )
         if ranks.world > 1:
             import torch
 

@@ -236,6 +236,11 @@ def test_the_report_is_never_a_file_the_batch_reads_nor_a_folder(archive, tmp_pa
     with pytest.raises(BatchError, match="not a file"):
         check_report(fifo, archive, pairs)
     check_report(tmp_path / "report.csv", archive, pairs, [style])  # a new file beside: fine
+    # the default report in an output folder the batch has not made yet, whose results all go
+    # into subfolders (every input is in one)
+    check_report(out / "report.csv", archive, pairs, [style], out)
+    with pytest.raises(BatchError, match="does not exist"):
+        check_report(out / "report.csv", archive, pairs, [style])  # not said to be the output
 
 
 def test_cli_batch_refuses_the_painting_as_its_report(archive, tmp_path, capsys):

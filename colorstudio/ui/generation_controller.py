@@ -448,6 +448,12 @@ class GenerationController(QObject):
             self.ui.feedback.show_error(f"Generation failed: {text}")
 
     def _put_held(self) -> None:
+        """At the stroke's end, on the next turn of the event loop: a stroke ended by Ctrl+Z
+        is undone first, not the result that waited for it."""
+        if self._held:
+            QTimer.singleShot(0, self, self._put_held_now)
+
+    def _put_held_now(self) -> None:
         held, self._held = self._held, []
         for put in held:
             put()

@@ -114,6 +114,7 @@ def test_clean_close_leaves_nothing_to_recover(tmp_path):
         "[]",  # valid JSON, not the object we write
         '{"pid": 1e400}',
         '{"saved_at": 1e300}',
+        '{"saved_at": 1' + "0" * 400 + "}",
         '{"source_path": 5}',
         '{"pid": true}',
         "[" * 100_000 + "]" * 100_000,
@@ -150,13 +151,13 @@ def test_live_session_autosave_cannot_be_restored_or_deleted(tmp_path, rng):
 
 
 def test_start_up_cleans_unfinished_writes_of_dead_processes(tmp_path):
-    dead = tmp_path / f".abc.ora.999999999-{HOST}-x1y2.part"  # this computer, no such pid
+    dead = tmp_path / f".abc.ora.999999999-{HOST}-x1y2x1y2.part"  # this computer, no such pid
     dead.write_bytes(b"half a project")
-    mine = tmp_path / f".abc.ora.{os.getpid()}-{HOST}-zz.part"  # a write in progress here
+    mine = tmp_path / f".abc.ora.{os.getpid()}-{HOST}-zzzzzzzz.part"  # a write in progress here
     mine.write_bytes(b"being written")
-    elsewhere = tmp_path / ".abc.ora.999999999-0badc0de-zz.part"  # another computer's write
+    elsewhere = tmp_path / ".abc.ora.999999999-0badc0de-zzzzzzzz.part"  # another computer's write
     elsewhere.write_bytes(b"being written over a shared folder")
-    ancient = tmp_path / ".abc.ora.1-0badc0de-old.part"
+    ancient = tmp_path / ".abc.ora.1-0badc0de-oldoldol.part"
     ancient.write_bytes(b"left two days ago")
     two_days_ago = time.time() - 2 * 24 * 3600
     os.utime(ancient, (two_days_ago, two_days_ago))
@@ -198,13 +199,15 @@ def test_old_files_that_only_look_like_ours_are_never_deleted(tmp_path):
     """A user's own ".keep.png.my notes.part" beside an output is theirs, however old."""
     theirs = tmp_path / ".keep.png.my notes.part"
     theirs.write_text("data")
-    ours = tmp_path / ".keep.png.1-0badc0de-abc123.part"
+    dated = tmp_path / ".keep.png.20240101-cafebabe-v2.part"  # looks like ours, is not
+    dated.write_text("data")
+    ours = tmp_path / ".keep.png.1-0badc0de-abc12345.part"
     ours.write_text("half written")
     two_days_ago = time.time() - 2 * 24 * 3600
-    for path in (theirs, ours):
+    for path in (theirs, dated, ours):
         os.utime(path, (two_days_ago, two_days_ago))
     atomic_write_bytes(tmp_path / "keep.png", b"new")
-    assert theirs.exists() and not ours.exists()
+    assert theirs.exists() and dated.exists() and not ours.exists()
 
 
 def test_a_long_name_is_written_and_a_failure_names_the_file_asked_for(tmp_path, monkeypatch):
@@ -212,6 +215,12 @@ def test_a_long_name_is_written_and_a_failure_names_the_file_asked_for(tmp_path,
     atomic_write_bytes(tmp_path / long_name, b"data")
     assert (tmp_path / long_name).read_bytes() == b"data"
     assert [p.name for p in tmp_path.iterdir()] == [long_name]
+    wide = "\u5199" * 80 + ".png"  # 244 bytes of UTF-8: cut at a character, not inside one
+    atomic_write_bytes(tmp_path / wide, b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([long_name, wide])
+    from colorstudio.core.io.atomic import _part_stem
+
+    _part_stem(wide).encode("utf-8")  # whole characters only (raises on a cut one)
 
     def refused(src, dst):
         raise PermissionError(13, "Permission denied", src)  # as a read-only folder says it
@@ -220,4 +229,4 @@ def test_a_long_name_is_written_and_a_failure_names_the_file_asked_for(tmp_path,
     with pytest.raises(OSError) as caught:
         atomic_write_bytes(tmp_path / "out.png", b"data")
     assert caught.value.filename == str(tmp_path / "out.png")  # not ".out.png.123-….part"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [long_name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([long_name, wide])

@@ -261,6 +261,12 @@ def test_many_layers_naming_one_large_image_on_a_small_canvas_are_refused(tmp_pa
     write_zip(tmp_path / "p.ora", {"stack.xml": stack, "data/a.png": forged_png(4000, 4000)})
     with pytest.raises(ProjectFileError, match="64 layer images hold 1,024,000,000 px"):
         load_ora(tmp_path / "p.ora")
+    collage = b'<layer name="L" src="data/b.png"/>' * 5  # five 12 MP photos: a collage
+    stack = b'<image w="1920" h="1080"><stack>' + collage + b"</stack></image>"
+    write_zip(tmp_path / "c.ora", {"stack.xml": stack, "data/b.png": forged_png(4000, 3000)})
+    with pytest.raises(ProjectFileError) as collage_error:
+        load_ora(tmp_path / "c.ora")
+    assert "px to decode" not in str(collage_error.value)  # (the forged pixels fail later)
     once = b'<image w="60" h="40"><stack><layer name="L" src="data/a.png"/></stack></image>'
     write_zip(tmp_path / "q.ora", {"stack.xml": once, "data/a.png": forged_png(4000, 4000)})
     with pytest.raises(ProjectFileError) as one:  # one such layer passes the budget…

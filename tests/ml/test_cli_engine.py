@@ -50,6 +50,7 @@ def test_colorize_with_levin_and_hints(tmp_path, photo, capsys):
         ],
     )
     out = tmp_path / "out.png"
+    (tmp_path / "none").mkdir()  # a model folder without models: Levin
     code = cli.main(
         [
             "colorize",
@@ -148,6 +149,7 @@ def test_stylize_with_an_exported_model(tmp_path, photo, random_stylizer, capsys
 
 
 def test_errors_are_one_line(tmp_path, photo, capsys):
+    (tmp_path / "none").mkdir()  # a model folder without models
     assert (
         cli.main(
             ["colorize", str(photo), str(tmp_path / "o.png"), "--models", str(tmp_path / "none")]

@@ -138,6 +138,7 @@ def test_eval_colorize_reports_the_stroke_protocols(tmp_path, capsys):
     photos.mkdir()
     Image.fromarray(_objects()).save(photos / "p.png")
     out = tmp_path / "eval"
+    (tmp_path / "none").mkdir()  # a model folder without models: the classical engines
     args = ["eval", "colorize", str(photos), "--out", str(out), "--draws", "1", "--size", "64"]
     assert cli.main([*args, "--models", str(tmp_path / "none")]) == 0
     report = (out / "report.md").read_text()

@@ -101,3 +101,25 @@ def test_a_release_that_never_came_ends_the_stroke_at_the_next_press(editor, pho
     editor.undo()
     editor.undo()
     assert not doc.hint.pixels.any()
+
+
+def test_undo_mid_stroke_with_a_result_waiting_takes_back_the_stroke(
+    qtbot, editor, photo, fake_engine
+):
+    """Ctrl+Z ends the stroke, and the result that waited for it must not be what it undoes."""
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.generate_panel.as_new_layer.setChecked(False)
+    editor.set_tool(Tool.BRUSH)
+    editor.tool_options.set_color((250, 10, 10))
+    layer = editor.document.layers[0]
+    before = layer.pixels.copy()
+    press_and_move(editor.canvas, [(20, 20), (60, 40)])
+    editor.apply_generation()
+    qtbot.waitUntil(lambda: not editor.generation.applying(), timeout=10000)
+    with qtbot.waitSignal(editor.result_applied, timeout=5000):
+        editor.undo()  # Ctrl+Z with the button still down
+    assert editor.history.labels()[-1] != "Paint"  # the result is the step that stands
+    assert layer.pixels[30, 40, 0] == 255 - before[30, 40, 0]  # on the photo, not the stroke
+    editor.undo()
+    assert np.array_equal(layer.pixels, before)

@@ -96,11 +96,12 @@ def _part_stem(name: str) -> str:
     if len(encoded) <= MAX_PART_STEM:
         return name
     digest = hashlib.sha1(encoded).hexdigest()[:8]
-    return os.fsdecode(encoded[: MAX_PART_STEM - 9]).rstrip() + "~" + digest
+    # cut at a character: half a UTF-8 character fails on Windows and macOS file systems
+    return encoded[: MAX_PART_STEM - 9].decode("utf-8", "ignore").rstrip() + "~" + digest
 
 
-#: what :func:`atomic_write` adds after the name: ``.<pid>-<host>-<random>.part``
-_PART_TAIL = re.compile(r"\.(\d+)-([0-9a-f]{8})-[^./]+\.part")
+#: a temporary file of :func:`atomic_write`: ``.<name>.<pid>-<host>-<8 of mkstemp's>.part``
+_PART_NAME = re.compile(r"\.(.+)\.(\d{1,10})-([0-9a-f]{8})-[a-z0-9_]{8}\.part", re.DOTALL)
 
 
 def clean_stale_parts(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
@@ -111,14 +112,14 @@ def clean_stale_parts(folder: str | os.PathLike[str], name: str | None = None) -
     pattern = f".{glob.escape(_part_stem(name))}.*.part" if name else ".*.part"
     with contextlib.suppress(OSError):
         for part in Path(folder).glob(pattern):
-            tail = _PART_TAIL.search(part.name)
-            if tail is None or tail.end() != len(part.name):
-                continue  # not a temporary file of ours: never deleted
-            pid, host = tail.group(1), tail.group(2)
+            ours = _PART_NAME.fullmatch(part.name)
+            if ours is None or (name is not None and ours.group(1) != _part_stem(name)):
+                continue  # not a temporary file of ours (for this name): never deleted
+            pid, host = int(ours.group(2)), ours.group(3)
             try:
                 age = time.time() - part.stat().st_mtime
-                mine = host == HOST
-                if age > STALE_AFTER_S or (mine and not process_alive(int(pid))):
+                mine = host == HOST and pid < 2**31
+                if age > STALE_AFTER_S or (mine and not process_alive(pid)):
                     part.unlink()
                     removed.append(part)
             except OSError:

@@ -217,7 +217,11 @@ def _recovery_info(info_path: Path) -> tuple[str | None, float, int]:
     source, saved_at, pid = info.get("source_path"), info.get("saved_at", 0), info.get("pid", 0)
     if source is not None and not isinstance(source, str):
         raise ValueError("source_path is not text")
-    if not isinstance(saved_at, int | float) or not math.isfinite(saved_at) or saved_at < 0:
+    try:  # a 400-digit integer overflows a float
+        ok = isinstance(saved_at, int | float) and math.isfinite(saved_at) and saved_at >= 0
+    except OverflowError:
+        ok = False
+    if not ok:
         raise ValueError("saved_at is not a time")
     if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < 2**31:
         raise ValueError("pid is not a process id")

@@ -50,6 +50,9 @@ MAX_GROUP_DEPTH = 64  #: layer groups nested deeper than this are refused
 MAX_NODES = 4096  #: layers, masks or references in one project
 ENLARGEMENT = 4  #: a canvas image may have at most this many times the canvas's pixels…
 ENLARGEMENT_FLOOR = 16_000_000  #: …unless it is this small (small canvases, pasted photos)
+#: all layer images together may hold 4x the canvas per layer plus this many pixels: a collage
+#: of forty 12 MP photos on a small canvas, not thousands of layers naming one large image
+DECODE_FLOOR = 512_000_000
 MEMORY_SHARE = 0.5  #: a project may take at most this share of the machine's memory
 FALLBACK_MEMORY = 8 << 30  #: the memory assumed where the system does not say
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -454,7 +457,7 @@ def check_budget(
             needed += canvas
         elif not member.canvas:
             needed += member.bytes_per_pixel * width * height
-    if decoded > ENLARGEMENT * canvas * on_canvas + ENLARGEMENT_FLOOR:
+    if decoded > ENLARGEMENT * canvas * on_canvas + DECODE_FLOOR:
         raise ProjectFileError(
             f"{archive.name}: its {on_canvas:,} layer images hold {decoded:,} px to decode for "
             f"a {plan.width:,} x {plan.height:,} canvas — refusing (a decompression bomb?)"
