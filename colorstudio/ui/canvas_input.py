@@ -35,7 +35,7 @@ class CanvasInputMixin:
         file never holds half a stroke and an undo step never straddles another edit. Moves of
         the still-held button then do nothing until the next press."""
         if self._drawing and self._pressed_at is not None:
-            self._end(self._gesture_pos, 1.0, click=False)
+            self._end(self._gesture_pos, self._gesture_at[1], click=False, at=self._gesture_at[0])
 
     def _begin(self, pos: QPointF, pressure: float) -> None:
         self.end_gesture()  # a release that never came (a modal dialog took it)
@@ -48,7 +48,7 @@ class CanvasInputMixin:
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.color_picked.emit(self.controller.picked)
         self._pressed_at = (QPointF(pos), p)
-        self._gesture_pos = QPointF(pos)
+        self._gesture_pos, self._gesture_at = QPointF(pos), (QPointF(p), pressure)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
@@ -57,19 +57,23 @@ class CanvasInputMixin:
     def _continue(self, pos: QPointF, pressure: float) -> None:
         if not self._drawing or self.controller is None:
             return
-        self._gesture_pos = QPointF(pos)
         p = self.widget_to_image(pos)
+        self._gesture_pos, self._gesture_at = QPointF(pos), (QPointF(p), pressure)
         box = self.controller.move(p.x(), p.y(), pressure)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         elif self.controller.selection_path:
             self.update()
 
-    def _end(self, pos: QPointF, pressure: float, click: bool = True) -> None:
+    def _end(
+        self, pos: QPointF, pressure: float, click: bool = True, at: QPointF | None = None
+    ) -> None:
+        """The release at ``pos`` (widget), or at image point ``at`` where the view may have
+        moved since (a stroke ended by :meth:`end_gesture`)."""
         if not self._drawing or self.controller is None:
             return
         self._drawing = False
-        p = self.widget_to_image(pos)
+        p = self.widget_to_image(pos) if at is None else at
         outline = list(self.controller.selection_path or [])  # a selection tool's dashed line
         box = self.controller.release(p.x(), p.y(), pressure)
         if box is not None:

@@ -10,7 +10,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -396,6 +396,11 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.open_path(urls[0])
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.WindowBlocked:  # a modal dialog takes the mouse and its
+            self.canvas.end_gesture()  # release: the stroke being dragged ends here, one step
+        return super().event(event)
 
     def closeEvent(self, event) -> None:
         if (

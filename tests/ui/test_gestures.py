@@ -123,3 +123,29 @@ def test_undo_mid_stroke_with_a_result_waiting_takes_back_the_stroke(
     assert layer.pixels[30, 40, 0] == 255 - before[30, 40, 0]  # on the photo, not the stroke
     editor.undo()
     assert np.array_equal(layer.pixels, before)
+
+
+def test_a_stroke_ended_after_the_view_moved_ends_where_it_was_painted(editor, photo, tmp_path):
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.HINT)
+    press_and_move(editor.canvas, [(20, 20), (60, 40)])
+    painted = editor.document.hint.pixels.copy()
+    editor.canvas.pan_by(-60, -60)  # the view moves (space-drag, wheel) with the stroke open
+    assert editor.save_to(tmp_path / "p.ora")
+    assert np.array_equal(editor.document.hint.pixels, painted)  # no line to a moved point
+
+
+def test_a_modal_dialog_over_the_window_ends_the_stroke_it_interrupts(editor, photo):
+    """The dialog takes the button's release: until the next press the stroke would stay open,
+    holding results back and skipping autosaves."""
+    from PySide6.QtCore import QEvent as Event
+    from PySide6.QtWidgets import QApplication
+
+    editor.open_path(photo)
+    editor.generate_panel.live.setChecked(False)
+    editor.set_tool(Tool.HINT)
+    press_and_move(editor.canvas, [(20, 20), (60, 40)])
+    QApplication.sendEvent(editor, Event(Event.Type.WindowBlocked))
+    assert not editor.canvas.drawing
+    assert editor.history.labels() == ["Colour hint"]
