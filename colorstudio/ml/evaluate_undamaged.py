@@ -71,6 +71,7 @@ def evaluate_undamaged(engine: Engine, photos: Path, default: float = 0.5) -> Un
     report = UndamagedReport({s: {} for s in sensitivities}, default)
     for path in paths:
         rgb = load_image(path).rgba[..., :3]
+        name = path.relative_to(photos).as_posix() if path.is_relative_to(photos) else path.name
         for s in sensitivities:
-            report.marked[s][path.stem] = float(detected(engine, rgb, sensitivity=s).mean())
+            report.marked[s][name] = float(detected(engine, rgb, sensitivity=s).mean())
     return report

@@ -343,6 +343,9 @@ def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding():
     bomb = normal[:-2] + extra + normal[-2:]
     with pytest.raises(UnreadableImageError, match="scans"):
         decode_image(bomb, "bomb.jpg")
+    # data after the image (a motion photo's video) is not the image's scans
+    trailer = b"\xff\xda\x00\x08" * (2 * MAX_JPEG_SCANS)
+    assert decode_image(normal + trailer, "motion.jpg").rgba.shape == (16, 16, 4)
 
 
 def test_a_multi_page_tiff_says_so_without_counting_its_pages(tmp_path):

@@ -205,7 +205,6 @@ def test_the_shipped_manifest_passes_the_schema(tmp_path):
         ("file", "../outside/colorizer.pt"),
         ("architecture", 3),
         ("architecture", "stylizer_adain"),  # another task's network under a colorize entry
-        ("architecture", "colorizer_v9"),
         ("card", 5),
         ("card", "../../etc/passwd"),
         ("dtype", 16),
@@ -261,6 +260,7 @@ def test_uppercase_hex_is_accepted_as_the_same_hash(exported_colorizer):
     "change, words",
     [
         ({"config": {"bogus_option": 1}}, ["c.pt", "'colorizer_lite0'", "bogus_option"]),
+        ({"architecture": "colorizer_v9"}, ["c.pt", "'colorizer_v9'"]),  # a newer version's?
         ({"config": {"widths": "wide"}}, ["c.pt", "'colorizer_lite0'"]),
     ],
 )

@@ -156,11 +156,14 @@ def test_undamaged_prints_count_every_marked_pixel_as_a_false_alarm(tmp_path):
     Image.fromarray(quiet).save(photos / "quiet.png")
     Image.fromarray(glare).save(photos / "glare.png")
     engine = Engine(models_dir=tmp_path / "none", device="cpu", detector=BrightDetector())
+    (photos / "more").mkdir()
+    Image.fromarray(quiet).save(photos / "more" / "glare.png")  # the same name in a subfolder
     report = evaluate_undamaged(engine, photos)
-    assert report.marked[0.5]["quiet"] == 0.0
-    assert report.marked[0.5]["glare"] == pytest.approx(0.25)
-    assert report.mean(0.5) == pytest.approx(0.125)
-    assert report.worst(0.5) == ("glare", pytest.approx(0.25))
-    assert "| glare | 25.00 % |" in report.markdown()
+    assert report.marked[0.5]["quiet.png"] == 0.0
+    assert report.marked[0.5]["glare.png"] == pytest.approx(0.25)
+    assert report.marked[0.5]["more/glare.png"] == 0.0  # its own row
+    assert report.mean(0.5) == pytest.approx(0.25 / 3)
+    assert report.worst(0.5) == ("glare.png", pytest.approx(0.25))
+    assert "| glare.png | 25.00 % |" in report.markdown()
     with pytest.raises(ValueError, match="no images"):
         evaluate_undamaged(engine, tmp_path / "nowhere")

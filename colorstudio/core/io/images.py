@@ -182,7 +182,7 @@ def _decode(data: bytes, name: str, max_pixels: int) -> ImportedImage:
     check_dimensions(im.width, im.height, max_pixels, name)
     fmt = im.format or "unknown"
     mode = im.mode
-    if fmt == "JPEG":
+    if fmt in ("JPEG", "MPO"):
         _check_scans(data, name)
     if mode == "I" and _tiff_bits(im) == 32:  # clipped at 16 bits it would come out white
         raise UnsupportedImageError(
@@ -228,13 +228,38 @@ MAX_JPEG_SCANS = 500
 
 
 def _check_scans(data: bytes, name: str) -> None:
-    """UnreadableImageError for a JPEG with more than ``MAX_JPEG_SCANS`` scans. Counted by
-    their start markers (FF DA): inside the coded data a FF byte is always followed by 00 or a
-    restart code, so the marker bytes appear nowhere else (but in an embedded thumbnail)."""
-    scans = data.count(b"\xff\xda")
+    """UnreadableImageError for a JPEG with more than ``MAX_JPEG_SCANS`` scans, counted by
+    walking its markers from the start of the image to its end (EOI): segments are skipped by
+    their lengths, and inside a scan's coded data a FF byte is followed by 00 or a restart
+    code, so the next marker is the first FF byte followed by anything else. Data after the
+    image (a motion photo's video, an MPO's second picture) is not read."""
+    scans, at, size = 0, 2, len(data)
+    while at + 4 <= size and scans <= MAX_JPEG_SCANS:
+        if data[at] != 0xFF:
+            return  # not a marker where one should be: leave the damage to the decoder
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xD9:  # EOI
+            return
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length
+            at += 2
+            continue
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker == 0xDA:  # a scan: its coded data runs to the next marker
+            scans += 1
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= size:
+                    return
+                if data[at + 1] != 0x00 and not 0xD0 <= data[at + 1] <= 0xD7:
+                    break
+                at += 2
     if scans > MAX_JPEG_SCANS:
         raise UnreadableImageError(
-            f"{name} is a JPEG of {scans:,} scans (a photo has about ten): refused as damaged"
+            f"{name} is a JPEG of more than {MAX_JPEG_SCANS:,} scans (a photo has about ten): "
+            "refused as damaged"
         )
 
 
@@ -381,7 +406,7 @@ def export_format(path: str | os.PathLike[str]) -> str:
 
 
 #: the largest side each export format can hold (the formats' own limits)
-MAX_EXPORT_SIDE = {"WEBP": 16383, "JPEG": 65535}
+MAX_EXPORT_SIDE = {"WEBP": 16383, "JPEG": 65500}
 #: the largest EXIF block a JPEG can carry (one APP1 segment)
 MAX_JPEG_EXIF = 65533
 
