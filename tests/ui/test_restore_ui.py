@@ -126,6 +126,7 @@ def test_damage_found_during_a_mask_stroke_waits_for_the_stroke(
     qtbot.wait(1500)
     assert editor.history.labels() == ["Detect damage"]  # held while the stroke goes on
     send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas.image_to_widget(40, 60))
+    qtbot.waitUntil(lambda: len(editor.history.labels()) == 3)  # on the next event-loop turn
     assert editor.history.labels()[-2:] == ["Erase mask", "Detect damage"]
     editor.undo()
     editor.undo()
