@@ -117,7 +117,12 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.autosave_timer.start()
         self.set_tool(Tool.HINT)
         self._update_actions()
-        clean_after_crash(recovery_folder, [p for p in self.recent_files() if p.endswith(".ora")])
+        try:  # housekeeping: whatever a folder or a recent-files entry holds, the editor starts
+            clean_after_crash(
+                recovery_folder, [p for p in self.recent_files() if p.endswith(".ora")]
+            )
+        except Exception:
+            log.exception("cleaning up after an earlier session failed")
 
     def _model_label(self) -> str:
         """The colourization model the engine loads: the one chosen in the settings, else the

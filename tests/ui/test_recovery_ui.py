@@ -210,3 +210,15 @@ def test_restore_while_the_old_documents_autosave_runs_keeps_the_recovered_work(
     kept = ora.load_ora(second.autosaver.project_path).document
     # …so this session's copy must hold the recovered work
     assert kept.layers[0].pixels[0, 0].tolist() == [1, 2, 3, 255], "copy holds the old document"
+
+
+def test_the_editor_starts_whatever_the_clean_up_after_a_crash_meets(qtbot, tmp_path, monkeypatch):
+    from colorstudio.ui import main_window
+
+    def broken(*_args):
+        raise UnicodeDecodeError("utf-8", b"\xe5", 0, 1, "a recent file's name")
+
+    monkeypatch.setattr(main_window, "clean_after_crash", broken)
+    win = MainWindow(tmp_path / "recovery", engine_factory=lambda: None)
+    qtbot.addWidget(win)
+    assert win.document is None  # it started
