@@ -73,3 +73,18 @@ def test_identifiers_spell_color_one_way():
             if token.type == tokenize.NAME and "colour" in token.string.lower():
                 british.append(f"{path.relative_to(root)}:{token.start[0]} {token.string}")
     assert british == []
+
+
+def test_nothing_prints_a_traceback_or_sets_up_its_own_logging():
+    """A user never sees a traceback: logged ones go to the error log through the logging set
+    up once by crash_log.configure_logging; nothing prints one or installs other handlers."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "colorstudio").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("print_exc", "print_exception"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.attr}")
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "basicConfig":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} basicConfig")
+    assert offenders == []
