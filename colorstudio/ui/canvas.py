@@ -79,8 +79,8 @@ class CanvasView(CanvasInputMixin, QWidget):
         self._space_down = False
         self._drawing = False
         self._pressed_at: tuple[QPointF, QPointF] | None = None  #: widget and image point
-        self._gesture_pos = QPointF()  #: where the gesture being dragged is now (widget)
-        #: …and in the image, with its pressure (the view may move before the gesture ends)
+        #: where the gesture being dragged is now in the image, with its pressure (the view
+        #: may move before the gesture ends)
         self._gesture_at: tuple[QPointF, float] = (QPointF(), 1.0)
         self._cursor_pos: QPointF | None = None
         self._composited: tuple = ()  # layer signature of the cached composite

@@ -35,7 +35,7 @@ class CanvasInputMixin:
         file never holds half a stroke and an undo step never straddles another edit. Moves of
         the still-held button then do nothing until the next press."""
         if self._drawing and self._pressed_at is not None:
-            self._end(self._gesture_pos, self._gesture_at[1], click=False, at=self._gesture_at[0])
+            self._end(QPointF(), self._gesture_at[1], click=False, at=self._gesture_at[0])
 
     def _begin(self, pos: QPointF, pressure: float) -> None:
         self.end_gesture()  # a release that never came (a modal dialog took it)
@@ -48,7 +48,7 @@ class CanvasInputMixin:
         if tool is Tool.PICKER and self.controller.picked is not None:
             self.color_picked.emit(self.controller.picked)
         self._pressed_at = (QPointF(pos), p)
-        self._gesture_pos, self._gesture_at = QPointF(pos), (QPointF(p), pressure)
+        self._gesture_at = (QPointF(p), pressure)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
         if tool is Tool.FILL:
@@ -58,7 +58,7 @@ class CanvasInputMixin:
         if not self._drawing or self.controller is None:
             return
         p = self.widget_to_image(pos)
-        self._gesture_pos, self._gesture_at = QPointF(pos), (QPointF(p), pressure)
+        self._gesture_at = (QPointF(p), pressure)
         box = self.controller.move(p.x(), p.y(), pressure)
         if box is not None:
             self.refresh(box, layers=self._tool_changes_layers())
