@@ -9,8 +9,11 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
   shapes: long branching random walks, and craquelure — the borders of a domain-warped Voronoi
   tessellation, partly kept, fine and faint (tintypes and varnish).
 - **flakes**: emulsion lost in patches with ragged, fractal edges, often along a crack, or in a
-  band along an edge (glass plates): paper-white, or black where a plate or tintype shows its
-  backing.
+  band along an edge (glass plates), often with remnants of the picture in them (the lower
+  layers of the emulsion stayed). What shows through is decided once per print, as it is one
+  material: the paper on paper prints (most), black on a tintype or a plate scanned over black
+  (``P_DARK_SUPPORT``). Drawing each loss paper or black at random taught the detector that any
+  dark shape on a bright wall is a loss: it marked dark windows and missed bright losses.
 - **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
   in and out along their length (wipe marks on daguerreotypes, film scratches).
 - **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
@@ -54,6 +57,11 @@ DAMAGE_KINDS = tuple(k for k in KINDS if k != "spots")
 VISIBLE = 6.0
 #: supersampling of the drawn layers (anti-aliasing, sub-pixel widths)
 SS = 2
+#: the share of prints on a dark support (tintypes, plates scanned over black), where lost
+#: emulsion shows black; the others show their paper
+P_DARK_SUPPORT = 0.15
+#: the share of emulsion losses that keep remnants of the picture (a partial loss)
+P_REMNANTS = 0.5
 
 
 # ---------------------------------------------------------------------- drawing
@@ -64,7 +72,7 @@ def _averaged(big: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(big, np.float32).reshape(h, SS, w, SS).mean(axis=(1, 3))
 
 
-class _Canvas:
+class CoverageCanvas:
     """A supersampled coverage canvas (PIL "L"); ``coverage()`` averages it back to H x W."""
 
     def __init__(self, shape: tuple[int, int]) -> None:
@@ -98,7 +106,7 @@ def _walk(x, y, angle, steps, step, turn, rng) -> list[tuple[float, float]]:
     return points
 
 
-def _tapered(canvas: _Canvas, points, width: float, end_width: float) -> None:
+def _tapered(canvas: CoverageCanvas, points, width: float, end_width: float) -> None:
     """Draw ``points`` as segments whose width goes from ``width`` to ``end_width``."""
     n = max(1, len(points) - 1)
     for i in range(n):
@@ -121,7 +129,7 @@ def _blob(cx, cy, radius, rng, jag: float, n: int = 24) -> list[tuple[float, flo
 def crack_network(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Branching, tapering crack walks (coverage H x W float32 0..1)."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     for _ in range(count):
         x, y = rng.uniform(0, w), rng.uniform(0, h)
         width = rng.uniform(0.8, 3.5) * scale
@@ -222,7 +230,7 @@ def flakes(
 def scratches(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Long, nearly straight lines in one prevailing direction, fading along their length."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     heading = rng.uniform(0, math.pi)
     for _ in range(count):
         angle = heading + rng.normal(0, 0.15)
@@ -248,7 +256,7 @@ def scratches(shape, rng: np.random.Generator, count: int, scale: float) -> np.n
 
 def dust(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     for _ in range(count):
         x, y = rng.uniform(0, w), rng.uniform(0, h)
         r = rng.uniform(0.5, 2.5) * scale
@@ -259,7 +267,7 @@ def dust(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarra
 def hair(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Thin curly fibres (dust hairs on the print or the scanner glass)."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     for _ in range(count):
         steps = int(rng.integers(15, 60) * scale)
         points = _walk(rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, 6.3), steps,
@@ -271,7 +279,7 @@ def hair(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarra
 def foxing(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Clusters of small soft spots."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     for _ in range(count):
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         spread = rng.uniform(0.02, 0.1) * min(h, w)
@@ -284,7 +292,7 @@ def foxing(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndar
 def spots(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Large soft stains (coverage with soft edges)."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     for _ in range(count):
         r = rng.uniform(0.02, 0.07) * min(h, w) * scale
         canvas.polygon(_blob(rng.uniform(0, w), rng.uniform(0, h), r, rng, jag=0.12))
@@ -311,7 +319,7 @@ def fold_line(shape, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def torn(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarray:
     """Paper missing behind a ragged edge, at a corner or along a border."""
     h, w = shape
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     corners = [(0, 0), (w, 0), (w, h), (0, h)]
     for index in rng.choice(4, size=min(count, 4), replace=False):
         cx, cy = corners[index]
@@ -361,6 +369,12 @@ def _paper(shape, rng: np.random.Generator) -> np.ndarray:
     return base + texture[..., None]
 
 
+def _backing(shape, rng: np.random.Generator) -> np.ndarray:
+    """A dark support where emulsion is gone (a tintype's iron, black behind a plate), H x W x 3."""
+    base = np.array([26, 24, 22], np.float32) * rng.uniform(0.5, 1.6)
+    return base + ndimage.gaussian_filter(rng.normal(0, 1, shape), 0.8)[..., None] * 2
+
+
 def _dirt(rng: np.random.Generator) -> np.ndarray:
     return np.array([48, 40, 33], np.float32) * rng.uniform(0.4, 1.5)
 
@@ -369,8 +383,16 @@ def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
     return _paper(shape, rng) if rng.random() < p_bright else _dirt(rng)
 
 
-def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
-    """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn."""
+def _support_or_dirt(shape, rng, dark_support: bool, p_support: float) -> np.ndarray:
+    """What a gap in the emulsion shows: the print's support, or dirt lodged in it."""
+    if rng.random() >= p_support:
+        return _dirt(rng)
+    return _backing(shape, rng) if dark_support else _paper(shape, rng)
+
+
+def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_support: bool):
+    """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn;
+    ``dark_support``: lost emulsion shows black, not paper."""
     h, w = shape
     area = math.sqrt(h * w) / 256
     width = rng.uniform(0.7, 1.6)  # the print's resolution: one px of damage is not one px
@@ -379,15 +401,18 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
     for kind in kinds:
         if kind == "cracks":
             cracked = crack_network(shape, rng, max(1, round((1 + 3 * many) * area)), width)
-            yield kind, cracked * rng.uniform(0.75, 1.0), _bright_or_dark(shape, rng, 0.75)
+            gap = _support_or_dirt(shape, rng, dark_support, 0.75)
+            yield kind, cracked * rng.uniform(0.75, 1.0), gap
             if rng.random() < 0.4:  # a faint net of fine cracks beside them
                 faint = craquelure(shape, rng, width) * rng.uniform(0.25, 0.6)
-                yield kind, faint, _bright_or_dark(shape, rng, 0.5)
+                yield kind, faint, _support_or_dirt(shape, rng, dark_support, 0.5)
         elif kind == "flakes":
             n = max(1, round((1 + 6 * many) * area))
             edge = rng.random() < 0.35  # a plate flaking at its edge
-            cover = flakes(shape, rng, n, region_scale, cracked, edge)  # paper, or black
-            yield kind, cover, _bright_or_dark(shape, rng, 0.7)
+            cover = flakes(shape, rng, n, region_scale, cracked, edge)
+            if rng.random() < P_REMNANTS:  # the picture half there, unevenly
+                cover *= np.clip(rng.uniform(0.55, 0.9) + 0.15 * fractal_noise(shape, rng), 0.3, 1)
+            yield kind, cover, _support_or_dirt(shape, rng, dark_support, 1.0)
         elif kind == "scratches":
             cover = scratches(shape, rng, 1 + int(6 * many), width)
             yield kind, cover * rng.uniform(0.5, 1.0), _bright_or_dark(shape, rng, 0.6)
@@ -414,7 +439,7 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold):
 
 def _fold_ridge(shape, rng: np.random.Generator, width: float, points: np.ndarray) -> np.ndarray:
     """The broken bright crack along a crease's ridge ``points`` (n x 2, x y): coverage."""
-    canvas = _Canvas(shape)
+    canvas = CoverageCanvas(shape)
     wobble = rng.normal(0, 0.8, points.shape)
     for i in range(len(points) - 1):
         if rng.random() < 0.75:  # the ridge cracks in pieces
@@ -467,7 +492,9 @@ def synthesize_damage(
     if fold is not None:
         out = _fold_shading(out, rng, math.sqrt(shape[0] * shape[1]) / 256, fold[1])
     mask = np.zeros(shape, bool)
-    for kind, cover, color in _layers(shape, rng, kinds, severity, region_scale, fold):
+    dark_support = bool(rng.random() < P_DARK_SUPPORT)
+    layers = _layers(shape, rng, kinds, severity, region_scale, fold, dark_support)
+    for kind, cover, color in layers:
         alpha = cover[..., None]
         damaged = out * (1 - alpha) + color * alpha
         if kind in DAMAGE_KINDS:

@@ -229,7 +229,7 @@ def test_damage_that_changes_only_color_is_not_marked_in_a_greyscale_scan(monkey
     cover = np.zeros((32, 32), np.float32)
     cover[8:24, 8:24] = 1.0
 
-    def one_layer(shape, rng, kinds, severity, region_scale, fold):
+    def one_layer(shape, rng, kinds, severity, region_scale, fold, dark_support):
         yield "cracks", cover, same_luma
 
     monkeypatch.setattr(damage, "_layers", one_layer)
@@ -239,3 +239,51 @@ def test_damage_that_changes_only_color_is_not_marked_in_a_greyscale_scan(monkey
     scanned, unmarked = synthesize_damage(grey, rng, kinds=("cracks",), grey_scan=True)
     assert not unmarked.any()  # nothing a greyscale scan could show
     assert np.abs(scanned.astype(int) - 120).max() <= 1
+
+
+def _pattern() -> np.ndarray:
+    yy, xx = np.mgrid[0:128, 0:160]
+    grey = (128 + 60 * np.sin(xx / 5) * np.sin(yy / 7)).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def test_a_prints_losses_all_show_one_support_mostly_paper():
+    clean = _pattern()
+    supports = []
+    for seed in range(40):
+        damaged, mask = synthesize_damage(
+            clean, np.random.default_rng(seed), kinds=("flakes",), severity=1.0, region_scale=2.0
+        )
+        if mask.sum() < 50:
+            continue
+        change = damaged[..., 0].astype(float)[mask] - clean[..., 0][mask]
+        brighter = (change > 0).mean()
+        assert brighter > 0.9 or brighter < 0.1  # one material under the whole print
+        supports.append(brighter > 0.5)
+    assert len(supports) > 30
+    assert 0.7 < np.mean(supports) < 0.97  # paper mostly, a dark backing now and then
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_losses_with_remnants_keep_some_of_the_picture(monkeypatch, share):
+    from colorstudio.ml import damage
+
+    clean = _pattern()
+
+    def kept(remnants: float) -> float:
+        monkeypatch.setattr(damage, "P_REMNANTS", remnants)
+        correlations = []
+        for seed in range(12):
+            damaged, mask = synthesize_damage(
+                clean, np.random.default_rng(seed), kinds=("flakes",), severity=1.0,
+                region_scale=2.0,
+            )  # fmt: skip
+            inner = ndimage.binary_erosion(mask, iterations=2)  # not the anti-aliased rims
+            if inner.sum() > 50:
+                correlations.append(np.corrcoef(damaged[..., 0][inner], clean[..., 0][inner])[0, 1])
+        return float(np.mean(correlations))
+
+    if share == 1.0:
+        assert kept(1.0) > kept(0.0) + 0.2
+    else:
+        assert kept(0.0) < 0.3  # a whole loss: what shows is the support, not the picture

@@ -31,6 +31,7 @@ from colorstudio.ml.networks.restore import DamageDetector, GatedInpainter
 from colorstudio.ml.print_look import faded_print, scan, toned_print
 from colorstudio.ml.train.data import CROP_SCALE, square
 from colorstudio.ml.train.losses import PerceptualLoss, hinge_d_loss, hinge_g_loss
+from colorstudio.ml.train.structure import maybe_structure
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
 
 P_GREY = 0.4
@@ -93,8 +94,11 @@ def damaged_sample(
     than ``size`` is magnified, damage and picture alike, as a scan at a higher resolution
     shows them: a tear or a flake as large and as rare on the print as ever, a crack wider.
     Damage drawn on the magnified crop itself would be as small and as dense as on any crop,
-    so that size alone would tell picture (magnified) from damage (not)."""
-    clean = old_print_look(rgb, rng)
+    so that size alone would tell picture (magnified) from damage (not).
+
+    A share of the photos first get picture structure that looks like damage and is not
+    (:func:`structure.maybe_structure`: windows, tiles, lettering, isolated shapes)."""
+    clean = old_print_look(maybe_structure(rgb, rng), rng)
     grain = float(rng.uniform(0, 8)) if rng.random() < 0.5 else 0.0
     quality = int(rng.integers(35, 96)) if rng.random() < 0.5 else None
     blur = float(rng.uniform(0, 1.2)) if rng.random() < 0.5 else 0.0

@@ -1,0 +1,130 @@
+"""Picture structure that looks like damage and is not: hard negatives for the damage detector.
+
+On real prints the detector marked what has the contrast of damage against a flat surround:
+the dark windows of a facade, window panes and tiles, lettering, a dark doorway on a bright
+wall (docs/damage.md, "False alarms on undamaged old prints"). A probe found it marked every
+isolated darker shape on a flat grey wall. Our training photos hold few such scenes, so
+:func:`add_structure` draws them into the photo *before* it is aged and damaged: they are part
+of the picture, never in the damage mask. What tells them from damage is what a person uses:
+straight edges and right angles, repetition on a grid, regular spacing, the look of letters,
+where losses and cracks are ragged, branching and irregular.
+
+Kinds: ``facade`` (a grid of windows, some framed, some missing), ``lines`` (tiles, panes,
+fences: regular thin lines), ``text`` (lines of lettering) and ``shapes`` (a few isolated
+rectangles and ovals: doors, signs, buttons). numpy + Pillow + scipy; images H x W x 3 uint8.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+from PIL import ImageFont
+from scipy import ndimage
+
+from colorstudio.ml.damage import SS, CoverageCanvas
+
+STRUCTURE_KINDS = ("facade", "lines", "text", "shapes")
+#: the share of training photos that get one piece of structure
+P_STRUCTURE = 0.3
+
+
+def _region(shape: tuple[int, int], rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """(top, left, height, width) of a part of the photo, 25-80 % of its short side a side."""
+    h, w = shape
+    short = min(h, w)
+    rh, rw = (rng.uniform(0.25, 0.8) * short for _ in range(2))
+    return rng.uniform(0, h - rh), rng.uniform(0, w - rw), rh, rw
+
+
+def _tone(rgb: np.ndarray, rng: np.random.Generator, cover: np.ndarray) -> np.ndarray:
+    """``rgb`` (H x W x 3 float32) with the coverage ``cover`` (H x W, 0..1) painted darker or
+    lighter than the picture beneath by a random amount, as the picture's own marks are."""
+    if rng.random() < 0.7:  # darker: a window, a letter, a joint
+        target = rgb * rng.uniform(0.1, 0.6)
+    else:  # lighter: glass catching the sky, white paint
+        target = rgb + (255 - rgb) * rng.uniform(0.4, 0.9)
+    cover = ndimage.gaussian_filter(cover, rng.uniform(0.0, 0.8))  # the lens, not a scalpel
+    return rgb * (1 - cover[..., None]) + target * cover[..., None]
+
+
+def facade(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
+    """A grid of windows, evenly spaced, a few left out, some framed."""
+    top, left, rh, rw = region
+    rows, cols = int(rng.integers(2, 7)), int(rng.integers(2, 9))
+    cell_h, cell_w = rh / rows, rw / cols
+    win_h, win_w = cell_h * rng.uniform(0.35, 0.7), cell_w * rng.uniform(0.3, 0.65)
+    framed = rng.random() < 0.4
+    for r in range(rows):
+        for c in range(cols):
+            if rng.random() < 0.1:
+                continue
+            y = top + r * cell_h + (cell_h - win_h) / 2
+            x = left + c * cell_w + (cell_w - win_w) / 2
+            box = [(x, y), (x + win_w, y), (x + win_w, y + win_h), (x, y + win_h)]
+            canvas.polygon(box)
+            if framed:  # a pale frame would need its own tone; a gap frames it instead
+                inset = max(1.0, min(win_w, win_h) * 0.15)
+                canvas.polygon(
+                    [(x + inset, y + inset), (x + win_w - inset, y + inset),
+                     (x + win_w - inset, y + win_h - inset), (x + inset, y + win_h - inset)],
+                    fill=int(rng.uniform(120, 255)),
+                )  # fmt: skip
+
+
+def lines(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
+    """Regular thin lines across the region, one way or both: tiles, panes, a fence."""
+    top, left, rh, rw = region
+    spacing = rng.uniform(5, 24)
+    width = rng.uniform(0.6, 2.2)
+    both = rng.random() < 0.6
+    for y in np.arange(top, top + rh, spacing) if both or rng.random() < 0.5 else ():
+        canvas.line([(left, y), (left + rw, y)], width)
+    for x in np.arange(left, left + rw, spacing * rng.uniform(0.8, 1.6)):
+        canvas.line([(x, top), (x, top + rh)], width)
+
+
+def text(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
+    """Lines of lettering: a shop sign, a caption, a page."""
+    top, left, rh, rw = region
+    size = float(rng.uniform(6, 22))
+    font = ImageFont.load_default(size=size * SS)  # the canvas is supersampled
+    letters = string.ascii_letters + string.digits + "  .,"
+    y = top
+    while y + size < top + rh:
+        n = max(1, int(rw / (size * 0.55)))
+        words = "".join(rng.choice(list(letters), n))
+        canvas.draw.text((left * SS, y * SS), words, fill=255, font=font)
+        y += size * rng.uniform(1.2, 1.8)
+
+
+def shapes(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
+    """A few isolated rectangles and ovals: doors, signs, buttons, a dark hat."""
+    top, left, rh, rw = region
+    for _ in range(int(rng.integers(1, 6))):
+        sh, sw = rng.uniform(3, 0.4 * rh), rng.uniform(3, 0.4 * rw)
+        y, x = top + rng.uniform(0, rh - sh), left + rng.uniform(0, rw - sw)
+        if rng.random() < 0.6:
+            canvas.polygon([(x, y), (x + sw, y), (x + sw, y + sh), (x, y + sh)])
+        else:
+            canvas.draw.ellipse((x * SS, y * SS, (x + sw) * SS, (y + sh) * SS), fill=255)
+
+
+_DRAW = {"facade": facade, "lines": lines, "text": text, "shapes": shapes}
+
+
+def add_structure(rgb: np.ndarray, rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """``rgb`` (H x W x 3 uint8) with one piece of structure of ``kind`` (random if None)
+    drawn into it as part of the picture. Returns a new H x W x 3 uint8 array."""
+    if kind is not None and kind not in _DRAW:
+        raise ValueError(f"unknown structure {kind!r}; known: {', '.join(STRUCTURE_KINDS)}")
+    shape = rgb.shape[:2]
+    canvas = CoverageCanvas(shape)
+    _DRAW[kind or str(rng.choice(STRUCTURE_KINDS))](canvas, rng, _region(shape, rng))
+    out = _tone(rgb[..., :3].astype(np.float32), rng, canvas.coverage())
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def maybe_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """:func:`add_structure` on a share ``P_STRUCTURE`` of photos, ``rgb`` itself otherwise."""
+    return add_structure(rgb, rng) if rng.random() < P_STRUCTURE else rgb
