@@ -12,8 +12,9 @@ paper-texture synthesis). What real prints show, and how each kind is drawn:
   band along an edge (glass plates), often with remnants of the picture in them (the lower
   layers of the emulsion stayed). What shows through is decided once per print, as it is one
   material: the paper on paper prints (most), black on a tintype or a plate scanned over black
-  (``P_DARK_SUPPORT``). Drawing each loss paper or black at random taught the detector that any
-  dark shape on a bright wall is a loss: it marked dark windows and missed bright losses.
+  (``P_DARK_SUPPORT``), in losses, cracks, scratches and crease ridges alike. (Each loss used to
+  be paper or black at random; the detector then marked dark windows on bright walls as losses:
+  docs/damage.md.)
 - **scratches**: long, nearly straight lines in one prevailing direction, bright or dark, fading
   in and out along their length (wipe marks on daguerreotypes, film scratches).
 - **dust** and **hair**: specks (irregular, bright or dark) and thin curly fibres.
@@ -335,44 +336,25 @@ def torn(shape, rng: np.random.Generator, count: int, scale: float) -> np.ndarra
     return canvas.coverage()
 
 
-def brush_strokes(shape, rng: np.random.Generator, count: int) -> np.ndarray:
-    """Free-form holes like a user's mask brush (DeepFill v2's training masks): a few random
-    walks drawn with a round brush 4–14 % of the short side wide. Not damage; used to train the
-    inpainter on the masks people paint by hand."""
-    h, w = shape
-    canvas = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(canvas)
-    short = min(h, w)
-    for _ in range(count):
-        x, y = rng.uniform(0, w), rng.uniform(0, h)
-        width = max(2, int(rng.uniform(0.04, 0.14) * short))
-        points = [(x, y)]
-        angle = rng.uniform(0, 2 * math.pi)
-        for _ in range(int(rng.integers(2, 6))):
-            angle += rng.normal(0, 1.0)
-            length = rng.uniform(0.1, 0.35) * short
-            x = float(np.clip(x + length * math.cos(angle), 0, w))
-            y = float(np.clip(y + length * math.sin(angle), 0, h))
-            points.append((x, y))
-        draw.line(points, fill=255, width=width, joint="curve")
-        for px, py in points:
-            r = width / 2
-            draw.ellipse((px - r, py - r, px + r, py + r), fill=255)
-    return np.asarray(canvas) > 0
-
-
 # ---------------------------------------------------------------------- compositing
+def _texture(shape, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Fibre or grain of a support: H x W x 1 float32, std about ``strength`` levels."""
+    field = ndimage.gaussian_filter(rng.standard_normal(shape, np.float32), 0.8)
+    return (field * (2.8 * strength))[..., None]  # the blur leaves a std of about 0.35
+
+
 def _paper(shape, rng: np.random.Generator) -> np.ndarray:
-    """The paper base where emulsion is gone: warm white with fibre texture, H x W x 3."""
-    base = np.array([241, 235, 220], np.float32) * rng.uniform(0.88, 1.03)
-    texture = ndimage.gaussian_filter(rng.normal(0, 1, shape), 0.8) * rng.uniform(2, 8)
-    return base + texture[..., None]
+    """The paper base where emulsion is gone: warm white with fibre texture, H x W x 3 float32
+    about 200..255."""
+    base = np.array([241, 235, 220], np.float32) * np.float32(rng.uniform(0.88, 1.03))
+    return base + _texture(shape, rng, rng.uniform(0.7, 2.8))
 
 
 def _backing(shape, rng: np.random.Generator) -> np.ndarray:
-    """A dark support where emulsion is gone (a tintype's iron, black behind a plate), H x W x 3."""
-    base = np.array([26, 24, 22], np.float32) * rng.uniform(0.5, 1.6)
-    return base + ndimage.gaussian_filter(rng.normal(0, 1, shape), 0.8)[..., None] * 2
+    """A dark support where emulsion is gone (a tintype's iron, black behind a plate): H x W x 3
+    float32 about 10..45."""
+    base = np.array([26, 24, 22], np.float32) * np.float32(rng.uniform(0.5, 1.6))
+    return base + _texture(shape, rng, 0.7)
 
 
 def _dirt(rng: np.random.Generator) -> np.ndarray:
@@ -384,14 +366,15 @@ def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
 
 
 def _support_or_dirt(shape, rng, dark_support: bool, p_support: float) -> np.ndarray:
-    """What a gap in the emulsion shows: the print's support, or dirt lodged in it."""
+    """What a gap in the emulsion shows: the print's support (H x W x 3 float32) with
+    probability ``p_support``, else dirt lodged in it (3 float32)."""
     if rng.random() >= p_support:
         return _dirt(rng)
     return _backing(shape, rng) if dark_support else _paper(shape, rng)
 
 
 def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_support: bool):
-    """Yield (kind, coverage H x W float32 0..1, colour H x W x 3 or 3) for each kind drawn;
+    """Yield (kind, coverage H x W float32 0..1, color H x W x 3 or 3 float32) for each kind;
     ``dark_support``: lost emulsion shows black, not paper."""
     h, w = shape
     area = math.sqrt(h * w) / 256
@@ -415,7 +398,11 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_
             yield kind, cover, _support_or_dirt(shape, rng, dark_support, 1.0)
         elif kind == "scratches":
             cover = scratches(shape, rng, 1 + int(6 * many), width)
-            yield kind, cover * rng.uniform(0.5, 1.0), _bright_or_dark(shape, rng, 0.6)
+            yield (
+                kind,
+                cover * rng.uniform(0.5, 1.0),
+                _support_or_dirt(shape, rng, dark_support, 0.6),
+            )
         elif kind == "dust":
             n = int((10 + 80 * severity) * area * area * rng.uniform(0.3, 1))
             for p_bright in (0.9, 0.1):  # bright and dark specks
@@ -431,7 +418,8 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_
             cover = spots(shape, rng, 1 + int(3 * severity), region_scale)
             yield kind, cover, np.array(tint, np.float32)
         elif kind == "folds":
-            yield kind, _fold_ridge(shape, rng, width, fold[0]), _paper(shape, rng)
+            ridge = _fold_ridge(shape, rng, width, fold[0])
+            yield kind, ridge, _support_or_dirt(shape, rng, dark_support, 1.0)
         elif kind == "torn":
             behind = np.float32(rng.uniform(20, 250)) + rng.normal(0, 2, (*shape, 1))
             yield kind, torn(shape, rng, 1, region_scale), behind.astype(np.float32)

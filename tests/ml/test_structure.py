@@ -40,15 +40,46 @@ def test_unknown_structure_is_refused(wall):
         add_structure(wall, np.random.default_rng(0), "graffiti")
 
 
+def test_structure_is_drawn_inside_its_region(monkeypatch, wall):
+    monkeypatch.setattr(structure, "_region", lambda shape, rng: (40.0, 60.0, 70.0, 90.0))
+    for kind in STRUCTURE_KINDS:
+        for seed in range(3):
+            out = add_structure(wall, np.random.default_rng(seed), kind)
+            changed = np.abs(out.astype(int) - wall).max(axis=2) > 12
+            rows, cols = np.nonzero(changed)
+            assert len(rows), kind
+            # the region plus the softening and the anti-aliasing (text may overhang a little)
+            margin = 10 if kind == "text" else 3
+            assert rows.min() >= 40 - 3 and rows.max() <= 110 + margin, kind
+            assert cols.min() >= 60 - 3 and cols.max() <= 150 + margin, kind
+
+
+def test_small_photos_get_no_structure_and_never_fail():
+    for side in (1, 8, 20, 28, 40):
+        tiny = np.full((side, side + 3, 3), 90, np.uint8)
+        for seed in range(20):
+            out = add_structure(tiny, np.random.default_rng(seed))
+            assert out.shape == tiny.shape
+
+
 def test_structure_is_picture_not_damage(monkeypatch, wall):
+    """Structure is drawn into the photo before its damage, and the mask is the damage's
+    alone: the damage is drawn over the structure, never the other way round."""
     monkeypatch.setattr(structure, "P_STRUCTURE", 1.0)
-    monkeypatch.setattr(restore_tasks, "P_CLEAN", 1.0)  # no damage drawn
-    monkeypatch.setattr(restore_tasks, "P_GREY", 0.0)
-    monkeypatch.setattr(restore_tasks, "P_SEPIA", 0.0)
-    monkeypatch.setattr(restore_tasks, "P_FADED", 0.0)
-    changed = 0
-    for seed in range(6):
-        clean, _damaged, mask = restore_tasks.damaged_sample(wall, np.random.default_rng(seed))
-        assert not mask.any()
-        changed += int((np.abs(clean.astype(int) - wall).max(axis=2) > 20).any())
-    assert changed == 6  # every photo got its structure
+    monkeypatch.setattr(restore_tasks, "old_print_look", lambda rgb, rng: rgb)
+    seen = []
+
+    def damage(clean, rng, *args, **kwargs):
+        seen.append(clean)
+        mask = np.zeros(clean.shape[:2], bool)
+        mask[5:9, 5:60] = True  # a scratch
+        damaged = clean.copy()
+        damaged[mask] = 255
+        return damaged, mask
+
+    monkeypatch.setattr(restore_tasks, "synthesize_damage", damage)
+    for seed in range(4):
+        _clean, damaged, mask = restore_tasks.damaged_sample(wall, np.random.default_rng(seed))
+        assert (np.abs(seen[-1].astype(int) - wall).max(axis=2) > 20).any()  # structured
+        assert mask[5:9, 5:60].all() and mask.sum() == 4 * 55  # the damage's mask, untouched
+        assert (damaged[5:9, 5:60] > 200).all()  # the damage lies on top

@@ -27,13 +27,19 @@ from colorstudio.ml.damage import SS, CoverageCanvas
 STRUCTURE_KINDS = ("facade", "lines", "text", "shapes")
 #: the share of training photos that get one piece of structure
 P_STRUCTURE = 0.3
+#: the smallest side of a window or shape, px: well above the largest dust speck (about 8 px),
+#: so that no mark is labelled picture here and damage there
+MIN_SIDE = 12.0
+#: the smallest region worth drawing in (a smaller photo is left as it is)
+MIN_REGION = 2 * MIN_SIDE
 
 
 def _region(shape: tuple[int, int], rng: np.random.Generator) -> tuple[float, float, float, float]:
-    """(top, left, height, width) of a part of the photo, 25-80 % of its short side a side."""
+    """(top, left, height, width) of a part of the photo, 25-80 % of its short side a side (at
+    least MIN_REGION px, where the photo allows)."""
     h, w = shape
     short = min(h, w)
-    rh, rw = (rng.uniform(0.25, 0.8) * short for _ in range(2))
+    rh, rw = (min(max(rng.uniform(0.25, 0.8) * short, MIN_REGION), short) for _ in range(2))
     return rng.uniform(0, h - rh), rng.uniform(0, w - rw), rh, rw
 
 
@@ -49,11 +55,17 @@ def _tone(rgb: np.ndarray, rng: np.random.Generator, cover: np.ndarray) -> np.nd
 
 
 def facade(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
-    """A grid of windows, evenly spaced, a few left out, some framed."""
+    """A grid of windows, evenly spaced, a few left out, some in a paler frame."""
     top, left, rh, rw = region
-    rows, cols = int(rng.integers(2, 7)), int(rng.integers(2, 9))
+    # as many rows and columns as leave windows of at least MIN_SIDE with gaps between them
+    most_rows, most_cols = (
+        int(np.clip(side // (2 * MIN_SIDE), 1, n)) for side, n in ((rh, 6), (rw, 8))
+    )
+    rows = int(rng.integers(min(2, most_rows), most_rows + 1))
+    cols = int(rng.integers(min(2, most_cols), most_cols + 1))
     cell_h, cell_w = rh / rows, rw / cols
-    win_h, win_w = cell_h * rng.uniform(0.35, 0.7), cell_w * rng.uniform(0.3, 0.65)
+    win_h = max(MIN_SIDE, cell_h * rng.uniform(0.5, 0.8))
+    win_w = max(MIN_SIDE, cell_w * rng.uniform(0.45, 0.75))
     framed = rng.random() < 0.4
     for r in range(rows):
         for c in range(cols):
@@ -62,26 +74,32 @@ def facade(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
             y = top + r * cell_h + (cell_h - win_h) / 2
             x = left + c * cell_w + (cell_w - win_w) / 2
             box = [(x, y), (x + win_w, y), (x + win_w, y + win_h), (x, y + win_h)]
-            canvas.polygon(box)
-            if framed:  # a pale frame would need its own tone; a gap frames it instead
-                inset = max(1.0, min(win_w, win_h) * 0.15)
-                canvas.polygon(
-                    [(x + inset, y + inset), (x + win_w - inset, y + inset),
-                     (x + win_w - inset, y + win_h - inset), (x + inset, y + win_h - inset)],
-                    fill=int(rng.uniform(120, 255)),
-                )  # fmt: skip
+            if not framed:
+                canvas.polygon(box)
+                continue
+            # the frame at part of the window's tone, the pane inside it at the whole
+            canvas.polygon(box, fill=int(rng.uniform(60, 160)))
+            inset = max(1.5, min(win_w, win_h) * 0.15)
+            canvas.polygon(
+                [(x + inset, y + inset), (x + win_w - inset, y + inset),
+                 (x + win_w - inset, y + win_h - inset), (x + inset, y + win_h - inset)],
+            )  # fmt: skip
 
 
 def lines(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
-    """Regular thin lines across the region, one way or both: tiles, panes, a fence."""
+    """Regular thin lines across the region, one way (siding, blinds, a fence) or both (tiles,
+    panes), at least four of them evenly spaced: a family no scratch or crack makes."""
     top, left, rh, rw = region
-    spacing = rng.uniform(5, 24)
+    ways = str(rng.choice(["across", "down", "both"], p=[0.2, 0.2, 0.6]))
     width = rng.uniform(0.6, 2.2)
-    both = rng.random() < 0.6
-    for y in np.arange(top, top + rh, spacing) if both or rng.random() < 0.5 else ():
-        canvas.line([(left, y), (left + rw, y)], width)
-    for x in np.arange(left, left + rw, spacing * rng.uniform(0.8, 1.6)):
-        canvas.line([(x, top), (x, top + rh)], width)
+    spacing = rng.uniform(5, 24)
+    if ways != "down":
+        for y in np.linspace(top, top + rh, max(4, int(rh / spacing) + 1)):
+            canvas.line([(left, y), (left + rw, y)], width)
+    if ways != "across":
+        step = spacing * rng.uniform(0.8, 1.6)
+        for x in np.linspace(left, left + rw, max(4, int(rw / step) + 1)):
+            canvas.line([(x, top), (x, top + rh)], width)
 
 
 def text(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
@@ -102,8 +120,9 @@ def shapes(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
     """A few isolated rectangles and ovals: doors, signs, buttons, a dark hat."""
     top, left, rh, rw = region
     for _ in range(int(rng.integers(1, 6))):
-        sh, sw = rng.uniform(3, 0.4 * rh), rng.uniform(3, 0.4 * rw)
-        y, x = top + rng.uniform(0, rh - sh), left + rng.uniform(0, rw - sw)
+        sh = rng.uniform(MIN_SIDE, max(MIN_SIDE, 0.4 * rh))
+        sw = rng.uniform(MIN_SIDE, max(MIN_SIDE, 0.4 * rw))
+        y, x = top + rng.uniform(0, max(0.0, rh - sh)), left + rng.uniform(0, max(0.0, rw - sw))
         if rng.random() < 0.6:
             canvas.polygon([(x, y), (x + sw, y), (x + sw, y + sh), (x, y + sh)])
         else:
@@ -119,6 +138,8 @@ def add_structure(rgb: np.ndarray, rng: np.random.Generator, kind: str | None = 
     if kind is not None and kind not in _DRAW:
         raise ValueError(f"unknown structure {kind!r}; known: {', '.join(STRUCTURE_KINDS)}")
     shape = rgb.shape[:2]
+    if min(shape) < MIN_REGION:
+        return rgb[..., :3].copy()
     canvas = CoverageCanvas(shape)
     _DRAW[kind or str(rng.choice(STRUCTURE_KINDS))](canvas, rng, _region(shape, rng))
     out = _tone(rgb[..., :3].astype(np.float32), rng, canvas.coverage())
@@ -126,5 +147,6 @@ def add_structure(rgb: np.ndarray, rng: np.random.Generator, kind: str | None = 
 
 
 def maybe_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """:func:`add_structure` on a share ``P_STRUCTURE`` of photos, ``rgb`` itself otherwise."""
-    return add_structure(rgb, rng) if rng.random() < P_STRUCTURE else rgb
+    """:func:`add_structure` on a share ``P_STRUCTURE`` of photos, the photo's RGB otherwise
+    (H x W x 3 uint8 either way)."""
+    return add_structure(rgb, rng) if rng.random() < P_STRUCTURE else rgb[..., :3]
