@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from colorstudio.ml.engine import Engine
 from colorstudio.ml.requests import DetectDamageRequest, RestoreRequest
@@ -282,7 +283,6 @@ def test_a_window_of_the_whole_print_is_the_plain_sample():
 def test_a_magnified_window_shows_the_prints_damage_larger_not_denser():
     """Magnified 3x, a window shows a ninth of the print's damage, each mark 3x larger: the
     damaged share stays about the print's, and the marks are several times larger."""
-    from scipy import ndimage
 
     rgb = np.full((96, 96, 3), 120, np.uint8)
     share, size = {1: [], 3: []}, {1: [], 3: []}
@@ -329,3 +329,26 @@ def test_the_cli_refuses_a_zoom_below_one(tmp_path, photo_folder, capsys):
     with pytest.raises(SystemExit):
         train_cli("detect", photo_folder, tmp_path / "run", "--detector-zoom", "0.5")
     assert "--detector-zoom must be at least 1" in capsys.readouterr().err
+
+
+def test_damage_holes_are_drawn_where_every_loss_shows(monkeypatch):
+    """Hole shapes come from damage drawn on a stand-in photo; on black, a dark backing seen
+    through a partial loss changed too little to count, leaving gaps in the hole. The stand-in
+    must differ from paper (200..255) and from a backing or dirt (below 75) by more than
+    VISIBLE at the faintest remnant opacity (0.3)."""
+    from colorstudio.ml.damage import VISIBLE
+    from colorstudio.ml.train import restore_tasks
+
+    bases = []
+
+    def spy(rgb, rng, **kw):
+        bases.append(rgb)
+        return rgb, np.ones(rgb.shape[:2], bool)
+
+    monkeypatch.setattr(restore_tasks, "synthesize_damage", spy)
+    rng = np.random.default_rng(0)
+    for kind in ("damage", "mixed", "mixed", "mixed"):
+        hole_mask((32, 32), rng, kind)
+    assert bases
+    for base in bases:
+        assert base.min() > 75 + VISIBLE / 0.3 and base.max() < 200 - VISIBLE / 0.3

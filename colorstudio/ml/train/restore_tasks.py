@@ -150,6 +150,13 @@ def brush_strokes(shape, rng: np.random.Generator, count: int) -> np.ndarray:
     return np.asarray(canvas) > 0
 
 
+def _mid_grey(shape: tuple[int, int]) -> np.ndarray:
+    """The photo damage is drawn on to shape a hole: mid-grey, where every kind of damage shows
+    (on black a dark backing or dirt seen through a partial loss changed too little to count,
+    leaving gaps in the hole). H x W x 3 uint8."""
+    return np.full((*shape, 3), 128, np.uint8)
+
+
 def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mixed") -> np.ndarray:
     """An inpainting hole.
 
@@ -160,7 +167,7 @@ def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mix
     mask = np.zeros(shape, bool)
     if kind == "damage":
         _, damage = synthesize_damage(
-            np.zeros((*shape, 3), np.uint8),
+            _mid_grey(shape),
             rng,
             severity=float(rng.uniform(0.2, 1.0)),
             region_scale=float(rng.uniform(*REGION_SCALE)),
@@ -173,7 +180,7 @@ def hole_mask(shape: tuple[int, int], rng: np.random.Generator, kind: str = "mix
         r = rng.random()
         if r < 0.65:
             _, damage = synthesize_damage(
-                np.zeros((*shape, 3), np.uint8), rng, severity=float(rng.uniform(0.2, 1.0))
+                _mid_grey(shape), rng, severity=float(rng.uniform(0.2, 1.0))
             )
             mask |= ndimage.binary_dilation(damage, iterations=int(rng.integers(1, 3)))
         if r >= 0.5:
