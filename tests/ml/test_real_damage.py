@@ -45,7 +45,9 @@ def test_the_committed_masks_are_what_their_recipes_make():
         committed = np.asarray(Image.open(MASKS / f"{name}.png").convert("L")) > 127
         made = masks.make_mask(rgb, recipe)
         assert committed.shape == rgb.shape[:2]
-        assert np.array_equal(made, committed), name
+        # JPEG decoding and float filters differ in their last bits between CPUs (measured:
+        # 0-42 boundary pixels of 700-37,000 on an AMD machine, masks made on an Intel one)
+        assert (made != committed).sum() <= 0.01 * committed.sum(), name
         assert 0.001 < committed.mean() < 0.15, name  # damage, not the whole print
 
 
