@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from colorstudio.ml.print_look import luma, scan
@@ -89,8 +89,16 @@ class CoverageCanvas:
         self.draw.polygon([(x * SS, y * SS) for x, y in points], fill=fill)
 
     def dot(self, x: float, y: float, r: float, fill: int = 255) -> None:
-        r *= SS
-        self.draw.ellipse((x * SS - r, y * SS - r, x * SS + r, y * SS + r), fill=fill)
+        self.ellipse((x - r, y - r, x + r, y + r), fill)
+
+    def ellipse(self, box: tuple[float, float, float, float], fill: int = 255) -> None:
+        """The ellipse inside ``box`` (left, top, right, bottom), in image px."""
+        self.draw.ellipse(tuple(v * SS for v in box), fill=fill)
+
+    def text(self, x: float, y: float, words: str, size: float, fill: int = 255) -> None:
+        """``words`` in the default font ``size`` px high, from (x, y) in image px."""
+        font = ImageFont.load_default(size=size * SS)
+        self.draw.text((x * SS, y * SS), words, fill=fill, font=font)
 
     def coverage(self) -> np.ndarray:
         """H x W float32 in 0..1."""
@@ -361,13 +369,10 @@ def _dirt(rng: np.random.Generator) -> np.ndarray:
     return np.array([48, 40, 33], np.float32) * rng.uniform(0.4, 1.5)
 
 
-def _bright_or_dark(shape, rng, p_bright: float) -> np.ndarray:
-    return _paper(shape, rng) if rng.random() < p_bright else _dirt(rng)
-
-
-def _support_or_dirt(shape, rng, dark_support: bool, p_support: float) -> np.ndarray:
-    """What a gap in the emulsion shows: the print's support (H x W x 3 float32) with
-    probability ``p_support``, else dirt lodged in it (3 float32)."""
+def _support_or_dirt(shape, rng, p_support: float, dark_support: bool = False) -> np.ndarray:
+    """What a gap in the emulsion shows: the print's support (H x W x 3 float32; paper unless
+    ``dark_support``) with probability ``p_support``, else dirt lodged in it (3 float32). Dust
+    and hair sit on the print: bright ones are paper-white whatever the support."""
     if rng.random() >= p_support:
         return _dirt(rng)
     return _backing(shape, rng) if dark_support else _paper(shape, rng)
@@ -384,32 +389,32 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_
     for kind in kinds:
         if kind == "cracks":
             cracked = crack_network(shape, rng, max(1, round((1 + 3 * many) * area)), width)
-            gap = _support_or_dirt(shape, rng, dark_support, 0.75)
+            gap = _support_or_dirt(shape, rng, 0.75, dark_support)
             yield kind, cracked * rng.uniform(0.75, 1.0), gap
             if rng.random() < 0.4:  # a faint net of fine cracks beside them
                 faint = craquelure(shape, rng, width) * rng.uniform(0.25, 0.6)
-                yield kind, faint, _support_or_dirt(shape, rng, dark_support, 0.5)
+                yield kind, faint, _support_or_dirt(shape, rng, 0.5, dark_support)
         elif kind == "flakes":
             n = max(1, round((1 + 6 * many) * area))
             edge = rng.random() < 0.35  # a plate flaking at its edge
             cover = flakes(shape, rng, n, region_scale, cracked, edge)
             if rng.random() < P_REMNANTS:  # the picture half there, unevenly
                 cover *= np.clip(rng.uniform(0.55, 0.9) + 0.15 * fractal_noise(shape, rng), 0.3, 1)
-            yield kind, cover, _support_or_dirt(shape, rng, dark_support, 1.0)
+            yield kind, cover, _support_or_dirt(shape, rng, 1.0, dark_support)
         elif kind == "scratches":
             cover = scratches(shape, rng, 1 + int(6 * many), width)
             yield (
                 kind,
                 cover * rng.uniform(0.5, 1.0),
-                _support_or_dirt(shape, rng, dark_support, 0.6),
+                _support_or_dirt(shape, rng, 0.6, dark_support),
             )
         elif kind == "dust":
             n = int((10 + 80 * severity) * area * area * rng.uniform(0.3, 1))
             for p_bright in (0.9, 0.1):  # bright and dark specks
-                yield kind, dust(shape, rng, n // 2, width), _bright_or_dark(shape, rng, p_bright)
+                yield kind, dust(shape, rng, n // 2, width), _support_or_dirt(shape, rng, p_bright)
         elif kind == "hair":
             n = max(1, round((1 + 3 * many) * area))
-            yield kind, hair(shape, rng, n, width), _bright_or_dark(shape, rng, 0.4)
+            yield kind, hair(shape, rng, n, width), _support_or_dirt(shape, rng, 0.4)
         elif kind == "foxing":
             cover = foxing(shape, rng, 1 + int(3 * many), region_scale) * rng.uniform(0.5, 0.9)
             yield kind, cover, np.array([150, 96, 56], np.float32) * rng.uniform(0.8, 1.2)
@@ -419,7 +424,7 @@ def _layers(shape, rng, kinds, severity: float, region_scale: float, fold, dark_
             yield kind, cover, np.array(tint, np.float32)
         elif kind == "folds":
             ridge = _fold_ridge(shape, rng, width, fold[0])
-            yield kind, ridge, _support_or_dirt(shape, rng, dark_support, 1.0)
+            yield kind, ridge, _support_or_dirt(shape, rng, 1.0, dark_support)
         elif kind == "torn":
             behind = np.float32(rng.uniform(20, 250)) + rng.normal(0, 2, (*shape, 1))
             yield kind, torn(shape, rng, 1, region_scale), behind.astype(np.float32)

@@ -19,10 +19,9 @@ from __future__ import annotations
 import string
 
 import numpy as np
-from PIL import ImageFont
 from scipy import ndimage
 
-from colorstudio.ml.damage import SS, CoverageCanvas
+from colorstudio.ml.damage import CoverageCanvas
 
 STRUCTURE_KINDS = ("facade", "lines", "text", "shapes")
 #: the share of training photos that get one piece of structure
@@ -106,13 +105,12 @@ def text(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
     """Lines of lettering: a shop sign, a caption, a page."""
     top, left, rh, rw = region
     size = float(rng.uniform(6, 22))
-    font = ImageFont.load_default(size=size * SS)  # the canvas is supersampled
     letters = string.ascii_letters + string.digits + "  .,"
     y = top
     while y + size < top + rh:
         n = max(1, int(rw / (size * 0.55)))
         words = "".join(rng.choice(list(letters), n))
-        canvas.draw.text((left * SS, y * SS), words, fill=255, font=font)
+        canvas.text(left, y, words, size)
         y += size * rng.uniform(1.2, 1.8)
 
 
@@ -126,7 +124,7 @@ def shapes(canvas: CoverageCanvas, rng: np.random.Generator, region) -> None:
         if rng.random() < 0.6:
             canvas.polygon([(x, y), (x + sw, y), (x + sw, y + sh), (x, y + sh)])
         else:
-            canvas.draw.ellipse((x * SS, y * SS, (x + sw) * SS, (y + sh) * SS), fill=255)
+            canvas.ellipse((x, y, x + sw, y + sh))
 
 
 _DRAW = {"facade": facade, "lines": lines, "text": text, "shapes": shapes}
