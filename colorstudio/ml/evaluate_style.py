@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 from colorstudio.core.io.images import load_image
 from colorstudio.ml import fullres
 from colorstudio.ml.evaluate import save_sheet, sheet_row
-from colorstudio.ml.requests import ReferenceImage, StylizeRequest
+from colorstudio.ml.requests import STYLE_DETAIL, ReferenceImage, StylizeRequest
 
 if TYPE_CHECKING:
     from colorstudio.ml.engine import Engine
@@ -42,11 +42,11 @@ OURS = "ours"
 MAGENTA = "Magenta"
 #: our settings (row label, alpha, detail): the default first, then the alpha sweep
 OUR_SETTINGS = (
-    (f"{OURS}, alpha 1 (default)", 1.0, 1.0),
-    (f"{OURS}, alpha 0.75", 0.75, 1.0),
-    (f"{OURS}, alpha 0.5", 0.5, 1.0),
-    (f"{OURS}, alpha 0.25", 0.25, 1.0),
-    (f"{OURS}, alpha 1, detail 0", 1.0, 0.0),
+    (f"{OURS}, alpha 1 (default)", 1.0, STYLE_DETAIL),
+    (f"{OURS}, alpha 0.75", 0.75, STYLE_DETAIL),
+    (f"{OURS}, alpha 0.5", 0.5, STYLE_DETAIL),
+    (f"{OURS}, alpha 0.25", 0.25, STYLE_DETAIL),
+    (f"{OURS}, alpha 1, detail 1", 1.0, 1.0),
 )
 MAGENTA_STRENGTHS = (1.0, 0.75, 0.5, 0.25)
 
@@ -122,7 +122,7 @@ class StyleReport:
         return sorted(
             (row["content"], row["style"])
             for method, row in self.rows.items()
-            if method.startswith(prefix) and "detail 0" not in method
+            if method.startswith(prefix) and "detail 1" not in method
         )
 
     def markdown(self) -> str:

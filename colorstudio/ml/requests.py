@@ -83,6 +83,10 @@ class ReferenceImage(_Request):
 #: (docs/style.md, "Working size": 384 left 10 % more style loss than 512; 768 doubled the time)
 STYLE_WORKING_SIZES = (384, 512, 768, 1024)
 STYLE_WORKING_SIZE = 512
+#: stylize: how much of the photo's structure at the working size to keep over the painting's
+#: drawing (0: the painting redraws it; detail finer than the working size is always kept).
+#: 0 draws with one decoder pass; why it is the default: docs/style.md, session 44
+STYLE_DETAIL = 0.0
 #: stylize tiles: one covers every offered working size with its mirrored margin (2 x 16 px,
 #: stylize.EDGE_MARGIN), rounded up to 32; out of memory halves it (runtime.with_smaller_tiles)
 STYLE_TILE = 1088
@@ -167,16 +171,16 @@ class StylizeRequest(_Request):
     """Restyle ``image`` after ``style``. ``alpha``: 0 = content .. 1 = full style.
     ``keep_colour``: transfer only the luminance (texture) and keep the image's colours.
     ``colorize_first``: colourize a grey image in the painting's palette first (None = auto).
-    ``detail``: how much of the photo's own detail to keep, 0..1. The decoder redraws the photo
-    at ``working_size`` and loses fine detail on the way; with ``detail`` = 1 the result is the
-    full-resolution photo plus what the style changes (stylised minus the decoder's own
-    reconstruction), so edges and texture stay sharp at any size; 0 = the decoder's drawing only.
+    ``detail``: how much of the photo's own structure at ``working_size`` to keep, 0..1: 0 =
+    the decoder's drawing, 1 = the photo plus what the style changes (stylised minus the
+    decoder's own reconstruction). Detail finer than ``working_size`` comes back from the
+    full-size photo at any setting, so the result is sharp at any size.
     ``working_size``: long side processed (tiled above ``tile_size``)."""
 
     image: np.ndarray
     style: ReferenceImage | None = None
     alpha: float = 1.0
-    detail: float = 1.0
+    detail: float = STYLE_DETAIL
     keep_color: bool = False
     colorize_first: bool | None = None
     hints: np.ndarray | None = None

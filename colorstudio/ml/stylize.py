@@ -63,22 +63,40 @@ def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _to_full(
-    styled: np.ndarray, base: np.ndarray, recon: np.ndarray | None, detail: float
+    styled: np.ndarray,
+    base: np.ndarray,
+    photo_small: np.ndarray,
+    recon: np.ndarray | None,
+    detail: float,
 ) -> np.ndarray:
-    """(1, 3, ph, pw) in 0..1 → H x W x 3 uint8 like ``base``, bilinearly upscaled in bands.
+    """The stylised picture at the size of ``base`` (H x W x 3 uint8, the full-size photo):
+    H x W x 3 uint8, bilinearly upscaled in bands.
 
-    With a reconstruction, ``detail`` × (base − reconstruction) is added back: the full-size
-    photo's detail that the decoder did not redraw."""
+    ``styled``, ``photo_small`` (the photo at the working size) and ``recon`` (the decoder's
+    reconstruction of it, needed when ``detail`` > 0) are (1, 3, h, w) float32 in 0..1.
+    Two kinds of the photo's detail come back:
+
+    - finer than the working size (base − upscaled ``photo_small``), always: the decoder
+      never saw it, so nothing of the painting is lost by keeping it, and the result is as
+      sharp as the photo at any size (as colourizing keeps the full-resolution L*);
+    - at the working size, ``detail`` × (``photo_small`` − ``recon``): the photo's own
+      structure that the decoder redraws as paint. 0 keeps the painting's drawing, 1 gives
+      the photo with the style's change added (stylised − reconstruction: what the decoder
+      gets wrong of any photo cancels out)."""
     h, w = base.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     small = np.asarray(styled[0], np.float32)
-    recon_small = None if recon is None else np.asarray(recon[0], np.float32)
+    photo_s = np.asarray(photo_small[0], np.float32)
+    recon_s = None if recon is None else np.asarray(recon[0], np.float32)
+    same = (h, w) == photo_s.shape[1:]
 
     def band(y0: int, y1: int) -> None:
         rgb = resize_rows(small, h, w, y0, y1)
-        if recon_small is not None:
-            photo = np.moveaxis(base[y0:y1, :, :3], -1, 0) / np.float32(255.0)
-            rgb += detail * (photo - resize_rows(recon_small, h, w, y0, y1))
+        photo = np.moveaxis(base[y0:y1, :, :3], -1, 0) / np.float32(255.0)
+        # base − upscaled small photo: zero where the photo is the working size itself
+        rgb += photo - (photo if same else resize_rows(photo_s, h, w, y0, y1))
+        if recon_s is not None and detail > 0:
+            rgb += detail * resize_rows(photo_s - recon_s, h, w, y0, y1)
         out[y0:y1] = np.clip(np.moveaxis(rgb, 0, -1) * 255 + 0.5, 0, 255).astype(np.uint8)
 
     fullres.map_bands(band, h, w)
@@ -147,7 +165,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
             styled = styled[..., m:-m, m:-m]
             recon = None if recon is None else recon[..., m:-m, m:-m]
     with job.stage("upsample", 0.9):
-        styled_full = _to_full(styled, base, recon, request.detail)
+        styled_full = _to_full(styled, base, content, recon, request.detail)
         if request.keep_color:  # luminance-only transfer: keep the photo's a*b*
             lab = fullres.rgb_to_lab(image[..., :3])
             styled_lab = fullres.rgb_to_lab(styled_full)

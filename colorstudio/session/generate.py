@@ -19,6 +19,7 @@ from colorstudio.core.geometry import fit_long_side
 from colorstudio.core.layer import MaskRole, ReferenceRole
 from colorstudio.core.masks import bbox_of
 from colorstudio.ml.requests import (
+    STYLE_DETAIL,
     STYLE_WORKING_SIZE,
     AdjustRequest,
     ColorizeRequest,
@@ -90,7 +91,7 @@ class GenerateSettings:
     live_preview: bool = True
     as_new_layer: bool = True
     alpha: float = 1.0
-    detail: float = 1.0  #: stylize: how much of the photo's fine detail to keep
+    detail: float = STYLE_DETAIL  #: stylize: how much of the photo's own structure to keep
     keep_color: bool = False
     hue: float = 0.0
     saturation: float = 1.0

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from colorstudio.ml.requests import STYLE_WORKING_SIZE, STYLE_WORKING_SIZES
+from colorstudio.ml.requests import STYLE_DETAIL, STYLE_WORKING_SIZE, STYLE_WORKING_SIZES
 from colorstudio.session.generate import GenerateSettings, Mode
 
 #: the hint reaches as people read them (ColorizeRequest.hint_reach)
@@ -75,17 +75,18 @@ class GeneratePanel(QWidget):
         self.style_size.setToolTip(
             "The long side the painting's brushwork is drawn at: a smaller size gives bigger\n"
             "strokes and is faster. Preview and Apply use the same size; the photo's finer\n"
-            "detail comes back at full resolution (Keep detail)."
+            "detail comes back at full resolution."
         )
         self.live = QCheckBox("Live preview")
         self.live.setChecked(True)
         self.as_new_layer = QCheckBox("Apply as a new layer")
         self.as_new_layer.setChecked(True)
         self.alpha = _percent_slider(100)
-        self.detail = _percent_slider(100)
+        self.detail = _percent_slider(round(STYLE_DETAIL * 100))
         self.detail.setToolTip(
-            "How much of the photo's own fine detail to keep: 100 % keeps edges sharp at any "
-            "size; lower lets the painting redraw them"
+            "How much of the photo's own structure to keep over the painting's drawing: 0 % is\n"
+            "as painted, 100 % the photo with the painting's style added. Detail finer than the\n"
+            "brush scale always comes back at full resolution."
         )
         self.keep_color = QCheckBox("Keep the photo's colours (texture only)")
         self.hue = QDoubleSpinBox()

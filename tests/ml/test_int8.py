@@ -133,7 +133,7 @@ def test_shipped_int8_stylizer_pictures_match_the_float_graphs(tmp_path):
     rng = np.random.default_rng(5)
     painting = np.clip(rng.normal(0, 1, (24, 24, 3)).cumsum(0) * 30 + 128, 0, 255)
     request = StylizeRequest(
-        photo, style=ReferenceImage(painting.astype(np.uint8), "style"), strength=1.0
+        photo, style=ReferenceImage(painting.astype(np.uint8), "style"), strength=1.0, detail=1.0
     )
     out = []
     for quantized in (True, False):

@@ -5,7 +5,13 @@ import pytest
 
 from colorstudio.core.document import Document
 from colorstudio.core.layer import Layer, LayerKind, Reference, ReferenceRole
-from colorstudio.ml.requests import ColorizeRequest, RecolorRequest, Result, StylizeRequest
+from colorstudio.ml.requests import (
+    STYLE_DETAIL,
+    ColorizeRequest,
+    RecolorRequest,
+    Result,
+    StylizeRequest,
+)
 from colorstudio.session.generate import (
     GenerateSettings,
     Mode,
@@ -65,7 +71,7 @@ def test_the_keep_detail_slider_shows_for_styles_and_sets_the_detail(qtbot):
     panel = GeneratePanel()
     qtbot.addWidget(panel)
     panel.show()
-    assert panel.settings.detail == 1.0 and not panel.detail.isVisible()
+    assert panel.settings.detail == STYLE_DETAIL and not panel.detail.isVisible()
     panel.mode.setCurrentIndex(list(Mode).index(Mode.STYLIZE))
     assert panel.detail.isVisible()
     panel.detail.setValue(40)
