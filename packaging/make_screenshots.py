@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def old_print(photo: Path, out: Path, seed: int = 3) -> Path:
     """Grey, sepia-toned copy of ``photo`` with synthetic scratches, dust, cracks and a fold."""
-    from colorstudio.ml.damage import synthesize_damage, toned_print
+    from colorstudio.ml.damage import synthesize_damage
+    from colorstudio.ml.print_look import toned_print
 
     sepia = toned_print(np.asarray(Image.open(photo).convert("RGB")), sepia=True)
     kinds = ("scratches", "cracks", "dust", "folds")
