@@ -152,3 +152,69 @@ def test_style_training_fine_tunes_an_exported_decoder(tmp_path, photo_folder, c
     assert code == 2 and "does not fit this network" in capsys.readouterr().err
     code = train_cli("style", photo_folder, tmp_path / "r5", *options, "--init-from", "nowhere.pt")
     assert code == 2 and "nowhere.pt: no such file" in capsys.readouterr().err
+
+
+def test_a_thin_decoder_learns_to_draw_what_its_teachers_decoder_draws(tmp_path, photo_folder):
+    """``--style-teacher FILE``: the pretrain phase is pixel L1 to the exported stylizer's
+    decoder on the same AdaIN targets, so a thinner decoder (other widths) comes closer to the
+    teacher's pictures; the teacher stays as it was, and the card names its file alone."""
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.train.style_task import load_teacher
+    from colorstudio.ml.weights import export_generator
+
+    torch.manual_seed(0)
+    teacher = AdaINStylizer(level=3, pretrained=False)
+    entry = export_generator(
+        teacher, name="teacher", task="stylize", architecture="stylizer_adain", models_dir=tmp_path
+    )
+    cfg = train_config(
+        tmp_path,
+        photo_folder,
+        task="style",
+        style_data=(str(photo_folder),),
+        style_level=3,
+        style_widths=(16, 16, 8),
+        style_teacher=str(tmp_path / entry.file),
+        steps_pretrain=30,
+        steps_critic=0,
+        steps_gan=0,
+        lr_g=3e-3,
+        checkpoint_every=30,
+        sample_every=100,
+    )
+    task = StyleTask(cfg)
+    trainer = Trainer(cfg, task)
+    trainer.run()
+    assert task.teacher is not None
+    rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().splitlines()]
+    column = rows[0].index("l1")  # the pixel L1 to the teacher's picture
+    mimic = [float(r[column]) for r in rows[1:] if r[column]]
+    assert len(mimic) == 30 and np.mean(mimic[-5:]) < 0.7 * np.mean(mimic[:5])
+    fresh = load_teacher(cfg.style_teacher, 3, torch.device("cpu"))
+    assert fresh is not None
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in task.teacher.state_dict().items())
+    models = tmp_path / "models"
+    exported, _ = export_run(tmp_path / "run", "thin", models, eval_dir=None)
+    assert exported.config == {"level": 3, "widths": [16, 16, 8]}
+    card = (models / "thin.md").read_text()
+    assert f"teacher (--style-teacher" in card and entry.file in card and str(tmp_path) not in card
+
+
+def test_style_teacher_that_does_not_fit_is_refused(tmp_path):
+    from colorstudio.ml.train.style_task import load_teacher
+
+    assert load_teacher("", 3, torch.device("cpu")) is None
+    level4 = tmp_path / "level4.pt"
+    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.weights import export_generator
+
+    entry = export_generator(
+        AdaINStylizer(level=4, pretrained=False),
+        name="level4",
+        task="stylize",
+        architecture="stylizer_adain",
+        models_dir=tmp_path,
+    )
+    assert entry.file == level4.name
+    with pytest.raises(Exception, match="does not fit|whole level-3 decoder"):
+        load_teacher(str(level4), 3, torch.device("cpu"))
