@@ -197,7 +197,7 @@ def test_a_thin_decoder_learns_to_draw_what_its_teachers_decoder_draws(tmp_path,
     exported, _ = export_run(tmp_path / "run", "thin", models, eval_dir=None)
     assert exported.config == {"level": 3, "widths": [16, 16, 8]}
     card = (models / "thin.md").read_text()
-    assert f"teacher (--style-teacher" in card and entry.file in card and str(tmp_path) not in card
+    assert "teacher (--style-teacher" in card and entry.file in card and str(tmp_path) not in card
 
 
 def test_style_teacher_that_does_not_fit_is_refused(tmp_path):
