@@ -200,12 +200,6 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--style-widths", type=int, nargs=3, help="style: decoder widths (default 256 128 64)"
     )
-    parser.add_argument(
-        "--style-teacher",
-        metavar="FILE",
-        help="style: an exported stylizer (.pt) whose decoder the new one learns to reproduce "
-        "in the pretrain phase (pixel L1): a thinner decoder (--style-widths) for speed",
-    )
     parser.add_argument("--steps-gan", type=non_negative_int, default=1500, help="GAN steps")
     parser.add_argument("--lr", type=positive_float, default=3e-4, help="generator learning rate")
     parser.add_argument(
@@ -362,7 +356,6 @@ def _train(argv: Sequence[str]) -> int:
         style_level=args.style_level,
         style_student=args.style_student,
         **({"style_widths": tuple(args.style_widths)} if args.style_widths else {}),
-        style_teacher=(args.style_teacher or "") if args.task == "style" else "",
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
         focal_gamma=args.focal_gamma if args.task == "detect" else 0.0,
@@ -380,10 +373,6 @@ def _train(argv: Sequence[str]) -> int:
         parser.error("style training needs --style-data (folders of paintings)")
     if args.task == "style" and args.init_from and args.steps_distill:
         parser.error("--init-from fine-tunes a trained stylizer: it is not distilled again")
-    if args.style_teacher and (args.task != "style" or args.style_student):
-        parser.error("--style-teacher is for train style with the VGG19 encoder (no student)")
-    if args.style_teacher and not Path(args.style_teacher).is_file():
-        parser.error(f"--style-teacher {args.style_teacher}: no such file")
     from colorstudio.ml.manifest import ModelError
     from colorstudio.ml.train.data import list_images
 

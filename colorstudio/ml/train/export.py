@@ -49,9 +49,7 @@ LOSS_TEXT = {
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss); "
     "decoder widths {c.style_widths}; student encoder width {c.style_student} (0: none, the "
     "encoder is VGG19; else distilled first: relative feature MSE through 1x1 projections + "
-    "decoder pixel L1, then content loss in its feature space, style loss with VGG19); "
-    "teacher (--style-teacher: the pretrain phase is pixel L1 to that stylizer's decoder "
-    "instead): {c.style_teacher_name}",
+    "decoder pixel L1, then content loss in its feature space, style loss with VGG19)",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "

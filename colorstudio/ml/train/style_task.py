@@ -18,11 +18,6 @@ relu1_1..relu4_1 through 1x1 projections (relative feature MSE) while the decode
 it (pixel L1), on photo and painting crops alike; both losses need VGG19 forward only. Afterwards
 the student is frozen, AdaIN works in its feature space (content loss there), and VGG19 measures
 the style.
-
-Teacher (``style_teacher``): the pretrain phase trains the decoder to reproduce an exported
-stylizer's decoder on the same AdaIN targets (pixel L1), instead of the content and style
-losses: a thinner decoder for speed that draws what the teacher draws, without VGG19's backward
-pass in its steps.
 """
 
 from __future__ import annotations
@@ -40,7 +35,6 @@ from colorstudio.ml.networks.stylizer import AdaINStylizer, ThinVGG, adain, feat
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
-from colorstudio.ml.weights import warm_start
 
 
 class StyleTask(AdversarialTask[AdaINStylizer]):
@@ -78,7 +72,6 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
             )
         else:
             self.loss = AdaINLoss(cast(VGG19Features, self.g.encoder))
-        self.teacher = load_teacher(cfg.style_teacher, cfg.style_level, device)
         self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.d.parameters(), cfg.lr_d, betas=(0.0, 0.99))
         rng = np.random.default_rng(7)
@@ -152,13 +145,6 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
                 )
             optimise(self.opt_d, d_loss)
             losses["d"] = d_loss.item()
-        if phase == "pretrain" and self.teacher is not None:
-            with torch.no_grad(), amp:
-                want = self.teacher(target).float()
-            with amp:
-                mimic = F.l1_loss(self.decoder_train(target).float(), want)
-            optimise(self.opt_g, mimic)
-            return {"l1": mimic.item()}  # pixel L1 to the teacher's picture
         if phase in ("pretrain", "gan"):
             with amp:
                 out = self.decoder_train(target)
@@ -196,19 +182,6 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         out = self.g(batch["content"], batch["style"]).clamp(0, 1)
         columns = [batch["content"], batch["style"], out]
         return sample_grid_image(columns)
-
-
-def load_teacher(path: str, level: int, device: torch.device) -> nn.Module | None:
-    """The decoder of the exported stylizer at ``path`` (VGG19 encoder, AdaIN at ``level``),
-    frozen, for ``style_teacher``; None for "". The file must hold a whole decoder of the
-    default widths (``warm_start`` refuses one that does not fit)."""
-    if not path:
-        return None
-    teacher = AdaINStylizer(pretrained=False, level=level)
-    new = warm_start(teacher, path)
-    if any(name.startswith("decoder.") for name in new):
-        raise ValueError(f"{path} does not hold a whole level-{level} decoder")
-    return teacher.decoder.requires_grad_(False).eval().to(device)
 
 
 def _rms(features: torch.Tensor) -> torch.Tensor:

@@ -97,10 +97,6 @@ class TrainConfig:
     #: distilled from VGG19 in the ``distill`` phase (networks.stylizer.ThinVGG)
     style_student: int = 0
     style_widths: tuple[int, ...] = DECODER_WIDTHS  # style: the decoder's widths
-    #: style: an exported stylizer (same encoder and level) whose decoder this one learns to
-    #: reproduce in the pretrain phase (pixel L1 on the same AdaIN targets): a thinner decoder
-    #: for speed; "" = train on the content and style losses
-    style_teacher: str = ""
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     #: detect: focus the pixel loss on the pixels it gets wrong (restore_tasks.focal_bce); 0: off
     focal_gamma: float = 0.0
@@ -129,11 +125,6 @@ class TrainConfig:
     workers: int = 0  # processes making batches in the background (data.BatchFeed)
     short_side: int = 192
     limit_images: int | None = None
-
-    @property
-    def style_teacher_name(self) -> str:
-        """The teacher's file name for the model card (never a path of the training machine)."""
-        return Path(self.style_teacher).name if self.style_teacher else "none"
 
     @property
     def total_steps(self) -> int:
