@@ -85,18 +85,16 @@ def _to_full(
       gets wrong of any photo cancels out)."""
     h, w = base.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
-    small = np.asarray(styled[0], np.float32)
-    photo_s = np.asarray(photo_small[0], np.float32)
-    recon_s = None if recon is None else np.asarray(recon[0], np.float32)
-    same = (h, w) == photo_s.shape[1:]
+    # upscaled(styled) + (base − upscaled(photo)) + detail × upscaled(photo − recon), with the
+    # three working-size terms summed first: one upscale per band
+    photo = np.asarray(photo_small[0], np.float32)
+    change = np.asarray(styled[0], np.float32) - photo
+    if recon is not None and detail > 0:
+        change += np.float32(detail) * (photo - np.asarray(recon[0], np.float32))
 
     def band(y0: int, y1: int) -> None:
-        rgb = resize_rows(small, h, w, y0, y1)
-        photo = np.moveaxis(base[y0:y1, :, :3], -1, 0) / np.float32(255.0)
-        # base − upscaled small photo: zero where the photo is the working size itself
-        rgb += photo - (photo if same else resize_rows(photo_s, h, w, y0, y1))
-        if recon_s is not None and detail > 0:
-            rgb += detail * resize_rows(photo_s - recon_s, h, w, y0, y1)
+        rgb = resize_rows(change, h, w, y0, y1)
+        rgb += np.moveaxis(base[y0:y1, :, :3], -1, 0) / np.float32(255.0)
         out[y0:y1] = np.clip(np.moveaxis(rgb, 0, -1) * 255 + 0.5, 0, 255).astype(np.uint8)
 
     fullres.map_bands(band, h, w)
