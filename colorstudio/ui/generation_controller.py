@@ -68,6 +68,7 @@ class Feedback(Protocol):
     def show_info(self, text: str) -> None: ...
     def clear_message(self, text: str) -> None: ...
     def show_status(self, text: str, msecs: int) -> None: ...
+    def clear_status(self, text: str) -> None: ...
     def show_preview_status(self, text: str) -> None: ...
     def show_device_status(self, text: str) -> None: ...
     def show_model_status(self, models: tuple[str, ...]) -> None: ...
@@ -104,6 +105,8 @@ class GenerationController(QObject):
         self.settled: PreviewInputs | None = None
         self.latest_preview = 0
         self._cache: CompositeCache | None = None
+        #: the opened photo's mode and the status bar's reason for it, until another is picked
+        self._mode_said: tuple[Mode, str] | None = None
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(0)  # coalesce one event-loop turn's changes
@@ -147,18 +150,28 @@ class GenerationController(QObject):
         saved = Mode.__members__.get(str(doc.editor_state.get("mode")))
         if saved in COLORIZING and fits is Mode.RECOLOR:
             saved = None  # a photo colourized since: a colour photo gets no colourize preview
+        said = None
         if saved is not None:  # a project reopens in the mode it was saved in
             panel.set_mode(saved)
-            self.ui.feedback.show_status(f"Mode: {saved.value} — as the project was saved", 10000)
+            said = (saved, f"Mode: {saved.value} — as the project was saved")
         elif look is not None and fits is not None:
             panel.set_mode(fits)
             # why this mode; a blank canvas (File ▸ New) has nothing to judge, and the last
             # photo's reason is not its own
-            blank = look.min() == look.max()
-            self.ui.feedback.show_status("" if blank else MODE_CHOSEN[fits], 10000)
+            said = (fits, "" if look.min() == look.max() else MODE_CHOSEN[fits])
+        if said is not None:
+            self.ui.feedback.show_status(said[1], 10000)
+        self._mode_said = said
         self.preview_timer.stop()  # the mode change asks for no preview…
         self.settled = self._current_inputs()  # …and neither do these untouched inputs
         self.warm_up()
+
+    def settings_changed(self) -> None:
+        """Settings changed: another mode picked takes the opened mode's reason off the bar."""
+        said = self._mode_said
+        if said is not None and self.ui.panel.settings.mode is not said[0]:
+            self.ui.feedback.clear_status(said[1])
+            self._mode_said = None
 
     def composite_cache(self) -> CompositeCache | None:
         doc = self.doc

@@ -281,6 +281,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     # ================================================================== generation (delegated)
     def schedule_preview(self, *_args) -> None:
+        self.generation.settings_changed()
         if self.generate_panel.settings.live_preview:
             self.generation.schedule_preview()
         else:  # switched off: the preview goes at once (and comes back when switched on)
@@ -324,6 +325,11 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     def show_status(self, text: str, msecs: int) -> None:
         self.statusBar().showMessage(text, msecs)
+
+    def clear_status(self, text: str) -> None:
+        """Take the status bar's message away if it still says ``text`` (and nothing newer)."""
+        if self.statusBar().currentMessage() == text:
+            self.statusBar().clearMessage()
 
     def show_preview_status(self, text: str) -> None:
         self.status_preview.setText(text)

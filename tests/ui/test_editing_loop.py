@@ -49,6 +49,10 @@ def test_the_mode_is_judged_from_what_the_project_shows(qtbot, editor, tmp_path)
     assert editor.open_path(tmp_path / "work.ora")
     assert editor.generate_panel.settings.mode is Mode.RECOLOR
     assert editor.statusBar().currentMessage().startswith("Mode: Recolour")
+    editor.generate_panel.set_mode(Mode.RECOLOR)  # the same mode again: the reason stands
+    assert editor.statusBar().currentMessage().startswith("Mode: Recolour")
+    editor.generate_panel.set_mode(Mode.STYLIZE)  # the user's own choice: no stale reason
+    assert editor.statusBar().currentMessage() == ""
 
 
 @pytest.mark.parametrize("kind", ["colour", "grey"])
