@@ -99,3 +99,21 @@ def test_application_icon_has_every_size(qapp):
     icon = application_icon()
     assert not icon.isNull()
     assert {s.width() for s in icon.availableSizes()} >= {16, 48, 256}
+
+
+def test_the_screenshot_script_makes_its_damaged_old_print(tmp_path):
+    """``make_screenshots.old_print`` (the README's restore screenshot) runs: it broke unseen
+    once when a function it imports moved to another module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shots", PACKAGING / "make_screenshots.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(photo)
+    out = module.old_print(photo, tmp_path / "old.png")
+    made = np.asarray(Image.open(out))
+    assert made.shape == (96, 128, 3)
+    assert np.abs(made[..., 0].astype(int) - made[..., 2]).mean() > 3  # sepia, not grey
