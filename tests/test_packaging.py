@@ -37,13 +37,20 @@ def test_png_icons_have_their_size_and_content(size):
     assert alpha[size // 2, size // 2] == 255 and alpha[0, 0] == 0  # opaque tile, round corners
 
 
-def test_svg_renders_like_the_committed_pngs(qapp, tmp_path):
-    import importlib.util  # "packaging" is also a PyPI package: load the script by path
+def _script(name: str):
+    """The module of ``packaging/NAME.py``, loaded by path ("packaging" is also a PyPI
+    package, so it cannot be imported by name)."""
+    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_icons", PACKAGING / "make_icons.py")
+    spec = importlib.util.spec_from_file_location(name, PACKAGING / f"{name}.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    render = module.render
+    return module
+
+
+def test_svg_renders_like_the_committed_pngs(qapp, tmp_path):
+    render = _script("make_icons").render
     (path,) = render(ICONS / "colorstudio.svg", tmp_path, sizes=(64,))
     fresh = np.asarray(Image.open(path).convert("RGBA"), np.int16)
     committed = np.asarray(Image.open(ICONS / "colorstudio-64.png").convert("RGBA"), np.int16)
@@ -104,16 +111,11 @@ def test_application_icon_has_every_size(qapp):
 def test_the_screenshot_script_makes_its_damaged_old_print(tmp_path):
     """``make_screenshots.old_print`` (the README's restore screenshot) runs: it broke unseen
     once when a function it imports moved to another module."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("shots", PACKAGING / "make_screenshots.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    old_print = _script("make_screenshots").old_print
     rng = np.random.default_rng(0)
     photo = tmp_path / "photo.png"
     Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(photo)
-    out = module.old_print(photo, tmp_path / "old.png")
+    out = old_print(photo, tmp_path / "old.png")
     made = np.asarray(Image.open(out))
     assert made.shape == (96, 128, 3)
     assert np.abs(made[..., 0].astype(int) - made[..., 2]).mean() > 3  # sepia, not grey

@@ -172,6 +172,7 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
         self.layers_panel.active_mask_changed.connect(self._on_active_mask_changed)
         self.references_panel.error.connect(self.show_error)
         self.references_panel.preview.color_picked.connect(self.tool_options.set_color)
+        self.generate_panel.settings_changed.connect(self.generation.settings_changed)
         self.generate_panel.settings_changed.connect(self.schedule_preview)
         self.generate_panel.preview_requested.connect(
             lambda: self.generation.request_preview(force=True)
@@ -281,7 +282,6 @@ class MainWindow(FileActionsMixin, AutosaveMixin, QMainWindow):
 
     # ================================================================== generation (delegated)
     def schedule_preview(self, *_args) -> None:
-        self.generation.settings_changed()
         if self.generate_panel.settings.live_preview:
             self.generation.schedule_preview()
         else:  # switched off: the preview goes at once (and comes back when switched on)
