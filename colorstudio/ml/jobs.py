@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
 ProgressFn = Callable[[float, str], None]
 
 
@@ -41,7 +43,8 @@ def content_digest(*arrays) -> str:
     """A short digest of tensors' or arrays' contents (anything with ``.numpy()`` or bytes)."""
     digest = hashlib.blake2b(digest_size=16)
     for array in arrays:
-        digest.update((array.numpy() if hasattr(array, "numpy") else array).tobytes())
+        array = array.numpy() if hasattr(array, "numpy") else array
+        digest.update(np.ascontiguousarray(array).data)  # the buffer itself: no copy
     return digest.hexdigest()
 
 

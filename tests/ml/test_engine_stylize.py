@@ -14,7 +14,7 @@ from tests.ml.conftest import grey_photo
 
 
 class OomAboveStylizer(nn.Module):
-    """Wraps a stylizer as the runtime calls it (``encode``, ``decoder``): records what the
+    """Wraps a stylizer as the runtime calls it (``encode``, ``decoder_graph``): records what the
     encoder sees and each decoding's tile size and whether it also reconstructs (a batch of
     two); decoding a tile above ``limit`` px raises a (simulated) out-of-memory error."""
 
@@ -27,7 +27,10 @@ class OomAboveStylizer(nn.Module):
         self.seen = []
         self.tile_sizes = []
         self.reconstructs = []
-        self.decoder = _WatchedDecoder(self)
+        self.watched = _WatchedDecoder(self)
+
+    def decoder_graph(self):
+        return self.watched
 
     def encode(self, x):
         self.seen.append(x.clone())
@@ -38,6 +41,7 @@ class _WatchedDecoder(nn.Module):
     def __init__(self, owner):
         super().__init__()
         self.owner = [owner]  # (a list: not a submodule, no cycle)
+        self.graph = owner.inner.decoder_graph()
 
     def forward(self, features):
         owner = self.owner[0]
@@ -49,7 +53,7 @@ class _WatchedDecoder(nn.Module):
             raise torch.OutOfMemoryError(
                 "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
             )
-        return owner.inner.decoder(features)
+        return self.graph(features)
 
 
 @pytest.fixture(scope="module")

@@ -142,7 +142,7 @@ GRAPHS: dict[str, dict[str, GraphSpec]] = {
             {"image": _SPATIAL, "features": {0: "n", 2: "hf", 3: "wf"}},
         ),
         "decoder": GraphSpec(
-            lambda model: _Method(cast(Any, model).decoder, "forward"),
+            lambda model: cast(Any, model).decoder_graph(),
             decoder_example,
             ("rgb",),
             {"features": {0: "n", 2: "hf", 3: "wf"}, "rgb": _SPATIAL},

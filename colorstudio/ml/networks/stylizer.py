@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorstudio.ml.networks.decoder_graph import DecoderGraph
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features, vgg_forward
 
 #: the decoder's widths (VGG19's halved, for CPU speed) where a manifest or run names none
@@ -210,6 +211,10 @@ class AdaINStylizer(nn.Module):
         if not reconstruct:
             return stylised
         return torch.cat([stylised, self.decoder(features)], 1)
+
+    def decoder_graph(self) -> nn.Module:
+        """The decoder as the inference graphs compute it (``networks.decoder_graph``)."""
+        return DecoderGraph(self.decoder)
 
     def _target(self, features, style, alpha, content_stats) -> torch.Tensor:
         stats = self.style_stats(style) if isinstance(style, torch.Tensor) else style
