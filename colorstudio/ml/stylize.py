@@ -189,8 +189,10 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
 
 
 def _mirrored(planes: np.ndarray) -> np.ndarray:
-    """(1, 3, H, W) with EDGE_MARGIN px mirrored around it (less where the photo is smaller)."""
-    m = min(EDGE_MARGIN, planes.shape[-2] - 1, planes.shape[-1] - 1)
+    """(1, 3, H, W) with EDGE_MARGIN px mirrored around it (mirrored again and again where the
+    photo is smaller: the decoder's graph differs from the trained decoder within 10 px of
+    its input's edge, ``networks.decoder_graph``)."""
+    m = EDGE_MARGIN
     return np.pad(planes, ((0, 0), (0, 0), (m, m), (m, m)), mode="reflect")
 
 

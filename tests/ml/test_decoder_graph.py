@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from colorstudio.ml.manifest import load_manifest
-from colorstudio.ml.networks.decoder_graph import DecoderGraph, border_band
+from colorstudio.ml.networks.decoder_graph import (
+    PIPELINE_MARGIN,
+    DecoderGraph,
+    border_band,
+    inference_decoder,
+)
 from colorstudio.ml.networks.stylizer import AdaINDecoder
 from colorstudio.ml.stylize import EDGE_MARGIN
 
@@ -42,8 +47,14 @@ def test_band_per_level():
 
 
 def test_the_pipelines_margin_covers_the_shipped_decoders_band():
-    """The stylize pipeline crops EDGE_MARGIN mirrored px off: the users' pictures are the
-    trained decoder's only while the band fits in it (a relu4_1 decoder needs a wider one)."""
+    """The shipped decoder runs rearranged (its band fits in the pipeline's margin)."""
     (entry,) = [e for e in load_manifest(SHIPPED) if e.task == "stylize"]
     level = (entry.config or {}).get("level", 4)
-    assert border_band(_decoder(level)) <= EDGE_MARGIN
+    assert isinstance(inference_decoder(_decoder(level)), DecoderGraph)
+
+
+def test_only_a_decoder_whose_band_fits_the_margin_is_rearranged():
+    assert PIPELINE_MARGIN == EDGE_MARGIN
+    assert isinstance(inference_decoder(_decoder(3)), DecoderGraph)
+    level4 = _decoder(4)  # its 22 px band would show along the photo's edge
+    assert inference_decoder(level4) is level4

@@ -216,3 +216,47 @@ def test_cancel_stops_between_tiles(engine, rng):
     with pytest.raises(Cancelled):
         engine.run(request, cancel=token, progress=progress)
     assert seen.count("stylizing") == 2  # tiles 3..N never started
+
+
+class _TrainedDecoder(OomAboveStylizer):
+    """The stylizer with its trained decoder (mirrored padding, upsampling) where the runtime
+    would run the rearranged graph."""
+
+    def decoder_graph(self):
+        return self.inner.decoder
+
+
+@pytest.mark.parametrize(("h", "w"), [(72, 104), (9, 12), (150, 6)])
+def test_the_decoders_graph_gives_the_trained_decoders_pictures(shipped_engine, rng, h, w):
+    """Zero padding inside the rearranged decoder changes a 10 px band that the pipeline's
+    mirrored margin crops off, small and thin photos included (mirrored again and again)."""
+    stylizer = shipped_engine.stylizer()
+    image = grey_photo(rng, h, w)
+    image[..., 0] = np.roll(image[..., 0], 3, axis=1)
+    style = ReferenceImage(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "style")
+    out = {}
+    for name, model in (("graph", stylizer), ("trained", _TrainedDecoder(stylizer, 10_000))):
+        engine = Engine(models_dir=shipped_engine.models_dir, device="cpu", stylizer=model)
+        request = StylizeRequest(image, style=style, colorize_first=False, working_size=96)
+        out[name] = engine.run(request).image.astype(int)
+    assert np.abs(out["graph"] - out["trained"]).max() <= 1
+    assert np.abs(out["graph"] - image.astype(int)).mean() > 2  # it did stylize
+
+
+def test_a_preview_with_the_same_painting_encodes_only_a_new_photo(tmp_path, random_stylizer, rng):
+    """The painting's statistics are kept under its pixels, the photo's under its own."""
+    model = OomAboveStylizer(random_stylizer, limit=10_000)
+    engine = Engine(models_dir=tmp_path, device="cpu", stylizer=model)
+    image = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    style = ReferenceImage(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "style")
+    engine.run(StylizeRequest(image, style=style, working_size=96))
+    assert len(model.seen) == 2  # the painting, the photo
+    engine.run(StylizeRequest(image, style=style, alpha=0.5, working_size=96))
+    assert len(model.seen) == 2  # nothing encoded again
+    other = image.copy()
+    other[:5] = 0
+    engine.run(StylizeRequest(other, style=style, working_size=96))
+    assert len(model.seen) == 3 and model.seen[-1].shape[-2:] == model.seen[1].shape[-2:]
+    same_pixels = ReferenceImage(style.image.copy(), "style")  # another array, same painting
+    engine.run(StylizeRequest(image, style=same_pixels, alpha=0.7, working_size=96))
+    assert len(model.seen) == 3

@@ -6,8 +6,9 @@ Two rewrites of :class:`~colorstudio.ml.networks.stylizer.AdaINDecoder`:
 - **Zero padding inside the decoder** instead of the trained mirrored padding. ONNX Runtime's
   int8 ``Pad`` in reflect mode cost a third of the decoder's time; a convolution's own zero
   padding costs nothing. Only pixels within :func:`border_band` of the picture's edge change;
-  the stylize pipeline mirrors ``EDGE_MARGIN`` px around every photo and crops them off, which
-  covers that band, so the pictures a user gets are the trained decoder's.
+  the stylize pipeline mirrors :data:`PIPELINE_MARGIN` px around every photo and crops them
+  off, so where the band fits in it (a relu3_1 decoder: 10 px) the pictures a user gets are
+  the trained decoder's, and :func:`inference_decoder` rearranges only such a decoder.
 - **The last upsampling folded into the convolutions around it.** Nearest ×2 followed by a 3x3
   convolution is, for each of the four pixel phases of the output, a 2x2 convolution at the
   lower resolution (:func:`_fold`): 16 instead of 36 multiply-adds per pixel and channel pair,
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 #: output channels the last convolution computes (12 used: RGB × 4 phases; see module doc)
 LAST_CHANNELS = 16
+#: px the stylize pipeline mirrors around a photo and crops off (``stylize.EDGE_MARGIN``; a
+#: test ties the two)
+PIPELINE_MARGIN = 16
 
 
 def _fold(weight: torch.Tensor, dim: int, phase: int) -> torch.Tensor:
@@ -81,11 +85,13 @@ class _UpsampledConv(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, relu: bool) -> None:
         super().__init__()
-        weight, bias = conv.weight.detach(), conv.bias
+        weight, bias = conv.weight.detach().cpu(), conv.bias  # built on the CPU, moved after
         assert bias is not None
         kernels = [_fold(_fold(weight, 2, py), 3, px) for py, px in PHASES]
         self.conv = nn.Conv2d(conv.in_channels, 4 * conv.out_channels, 2, padding=1)
-        self.conv.load_state_dict({"weight": torch.cat(kernels), "bias": bias.detach().repeat(4)})
+        self.conv.load_state_dict(
+            {"weight": torch.cat(kernels), "bias": bias.detach().cpu().repeat(4)}
+        )
         self.channels, self.relu = conv.out_channels, relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -107,7 +113,7 @@ class _PhaseConv(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, outputs: int = LAST_CHANNELS) -> None:
         super().__init__()
-        weight, bias = conv.weight.detach(), conv.bias
+        weight, bias = conv.weight.detach().cpu(), conv.bias  # built on the CPU, moved after
         assert bias is not None
         o, c = weight.shape[:2]
         kernel = torch.zeros(max(outputs, 4 * o), 4 * c, 3, 3)
@@ -122,7 +128,7 @@ class _PhaseConv(nn.Module):
                     ]
         self.conv = nn.Conv2d(4 * c, kernel.shape[0], 3, padding=1)
         full_bias = torch.zeros(kernel.shape[0])
-        full_bias[: 4 * o] = bias.detach().repeat_interleave(4)
+        full_bias[: 4 * o] = bias.detach().cpu().repeat_interleave(4)
         self.conv.load_state_dict({"weight": kernel, "bias": full_bias})
         self.used = 4 * o
 
@@ -167,3 +173,10 @@ def border_band(decoder: AdaINDecoder) -> int:
     for i, block in enumerate(blocks):
         band = (band * 2 if i else band) + len(_convs(block))
     return band
+
+
+def inference_decoder(decoder: AdaINDecoder) -> nn.Module:
+    """What the inference graphs run for ``decoder``: :class:`DecoderGraph` where its
+    :func:`border_band` fits in the pipeline's mirrored margin, else the decoder itself (a
+    relu4_1 decoder's 22 px band would show along the photo's edge)."""
+    return DecoderGraph(decoder) if border_band(decoder) <= PIPELINE_MARGIN else decoder

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorstudio.ml.networks.decoder_graph import DecoderGraph
+from colorstudio.ml.networks.decoder_graph import inference_decoder
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features, vgg_forward
 
 #: the decoder's widths (VGG19's halved, for CPU speed) where a manifest or run names none
@@ -214,7 +214,7 @@ class AdaINStylizer(nn.Module):
 
     def decoder_graph(self) -> nn.Module:
         """The decoder as the inference graphs compute it (``networks.decoder_graph``)."""
-        return DecoderGraph(self.decoder)
+        return inference_decoder(self.decoder)
 
     def _target(self, features, style, alpha, content_stats) -> torch.Tensor:
         stats = self.style_stats(style) if isinstance(style, torch.Tensor) else style
