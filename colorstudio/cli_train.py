@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from colorstudio.cli_args import (
     DEVICE_HELP,
@@ -189,7 +190,8 @@ def _train(argv: Sequence[str]) -> int:
         "--steps-distill",
         type=non_negative_int,
         default=0,
-        help="style with --style-student: steps distilling the student encoder from VGG19 first",
+        help="style with --style-student or --style-slim: steps distilling the student encoder "
+        "from VGG19 first",
     )
     parser.add_argument(
         "--style-student",
@@ -198,10 +200,23 @@ def _train(argv: Sequence[str]) -> int:
         help="style: 0 = VGG19 encoder; B = a thin VGG of base width B distilled from it",
     )
     parser.add_argument(
+        "--style-slim",
+        type=non_negative_float,
+        default=0.0,
+        help="style: S > 0 = distil an encoder with VGG19's hidden widths x S for the decoder of "
+        "--init-from (its features and the decoder's pictures; the decoder stays as it is)",
+    )
+    parser.add_argument(
         "--style-widths", type=int, nargs=3, help="style: decoder widths (default 256 128 64)"
     )
     parser.add_argument("--steps-gan", type=non_negative_int, default=1500, help="GAN steps")
     parser.add_argument("--lr", type=positive_float, default=3e-4, help="generator learning rate")
+    parser.add_argument(
+        "--lr-decay",
+        choices=("none", "cosine"),
+        default="none",
+        help="cosine: every learning rate falls along a half cosine to 0 over the run's steps",
+    )
     parser.add_argument(
         "--checkpoint-every", type=positive_int, default=250, help="save a checkpoint every N steps"
     )
@@ -325,8 +340,13 @@ def _train(argv: Sequence[str]) -> int:
     require_torch()
     from colorstudio.ml.train.trainer import TrainConfig, Trainer
 
-    if args.style_student and not args.steps_distill:
-        parser.error("--style-student needs --steps-distill N: an undistilled student is random")
+    if (args.style_student or args.style_slim) and not args.steps_distill:
+        parser.error("a student encoder needs --steps-distill N: an undistilled one is random")
+    if args.style_slim and (args.style_student or not args.init_from or args.style_slim >= 1):
+        parser.error(
+            "--style-slim S (0 < S < 1) distils an encoder for the decoder of --init-from, "
+            "without --style-student"
+        )
     if args.spread_only and (args.no_hint_spread or args.task != "colorize"):
         parser.error("--spread-only needs the colorize task with its hint-spread inputs")
 
@@ -338,7 +358,7 @@ def _train(argv: Sequence[str]) -> int:
         size=args.size,
         batch=args.batch,
         lr_g=args.lr,
-        steps_distill=args.steps_distill if args.style_student else 0,
+        steps_distill=args.steps_distill if args.style_student or args.style_slim else 0,
         steps_pretrain=args.steps_pretrain,
         steps_critic=0 if args.task == "detect" else args.steps_critic,
         steps_gan=0 if args.task == "detect" else args.steps_gan,
@@ -355,6 +375,8 @@ def _train(argv: Sequence[str]) -> int:
         short_side=args.short_side,
         style_level=args.style_level,
         style_student=args.style_student,
+        style_slim=args.style_slim,
+        lr_decay=args.lr_decay,
         **({"style_widths": tuple(args.style_widths)} if args.style_widths else {}),
         lambda_style=args.lambda_style,
         detector_context=tuple(args.detector_context) if args.task == "detect" else (),
@@ -371,8 +393,11 @@ def _train(argv: Sequence[str]) -> int:
         parser.error(f"--detector-zoom must be at least 1 (got {args.detector_zoom})")
     if args.task == "style" and not args.style_data:
         parser.error("style training needs --style-data (folders of paintings)")
-    if args.task == "style" and args.init_from and args.steps_distill:
-        parser.error("--init-from fine-tunes a trained stylizer: it is not distilled again")
+    if args.task == "style" and args.init_from and args.steps_distill and not args.style_slim:
+        parser.error(
+            "--init-from fine-tunes a trained stylizer: it is not distilled again "
+            "(--style-slim distils a new encoder for its decoder)"
+        )
     from colorstudio.ml.manifest import ModelError
     from colorstudio.ml.train.data import list_images
 
@@ -421,18 +446,22 @@ def _task(args, config):
         return InpaintTask(
             config, _warm_started(GatedInpainter(fine=config.inpaint_fine), args.init_from)
         )
-    from colorstudio.ml.networks.stylizer import AdaINStylizer
+    from colorstudio.ml.networks.stylizer import AdaINStylizer, SlimVGG
     from colorstudio.ml.train.style_task import StyleTask
 
     stylizer = None
     if args.init_from:  # fine-tune an exported decoder (its level and widths)
-        stylizer = _warm_started(
-            AdaINStylizer(
-                config.style_widths,
-                pretrained=True,
-                level=config.style_level,
-                student=config.style_student,
-            ),
-            args.init_from,
+        stylizer = AdaINStylizer(
+            config.style_widths,
+            pretrained=True,
+            level=config.style_level,
+            student=config.style_student,
+            slim=config.style_slim,
         )
+        if config.style_slim:  # starts as VGG19 pruned, unless the file holds a slim encoder
+            from colorstudio.ml.networks.encoders import VGG19Features
+
+            slim = cast(SlimVGG, stylizer.encoder)
+            slim.prune_from(VGG19Features(slim.taps[-1], taps=slim.taps))
+        stylizer = _warm_started(stylizer, args.init_from)
     return StyleTask(config, stylizer)

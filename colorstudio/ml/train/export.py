@@ -49,7 +49,11 @@ LOSS_TEXT = {
     "×{c.lambda_identity} on the quarter of each batch styled by itself (identity loss); "
     "decoder widths {c.style_widths}; student encoder width {c.style_student} (0: none, the "
     "encoder is VGG19; else distilled first: relative feature MSE through 1x1 projections + "
-    "decoder pixel L1, then content loss in its feature space, style loss with VGG19)",
+    "decoder pixel L1, then content loss in its feature space, style loss with VGG19); slim "
+    "encoder {c.style_slim:g} (0: none; else VGG19's hidden widths × it, distilled for the "
+    "decoder of --init-from: relative relu{c.style_level}_1 MSE + pixel L1 between the "
+    "decoder's pictures from its features and from VGG19's, each photo crop restyled with a "
+    "painting crop); learning-rate decay: {c.lr_decay}",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
@@ -92,6 +96,8 @@ def architecture_config(config: TrainConfig) -> dict:
         style: dict = {"level": config.style_level} if config.style_level != 4 else {}
         if config.style_student:
             style["student"] = config.style_student
+        if config.style_slim:
+            style["slim"] = config.style_slim
         if tuple(config.style_widths) != DECODER_WIDTHS:
             style["widths"] = list(config.style_widths)
         return style

@@ -8,7 +8,7 @@ from torch import nn
 
 from colorstudio.ml import fusion
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
-from colorstudio.ml.networks.stylizer import ThinVGG, mean_std
+from colorstudio.ml.networks.stylizer import SlimVGG, ThinVGG, mean_std
 
 AB_BINS = 16
 
@@ -90,7 +90,9 @@ class AdaINLoss(nn.Module):
     style is measured with; ``content_encoder``: the stylizer's own encoder when that is not
     VGG19 (a distilled student: the AdaIN target lives in its feature space)."""
 
-    def __init__(self, encoder: VGG19Features, content_encoder: ThinVGG | None = None) -> None:
+    def __init__(
+        self, encoder: VGG19Features, content_encoder: ThinVGG | SlimVGG | None = None
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.content_encoder = content_encoder

