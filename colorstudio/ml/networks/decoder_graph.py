@@ -23,14 +23,11 @@ Tensor layout: (N, C, H, W) float32, as the decoder.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-if TYPE_CHECKING:
-    from colorstudio.ml.networks.stylizer import AdaINDecoder
 
 #: the output pixel phases (row, column) of a ×2 upsampling, in phase-stack order
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -48,6 +45,14 @@ def _fold(weight: torch.Tensor, dim: int, phase: int) -> torch.Tensor:
     i − 1, i, i; rows 2i, 2i + 1, 2i + 2 are i, i, i + 1)."""
     a, b, c = weight.unbind(dim)
     return torch.stack((a, b + c) if phase == 0 else (a + b, c), dim)
+
+
+def _blocks(decoder: nn.Module) -> list[nn.Module]:
+    """An ``AdaINDecoder``'s blocks, deepest first (block4 only at level 4), down to block1."""
+    names = ["block3", "block2", "block1"]
+    if decoder.level == 4:
+        names.insert(0, "block4")
+    return [cast(nn.Module, getattr(decoder, name)) for name in names]
 
 
 def _convs(block: nn.Module) -> list[tuple[nn.Conv2d, bool]]:
@@ -141,16 +146,14 @@ class DecoderGraph(nn.Module):
     within float rounding except in the outer :func:`border_band` px. (N, C, h, w) features
     → (N, 3, H, W) RGB, unclamped."""
 
-    def __init__(self, decoder: AdaINDecoder) -> None:
+    def __init__(self, decoder: nn.Module) -> None:
         super().__init__()
-        blocks: list[nn.Module] = [decoder.block3, decoder.block2]
-        if decoder.level == 4:
-            blocks.insert(0, decoder.block4)
+        *blocks, block1 = _blocks(decoder)
         self.blocks = nn.ModuleList(
             nn.Sequential(*(_ZeroPadConv(conv, relu) for conv, relu in _convs(block)))
             for block in blocks
         )
-        (first, relu), (last, _) = _convs(decoder.block1)
+        (first, relu), (last, _) = _convs(block1)
         self.upsampled = _UpsampledConv(first, relu)
         self.last = _PhaseConv(last)
 
@@ -162,20 +165,18 @@ class DecoderGraph(nn.Module):
         return self.last(self.upsampled(x))
 
 
-def border_band(decoder: AdaINDecoder) -> int:
+def border_band(decoder: nn.Module) -> int:
     """Pixels along the picture's edge in which :class:`DecoderGraph` may differ from
-    ``decoder``: each 3x3 convolution carries a padding difference one pixel further in, each
-    ×2 upsampling doubles the band (10 px for a relu3_1 decoder, 22 px for relu4_1)."""
+    ``decoder`` (an ``AdaINDecoder``): each 3x3 convolution carries a padding difference one
+    pixel further in, each ×2 upsampling doubles the band (10 px for a relu3_1 decoder, 22 px
+    for relu4_1)."""
     band = 0
-    blocks: list[nn.Module] = [decoder.block3, decoder.block2, decoder.block1]
-    if decoder.level == 4:
-        blocks.insert(0, decoder.block4)
-    for i, block in enumerate(blocks):
+    for i, block in enumerate(_blocks(decoder)):
         band = (band * 2 if i else band) + len(_convs(block))
     return band
 
 
-def inference_decoder(decoder: AdaINDecoder) -> nn.Module:
+def inference_decoder(decoder: nn.Module) -> nn.Module:
     """What the inference graphs run for ``decoder``: :class:`DecoderGraph` where its
     :func:`border_band` fits in the pipeline's mirrored margin, else the decoder itself (a
     relu4_1 decoder's 22 px band would show along the photo's edge)."""
