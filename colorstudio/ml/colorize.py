@@ -315,11 +315,10 @@ def hint_free(rt: Runtime, request: ColorizeRequest, l_small, job: Job) -> np.nd
     first preview pays for it."""
     code, strength = reference_code(request.references)
     key = (content_digest(l_small, code), tuple(l_small.shape), strength, id(rt.colorizer_net()))
-    if key not in rt.cache("automatic"):
-        scales = AUTOMATIC_SCALES
-        ab = sum(automatic_at(rt, request, l_small, s, job) for s in scales) / len(scales)
-        rt.cache("automatic").put(key, ab)
-    return rt.cache("automatic")[key]
+    scales = AUTOMATIC_SCALES
+    return rt.cache("automatic").kept(
+        key, lambda: sum(automatic_at(rt, request, l_small, s, job) for s in scales) / len(scales)
+    )
 
 
 def photo_paths(rt: Runtime, l_small: np.ndarray, job: Job) -> hints.Paths:
@@ -330,15 +329,16 @@ def photo_paths(rt: Runtime, l_small: np.ndarray, job: Job) -> hints.Paths:
     net = rt.colorizer_net()
     assert net is not None
     key = (content_digest(l_small), tuple(l_small.shape), id(net))
-    if key not in rt.cache("paths"):
+
+    def build() -> hints.Paths:
         h, w = l_small.shape[-2:]
         no_hints = np.zeros((1, 3, h, w), np.float32)
         feed = {"l": normalize_l(l_small), "hints": no_hints, "code": empty_code()}
         features = rt.run_net(net, job, ["features"], **feed)[0][0]
         levels = [features[:FEATURES_8], features[FEATURES_8:]]
-        meaning = hints.meaning_of(levels, features.shape[1:])
-        rt.cache("paths").put(key, hints.paths(l_small[0, 0], meaning))
-    return rt.cache("paths")[key]
+        return hints.paths(l_small[0, 0], hints.meaning_of(levels, features.shape[1:]))
+
+    return rt.cache("paths").kept(key, build)
 
 
 def automatic_at(rt: Runtime, request: ColorizeRequest, l_small, scale: float, job: Job):

@@ -38,6 +38,11 @@ class ResultCache(dict):
         self[key] = value
         return value
 
+    def kept(self, key, compute: Callable[[], object]):
+        """The value under ``key``; computed by ``compute()`` and kept first where missing."""
+        value = self.get(key)
+        return self.put(key, compute()) if value is None else value
+
 
 def content_digest(*arrays) -> str:
     """A short digest of tensors' or arrays' contents (anything with ``.numpy()`` or bytes)."""

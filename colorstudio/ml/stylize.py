@@ -142,7 +142,7 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         # VGG's zero padding makes the photo's border look like an edge: the decoder drew a
         # band along it. Mirror a margin around the photo and crop it off afterwards.
         padded = _mirrored(content)
-        m = (padded.shape[-1] - content.shape[-1]) // 2
+        m = EDGE_MARGIN
         # the photo at this size, by its pixels: its encoding, statistics and reconstruction
         # are kept under it
         photo_key = (content_digest(content_u8), content_u8.shape)
@@ -172,9 +172,8 @@ def stylize(engine: Runtime, request: StylizeRequest, job: Job) -> Result:
         )
         if styled.shape[1] == 6:
             styled, recon = styled[:, :3], engine.cache("reconstruction").put(key, styled[:, 3:])
-        if m > 0:
-            styled = styled[..., m:-m, m:-m]
-            recon = None if recon is None else recon[..., m:-m, m:-m]
+        styled = styled[..., m:-m, m:-m]
+        recon = None if recon is None else recon[..., m:-m, m:-m]
     with job.stage("upsample", 0.9):
         styled_full = _to_full(styled, base, content, recon, request.detail)
         if request.keep_color:  # luminance-only transfer: keep the photo's a*b*
@@ -209,16 +208,11 @@ def _encode(
     are kept: the photo's statistics pass and its only tile share one encoding, and a preview
     that changes the strength, the detail or the painting does not encode the photo again. The
     tiles of a photo larger than one tile have no key (memory)."""
-    cache = engine.cache("features")
-    key = None if key is None else (key, id(encoder))
-    features = None if key is None else cache.get(key)
-    if features is None:
-        (features,) = engine.run_net(
-            encoder, job, cpu_fallback=cpu_fallback, image=pad_to(image, 8)
-        )
-        if key is not None:
-            cache.put(key, features)
-    return features
+
+    def run() -> np.ndarray:
+        return engine.run_net(encoder, job, cpu_fallback=cpu_fallback, image=pad_to(image, 8))[0]
+
+    return run() if key is None else engine.cache("features").kept((key, id(encoder)), run)
 
 
 def _statistics(
@@ -226,11 +220,9 @@ def _statistics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std of the encoder's features of ``image`` ((1, 3, H, W) float32, 0..1),
     kept under ``key`` (the image's pixels)."""
-    cache = engine.cache("statistics")
-    stats = cache.get((key, id(encoder)))
-    if stats is None:
-        stats = cache.put((key, id(encoder)), mean_std(_encode(engine, encoder, job, image, key)))
-    return stats
+    return engine.cache("statistics").kept(
+        (key, id(encoder)), lambda: mean_std(_encode(engine, encoder, job, image, key))
+    )
 
 
 def _style_statistics(
@@ -241,13 +233,12 @@ def _style_statistics(
     assert request.style is not None
     painting = request.style.image
     key = ("painting", content_digest(painting), painting.shape, request.style_size)
-    cache = engine.cache("statistics")
-    stats = cache.get((key, id(encoder)))
-    if stats is None:
+
+    def measure() -> tuple[np.ndarray, np.ndarray]:
         style = _planes(_resized(painting, request.style_size))
-        (features,) = engine.run_net(encoder, job, image=pad_to(style, 8))
-        stats = cache.put((key, id(encoder)), mean_std(features))
-    return stats
+        return mean_std(_encode(engine, encoder, job, style, None))  # features not kept
+
+    return engine.cache("statistics").kept((key, id(encoder)), measure)
 
 
 def _tiled(

@@ -191,10 +191,15 @@ class VGG19Features(nn.Module):
         return super().train(False)
 
     def preprocess(self, rgb01: torch.Tensor) -> torch.Tensor:
-        return rgb01.flip(1) * 255.0 - self.mean.to(rgb01)
+        return caffe_input(rgb01, self.mean)
 
     def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
         return vgg_forward(self.preprocess(rgb01), self.ops, self.convs, self.taps)
+
+
+def caffe_input(rgb01: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) sRGB 0..1 → VGG19's input: BGR 0..255 minus the Caffe ``mean`` (1, 3, 1, 1)."""
+    return rgb01.flip(1) * 255.0 - mean.to(rgb01)
 
 
 def vgg_forward(

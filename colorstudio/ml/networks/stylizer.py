@@ -28,6 +28,7 @@ from colorstudio.ml.networks.encoders import (
     VGG_LAYERS,
     VGG_MEAN_BGR,
     VGG19Features,
+    caffe_input,
     vgg_forward,
 )
 
@@ -72,6 +73,20 @@ class _ReflectConv(nn.Sequential):
         super().__init__(*layers)
 
 
+def _strongest_filters(
+    vgg: VGG19Features, name: str, count: int, inputs: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """VGG19's layer ``name`` pruned (Li et al. 2017, "Pruning Filters for Efficient
+    ConvNets"): the ``count`` filters with the largest L1 norm, sliced to the input channels
+    ``inputs`` that the layer before kept (all where None). Returns their weight, bias and the
+    kept filters' indices ((count,) int64, ascending)."""
+    teacher = vgg.convs[name]
+    assert isinstance(teacher, nn.Conv2d) and teacher.bias is not None
+    keep = teacher.weight.abs().sum((1, 2, 3)).topk(count).indices.sort().values
+    weight = teacher.weight[keep]
+    return (weight if inputs is None else weight[:, inputs]), teacher.bias[keep], keep
+
+
 class ThinVGG(nn.Module):
     """VGG19's layout up to relu{level}_1 (convolutions 2-2-4-1 between poolings) with every
     width scaled to ``base``/64 of VGG's: a student trained to reproduce VGG19's features through
@@ -111,19 +126,14 @@ class ThinVGG(nn.Module):
         kept: dict[str, torch.Tensor] = {}
         previous: torch.Tensor | None = None
         for name, block in self.convs.items():
-            conv, teacher = cast(nn.Sequential, block)[1], vgg.convs[name]
-            assert isinstance(conv, nn.Conv2d) and isinstance(teacher, nn.Conv2d)
-            weight, bias = teacher.weight, teacher.bias
-            assert bias is not None and conv.bias is not None  # (made in __init__)
-            keep = weight.abs().sum((1, 2, 3)).topk(conv.out_channels).indices.sort().values
-            weight, bias = weight[keep], bias[keep]
+            conv = cast(nn.Sequential, block)[1]
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None  # (made in __init__)
+            weight, bias, keep = _strongest_filters(vgg, name, conv.out_channels, previous)
             if previous is None:  # Caffe input = flip(x01) * 255 - mean, x01 = (s + 1) / 2
                 weight = weight.flip(1)
                 offset = 127.5 - vgg.mean.flip(1).view(1, 3, 1, 1).to(weight)
                 bias = bias + (weight * offset).sum((1, 2, 3))
                 weight = weight * 127.5
-            else:
-                weight = weight[:, previous]
             conv.weight.copy_(weight)
             conv.bias.copy_(bias)
             kept[name] = previous = keep
@@ -160,8 +170,7 @@ class SlimVGG(nn.Module):
         self.register_buffer("mean", torch.tensor(VGG_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, rgb01: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = rgb01.flip(1) * 255.0 - self.mean.to(rgb01)  # VGG19's (Caffe) preprocessing
-        return vgg_forward(x, self.ops, self.convs, self.taps)
+        return vgg_forward(caffe_input(rgb01, self.mean), self.ops, self.convs, self.taps)
 
     @torch.no_grad()
     def prune_from(self, vgg: VGG19Features) -> None:
@@ -170,15 +179,10 @@ class SlimVGG(nn.Module):
         (Li et al. 2017). relu1_1's kept channels are exact; deeper ones miss what was cut."""
         previous: torch.Tensor | None = None
         for name, conv in self.convs.items():
-            teacher = vgg.convs[name]
-            assert isinstance(conv, nn.Conv2d) and isinstance(teacher, nn.Conv2d)
-            assert conv.bias is not None and teacher.bias is not None  # (made in __init__)
-            weight = teacher.weight
-            keep = weight.abs().sum((1, 2, 3)).topk(conv.out_channels).indices.sort().values
-            weight = weight[keep] if previous is None else weight[keep][:, previous]
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None  # (made in __init__)
+            weight, bias, previous = _strongest_filters(vgg, name, conv.out_channels, previous)
             conv.weight.copy_(weight)
-            conv.bias.copy_(teacher.bias[keep])
-            previous = keep
+            conv.bias.copy_(bias)
 
 
 class AdaINDecoder(nn.Module):

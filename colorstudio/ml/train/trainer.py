@@ -312,8 +312,7 @@ class Trainer:
                     log.info("stopped by a signal at step %d; checkpoint saved", self.step)
                     break
                 phase = cfg.phase_at(self.step)
-                if cfg.lr_decay != "none":
-                    self._set_learning_rates()
+                self._set_learning_rates()
                 batch = {k: v.to(device, non_blocking=True) for k, v in feed.next(rng).items()}
                 losses = self.task.train_step(phase, batch, amp)
                 self.step += 1
