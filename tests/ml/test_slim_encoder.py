@@ -96,3 +96,35 @@ def test_a_slim_encoder_distils_for_a_frozen_decoder_and_exports(tmp_path, photo
     with pytest.raises(SystemExit):  # a slim encoder is distilled for a trained decoder
         train_cli("style", photo_folder, tmp_path / "r2", *options, steps=0)
     assert "--init-from" in capsys.readouterr().err
+
+
+def test_the_slim_distillation_judges_the_students_picture_by_the_style_loss(
+    tmp_path, photo_folder
+):
+    """``--lambda-style`` adds the style loss of the student's picture: the same run from the
+    same start moves the encoder differently, and the log reports the term; at 0 it is left out."""
+    from colorstudio.ml.weights import export_generator
+
+    torch.manual_seed(0)
+    start = AdaINStylizer(level=3, widths=(16, 8, 4))
+    for p in start.decoder.parameters():
+        p.data.normal_(0, 0.05)
+    entry = export_generator(
+        start, name="start", task="stylize", architecture="stylizer_adain", models_dir=tmp_path
+    )
+    encoders, logs = [], []
+    for weight in ("0", "5"):
+        run = tmp_path / f"run{weight}"
+        options = (
+            *("--style-data", str(photo_folder), "--style-level", "3", "--style-widths", "16"),
+            *("8", "4", "--style-slim", "0.5", "--steps-distill", "10"),
+            *("--lambda-style", weight, "--init-from", str(tmp_path / entry.file)),
+        )
+        assert train_cli("style", photo_folder, run, *options, steps=0) == 0
+        state = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
+        encoders.append({k: v for k, v in state.items() if k.startswith("encoder.")})
+        rows = (run / "log.csv").read_text().splitlines()
+        logs.append(dict(zip(rows[0].split(","), rows[-1].split(","), strict=True)))
+    assert logs[0]["style"] == "" and float(logs[1]["style"]) > 0
+    assert logs[0]["l1"] != "" and logs[1]["l1"] != ""
+    assert any(not torch.equal(encoders[0][k], encoders[1][k]) for k in encoders[0])

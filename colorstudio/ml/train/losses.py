@@ -111,13 +111,18 @@ class AdaINLoss(nn.Module):
         else:
             features = self.content_encoder(output)[self.content_encoder.taps[-1]]
         content = F.mse_loss(features, target_features) / (target_features.pow(2).mean() + eps)
-        style_loss = output.new_zeros(())
+        return content, self.style(out, style_targets)
+
+    def style(self, out: dict[str, torch.Tensor], style_targets) -> torch.Tensor:
+        """The relative style loss of an output's features ``out`` (``encoder``'s taps)."""
+        eps = 1e-6
+        style_loss = next(iter(out.values())).new_zeros(())
         for key in self.encoder.taps:
             om, os_ = mean_std(out[key])
             sm, ss = style_targets[key]
             scale = sm.pow(2).mean() + ss.pow(2).mean() + eps
             style_loss = style_loss + (F.mse_loss(om, sm) + F.mse_loss(os_, ss)) / scale
-        return content, style_loss
+        return style_loss
 
 
 def likeness_corrected(

@@ -24,8 +24,11 @@ VGG19 with its hidden widths × s and its last layer whole (``SlimVGG``), starte
 In the ``distill`` phase it learns, with the decoder frozen, to give what VGG19 gives: its
 features (relative MSE) and the decoder's pictures from them — each photo crop restyled with
 its painting crop by AdaIN in both feature spaces, pixel L1 between the two pictures (the
-quarter of a batch styled by itself is the decoder's reconstruction). The decoder then reads the
-student unchanged, and the encoder, the stylizer's largest cost, is several times cheaper.
+quarter of a batch styled by itself is the decoder's reconstruction) — and, weighted by
+``lambda_style``, the style loss of the student's picture against its painting (VGG19's
+statistics, as the decoder was trained): imitation anchors the student, the style loss judges it
+by what the evaluation measures. The decoder then reads the student unchanged, and the encoder,
+the stylizer's largest cost, is several times cheaper.
 """
 
 from __future__ import annotations
@@ -152,17 +155,25 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         images = torch.cat([batch["content"], batch["style"]])
         layer = self.g.content_layer
         self.g.decoder.requires_grad_(False)
+        weight = self.config.lambda_style
         with torch.no_grad(), amp:
-            teacher = self.loss.encoder(images)[layer].float()
+            taps = self.loss.encoder(images)
+            teacher = taps[layer].float()
             want = self.g.decoder(adain(teacher[:n], mean_std(teacher[n:]))).float()
+            paintings = {tap: mean_std(f[n:].float()) for tap, f in taps.items()}
         with amp:
             student = self.g.encoder(images)[layer].float()
             feat = F.mse_loss(student, teacher) / teacher.pow(2).mean()
             got = self.g.decoder(adain(student[:n], mean_std(student[n:]))).float()
             pixels = F.l1_loss(got, want)
-        optimise(self.opt_e, feat + pixels)
+            loss = feat + pixels
+            if weight:
+                style = self.loss.style(self.loss.encoder(got), paintings)
+                loss = loss + weight * style
+        optimise(self.opt_e, loss)
         self.g.decoder.requires_grad_(True)
-        return {"feat": feat.item(), "l1": pixels.item()}
+        losses = {"feat": feat.item(), "l1": pixels.item()}
+        return losses | ({"style": style.item()} if weight else {})
 
     def train_step(self, phase: str, batch: dict[str, torch.Tensor], amp) -> dict[str, float]:
         cfg = self.config
