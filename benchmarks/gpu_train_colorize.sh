@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The colourizer trained on strokes (issue 21, docs/hint-model.md), prepared for one lent GPU
+# turn: fine-tuned from the shipped weights with a share of the crops painted with mouse-like
+# strokes on colour regions, half of them recoloured (--stroke-share).
+#
+# Here, once: python benchmarks/pack_training_data.py --art-share 0 --budget-mib 20
+#             pip download array-api-compat platformdirs into .whl/ (the device tool's README:
+#             --no-deps --only-binary=:all: --python-version 3.12 ...); the colourizer's own
+#             encoder weights come from --init-from, so no encoder package is needed there
+# There:      run with carry [".whl", "data-pack"]:  bash benchmarks/gpu_train_colorize.sh
+# Weights, card and the log come back under $OUT (each file well under 16 MiB); evaluate here
+# with `colorstudio eval colorize ../shared/data/devval --models DIR` (strokes and points).
+# Test it on the CPU first: DEVICE=cpu SCALE=0 OUT=/tmp/out bash benchmarks/gpu_train_colorize.sh
+set -euo pipefail
+OUT=${OUT:?set OUT}
+DEVICE=${DEVICE:-cuda}
+SCALE=${SCALE:-1}          # 0: two steps (a dry run)
+MINUTES=${MINUTES:-9}      # the turn has 15 minutes of device time, start and copy included
+WORKERS=${WORKERS:-14}     # batches (k-means regions, strokes) are made on the CPU cores
+if [ -d .whl ] && ! python3 -c "import platformdirs" 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
+steps() { if [ "$SCALE" = 0 ]; then echo 2; else echo "$1"; fi; }
+python3 -m colorstudio train colorize --data data-pack/photos --out /tmp/run-colorize \
+    --init-from models/colorizer.pt --size 128 --short-side 160 --batch 64 --lr 1e-4 \
+    --lr-decay cosine --lambda-correction 4 --stroke-share 0.5 \
+    --steps-pretrain "$(steps 6000)" --steps-critic 0 --steps-gan 0 --device "$DEVICE" \
+    --workers "$WORKERS" --checkpoint-every 500 --snapshot-every 1000 --sample-every 2000 \
+    --max-minutes "$MINUTES" 2>&1 | tail -n 5
+cp /tmp/run-colorize/log.csv /tmp/run-colorize/config.json "$OUT"/
+cp -r models /tmp/models-colorize
+python3 -m colorstudio train export /tmp/run-colorize --name colorizer --models /tmp/models-colorize
+cp /tmp/models-colorize/colorizer.pt /tmp/models-colorize/colorizer.onnx \
+    /tmp/models-colorize/colorizer.md "$OUT"/
+ls -la "$OUT"
