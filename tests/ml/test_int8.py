@@ -79,6 +79,9 @@ def test_the_runtime_runs_int8_on_the_cpu_unless_told_not_to(int8_models):
     plain = onnx_graphs.load_graph(entry, models, "cpu", "decoder", quantized=False)
     assert int8 is not None and int8.int8 and int8.file.endswith(".int8.onnx")
     assert plain is not None and not plain.int8
+    # its threads do not spin after a run: the cores go to the work between graphs
+    options = int8.session(1).get_session_options()  # type: ignore[attr-defined]
+    assert options.get_session_config_entry(onnx_graphs.SPINNING) == "0"
     # a GPU runs the float graph (the int8 one's QDQ nodes would run there in float anyway)
     on_gpu = onnx_graphs.load_graph(entry, models, "cuda", "decoder")
     assert on_gpu is not None and not on_gpu.int8

@@ -53,7 +53,8 @@ LOSS_TEXT = {
     "encoder {c.style_slim:g} (0: none; else VGG19's hidden widths × it, distilled for the "
     "decoder of --init-from: relative relu{c.style_level}_1 MSE + pixel L1 between the "
     "decoder's pictures from its features and from VGG19's, each photo crop restyled with a "
-    "painting crop); learning-rate decay: {c.lr_decay}",
+    "painting crop, + the style loss of its picture against the painting ×{c.lambda_style}); "
+    "learning-rate decay: {c.lr_decay}",
     "detect": "- Loss: BCE (damage ×3) + soft Dice on synthetic damage modelled on real prints "
     "(ml/damage.py, docs/damage.md: cracks, craquelure, flakes, scratches, dust, hair, foxing, "
     "crease ridges, torn paper; stains drawn but not damage) over grey, sepia, faded and colour "
