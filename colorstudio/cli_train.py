@@ -271,7 +271,8 @@ def _train(argv: Sequence[str]) -> int:
         type=non_negative_float,
         default=1.0,
         help="style: weight of the style loss against the content loss (lower keeps more of "
-        "the photo's structure)",
+        "the photo's structure); with --style-slim, of the style loss of the student's "
+        "pictures in its distillation (0: imitation of VGG19 alone)",
     )
     parser.add_argument(
         "--detector-context",

@@ -154,24 +154,26 @@ class StyleTask(AdversarialTask[AdaINStylizer]):
         n = batch["content"].shape[0]
         images = torch.cat([batch["content"], batch["style"]])
         layer = self.g.content_layer
-        self.g.decoder.requires_grad_(False)
         weight = self.config.lambda_style
-        with torch.no_grad(), amp:
-            taps = self.loss.encoder(images)
-            teacher = taps[layer].float()
-            want = self.g.decoder(adain(teacher[:n], mean_std(teacher[n:]))).float()
-            paintings = {tap: mean_std(f[n:].float()) for tap, f in taps.items()}
-        with amp:
-            student = self.g.encoder(images)[layer].float()
-            feat = F.mse_loss(student, teacher) / teacher.pow(2).mean()
-            got = self.g.decoder(adain(student[:n], mean_std(student[n:]))).float()
-            pixels = F.l1_loss(got, want)
-            loss = feat + pixels
-            if weight:
-                style = self.loss.style(self.loss.encoder(got), paintings)
-                loss = loss + weight * style
-        optimise(self.opt_e, loss)
-        self.g.decoder.requires_grad_(True)
+        self.g.decoder.requires_grad_(False)  # frozen here; a later phase may train it
+        try:
+            with torch.no_grad(), amp:
+                taps = self.loss.encoder(images)
+                teacher = taps[layer].float()
+                want = self.g.decoder(adain(teacher[:n], mean_std(teacher[n:]))).float()
+                paintings = {tap: mean_std(f[n:].float()) for tap, f in taps.items()}
+            with amp:
+                student = self.g.encoder(images)[layer].float()
+                feat = F.mse_loss(student, teacher) / teacher.pow(2).mean()
+                got = self.g.decoder(adain(student[:n], mean_std(student[n:]))).float()
+                pixels = F.l1_loss(got, want)
+                loss = feat + pixels
+                if weight:
+                    style = self.loss.style(self.loss.encoder(got), paintings)
+                    loss = loss + weight * style
+            optimise(self.opt_e, loss)
+        finally:
+            self.g.decoder.requires_grad_(True)
         losses = {"feat": feat.item(), "l1": pixels.item()}
         return losses | ({"style": style.item()} if weight else {})
 
