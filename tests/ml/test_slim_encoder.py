@@ -61,16 +61,7 @@ def test_the_learning_rate_decay():
 def test_a_slim_encoder_distils_for_a_frozen_decoder_and_exports(tmp_path, photo_folder, capsys):
     """``--style-slim`` moves only the encoder (from VGG19 pruned); the decoder is the file's;
     the export's manifest rebuilds it and the engine stylizes with it."""
-    from colorstudio.ml.weights import export_generator
-
-    torch.manual_seed(0)
-    start = AdaINStylizer(level=3, widths=(16, 8, 4))
-    for p in start.decoder.parameters():
-        p.data.normal_(0, 0.05)
-    entry = export_generator(
-        start, name="start", task="stylize", architecture="stylizer_adain", models_dir=tmp_path
-    )
-    file = str(tmp_path / entry.file)
+    start, file = _decoder_file(tmp_path)
     run = tmp_path / "run"
     options = (
         *("--style-data", str(photo_folder), "--style-level", "3", "--style-widths", "16", "8"),
@@ -103,22 +94,14 @@ def test_the_slim_distillation_judges_the_students_picture_by_the_style_loss(
 ):
     """``--lambda-style`` adds the style loss of the student's picture: the same run from the
     same start moves the encoder differently, and the log reports the term; at 0 it is left out."""
-    from colorstudio.ml.weights import export_generator
-
-    torch.manual_seed(0)
-    start = AdaINStylizer(level=3, widths=(16, 8, 4))
-    for p in start.decoder.parameters():
-        p.data.normal_(0, 0.05)
-    entry = export_generator(
-        start, name="start", task="stylize", architecture="stylizer_adain", models_dir=tmp_path
-    )
+    _start, file = _decoder_file(tmp_path)
     encoders, logs = [], []
     for weight in ("0", "5"):
         run = tmp_path / f"run{weight}"
         options = (
             *("--style-data", str(photo_folder), "--style-level", "3", "--style-widths", "16"),
             *("8", "4", "--style-slim", "0.5", "--steps-distill", "10"),
-            *("--lambda-style", weight, "--init-from", str(tmp_path / entry.file)),
+            *("--lambda-style", weight, "--init-from", file),
         )
         assert train_cli("style", photo_folder, run, *options, steps=0) == 0
         state = torch.load(run / "checkpoint.pt", weights_only=True)["task"]["generator"]
@@ -128,3 +111,18 @@ def test_the_slim_distillation_judges_the_students_picture_by_the_style_loss(
     assert logs[0]["style"] == "" and float(logs[1]["style"]) > 0
     assert logs[0]["l1"] != "" and logs[1]["l1"] != ""
     assert any(not torch.equal(encoders[0][k], encoders[1][k]) for k in encoders[0])
+
+
+def _decoder_file(folder) -> tuple[AdaINStylizer, str]:
+    """A small level-3 stylizer with a random decoder, exported into ``folder``: the model a
+    slim encoder is distilled for (``--init-from``), and its file."""
+    from colorstudio.ml.weights import export_generator
+
+    torch.manual_seed(0)
+    start = AdaINStylizer(level=3, widths=(16, 8, 4))
+    for p in start.decoder.parameters():
+        p.data.normal_(0, 0.05)
+    entry = export_generator(
+        start, name="start", task="stylize", architecture="stylizer_adain", models_dir=folder
+    )
+    return start, str(folder / entry.file)
